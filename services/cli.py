@@ -1,0 +1,53 @@
+"""The ``deepclean`` command: one subcommand per tool or service.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (cheap: no
+heavy imports) and ``run(args) -> int`` (does the work). Settings errors print one line
+per bad setting and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from deepclean.utils.errors import ConfigError, DeepCleanError
+
+#: subcommand -> module providing add_parser() and run()
+SUBCOMMANDS: dict[str, str] = {
+    "simulate": "deepclean.services.simulate.cli",
+}
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(
+        prog="deepclean",
+        description="DeepClean: low-latency regression of witness-coupled noise from gravitational-wave strain.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    modules = {}
+    for name, module_name in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_parser(subparsers)
+        modules[name] = module
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            print(f"deepclean {args.command}: error: {line}", file=sys.stderr)
+        return 2
+    except DeepCleanError as exc:
+        print(f"deepclean {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Typed, validated settings for every service, from four layers.
+
+Precedence, highest first:
+
+1. command-line flags (only the flags actually given),
+2. environment variables (and a ``.env`` file in the working directory): a setting
+   ``foo_bar`` of service ``svc`` is read from ``DEEPCLEAN_SVC_FOO_BAR``; settings shared
+   by all services (those of :class:`SharedSettings`, e.g. ``IFO``, ``DATA_DIR``,
+   ``PROJECT_DIR``) also from their plain upper-case name, as in ``.env.example``,
+3. ``[tool.deepclean.<service>]`` in ``pyproject.toml``, then the shared base table
+   ``[tool.deepclean]``,
+4. the defaults in code.
+
+Each service declares a frozen pydantic model deriving from :class:`SharedSettings` and
+builds it in ``main()`` with :func:`load_settings`. A bad value raises
+:class:`~deepclean.utils.errors.ConfigError` whose message has one line per bad setting,
+naming the setting, the value, where it came from and what is allowed.
+
+The layering is ours; parsing is done by ``tomllib``, ``python-dotenv`` and ``argparse``,
+and validation by pydantic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+
+from deepclean.utils.errors import ConfigError
+from deepclean.utils.ifo import IFO
+
+CONFIG_ENV = "DEEPCLEAN_CONFIG"  #: path of the pyproject.toml to read, overriding the search
+ENV_FILE_ENV = "DEEPCLEAN_ENV_FILE"  #: path of the .env file to read (default ./.env)
+_REPO_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class SharedSettings(BaseModel):
+    """Settings every service shares (the base table ``[tool.deepclean]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: name of the service table ``[tool.deepclean.<service>]`` and of the env prefix
+    service: ClassVar[str] = ""
+
+    ifo: IFO = Field(IFO.H1, description="interferometer: H1, L1, V1 or K1")
+    sample_rate: PositiveFloat = Field(4096.0, description="sample rate of every processed channel, Hz")
+    freq_low: list[PositiveFloat] = Field([58.0], description="lower edge(s) of the cleaning band(s), Hz")
+    freq_high: list[PositiveFloat] = Field([62.0], description="upper edge(s) of the cleaning band(s), Hz")
+    data_dir: Path = Field(Path("./data"), description="root of the detector frame stream (kafka/, lldetchar/)")
+    project_dir: Path = Field(Path("./project"), description="root of trained models, model repository, cleaned frames")
+    log_level: LogLevel = Field("INFO", description="log level")
+
+    @model_validator(mode="after")
+    def _check_bands(self) -> "SharedSettings":
+        if len(self.freq_low) != len(self.freq_high):
+            raise ValueError(
+                f"freq_low has {len(self.freq_low)} band edge(s) and freq_high {len(self.freq_high)}; "
+                "give one low and one high edge per band"
+            )
+        for low, high in zip(self.freq_low, self.freq_high):
+            if not low < high < self.sample_rate / 2:
+                raise ValueError(
+                    f"band {low}-{high} Hz is not allowed: need freq_low < freq_high < Nyquist "
+                    f"({self.sample_rate / 2} Hz)"
+                )
+        return self
+
+    @property
+    def bands(self) -> list[tuple[float, float]]:
+        """The cleaning bands as ``(low, high)`` pairs in Hz."""
+        return list(zip(self.freq_low, self.freq_high))
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The pyproject.toml to read: ``$DEEPCLEAN_CONFIG``, else the nearest one holding
+    ``[tool.deepclean]`` from ``start`` (default: the working directory) upwards, else the
+    repository's own."""
+    if os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={path}: no such file; point it at a pyproject.toml")
+        return path
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.deepclean" in candidate.read_text(errors="replace"):
+            return candidate
+    return _REPO_PYPROJECT if _REPO_PYPROJECT.is_file() else None
+
+
+def read_tables(pyproject: Path | None, service: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base table ``[tool.deepclean]`` (scalars only) and the service table."""
+    if pyproject is None:
+        return {}, {}
+    try:
+        data = tomllib.loads(pyproject.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from exc
+    base = data.get("tool", {}).get("deepclean", {})
+    shared = {k: v for k, v in base.items() if not isinstance(v, dict)}
+    table = base.get(service, {}) if service else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.deepclean].{service} must be a table, got {table!r}")
+    return shared, dict(table)
+
+
+def _env_names(cls: type[SharedSettings], field: str) -> list[str]:
+    names = []
+    if cls.service:
+        names.append(f"DEEPCLEAN_{cls.service.upper().replace('-', '_')}_{field.upper()}")
+    if field in SharedSettings.model_fields:
+        names.append(field.upper())
+    return names
+
+
+def _field_is_list(cls: type[BaseModel], field: str) -> bool:
+    annotation = cls.model_fields[field].annotation
+    for arg in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(arg) in (list, tuple):
+            return True
+    return False
+
+
+def read_env(cls: type[SharedSettings], environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    """Values from the environment, each with the name of the variable it came from."""
+    found: dict[str, tuple[Any, str]] = {}
+    for field in cls.model_fields:
+        for name in _env_names(cls, field):
+            if name in environ and environ[name] != "":
+                raw = environ[name]
+                value: Any = raw.replace(",", " ").split() if _field_is_list(cls, field) else raw
+                found[field] = (value, f"environment variable {name}")
+                break
+    return found
+
+
+def load_settings(
+    cls: type[SharedSettings],
+    cli: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    pyproject: Path | None | Literal["search"] = "search",
+    env_file: Path | None | Literal["default"] = "default",
+    overrides: Mapping[str, Any] | None = None,
+) -> SharedSettings:
+    """Build ``cls`` from flags > environment (and .env) > pyproject tables > defaults.
+
+    ``cli`` holds only the flags the user gave (``None`` values are ignored). ``overrides``
+    (e.g. a training profile) sit between the pyproject tables and the environment.
+    """
+    if environ is None:
+        environ = os.environ
+    if env_file == "default":
+        env_file = Path(environ.get(ENV_FILE_ENV, ".env"))
+    merged_env: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged_env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged_env.update(environ)
+    if pyproject == "search":
+        pyproject = find_pyproject()
+    shared, table = read_tables(pyproject, cls.service)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    layers: list[tuple[dict[str, Any], str]] = [
+        (shared, f"[tool.deepclean] in {pyproject}"),
+        (table, f"[tool.deepclean.{cls.service}] in {pyproject}"),
+        (dict(overrides or {}), "profile"),
+    ]
+    for layer, where in layers:
+        for key, value in layer.items():
+            if key in cls.model_fields:
+                values[key], sources[key] = value, where
+            elif layer is not shared:
+                raise ConfigError(
+                    f"unknown setting {key!r} in {where}; allowed: {', '.join(sorted(cls.model_fields))}"
+                )
+    for key, (value, where) in read_env(cls, merged_env).items():
+        values[key], sources[key] = value, where
+    for key, value in (cli or {}).items():
+        if value is None:
+            continue
+        if key not in cls.model_fields:
+            raise ConfigError(f"unknown setting {key!r} on the command line")
+        values[key], sources[key] = value, f"command line --{key.replace('_', '-')}"
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, values, sources)) from None
+
+
+def describe_errors(exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+    """One line per bad setting: name, value, source, what is allowed."""
+    lines = []
+    for error in exc.errors():
+        loc = error["loc"]
+        key = str(loc[0]) if loc else ""
+        if key and key in values:
+            where = sources.get(key, "default")
+            lines.append(f"setting {key} = {values[key]!r} (from {where}): {error['msg']}")
+        elif key:
+            lines.append(f"setting {key} (default): {error['msg']}")
+        else:
+            lines.append(f"settings: {error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def _flag_type(annotation: Any) -> tuple[Any, dict[str, Any]]:
+    """argparse keyword arguments for a field annotation (values are validated by pydantic)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return _flag_type(non_none[0])
+    if origin is typing.Annotated:
+        return _flag_type(args[0])
+    if annotation is bool:
+        return None, {"action": argparse.BooleanOptionalAction}
+    if origin in (list, tuple):
+        return None, {"nargs": "+"}
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return None, {"choices": [m.value for m in annotation]}
+    if origin is Literal:
+        return None, {"choices": list(args)}
+    return None, {}
+
+
+def add_settings_flags(
+    parser: argparse.ArgumentParser, cls: type[BaseModel], *, exclude: set[str] = frozenset()
+) -> None:
+    """Add one ``--flag`` per field of ``cls``; a flag not given leaves the attribute unset."""
+    group = parser.add_argument_group(f"{getattr(cls, 'service', '') or 'shared'} settings")
+    for name, field in cls.model_fields.items():
+        if name in exclude:
+            continue
+        _, kwargs = _flag_type(field.annotation)
+        default = field.default if field.default is not None else "none"
+        help_text = f"{field.description or name} (default: {default})"
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            default=argparse.SUPPRESS,
+            help=help_text.replace("%", "%%"),
+            **kwargs,
+        )
+
+
+def given_flags(namespace: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
+    """The fields of ``cls`` that were given on the command line."""
+    return {k: v for k, v in vars(namespace).items() if k in cls.model_fields}
