@@ -16,6 +16,11 @@ from deepclean.utils.errors import ConfigError, DeepCleanError
 #: subcommand -> module providing add_parser() and run()
 SUBCOMMANDS: dict[str, str] = {
     "simulate": "deepclean.services.simulate.cli",
+    "train": "deepclean.services.trainer.train_cli",
+    "clean-offline": "deepclean.services.offline.cli",
+    "trainer": "deepclean.services.trainer.cli",
+    "export-model": "deepclean.services.exporter.export_cli",
+    "triton": "deepclean.services.triton.cli",
 }
 
 
@@ -27,7 +32,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for name, module_name in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # TODO(lead): remove once every subcommand exists
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
         module.add_parser(subparsers)
         modules[name] = module
     return parser, modules
