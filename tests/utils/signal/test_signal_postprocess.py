@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from deepclean.utils.signal.filters import BandpassFilter
+from deepclean.utils.signal.metrics import asd_ratio, cleaning_report
+from deepclean.utils.signal.postprocess import clean, filter_noise
+
+FS = 1024.0
+
+
+def test_filter_noise_crops_padding_and_matches_long_filter():
+    rng = np.random.default_rng(0)
+    bp = BandpassFilter(((58, 62),), FS)
+    noise = rng.normal(size=int(20 * FS))
+    full = bp(noise)
+    # filter a 3 s stretch with 2 s memory and 2 s lead: the middle second matches the long filter
+    start, stop = int(8 * FS), int(9 * FS)
+    memory = lead = int(2 * FS)
+    got = filter_noise(noise[start - memory : stop + lead], bp, memory, lead)
+    assert got.shape == (stop - start,)
+    np.testing.assert_allclose(got, full[start:stop], atol=0.02 * full.std())
+
+
+def test_clean_removes_in_band_noise_only():
+    rng = np.random.default_rng(1)
+    n = int(16 * FS)
+    t = np.arange(n) / FS
+    background = rng.normal(size=n)
+    coupled = 20 * BandpassFilter(((59, 61),), FS)(rng.normal(size=n)) + 20 * np.sin(2 * np.pi * 60 * t)
+    raw = background + coupled
+    # a noise estimate that is right in band but wrong out of band: the band-pass removes the latter
+    estimate = coupled + 5 * np.sin(2 * np.pi * 30 * t) + 5 * np.sin(2 * np.pi * 100 * t)
+    pad = int(2 * FS)  # filter edge transients stay in the padding
+    cleaned = clean(raw[pad:-pad], estimate, BandpassFilter(((58, 62),), FS), memory=pad, lead=pad)
+    report = cleaning_report(
+        raw[pad:-pad], cleaned, FS, [(58, 62)], background=background[pad:-pad], out_of_band=[(20, 50), (70, 200)]
+    )
+    assert report["in_band_ratio"] < 0.3
+    for value in report["out_of_band_ratio"].values():
+        assert value == pytest.approx(1.0, abs=0.02)
+    assert report["background_ratio"] < 3.0
+    assert report["raw_background_ratio"] > 5.0
+
+
+def test_asd_ratio_direct():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=int(64 * FS))
+    assert asd_ratio(0.5 * a, a, FS, [(10, 100)]) == pytest.approx(0.5)
+    b = rng.normal(size=int(64 * FS))
+    assert asd_ratio(2 * b, a, FS, [(10, 400)]) == pytest.approx(2.0, rel=0.03)
+
+
+@pytest.mark.parametrize("memory, lead", [(5, 5), (-1, 0)], ids=["too-much", "negative"])
+def test_filter_noise_bad_padding(memory, lead):
+    with pytest.raises(ValueError, match=r"padding memory=.* lead=.* leave nothing of 10"):
+        filter_noise(np.zeros(10), BandpassFilter(((58, 62),), FS), memory, lead)
+
+
+def test_subtract_shape_mismatch():
+    with pytest.raises(ValueError, match=r"raw strain has shape \(10,\) but noise has shape \(8,\) with memory=0"):
+        clean(np.zeros(10), np.zeros(8), BandpassFilter(((58, 62),), FS))

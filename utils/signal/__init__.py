@@ -1,0 +1,13 @@
+"""Pure signal processing for DeepClean (import name ``deepclean.utils.signal``).
+
+Contract: functions of arrays only (numpy or torch), no I/O, no clock. Sample rates in Hz,
+durations in seconds, bands as ``(low, high)`` pairs in Hz.
+
+- ``filters``: Butterworth band-pass (order 8, second-order sections, zero phase), the
+  target filter of training and the noise filter of cleaning;
+- ``psd``: Welch PSD in torch (Hann window), for the loss;
+- ``loss``: the DeepClean loss, mean over the band of sqrt(PSD(y - y_hat) / PSD(y)),
+  optionally mixed with MSE;
+- ``postprocess``: band-pass the averaged noise (with padding) and subtract it;
+- ``metrics``: ASD ratios (cleaned/raw, cleaned/background) inside and outside bands.
+"""

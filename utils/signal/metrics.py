@@ -1,0 +1,78 @@
+"""ASD ratios that say how well a stretch was cleaned.
+
+``asd_ratio(a, b, ...)`` is the mean over the frequency bins inside the given band(s) of
+ASD(a) / ASD(b), with Welch ASDs (Hann, ``fftlength`` s, half overlap, mean average).
+``cleaning_report`` gathers the figures of ``report.json``: cleaned/raw in band and out of
+band (20-50 Hz and 70-200 Hz by default), and cleaned/background in band when the
+background (the simulator's truth) is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import signal
+
+from deepclean.utils.signal.filters import band_mask
+
+DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch segment for reported ASDs
+OUT_OF_BAND = ((20.0, 50.0), (70.0, 200.0))  #: Hz; cleaning must leave these alone
+
+
+def asd(x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_S) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (Hz) and one-sided ASD (units / sqrt(Hz)) of ``x`` along its last axis."""
+    x = np.asarray(x, dtype=np.float64)
+    nperseg = int(round(fftlength * sample_rate))
+    if x.shape[-1] < nperseg:
+        raise ValueError(
+            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength {fftlength} s "
+            f"({nperseg} samples at {sample_rate} Hz)"
+        )
+    freqs, psd = signal.welch(x, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
+    return freqs, np.sqrt(psd)
+
+
+def asd_ratio(
+    a: np.ndarray,
+    b: np.ndarray,
+    sample_rate: float,
+    bands: Sequence[tuple[float, float]],
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+) -> float:
+    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b)."""
+    freqs, asd_a = asd(a, sample_rate, fftlength)
+    _, asd_b = asd(b, sample_rate, fftlength)
+    mask = band_mask(freqs, bands)
+    if not mask.any():
+        raise ValueError(f"no frequency bin (resolution {1 / fftlength} Hz) inside bands {list(bands)}")
+    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
+
+
+def cleaning_report(
+    raw: np.ndarray,
+    cleaned: np.ndarray,
+    sample_rate: float,
+    bands: Sequence[tuple[float, float]],
+    background: np.ndarray | None = None,
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+    out_of_band: Sequence[tuple[float, float]] = OUT_OF_BAND,
+) -> dict[str, float | dict[str, float] | None]:
+    """The figures of ``report.json``:
+
+    ``in_band_ratio`` (cleaned/raw over ``bands``), ``out_of_band_ratio`` (one entry per
+    out-of-band range, key ``"<low>-<high>Hz"``), ``background_ratio`` (cleaned/background
+    in band, or None without a background), and ``raw_background_ratio`` (raw/background).
+    """
+    report: dict[str, float | dict[str, float] | None] = {
+        "in_band_ratio": asd_ratio(cleaned, raw, sample_rate, bands, fftlength),
+        "out_of_band_ratio": {
+            f"{lo:g}-{hi:g}Hz": asd_ratio(cleaned, raw, sample_rate, [(lo, hi)], fftlength) for lo, hi in out_of_band
+        },
+        "background_ratio": None,
+        "raw_background_ratio": None,
+    }
+    if background is not None:
+        report["background_ratio"] = asd_ratio(cleaned, background, sample_rate, bands, fftlength)
+        report["raw_background_ratio"] = asd_ratio(raw, background, sample_rate, bands, fftlength)
+    return report
