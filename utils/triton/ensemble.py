@@ -1,0 +1,316 @@
+"""The streaming models and the ``deepclean-stream`` ensemble in a model repository.
+
+Layout written here (DeepClean itself, ``deepclean/<version>/``, is exported beforehand with
+:class:`deepclean.utils.export.ModelRepository`)::
+
+    snapshotter/config.pbtxt, 1/model.py, 1/deepclean_streaming.py, 1/deepclean_sequences.py
+    aggregator-production/..., aggregator-canary/...      (one pair per max latency)
+    deepclean-stream/config.pbtxt, 1/                      (the ensemble)
+
+``deepclean-stream`` takes one update ``update`` (1, W, stride*batch) float32 and returns
+``noise_production`` and ``noise_canary`` (each (1, stride*batch), lagging the input by
+``stride*num_updates`` samples) and ``update_index`` (1,), the snapshotter's count of the
+sequence's updates. Its two ``deepclean`` steps pin the production and the canary version;
+DeepClean's ``version_policy`` lists exactly those versions. Change them on a live server
+with :func:`deepclean.utils.triton.versions.set_versions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from tritonclient.grpc import model_config_pb2 as mc
+
+from deepclean.utils import streaming
+from deepclean.utils.errors import ExportError
+from deepclean.utils.export import Model, ModelRepository, Platform
+from deepclean.utils.streaming import StreamGeometry
+from deepclean.utils.triton import configs
+from deepclean.utils.triton.names import (
+    DEEPCLEAN,
+    ENSEMBLE,
+    SNAPSHOTTER,
+    STREAMING_VERSION,
+    UPDATE,
+    UPDATE_INDEX,
+    Role,
+    prediction_tensor,
+)
+
+logger = logging.getLogger(__name__)
+
+_BACKEND = "deepclean.utils.triton.backend"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What the streaming models need to know about the data.
+
+    Args:
+        channels: strain channel first, then the W witness channels, in the network's order.
+        sample_rate: Hz (4096).
+        kernel_length: seconds of data per DeepClean window (1.0).
+        stride_length: seconds between consecutive windows (1/512 in production).
+        batch_size: windows per update, so an update holds ``stride_length * batch_size`` s.
+        max_latencies: seconds of each prediction averaged, one aggregator pair per value; the
+            output lags by ``stride_length * (max_latency // stride_length)`` s.
+        streams: sequences served at once (instances of the snapshotter and of each aggregator).
+        sequence_idle_timeout: seconds after which Triton frees the slot of a silent sequence.
+        parameters: extra ensemble config parameters (e.g. the training span).
+    """
+
+    channels: tuple[str, ...]
+    sample_rate: float
+    kernel_length: float
+    stride_length: float
+    batch_size: int
+    max_latencies: tuple[float, ...] = (0.5,)
+    streams: int = 1
+    sequence_idle_timeout: float = 60.0
+    parameters: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "max_latencies", tuple(self.max_latencies))
+        if len(self.channels) < 2:
+            raise ValueError(f"channels must name the strain and at least one witness, got {list(self.channels)}")
+        if not isinstance(self.streams, int) or self.streams < 1:
+            raise ValueError(f"streams must be a whole number >= 1, got {self.streams!r}")
+        if not self.max_latencies:
+            raise ValueError("max_latencies must hold at least one value (seconds)")
+        if not self.sequence_idle_timeout > 0:
+            raise ValueError(f"sequence_idle_timeout must be > 0 s, got {self.sequence_idle_timeout}")
+        tags = [_latency_tag(latency) for latency in self.max_latencies]
+        if len(set(tags)) != len(tags):
+            raise ValueError(f"max_latencies {list(self.max_latencies)} repeat a value (to the millisecond)")
+        for latency in self.max_latencies:
+            self.geometry(latency)  # raises ValueError naming the bad quantity
+
+    @property
+    def num_witnesses(self) -> int:
+        return len(self.channels) - 1
+
+    def geometry(self, max_latency: float | None = None) -> StreamGeometry:
+        """Window geometry in samples for ``max_latency`` seconds (default: the first)."""
+        return StreamGeometry.from_seconds(
+            kernel_length=self.kernel_length,
+            stride_length=self.stride_length,
+            sample_rate=self.sample_rate,
+            batch_size=self.batch_size,
+            max_latency=self.max_latencies[0] if max_latency is None else max_latency,
+        )
+
+
+@dataclass(frozen=True)
+class AggregatorSpec:
+    """One aggregator model of the ensemble and the ensemble output it feeds."""
+
+    role: Role
+    max_latency: float  #: seconds
+    model: str  #: model name, e.g. ``aggregator-production``
+    output: str  #: ensemble output, e.g. ``noise_production``
+
+
+def _latency_tag(max_latency: float) -> str:
+    return f"{round(max_latency * 1000):d}ms"
+
+
+def aggregators(spec: StreamSpec) -> list[AggregatorSpec]:
+    """``aggregator-<role>`` feeding ``noise_<role>`` for one latency; suffixed ``-<ms>ms``/``_<ms>ms`` for several."""
+    result = []
+    for latency in spec.max_latencies:
+        tag = "" if len(spec.max_latencies) == 1 else _latency_tag(latency)
+        for role in Role:
+            model, output = f"aggregator-{role}", f"noise_{role}"
+            if tag:
+                model, output = f"{model}-{tag}", f"{output}_{tag}"
+            result.append(AggregatorSpec(role, latency, model, output))
+    return result
+
+
+# ---------------------------------------------------------------------- stateful python models
+
+
+def _sources(staging: Path, model_file: str) -> tuple[Path, list[Path]]:
+    """Copy model.py and the modules it imports into ``staging`` under the names model.py imports."""
+    backend = resources.files(_BACKEND)
+    sources = {
+        "model.py": backend.joinpath(model_file).read_text(),
+        "deepclean_sequences.py": backend.joinpath("sequences.py").read_text(),
+        "deepclean_streaming.py": Path(streaming.__file__).read_text(),
+    }
+    for name, text in sources.items():
+        (staging / name).write_text(text)
+    return staging / "model.py", [staging / name for name in sources if name != "model.py"]
+
+
+def _same_model(model: Model, config: mc.ModelConfig, staging: Path) -> bool:
+    version = model.path / str(STREAMING_VERSION)
+    if model.versions != [STREAMING_VERSION] or model.config != config:
+        return False
+    return all((version / p.name).is_file() and (version / p.name).read_bytes() == p.read_bytes()
+               for p in staging.iterdir())
+
+
+def _write_python_model(repo: ModelRepository, config: mc.ModelConfig, model_file: str, *, force: bool) -> Path:
+    with tempfile.TemporaryDirectory(prefix="deepclean-triton-") as tmp:
+        source, files = _sources(Path(tmp), model_file)
+        if config.name in repo:
+            if _same_model(repo[config.name], config, Path(tmp)):
+                return repo[config.name].path
+            if not force:
+                raise ExportError(
+                    f"model {config.name} already exists in {repo.path} with other settings or code; "
+                    "pass force to replace it"
+                )
+            repo.remove_model(config.name)
+        model = repo.create_model(config.name, Platform.PYTHON)
+        model.config.CopyFrom(config)
+        model.export_python(source, version=STREAMING_VERSION, files=files)
+    logger.info("wrote %s", model.path)
+    return model.path
+
+
+def write_streaming_models(repository: Path | str, spec: StreamSpec, *, force: bool = False) -> list[Path]:
+    """Write the snapshotter and the aggregators (idempotent; ``force`` replaces differing ones)."""
+    repo = ModelRepository(repository)
+    g = spec.geometry()
+    idle = spec.sequence_idle_timeout
+    snapshotter = configs.snapshotter_config(
+        SNAPSHOTTER, num_channels=spec.num_witnesses, kernel_size=g.kernel_size, stride=g.stride,
+        batch_size=g.batch_size, streams=spec.streams, idle_seconds=idle,
+    )
+    with repo.transaction():
+        paths = [_write_python_model(repo, snapshotter, "snapshotter.py", force=force)]
+        for agg in aggregators(spec):
+            ga = spec.geometry(agg.max_latency)
+            config = configs.aggregator_config(
+                agg.model, kernel_size=ga.kernel_size, stride=ga.stride, batch_size=ga.batch_size,
+                num_updates=ga.num_updates, streams=spec.streams, idle_seconds=idle,
+            )
+            paths.append(_write_python_model(repo, config, "aggregator.py", force=force))
+    return paths
+
+
+# ---------------------------------------------------------------------- ensemble
+
+
+def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
+    """Names of DeepClean's input and output, after checking its config fits ``spec``."""
+    config = model.config
+    where = model.path
+    if len(config.input) != 1 or len(config.output) != 1:
+        raise ExportError(
+            f"{where}: DeepClean must have one input and one output, has {len(config.input)} and {len(config.output)}"
+        )
+    g = spec.geometry()
+    want_in, want_out = [spec.num_witnesses, g.kernel_size], [g.kernel_size]
+    if config.max_batch_size > 0:
+        if config.max_batch_size < g.batch_size:
+            raise ExportError(
+                f"{where}: max_batch_size {config.max_batch_size} is smaller than the batch of "
+                f"{g.batch_size} windows per update"
+            )
+    else:  # the batch axis is an ordinary first dimension
+        want_in, want_out = [g.batch_size, *want_in], [g.batch_size, *want_out]
+    for what, tensor, want in (("input", config.input[0], want_in), ("output", config.output[0], want_out)):
+        dims = list(tensor.dims)
+        if len(dims) != len(want) or any(d not in (-1, w) for d, w in zip(dims, want)):
+            raise ExportError(
+                f"{where}: DeepClean {what} {tensor.name} has dims {dims}, which do not fit {want} "
+                f"(W={spec.num_witnesses} witnesses, kernel {g.kernel_size} samples, batch {g.batch_size})"
+            )
+        if tensor.data_type != mc.TYPE_FP32:
+            raise ExportError(
+                f"{where}: DeepClean {what} {tensor.name} is {mc.DataType.Name(tensor.data_type)}, need TYPE_FP32"
+            )
+    return config.input[0].name, config.output[0].name
+
+
+def _ensemble_parameters(spec: StreamSpec) -> dict[str, object]:
+    return {
+        "channels": list(spec.channels),
+        "sample_rate": spec.sample_rate,
+        "kernel_length": spec.kernel_length,
+        "stride_length": spec.stride_length,
+        "batch_size": spec.batch_size,
+        "max_latencies": list(spec.max_latencies),
+        "lag_samples": [spec.geometry(latency).lag_samples for latency in spec.max_latencies],
+        "streams": spec.streams,
+        **spec.parameters,
+    }
+
+
+def _fill_ensemble(ensemble: Model, repo: ModelRepository, spec: StreamSpec, versions: Mapping[Role, int],
+                   deepclean: Model) -> None:
+    g = spec.geometry()
+    dc_in, dc_out = deepclean_tensors(deepclean, spec)
+    ensemble.config.max_batch_size = 0
+    ensemble.add_input(UPDATE, [1, spec.num_witnesses, g.update_size])
+    for agg in aggregators(spec):
+        ensemble.add_output(agg.output, [1, g.update_size])
+    ensemble.add_output(UPDATE_INDEX, [1], "int64")
+    ensemble.add_step(repo[SNAPSHOTTER], version=STREAMING_VERSION, input_map={"update": UPDATE},
+                      output_map={"windows": "windows", "update_index": UPDATE_INDEX})
+    for role in Role:
+        ensemble.add_step(deepclean, version=versions[role], input_map={dc_in: "windows"},
+                          output_map={dc_out: prediction_tensor(role)})
+    for agg in aggregators(spec):
+        ensemble.add_step(repo[agg.model], version=STREAMING_VERSION,
+                          input_map={"prediction": prediction_tensor(agg.role), "update_index": UPDATE_INDEX},
+                          output_map={"noise": agg.output})
+    ensemble.set_parameters(_ensemble_parameters(spec))
+
+
+def write_ensemble(
+    repository: Path | str, spec: StreamSpec, *, production: int, canary: int, deepclean: str = DEEPCLEAN
+) -> Path:
+    """Write ``deepclean-stream`` pinning DeepClean ``production`` and ``canary``, and set DeepClean's policy.
+
+    Meant for a repository no server is using yet (the ensemble is replaced as a whole); on a
+    live server change versions with :func:`deepclean.utils.triton.versions.set_versions`.
+    """
+    repo = ModelRepository(repository)
+    if deepclean not in repo:
+        raise ExportError(f"cannot build {ENSEMBLE}: no model {deepclean} in {repo.path}; export DeepClean first")
+    missing = [m for m in [SNAPSHOTTER, *(a.model for a in aggregators(spec))] if m not in repo]
+    if missing:
+        raise ExportError(f"cannot build {ENSEMBLE}: {repo.path} lacks {missing}; run write_streaming_models first")
+    dc = repo[deepclean]
+    versions = {Role.PRODUCTION: production, Role.CANARY: canary}
+    check_versions(dc, versions.values())
+    with repo.transaction():
+        if ENSEMBLE in repo:
+            shutil.rmtree(repo[ENSEMBLE].path)
+            repo.refresh()
+        ensemble = repo.create_model(ENSEMBLE, Platform.ENSEMBLE)
+        _fill_ensemble(ensemble, repo, spec, versions, dc)
+        ensemble.export_version(version=STREAMING_VERSION)
+        dc.keep_versions(sorted(set(versions.values())))
+        dc.write_config()
+    logger.info("wrote %s (%s production %d, canary %d)", ensemble.path, deepclean, production, canary)
+    return ensemble.path
+
+
+def check_versions(deepclean: Model, versions: Sequence[int] | object) -> None:
+    """Raise ExportError unless every one of ``versions`` is a version directory of ``deepclean``."""
+    for version in versions:
+        if not isinstance(version, int) or version not in deepclean.versions:
+            raise ExportError(
+                f"{deepclean.name} has no version {version!r} in {deepclean.path.parent}; versions: {deepclean.versions}"
+            )
+
+
+def build_stream(
+    repository: Path | str, spec: StreamSpec, *, production: int, canary: int, force: bool = False
+) -> list[Path]:
+    """The streaming models plus the ensemble over an exported DeepClean (everything but DeepClean)."""
+    paths = write_streaming_models(repository, spec, force=force)
+    paths.append(write_ensemble(repository, spec, production=production, canary=canary))
+    return paths

@@ -1,0 +1,137 @@
+"""Which DeepClean versions ``deepclean-stream`` uses, and changing them while streams run.
+
+:func:`set_versions` never unloads a version in use and never reloads a stateful model:
+
+1. DeepClean's ``version_policy`` is widened to the old and the new versions and the model is
+   reloaded (Triton keeps serving the loaded versions while the new one loads);
+2. the ensemble config is rewritten to pin the new production and canary versions and reloaded:
+   the ensemble holds no state, requests in flight finish on the old steps and every later
+   request takes the new ones;
+3. DeepClean's policy is narrowed to the new pair and reloaded, unloading the old version.
+
+The snapshotter and the aggregators are never touched, so every stream keeps its windows, its
+partial averages and its update count: no update is lost or repeated. For a stream, the switch
+happens between two consecutive updates; the aggregator of a role whose version changed then
+blends old and new predictions over its averaging span (``max_latency``). Each file is replaced
+atomically and a file lock serialises promotions. Keep one update of a stream in flight at a
+time (see :mod:`deepclean.utils.triton.client`): while the production version changes, two
+pipelined updates could reach the aggregator through different DeepClean versions out of order
+(the aggregator then refuses the late one).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tritonclient.grpc import InferenceServerClient
+from tritonclient.utils import InferenceServerException
+
+from deepclean.utils.errors import ExportError, ServerUnavailableError
+from deepclean.utils.export import Model, ModelRepository
+from deepclean.utils.export.config import specific_versions
+from deepclean.utils.triton.ensemble import check_versions
+from deepclean.utils.triton.names import ENSEMBLE, Role, prediction_tensor
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".deepclean-stream.lock"  #: in the repository root; Triton ignores files there
+
+
+@contextmanager
+def repository_lock(repository: Path | str) -> Iterator[None]:
+    """Hold an exclusive lock on the repository's ensemble (one promotion at a time)."""
+    with open(Path(repository) / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _deepclean_steps(ensemble: Model) -> dict[Role, object]:
+    steps = {}
+    for step in ensemble.config.ensemble_scheduling.step:
+        for role in Role:
+            if prediction_tensor(role) in step.output_map.values():
+                steps[role] = step
+    if set(steps) != set(Role):
+        missing = sorted(set(Role) - set(steps))
+        raise ExportError(f"{ensemble.path}: the ensemble has no DeepClean step for {missing}")
+    return steps
+
+
+def read_versions(repository: Path | str, ensemble: str = ENSEMBLE) -> dict[Role, int]:
+    """The DeepClean version each role uses, from the ensemble config on disk."""
+    steps = _deepclean_steps(ModelRepository(repository)[ensemble])
+    return {role: int(step.model_version) for role, step in steps.items()}
+
+
+def _load(client: InferenceServerClient | None, model: Model) -> None:
+    model.write_config()
+    if client is not None:
+        logger.info("loading %s", model.name)
+        client.load_model(model.name)
+
+
+def set_versions(
+    repository: Path | str,
+    *,
+    production: int,
+    canary: int,
+    url: str | None = None,
+    ensemble: str = ENSEMBLE,
+) -> dict[Role, int]:
+    """Point the ensemble at DeepClean ``production`` and ``canary``; return the previous versions.
+
+    Args:
+        repository: the model repository holding ``deepclean/<version>/`` and the ensemble.
+        production, canary: DeepClean versions (folders that exist in the repository).
+        url: gRPC address (``host:port``) of a Triton server serving the repository with
+            explicit model control; ``None`` only rewrites the configs (no server running).
+    """
+    with repository_lock(repository):
+        repo = ModelRepository(repository)
+        ens = repo[ensemble]
+        steps = _deepclean_steps(ens)
+        dc = repo[steps[Role.PRODUCTION].model_name]
+        previous = {role: int(step.model_version) for role, step in steps.items()}
+        wanted = {Role.PRODUCTION: production, Role.CANARY: canary}
+        check_versions(dc, wanted.values())
+        if previous == wanted and set(specific_versions(dc.config) or ()) == set(wanted.values()):
+            return previous
+        client = InferenceServerClient(url) if url is not None else None
+        old_ens, old_dc = type(ens.config)(), type(dc.config)()
+        old_ens.CopyFrom(ens.config)
+        old_dc.CopyFrom(dc.config)
+        during = sorted(set(previous.values()) | set(wanted.values()))
+        try:
+            if set(specific_versions(dc.config) or ()) != set(during):
+                dc.keep_versions(during)
+                _load(client, dc)
+            for role, step in steps.items():
+                step.model_version = wanted[role]
+            _load(client, ens)
+        except InferenceServerException as exc:
+            ens.config.CopyFrom(old_ens)
+            dc.config.CopyFrom(old_dc)
+            ens.write_config()
+            dc.write_config()
+            raise ServerUnavailableError(
+                f"Triton at {url} refused to switch {ensemble} to production {production}, canary {canary} "
+                f"(configs restored; it still serves {dict(previous)}): {exc}"
+            ) from exc
+        if during != sorted(set(wanted.values())):
+            dc.keep_versions(wanted.values())
+            try:
+                _load(client, dc)
+            except InferenceServerException as exc:  # the ensemble already uses the new pair: keep it
+                logger.warning("could not unload unused %s versions: %s", dc.name, exc)
+        logger.info(
+            "%s now uses %s production %d, canary %d (was %d, %d)",
+            ensemble, dc.name, production, canary, previous[Role.PRODUCTION], previous[Role.CANARY],
+        )
+        return previous
