@@ -1,0 +1,103 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from synthetic_span import FS, make_span
+from deepclean.utils.errors import TrainingError
+from deepclean.utils.training import artifacts
+from deepclean.utils.training.pipeline import train_model
+from deepclean.utils.training.settings import TrainingSettings
+
+TINY = dict(
+    sample_rate=FS,
+    kernel_length=2.0,
+    kernel_stride=1.0,
+    batch_size=8,
+    lr=1e-2,
+    max_epochs=2,
+    fftlength=1.0,
+    overlap=0.5,
+    inference_sampling_rate=16.0,
+    inference_batch_size=4,
+    max_latency=0.5,
+    max_valid_loss=10.0,
+    max_valid_ratio=10.0,
+    num_threads=1,  # tiny tensors: a second thread only adds synchronisation
+)
+
+
+def _settings(**kwargs):
+    return TrainingSettings.model_validate({**TINY, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_span, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    return train_model(tiny_span, _settings(), out, profile="test", interactive=False)
+
+
+def test_writes_model_directory(trained, tiny_span):
+    out = trained.output_dir
+    for name in ("weights.pt", "metadata.json", "loss.png", "asd.png", "checkpoint.pt"):
+        assert (out / name).is_file(), name
+    state = torch.load(out / "weights.pt", weights_only=True)
+    assert "witness_scaler.std" in state and "network.output_conv.weight" in state
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["channels"] == tiny_span.channels
+    assert meta["sample_rate"] == FS and meta["bands"] == [[58.0, 62.0]]
+    assert meta["kernel_length"] == 2.0 and meta["inference_sampling_rate"] == 16.0
+    assert meta["span"]["start"] == tiny_span.start and meta["span"]["duration"] == 96.0
+    assert meta["losses"]["epochs"] == 2 and np.isfinite(meta["losses"]["best_valid_loss"])
+    assert set(meta["versions"]) >= {"torch", "numpy", "scipy"}
+    assert len(meta["scalers"]["witness"]["std"]) == 3 and len(meta["scalers"]["target"]["std"]) == 1
+    assert meta["validation"]["background_ratio"] is not None
+
+
+def test_load_model_round_trip(trained, tiny_span):
+    model, meta = artifacts.load_model(trained.output_dir)
+    assert meta.witnesses == tiny_span.channels[1:]
+    x = torch.as_tensor(tiny_span.data[1:, :512], dtype=torch.float32)[None]
+    with torch.no_grad():
+        noise = model(x)
+    assert noise.shape == (1, 512) and torch.isfinite(noise).all()
+    assert noise.abs().max() < 1e-18  # strain units
+
+
+def test_fine_tuning_starts_from_previous_weights(trained, tiny_span, tmp_path):
+    later = make_span(seed=1)
+    result = train_model(later, _settings(max_epochs=1, max_steps=1), tmp_path, init_weights=trained.output_dir,
+                         interactive=False)
+    assert result.metadata.training["lr"] == pytest.approx(1e-3)  # lr * fine_tune_decay
+    assert result.metadata.training["init_weights"] == str(trained.output_dir)
+    before = torch.load(trained.output_dir / "weights.pt", weights_only=True)
+    after = torch.load(tmp_path / "weights.pt", weights_only=True)
+    conv = "network.input_conv.0.weight"
+    assert (after[conv] - before[conv]).abs().max() < 0.01  # one small step away
+    assert not torch.equal(after["witness_scaler.mean"], before["witness_scaler.mean"])  # refitted on new data
+
+
+def test_fine_tuning_needs_same_channels(trained, tiny_span, tmp_path):
+    other = make_span()
+    other.channels = other.channels[:1] + ["H1:OTHER", "H1:W-ASC1", "H1:W-ASC2"]
+    with pytest.raises(TrainingError, match=r"were trained on witnesses .* fine-tuning needs the same channels"):
+        train_model(other, _settings(max_epochs=1), tmp_path, init_weights=trained.output_dir, interactive=False)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [({"max_valid_loss": 1e-3}, r"best validation loss .* not below max_valid_loss"),
+     ({"max_valid_ratio": 1e-3}, r"in-band ASD ratio .* not below max_valid_ratio")],
+    ids=["loss", "asd-ratio"],
+)
+def test_failed_validation_keeps_previous_model(trained, tiny_span, tmp_path, bad, match):
+    import shutil
+
+    shutil.copytree(trained.output_dir, tmp_path, dirs_exist_ok=True)
+    weights_before = (tmp_path / "weights.pt").read_bytes()
+    meta_before = (tmp_path / "metadata.json").read_text()
+    with pytest.raises(TrainingError, match=match):
+        train_model(tiny_span, _settings(max_epochs=1, max_steps=2, **bad), tmp_path, interactive=False)
+    assert (tmp_path / "weights.pt").read_bytes() == weights_before
+    assert (tmp_path / "metadata.json").read_text() == meta_before

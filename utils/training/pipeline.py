@@ -1,0 +1,243 @@
+"""Span in, trained model directory out: the composition behind ``deepclean train`` and the trainer.
+
+:func:`train_model` fits scalers, trains the network in standard units, validates the
+result the way it will run (streaming windows and averaging on the validation data,
+band-passed noise subtracted) and only then writes ``weights.pt`` and ``metadata.json``.
+A NaN loss, a validation loss not below ``max_valid_loss`` or a validation cleaned/raw
+ASD ratio not below ``max_valid_ratio`` raises
+:class:`~deepclean.utils.errors.TrainingError` before anything replaces an earlier model
+in the output directory (the loss plot and the checkpoint are still written, for
+diagnosis).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepclean.utils.errors import TrainingError
+from deepclean.utils.nn import DeepCleanModel
+from deepclean.utils.nn.inference import predict_noise, warmup_samples
+from deepclean.utils.signal.filters import BandpassFilter
+from deepclean.utils.signal.loss import DeepCleanLoss
+from deepclean.utils.signal.metrics import cleaning_report
+from deepclean.utils.signal.postprocess import filter_noise
+from deepclean.utils.streaming import StreamGeometry
+from deepclean.utils.training import artifacts, gating, plots
+from deepclean.utils.training.dataset import WindowSpec, prepare
+from deepclean.utils.training.loop import History, OptimConfig, fit
+from deepclean.utils.training.progress import ProgressReporter
+from deepclean.utils.training.settings import TrainingSettings
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.pt"
+LOSS_PLOT = "loss.png"
+ASD_PLOT = "asd.png"
+
+
+@dataclass
+class SpanArrays:
+    """A span of data in memory, all channels at one sample rate."""
+
+    channels: list[str]  #: strain first, then witnesses
+    data: np.ndarray  #: (channels, samples)
+    ready: np.ndarray  #: (samples,) analysis-ready mask
+    sample_rate: float  #: Hz
+    start: float  #: GPS seconds of sample 0
+    background: np.ndarray | None = None  #: (samples,) true background strain, when known
+
+    @property
+    def duration(self) -> float:
+        return self.data.shape[1] / self.sample_rate
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    history: History
+    metadata: artifacts.ModelMetadata
+    seconds: float  #: wall time of the whole run
+
+
+def inference_geometry(settings: TrainingSettings) -> StreamGeometry:
+    """The streaming geometry the model will run with."""
+    return StreamGeometry.from_seconds(
+        kernel_length=settings.inference_kernel_length,
+        stride_length=1.0 / settings.inference_sampling_rate,
+        sample_rate=settings.sample_rate,
+        batch_size=settings.inference_batch_size,
+        max_latency=settings.max_latency,
+    )
+
+
+def train_model(
+    span: SpanArrays,
+    settings: TrainingSettings,
+    output_dir: Path,
+    *,
+    init_weights: Path | None = None,
+    profile: str | None = None,
+    interactive: bool | None = None,
+) -> TrainResult:
+    """Train on ``span`` and write the model into ``output_dir``; see the module docstring."""
+    started = time.monotonic()
+    torch.set_num_threads(settings.num_threads)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if span.sample_rate != settings.sample_rate:
+        raise TrainingError(f"span sample rate {span.sample_rate} Hz differs from settings {settings.sample_rate} Hz")
+    witnesses = span.channels[1:]
+    model = DeepCleanModel(len(witnesses))
+    lr = settings.lr
+    if init_weights is not None:
+        _load_network(model, init_weights, witnesses)
+        lr = settings.lr * settings.fine_tune_decay
+        logger.info("fine-tuning from %s at lr %.3g", init_weights, lr)
+
+    window = WindowSpec.from_seconds(settings.kernel_length, settings.kernel_stride, settings.sample_rate)
+    fft_samples = int(round(settings.fftlength * settings.sample_rate))
+    data = prepare(
+        model,
+        span.data[0],
+        span.data[1:],
+        span.ready,
+        sample_rate=settings.sample_rate,
+        bands=settings.bands,
+        window=window,
+        valid_frac=settings.valid_frac,
+        min_valid_samples=fft_samples,
+    )
+    logger.info(
+        "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s",
+        len(data.train_starts), settings.kernel_length, len(data.valid_starts), len(witnesses), settings.bands,
+    )
+    loss_fn = DeepCleanLoss(settings.sample_rate, settings.bands, settings.fftlength, settings.overlap, settings.alpha)
+    config = OptimConfig(
+        lr=lr,
+        weight_decay=settings.weight_decay,
+        batch_size=settings.batch_size,
+        max_epochs=settings.max_epochs,
+        max_steps=settings.max_steps,
+        patience=settings.patience,
+        factor=settings.factor,
+        early_stop=settings.early_stop,
+        max_seconds=settings.max_train_seconds,
+        checkpoint_every=settings.checkpoint_every,
+        seed=settings.seed,
+    )
+    reporter = ProgressReporter(config.max_epochs, config.max_seconds, interactive=interactive)
+    try:
+        history = fit(model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter)
+    finally:
+        reporter.close()
+    train_seconds = time.monotonic() - started
+    logger.info("training stopped after %d epoch(s) (%s); best loss %.4f at epoch %d",
+                len(history.records), history.stop_reason, history.best_loss, history.best_epoch)
+    plots.plot_losses(history, output_dir / LOSS_PLOT)
+    if not np.isfinite(history.best_loss) or history.best_loss >= settings.max_valid_loss:
+        raise TrainingError(
+            f"validation failed: best validation loss {history.best_loss:.4f} is not below max_valid_loss "
+            f"{settings.max_valid_loss}; the model was not saved"
+        )
+    validation = _validate(model, span, data.valid_segments, settings, output_dir)
+    if not validation["in_band_ratio"] < settings.max_valid_ratio:
+        raise TrainingError(
+            f"validation failed: cleaned/raw in-band ASD ratio {validation['in_band_ratio']:.3f} on the validation "
+            f"data is not below max_valid_ratio {settings.max_valid_ratio}; the model was not saved"
+        )
+    meta = _metadata(model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds)
+    artifacts.save_model(output_dir, model, meta)
+    logger.info("model written to %s (validation in-band ASD ratio %.3f)", output_dir, validation["in_band_ratio"])
+    return TrainResult(output_dir, history, meta, time.monotonic() - started)
+
+
+def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str]) -> None:
+    meta = artifacts.read_metadata(init_weights)
+    if meta.witnesses != witnesses:
+        raise TrainingError(
+            f"init_weights {init_weights} were trained on witnesses {meta.witnesses}, but this span has {witnesses}; "
+            "fine-tuning needs the same channels in the same order"
+        )
+    state = artifacts.load_state(init_weights)
+    network_state = {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
+    model.network.load_state_dict(network_state)
+
+
+def _validate(model, span: SpanArrays, segments, settings: TrainingSettings, output_dir: Path) -> dict:
+    """Clean the longest validation segment as the cleaner will and measure ASD ratios."""
+    geometry = inference_geometry(settings)
+    bandpass = BandpassFilter(tuple(settings.bands), settings.sample_rate)
+    memory = int(settings.sample_rate)  # 1 s of filter padding on each side
+    skip = warmup_samples(geometry) + memory
+    need = skip + memory + int(2 * settings.fftlength * settings.sample_rate) + geometry.update_size
+    usable = [(a, b) for a, b in segments if b - a >= need]
+    if not usable:
+        logger.warning("validation segments too short to validate by streaming; skipping the ASD check")
+        return {"in_band_ratio": float("nan"), "seconds": 0.0}
+    a, b = max(usable, key=lambda s: s[1] - s[0])
+    noise = predict_noise(model, span.data[1:, a:b], geometry)  # aligned with sample a, shorter at the end
+    stop = len(noise) - memory
+    filtered = filter_noise(noise, bandpass, memory=skip, lead=memory)
+    raw = span.data[0, a + skip : a + stop]
+    cleaned = raw - filtered
+    background = None if span.background is None else span.background[a + skip : a + stop]
+    report = cleaning_report(raw, cleaned, settings.sample_rate, settings.bands, background=background)
+    report["seconds"] = len(raw) / settings.sample_rate
+    report["gps_start"] = span.start + (a + skip) / settings.sample_rate
+    plots.plot_asds(output_dir / ASD_PLOT, settings.sample_rate, settings.bands, raw, cleaned, background)
+    return report
+
+
+def _metadata(model, span, settings, data, history, validation, profile, init_weights, lr, seconds):
+    sr = settings.sample_rate
+    records = history.records
+    return artifacts.ModelMetadata(
+        ifo=str(settings.ifo),
+        channels=list(span.channels),
+        sample_rate=sr,
+        bands=[tuple(b) for b in settings.bands],
+        kernel_length=settings.kernel_length,
+        kernel_stride=settings.kernel_stride,
+        inference_kernel_length=settings.inference_kernel_length,
+        inference_sampling_rate=settings.inference_sampling_rate,
+        inference_batch_size=settings.inference_batch_size,
+        max_latency=settings.max_latency,
+        scalers={"witness": model.witness_scaler.statistics(), "target": model.target_scaler.statistics()},
+        span={
+            "start": span.start,
+            "duration": span.duration,
+            "ready_seconds": float(span.ready.sum()) / sr,
+            "train_segments": [[span.start + a / sr, span.start + b / sr] for a, b in data.train_segments],
+            "valid_segments": [[span.start + a / sr, span.start + b / sr] for a, b in data.valid_segments],
+        },
+        losses={
+            "best_valid_loss": history.best_loss,
+            "best_epoch": history.best_epoch,
+            "final_train_loss": records[-1].train_loss if records else None,
+            "final_valid_loss": records[-1].valid_loss if records else None,
+            "epochs": len(records),
+            "stop_reason": history.stop_reason,
+            "history": history.to_dict()["records"],
+        },
+        validation=validation,
+        training={
+            "profile": profile,
+            "lr": lr,
+            "init_weights": None if init_weights is None else str(init_weights),
+            "batch_size": settings.batch_size,
+            "max_epochs": settings.max_epochs,
+            "fftlength": settings.fftlength,
+            "overlap": settings.overlap,
+            "alpha": settings.alpha,
+            "seed": settings.seed,
+            "wall_seconds": seconds,
+            "train_windows": int(len(data.train_starts)),
+        },
+        versions=artifacts.library_versions(),
+    )

@@ -1,0 +1,135 @@
+"""Typed training settings and the named profiles that set their defaults.
+
+``TrainingSettings`` is the settings object of ``deepclean train`` (table
+``[tool.deepclean.train]``, environment ``DEEPCLEAN_TRAIN_*``); the trainer service
+extends it. A profile is a table ``[tool.deepclean.profiles.<name>]`` in pyproject.toml
+whose values sit between the pyproject tables and the environment/flags
+(``load_settings(..., overrides=profile_overrides(name, cls))``):
+
+- ``production``: the anchor's values for a GPU (4096 s of data, 8 s kernels at 0.0625 s
+  stride, batch 256, lr 1e-3, up to 50 epochs, 512 inference windows per second);
+- ``cpu``: trains a useful model on a 2-core machine within minutes (the default when no
+  GPU is present).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
+
+from deepclean.utils.config import SharedSettings, find_pyproject
+from deepclean.utils.errors import ConfigError
+
+
+class Profile(StrEnum):
+    """Named groups of training and inference defaults."""
+
+    PRODUCTION = "production"
+    CPU = "cpu"
+
+
+def default_profile() -> Profile:
+    """``production`` when a CUDA GPU is visible, else ``cpu``."""
+    import torch
+
+    return Profile.PRODUCTION if torch.cuda.is_available() else Profile.CPU
+
+
+def read_profile(name: Profile | str, pyproject: Path | None = None) -> dict[str, Any]:
+    """The table ``[tool.deepclean.profiles.<name>]`` (empty when there is no pyproject)."""
+    profile = Profile(name)
+    path = pyproject or find_pyproject()
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    profiles = data.get("tool", {}).get("deepclean", {}).get("profiles", {})
+    table = profiles.get(profile.value)
+    if table is None:
+        raise ConfigError(f"profile {profile.value!r} has no table [tool.deepclean.profiles.{profile.value}] in {path}")
+    return dict(table)
+
+
+def profile_overrides(name: Profile | str, cls: type[BaseModel], pyproject: Path | None = None) -> dict[str, Any]:
+    """The values of profile ``name`` that are fields of ``cls`` (a profile also holds
+    settings of other commands, e.g. ``train_duration`` of the trainer service)."""
+    return {k: v for k, v in read_profile(name, pyproject).items() if k in cls.model_fields}
+
+
+class TrainingSettings(SharedSettings):
+    """Settings of ``deepclean train`` (and the trainer service's training runs).
+
+    The ``inference_*`` and ``max_latency`` fields say how the model will be applied
+    (recorded in metadata.json and used to validate the model the way it will run).
+    """
+
+    service: ClassVar[str] = "train"
+
+    inference_kernel_length: PositiveFloat = Field(1.0, description="window length at inference, seconds")
+    inference_sampling_rate: PositiveFloat = Field(
+        512.0, description="inference windows per second (stride = 1 / this), Hz"
+    )
+    inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
+    max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    channels: list[str] = Field(
+        default_factory=list,
+        description="witness channels: a file with one name per line, or the names (strain excluded)",
+    )
+    start: NonNegativeInt | None = Field(None, description="GPS start of the training span, seconds")
+    duration: PositiveInt | None = Field(None, description="length of the training span, seconds")
+    output_dir: Path | None = Field(None, description="directory receiving weights.pt, metadata.json and plots")
+    init_weights: Path | None = Field(
+        None, description="weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"
+    )
+    kernel_length: PositiveFloat = Field(8.0, description="training window length, seconds")
+    kernel_stride: PositiveFloat = Field(0.0625, description="time between training windows, seconds")
+    batch_size: PositiveInt = Field(256, description="training windows per batch")
+    lr: PositiveFloat = Field(1e-3, description="Adam learning rate")
+    weight_decay: NonNegativeFloat = Field(1e-5, description="Adam weight decay")
+    max_epochs: PositiveInt = Field(50, description="maximum number of epochs")
+    max_steps: PositiveInt | None = Field(None, description="batches per epoch at most (none: every window)")
+    patience: PositiveInt = Field(5, description="epochs without improvement before the lr is reduced")
+    factor: PositiveFloat = Field(0.1, lt=1, description="lr reduction factor on a plateau")
+    early_stop: PositiveInt = Field(10, description="epochs without improvement before training stops")
+    valid_frac: NonNegativeFloat = Field(0.25, lt=1, description="last fraction of the span used for validation")
+    fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
+    overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
+    alpha: float = Field(1.0, ge=0, le=1, description="weight of the PSD term of the loss; 1 - alpha weights MSE")
+    fine_tune_decay: PositiveFloat = Field(0.1, le=1, description="lr factor when fine-tuning from init_weights")
+    max_train_seconds: PositiveFloat | None = Field(
+        None, description="wall-time budget of the optimisation, seconds (none: unlimited)"
+    )
+    checkpoint_every: NonNegativeInt = Field(1, description="epochs between checkpoints (0: never)")
+    seed: int = Field(0, description="random seed of weights and window order")
+    num_threads: PositiveInt = Field(2, le=2, description="torch CPU threads (at most 2 on this machine)")
+    max_valid_loss: PositiveFloat = Field(
+        0.95, description="validation fails when the best validation loss is not below this (1 = no cleaning)"
+    )
+    max_valid_ratio: PositiveFloat = Field(
+        1.0, description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this"
+    )
+    background_channel: str | None = Field(
+        None, description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)"
+    )
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> "TrainingSettings":
+        if self.overlap >= self.fftlength:
+            raise ValueError(f"overlap {self.overlap} s must be shorter than fftlength {self.fftlength} s")
+        if self.fftlength > self.kernel_length:
+            raise ValueError(f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s")
+        return self
