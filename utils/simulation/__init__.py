@@ -8,7 +8,7 @@ started), and consecutive seconds join seamlessly (filters carry their history).
 - ``spectra``: amplitude spectral densities: LIGO-like strain background, angular-control
   (ASC) witness shapes;
 - ``noise``: seeded white noise and streaming FIR-coloured noise (overlap-save);
-- ``interp``: polyphase Lanczos upsampling of slow channels;
+- ``interp``: polyphase cubic-convolution upsampling of slow channels;
 - ``mains``: the mains line (60 Hz or 50 Hz) with slowly wandering amplitude and frequency;
 - ``channels``: witness names, native sample rates and default couplings per IFO, and the
   channel list (strain first, then witnesses sorted);

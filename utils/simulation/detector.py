@@ -12,7 +12,7 @@ truth (the background alone) and every witness at its native rate:
   ``asc_noise_asd`` x RMS /sqrt(Hz), decimated to 256 Hz for the soft modes;
 * coupled noise ``n(t) = g_lin m^(t) + g_bil m^(t) sum_i w_i a_i(t)``, with
   ``m^ = m(t + delay) / amplitude`` (the coupling path adds ``coupling_phase_rad``) and
-  ``a_i`` upsampled to 16384 Hz by Lanczos interpolation. ``g_bil`` is set so that the mean
+  ``a_i`` upsampled to 16384 Hz by cubic convolution. ``g_bil`` is set so that the mean
   over ``line +/- 2 Hz`` of ASD(bilinear) / ASD(background) is ``bilinear_asd_ratio``; the
   linear line has amplitude ``g_lin = linear_amplitude * ASD_background(line)`` (x 1 sqrt(Hz)).
 
@@ -33,7 +33,7 @@ import numpy as np
 from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.ifo import IFO
 from deepclean.utils.simulation import channels as ch
-from deepclean.utils.simulation.interp import upsample
+from deepclean.utils.simulation import interp
 from deepclean.utils.simulation.mains import MainsLine
 from deepclean.utils.simulation.noise import ColouredNoise, fir_asd, fir_from_asd, white_noise
 from deepclean.utils.simulation.spectra import AngularSpectrum, background_asd
@@ -41,7 +41,6 @@ from deepclean.utils.simulation.spectra import AngularSpectrum, background_asd
 BACKGROUND_STREAM = 1  #: white-noise stream id of the strain background
 BACKGROUND_FILTER_S = 2  #: length of the background colouring filter, s (0.2% accuracy above 20 Hz)
 ASC_BASE_RATE_HZ = 512  #: rate at which ASC signals are generated (Hz)
-LANCZOS_LOBES = 3
 SIDEBAND_HALF_WIDTH_HZ = 2.0  #: the bilinear ratio is calibrated over line +/- this
 
 
@@ -176,16 +175,16 @@ class SimulatedDetector:
     def _modulation_asd(self, offsets_hz: np.ndarray) -> np.ndarray:
         """One-sided ASD of ``sum_i w_i a_i`` at ``|offsets_hz|`` (1/sqrt(Hz))."""
         offsets = np.abs(np.asarray(offsets_hz, dtype=np.float64))
-        psd = np.zeros_like(offsets)
-        for w, i in zip(self._weights, self._coupled):
-            psd += w**2 * fir_asd(self.asc_taps[i], ASC_BASE_RATE_HZ, offsets) ** 2
-        return np.sqrt(psd)
+        if not self._coupled:
+            return np.zeros_like(offsets)
+        asds = fir_asd(self.asc_taps[self._coupled], ASC_BASE_RATE_HZ, offsets)  # (coupled, freq)
+        return np.sqrt(self._weights**2 @ asds**2)
 
     def _calibrate_bilinear(self) -> float:
         if not self._coupled or self.config.bilinear_asd_ratio == 0:
             return 0.0
         f0 = self.config.line_frequency_hz
-        offsets = np.linspace(-SIDEBAND_HALF_WIDTH_HZ, SIDEBAND_HALF_WIDTH_HZ, 161)
+        offsets = np.linspace(-SIDEBAND_HALF_WIDTH_HZ, SIDEBAND_HALF_WIDTH_HZ, 81)
         relative = 0.5 * self._modulation_asd(offsets) / background_asd(f0 + offsets)
         return self.config.bilinear_asd_ratio / float(np.mean(relative))
 
@@ -205,10 +204,10 @@ class SimulatedDetector:
         prev, cur, nxt = self._asc_window
         if self._coupled:
             ext = np.concatenate(
-                [prev[self._coupled, ASC_BASE_RATE_HZ - (LANCZOS_LOBES - 1) :], cur[self._coupled], nxt[self._coupled, :LANCZOS_LOBES]],
+                [prev[self._coupled, ASC_BASE_RATE_HZ - interp.BEFORE :], cur[self._coupled], nxt[self._coupled, : interp.AFTER]],
                 axis=1,
             )
-            slow = upsample(ext, fs // ASC_BASE_RATE_HZ, LANCZOS_LOBES)
+            slow = interp.upsample(ext, fs // ASC_BASE_RATE_HZ)
             coupled = coupled + self.bilinear_gain * mains_hat * (self._weights @ slow)
         witnesses, rates = {}, {}
         rate = ch.native_rate(ch.MAINS)

@@ -1,14 +1,14 @@
-"""Polyphase Lanczos upsampling by an integer factor, for slow channels.
+"""Polyphase cubic-convolution upsampling by an integer factor, for slow channels.
 
-``upsample(extended, factor, lobes)`` interpolates a span of ``n`` samples to ``n * factor``
-samples with the Lanczos kernel ``L(x) = sinc(x) sinc(x / lobes)`` (|x| < lobes), weights
-normalised per phase so a constant passes exactly. ``extended`` holds the span plus
-``lobes - 1`` samples before it and ``lobes`` samples after it, so consecutive spans join
-seamlessly. Output sample ``k * factor + p`` sits at input position ``k + p / factor``;
+``upsample(extended, factor)`` interpolates a span of ``n`` samples to ``n * factor``
+samples with Keys' cubic convolution kernel (a = -1/2, support 2 samples each side), which
+reproduces polynomials up to degree two exactly. ``extended`` holds the span plus
+:data:`BEFORE` sample before it and :data:`AFTER` samples after it, so consecutive spans
+join seamlessly. Output sample ``k * factor + p`` sits at input position ``k + p / factor``;
 at ``p = 0`` the input sample is reproduced exactly.
 
-For signals far below the input Nyquist frequency (ASC witnesses below ~3 Hz sampled at
-512 Hz) the pass-band gain is 1 to better than 1e-6 and images are strongly suppressed.
+For an ASC-like 2 Hz signal sampled at 512 Hz the interpolation error is ~1e-6 of its
+amplitude (images near multiples of 512 Hz at about -120 dB).
 """
 
 from __future__ import annotations
@@ -18,30 +18,40 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+BEFORE = 1  #: samples needed before the span
+AFTER = 2  #: samples needed after the span
+_A = -0.5
+
+
+def keys_kernel(x: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution kernel (a = -1/2) at offsets ``x`` (samples)."""
+    x = np.abs(np.asarray(x, dtype=np.float64))
+    inner = (_A + 2) * x**3 - (_A + 3) * x**2 + 1
+    outer = _A * x**3 - 5 * _A * x**2 + 8 * _A * x - 4 * _A
+    return np.where(x <= 1, inner, np.where(x < 2, outer, 0.0))
+
 
 @lru_cache(maxsize=16)
-def lanczos_weights(factor: int, lobes: int) -> np.ndarray:
-    """Weights ``(2 * lobes, factor)``: row m applies to input sample ``k + m - (lobes - 1)``."""
-    if factor < 1 or lobes < 1:
-        raise ValueError(f"factor {factor} and lobes {lobes} must be positive integers")
+def cubic_weights(factor: int) -> np.ndarray:
+    """Weights ``(4, factor)``: row m applies to input sample ``k + m - 1`` for output ``k + p / factor``."""
+    if factor < 1:
+        raise ValueError(f"upsampling factor {factor} must be a positive integer")
     phase = np.arange(factor) / factor
-    offset = np.arange(2 * lobes)[:, None] - (lobes - 1)
-    x = phase[None, :] - offset
-    weights = np.sinc(x) * np.sinc(x / lobes)
-    weights[np.abs(x) >= lobes] = 0.0
-    weights = weights / weights.sum(axis=0, keepdims=True)
+    offset = np.arange(BEFORE + AFTER + 1)[:, None] - BEFORE
+    weights = keys_kernel(phase[None, :] - offset)
     weights.setflags(write=False)
     return weights
 
 
-def upsample(extended: np.ndarray, factor: int, lobes: int = 3) -> np.ndarray:
+def upsample(extended: np.ndarray, factor: int) -> np.ndarray:
     """Upsample the span inside ``extended`` (last axis) by ``factor``; see the module docstring."""
     extended = np.asarray(extended, dtype=np.float64)
-    n = extended.shape[-1] - (2 * lobes - 1)
+    taps = BEFORE + AFTER + 1
+    n = extended.shape[-1] - (taps - 1)
     if n < 1:
         raise ValueError(
-            f"extended has {extended.shape[-1]} samples; need the span plus {lobes - 1} before and {lobes} after"
+            f"extended has {extended.shape[-1]} samples; need the span plus {BEFORE} before and {AFTER} after"
         )
-    windows = sliding_window_view(extended, 2 * lobes, axis=-1)  # (..., n, 2 lobes)
-    out = windows @ lanczos_weights(factor, lobes)  # (..., n, factor)
+    windows = sliding_window_view(extended, taps, axis=-1)  # (..., n, 4)
+    out = windows @ cubic_weights(factor)  # (..., n, factor)
     return out.reshape(*extended.shape[:-1], n * factor)

@@ -21,6 +21,7 @@ import numpy as np
 
 #: stream id of the generator drawing the wander parameters
 MAINS_STREAM = 0x4D41494E
+WANDER_GRID_PER_S = 64  #: points per second at which the slow wander terms are evaluated
 
 
 def _cycles(freq_hz: float, gps: int, offsets_s: np.ndarray) -> np.ndarray:
@@ -103,7 +104,15 @@ class MainsLine:
 
     def sample(self, gps: int, sample_rate: int, shift_rad: float = 0.0) -> np.ndarray:
         """One second of ``m(t)`` (counts) from GPS ``gps`` at ``sample_rate`` Hz, phase
-        shifted by ``shift_rad``."""
+        shifted by ``shift_rad``.
+
+        The slow wander terms are evaluated exactly on a 1/64 s grid (both ends of the second
+        included) and interpolated linearly; the interpolated curves *are* the model, and they
+        are identical at every sample rate, so a witness and the strain coupling evaluated at
+        coincident times agree exactly and seconds join exactly."""
+        grid = np.arange(WANDER_GRID_PER_S + 1) / WANDER_GRID_PER_S
         offsets = np.arange(int(sample_rate)) / float(sample_rate)
-        phase = 2 * np.pi * self.phase_cycles(gps, offsets) + shift_rad
-        return self.envelope(gps, offsets) * np.sin(phase)
+        envelope = np.interp(offsets, grid, self.envelope(gps, grid))
+        wander = np.interp(offsets, grid, self.phase_cycles(gps, grid) - _cycles(self.frequency_hz, gps, grid))
+        phase = 2 * np.pi * (_cycles(self.frequency_hz, gps, offsets) + wander) + shift_rad
+        return envelope * np.sin(phase)

@@ -48,12 +48,12 @@ def fir_from_asd(
 
 
 def fir_asd(taps: np.ndarray, sample_rate: float, freqs_hz: np.ndarray) -> np.ndarray:
-    """One-sided ASD (units/sqrt(Hz)) of unit-variance white noise filtered by ``taps``,
-    evaluated at ``freqs_hz`` (Hz) exactly (direct DTFT, no grid)."""
+    """One-sided ASD (units/sqrt(Hz)) of unit-variance white noise filtered by ``taps``
+    (one filter, or one per row), evaluated at ``freqs_hz`` (Hz) exactly (direct DTFT)."""
     freqs = np.atleast_1d(np.asarray(freqs_hz, dtype=np.float64))
-    k = np.arange(len(taps))
-    response = np.exp(-2j * np.pi * np.outer(freqs / sample_rate, k)) @ taps
-    return np.abs(response) * math.sqrt(2.0 / sample_rate)
+    taps = np.asarray(taps, dtype=np.float64)
+    kernel = np.exp(-2j * np.pi * np.outer(np.arange(taps.shape[-1]), freqs / sample_rate))
+    return np.abs(taps @ kernel) * math.sqrt(2.0 / sample_rate)
 
 
 class ColouredNoise:
