@@ -1,0 +1,53 @@
+"""``deepclean simulate``: write simulated detector frames (see ``deepclean simulate --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+DESCRIPTION = """\
+Simulated detector: writes 1 s GWF frames of strain (+ state vector, + ground truth
+<IFO>:SIM-BACKGROUND unless --no-truth) to $DATA_DIR/kafka/<IFO>/ and witness channels at
+native rates to $DATA_DIR/lldetchar/<IFO>/, plus the channel list ($DATA_DIR/channels.txt).
+With --backfill the span is written as fast as possible; otherwise one frame per clock
+second (times --speed). Without --duration it runs until SIGINT/SIGTERM. Data and faults
+are deterministic for --seed.
+
+example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --duration 60 --backfill
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.simulate.settings import SimulateSettings
+    from deepclean.utils.config import add_settings_flags
+
+    parser = subparsers.add_parser(
+        "simulate",
+        help="write simulated detector frames (strain, witnesses, faults)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_settings_flags(parser, SimulateSettings)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.simulate.loop import run_simulation
+    from deepclean.services.simulate.settings import SimulateSettings
+    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.logs import configure_logging
+
+    settings = load_settings(SimulateSettings, given_flags(args, SimulateSettings))
+    configure_logging("simulate", settings.log_level)
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        run_simulation(settings, stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0

@@ -1,0 +1,170 @@
+"""The writer loops of ``deepclean simulate``: backfill (as fast as possible) and real time.
+
+Real time: frame N (covering GPS [N, N+1)) is written when the simulated clock reaches
+N + 1. The simulated clock runs ``speed`` times faster than the wall clock from an origin:
+with ``--start now`` and speed 1 the origin is the real GPS time (frames appear at the
+GPS second boundaries, like a detector's); otherwise the origin is the launch time. Each
+frame is generated before it is due, so the logged latency (completion minus due time) is
+the cost of writing. A ``stop`` event (set by SIGINT/SIGTERM) ends either loop cleanly
+after the current frame; pending partial files are completed before returning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deepclean.services.simulate.faults import FaultPlan
+from deepclean.services.simulate.settings import SimulateSettings
+from deepclean.services.simulate.writer import FrameOutcome, FrameSink
+from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
+
+logger = logging.getLogger(__name__)
+
+
+def gps_now() -> float:
+    """The current GPS time, seconds (from LAL, leap seconds included)."""
+    import lal
+
+    return float(lal.GPSTimeNow())
+
+
+def detector_config(settings: SimulateSettings) -> DetectorConfig:
+    """The physics of the simulation from the command's settings."""
+    return DetectorConfig(
+        ifo=settings.ifo,
+        seed=settings.seed,
+        line_frequency_hz=settings.line_frequency,
+        witnesses=tuple(settings.witness_names()),
+        couplings=tuple(zip(settings.coupled_witnesses, settings.coupling_weights)),
+        bilinear_asd_ratio=settings.bilinear_asd_ratio,
+        linear_amplitude=settings.linear_amplitude,
+    )
+
+
+def write_channel_list(path: Path, channels: Sequence[str]) -> Path:
+    """Write ``channels`` one per line to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(channels) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass
+class RunSummary:
+    """Counts and timings of a run."""
+
+    start: int
+    frames: int = 0
+    dropped: Counter = field(default_factory=Counter)  #: stream -> frames dropped
+    partial: Counter = field(default_factory=Counter)  #: stream -> frames written in pieces
+    not_ready: int = 0  #: seconds with any not-ready state-vector sample
+    generate_s: float = 0.0  #: wall seconds generating data
+    write_s: float = 0.0  #: wall seconds writing frames
+    wall_s: float = 0.0  #: wall seconds of the loop (set-up excluded)
+    max_latency_s: float = 0.0  #: real-time mode: worst completion delay after the due time
+
+    def add(self, outcome: FrameOutcome, generate_s: float) -> None:
+        self.frames += 1
+        self.dropped.update(outcome.dropped)
+        self.partial.update(outcome.partial)
+        self.not_ready += not outcome.ready
+        self.generate_s += generate_s
+        self.write_s += outcome.write_s
+
+    @property
+    def throughput(self) -> float:
+        """Seconds of data per wall-clock second."""
+        return self.frames / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def line(self) -> str:
+        return (
+            f"wrote GPS {self.start}-{self.start + self.frames} ({self.frames} s) in {self.wall_s:.2f} s: "
+            f"{self.throughput:.1f} s of data per wall second (generate {self.generate_s:.2f} s, "
+            f"write {self.write_s:.2f} s); dropped {_counts(self.dropped)}, partial {_counts(self.partial)}, "
+            f"not ready {self.not_ready} s"
+        )
+
+
+def run_simulation(
+    settings: SimulateSettings,
+    stop: threading.Event | None = None,
+    *,
+    clock: Callable[[], float] = gps_now,
+) -> RunSummary:
+    """Write frames as ``settings`` say until ``duration`` is done or ``stop`` is set."""
+    stop = stop or threading.Event()
+    launch_gps, launch_mono = clock(), time.monotonic()
+    start = int(launch_gps) if settings.start == "now" else int(settings.start)
+    config = detector_config(settings)
+    channels_file = settings.channels_file or settings.data_dir / "channels.txt"
+    write_channel_list(channels_file, config.channel_list())
+    logger.info(
+        "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; channel list %s",
+        settings.ifo, start, "backfill" if settings.backfill else f"real time x{settings.speed:g}",
+        settings.seed, len(config.witnesses), settings.line_frequency, settings.data_dir, channels_file,
+    )
+    detector = SimulatedDetector(config, start)
+    loop_mono = time.monotonic()
+    if settings.start == "now" and settings.speed == 1.0:
+        origin = launch_mono - (launch_gps - start)  # wall time at which GPS `start` began
+    else:
+        origin = loop_mono
+    summary = RunSummary(start=start)
+    sink = FrameSink(
+        settings.data_dir,
+        settings.ifo,
+        FaultPlan.from_settings(settings),
+        truth=settings.truth,
+        partial_pieces=settings.partial_pieces,
+        partial_delay_s=settings.partial_delay,
+    )
+    try:
+        while not stop.is_set() and (settings.duration is None or summary.frames < settings.duration):
+            gps = start + summary.frames
+            t0 = time.perf_counter()
+            second = detector.next()
+            generate_s = time.perf_counter() - t0
+            if not settings.backfill:
+                due = origin + (gps + 1 - start) / settings.speed
+                if stop.wait(max(0.0, due - time.monotonic())):
+                    break
+            outcome = sink.write(second)
+            summary.add(outcome, generate_s)
+            if not settings.backfill:
+                latency = time.monotonic() - due
+                summary.max_latency_s = max(summary.max_latency_s, latency)
+                logger.info("GPS %d written: latency %.3f s (generate %.1f ms, write %.1f ms)%s",
+                            gps, latency, 1e3 * generate_s, 1e3 * outcome.write_s, _faults(outcome))
+            else:
+                logger.debug("GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome))
+    finally:
+        sink.close()
+        summary.wall_s = time.monotonic() - loop_mono
+    logger.info("%s", summary.line())
+    return summary
+
+
+def _counts(counter: Counter) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counter.items())) if counter else "none"
+
+
+def _faults(outcome: FrameOutcome) -> str:
+    notes = [f"dropped {s}" for s in outcome.dropped] + [f"partial {s}" for s in outcome.partial]
+    if not outcome.ready:
+        notes.append("not ready")
+    return f" [{', '.join(notes)}]" if notes else ""

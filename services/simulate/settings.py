@@ -1,0 +1,124 @@
+"""Typed settings of ``deepclean simulate`` (table ``[tool.deepclean.simulate]``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from deepclean.utils.config import SharedSettings
+from deepclean.utils.simulation import channels as ch
+
+Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Stream(StrEnum):
+    """The two frame streams the simulator writes."""
+
+    STRAIN = "strain"
+    WITNESS = "witness"
+
+
+def parse_span(text: str) -> tuple[float, float]:
+    """``"START-END"`` (GPS seconds, END > START) -> ``(start, end)``."""
+    start, sep, end = str(text).partition("-")
+    try:
+        span = (float(start), float(end))
+    except ValueError:
+        span = None
+    if not sep or span is None or not span[0] < span[1]:
+        raise ValueError(f"span {text!r} is not START-END in GPS seconds with END > START (e.g. 1400000010-1400000014.5)")
+    return span
+
+
+class SimulateSettings(SharedSettings):
+    """Options of the simulated detector. Faults are deterministic for ``seed``."""
+
+    service: ClassVar[str] = "simulate"
+
+    start: NonNegativeInt | Literal["now"] = Field(
+        "now", description="GPS second of the first frame, or 'now' for the current GPS second"
+    )
+    duration: PositiveInt | None = Field(
+        None, description="seconds of data to write; none = run until SIGINT/SIGTERM"
+    )
+    backfill: bool = Field(False, description="write the span as fast as possible instead of following the clock")
+    speed: PositiveFloat = Field(
+        1.0, description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)"
+    )
+    seed: NonNegativeInt = Field(0, description="random seed of the data and of the injected faults")
+    truth: bool = Field(True, description="also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames")
+    channels_file: Path | None = Field(
+        None, description="file receiving the channel list, strain first; none = $DATA_DIR/channels.txt"
+    )
+    # ----------------------------------------------------------------- physics
+    line_frequency: float = Field(60.0, ge=10.0, le=200.0, description="mains line frequency, Hz (60 or 50)")
+    witnesses: list[str] | None = Field(
+        None, description="witness channels without the IFO prefix; none = the production list of the IFO"
+    )
+    num_witnesses: PositiveInt | None = Field(
+        None,
+        description="number of witnesses: drop non-coupling ones or add synthetic non-coupling ASC-SIMnn_P_OUT_DQ",
+    )
+    coupled_witnesses: list[str] = Field(
+        list(ch.DEFAULT_COUPLINGS), description="ASC witnesses whose product with the mains couples into strain"
+    )
+    coupling_weights: list[NonNegativeFloat] = Field(
+        list(ch.DEFAULT_COUPLINGS.values()), description="relative weight of each coupled witness (same order)"
+    )
+    bilinear_asd_ratio: NonNegativeFloat = Field(
+        20.0, description="mean ASD of the bilinear sidebands / background ASD over line +/- 2 Hz"
+    )
+    linear_amplitude: NonNegativeFloat = Field(
+        50.0, description="amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)"
+    )
+    # ----------------------------------------------------------------- faults
+    drop_rate: Rate = Field(0.0, description="fraction of frames never written (independently per stream)")
+    drop_streams: list[Stream] = Field(
+        [Stream.STRAIN, Stream.WITNESS], description="streams whose frames may be dropped: strain, witness"
+    )
+    drop_gps: list[NonNegativeInt] = Field([], description="GPS seconds whose frames are dropped (in drop_streams)")
+    not_ready_rate: Rate = Field(0.0, description="fraction of time the state vector is not analysis-ready")
+    not_ready_length: PositiveInt = Field(8, description="length of each random not-ready span, s")
+    not_ready_spans: list[str] = Field([], description="explicit not-ready spans START-END, GPS seconds")
+    partial_rate: Rate = Field(0.0, description="fraction of frame files written non-atomically, in pieces")
+    partial_pieces: int = Field(3, ge=2, le=100, description="pieces of a partially written file")
+    partial_delay: NonNegativeFloat = Field(
+        0.5, description="wall-clock seconds from a partial file's first piece to its completion"
+    )
+
+    @field_validator("not_ready_spans")
+    @classmethod
+    def _check_spans(cls, spans: list[str]) -> list[str]:
+        for span in spans:
+            parse_span(span)
+        return spans
+
+    @model_validator(mode="after")
+    def _check_witnesses(self) -> "SimulateSettings":
+        if len(self.coupled_witnesses) != len(self.coupling_weights):
+            raise ValueError(
+                f"coupled_witnesses has {len(self.coupled_witnesses)} name(s) and coupling_weights "
+                f"{len(self.coupling_weights)}; give one weight per coupled witness"
+            )
+        names = self.witness_names()
+        missing = [n for n in [ch.MAINS, *self.coupled_witnesses] if n not in names]
+        if missing:
+            raise ValueError(f"witness(es) {', '.join(missing)} needed for the coupling are not in the witness list")
+        if ch.MAINS in self.coupled_witnesses:
+            raise ValueError(f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, list ASC witnesses")
+        return self
+
+    def witness_names(self) -> list[str]:
+        """The witnesses to simulate (sorted, without IFO prefix)."""
+        names = list(self.witnesses) if self.witnesses else ch.default_witnesses(self.ifo)
+        if self.num_witnesses is not None:
+            keep = [ch.MAINS, *[n for n in self.coupled_witnesses if n in names]]
+            names = ch.resize_witnesses(names, self.num_witnesses, keep)
+        return sorted(names)
+
+    def spans(self) -> list[tuple[float, float]]:
+        """The explicit not-ready spans as ``(start, end)`` GPS seconds."""
+        return [parse_span(s) for s in self.not_ready_spans]
