@@ -1,0 +1,219 @@
+"""Read one GPS second of a detector: the strain frame and the witness frame, validated.
+
+:class:`FramePairReader` reads ``kafka/<IFO>`` (strain, state vector, optional extra strain
+frame channels such as ``<IFO>:SIM-BACKGROUND``) and ``lldetchar/<IFO>`` (witnesses) for one
+GPS second and returns :class:`FrameData`, or a :class:`DroppedFrame` with the reason
+(logged) when anything is wrong: a missing, unreadable or corrupt file, a missing
+channel, a wrong sample rate or length, NaN/Inf samples, a file of another GPS time. It
+never raises for bad data, so a streaming loop survives any file.
+
+:class:`FrameStream` joins two crawlers (:mod:`.crawler`) and the reader: iterate it for
+one ``FrameData | DroppedFrame`` per GPS second, in order; more than
+``max_consecutive_drops`` dropped seconds in a row raise DroppedFrameError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deepclean.utils.channels import ChannelList
+from deepclean.utils.errors import DroppedFrameError, FrameError
+from deepclean.utils.frames.crawler import (
+    DEFAULT_MAX_CONSECUTIVE_DROPS,
+    DEFAULT_RECHECK_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    FrameCrawler,
+)
+from deepclean.utils.frames.gwf import Channel, read_frame
+from deepclean.utils.frames.naming import (
+    STATE_RATE_HZ,
+    STRAIN_RATE_HZ,
+    FrameKind,
+    frame_path,
+    state_channel,
+)
+from deepclean.utils.frames.state import fully_ready
+from deepclean.utils.ifo import IFO
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrameData:
+    """One GPS second of validated data at native rates."""
+
+    gps: int  #: GPS start, seconds
+    channels: Mapping[str, Channel]  #: the requested channels in order: strain first, then witnesses
+    state: np.ndarray  #: state-vector samples of this second (16 Hz)
+    extras: Mapping[str, Channel] = field(default_factory=dict)  #: extra strain-frame channels asked for
+
+    @property
+    def arrays(self) -> list[np.ndarray]:
+        """The samples of :attr:`channels`, in order."""
+        return [c.data for c in self.channels.values()]
+
+    @property
+    def sample_rates(self) -> list[float]:
+        """Native rates of :attr:`channels`, Hz, in order."""
+        return [c.sample_rate for c in self.channels.values()]
+
+    @property
+    def ready(self) -> bool:
+        """True if the whole second is analysis-ready (``state & 3 == 3`` for every sample)."""
+        return fully_ready(self.state)
+
+
+@dataclass(frozen=True)
+class DroppedFrame:
+    """A GPS second without usable data, and why."""
+
+    gps: int
+    reason: str
+
+
+class FramePairReader:
+    """Read and validate the strain + witness frames of one GPS second.
+
+    ``expected_rates`` (Hz) fixes the rate of any channel; the strain channel defaults to
+    16384 Hz, the state vector to 16 Hz, and every other channel's rate is learnt from the
+    first good frame and enforced from then on.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        ifo: IFO | str,
+        channels: ChannelList | Sequence[str],
+        *,
+        extra_strain_channels: Sequence[str] = (),
+        expected_rates: Mapping[str, float] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.ifo = IFO(ifo)
+        names = list(channels.names if isinstance(channels, ChannelList) else channels)
+        if len(names) < 1:
+            raise ValueError("channels is empty: give the strain channel first, then the witnesses")
+        self.strain, self.witnesses = names[0], names[1:]
+        self.state = state_channel(self.ifo)
+        self.extras = list(extra_strain_channels)
+        self.rates: dict[str, float] = {self.strain: STRAIN_RATE_HZ, self.state: STATE_RATE_HZ}
+        self.rates.update(expected_rates or {})
+
+    def paths(self, gps: int) -> tuple[Path, Path]:
+        """``(strain frame, witness frame)`` of ``gps``."""
+        return (
+            frame_path(self.data_dir, FrameKind.STRAIN, self.ifo, gps),
+            frame_path(self.data_dir, FrameKind.WITNESS, self.ifo, gps),
+        )
+
+    def read(self, gps: int) -> FrameData | DroppedFrame:
+        """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises FrameError."""
+        strain_path, witness_path = self.paths(gps)
+        try:
+            strain = self._read(strain_path, [self.strain, self.state, *self.extras], gps)
+            witnesses = self._read(witness_path, self.witnesses, gps) if self.witnesses else {}
+        except FrameError as exc:
+            logger.warning("GPS %d: frame dropped: %s", gps, exc)
+            return DroppedFrame(gps=gps, reason=str(exc))
+        for channel in (*strain.values(), *witnesses.values()):
+            self.rates.setdefault(channel.name, channel.sample_rate)
+        ordered = {self.strain: strain[self.strain], **{name: witnesses[name] for name in self.witnesses}}
+        extras = {name: strain[name] for name in self.extras}
+        return FrameData(gps=gps, channels=ordered, state=strain[self.state].data, extras=extras)
+
+    def _read(self, path: Path, names: Sequence[str], gps: int) -> dict[str, Channel]:
+        return read_frame(path, names, expected_t0=gps, expected_duration=1.0, expected_rates=self.rates)
+
+
+class FrameStream:
+    """The detector's data, one GPS second at a time: ``FrameData | DroppedFrame``, in order.
+
+    Follows ``kafka/<IFO>`` and ``lldetchar/<IFO>`` under ``data_dir`` from ``start`` (None:
+    the newest strain frame present, else the current GPS second). For each second it waits
+    up to ``timeout`` seconds for the strain frame and then up to ``timeout`` seconds for the
+    witness frame (not at all if the strain frame was dropped), then reads and validates
+    both. More than ``max_consecutive_drops`` dropped seconds in a row raise
+    DroppedFrameError. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        ifo: IFO | str,
+        channels: ChannelList | Sequence[str],
+        *,
+        start: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_consecutive_drops: int | None = DEFAULT_MAX_CONSECUTIVE_DROPS,
+        extra_strain_channels: Sequence[str] = (),
+        expected_rates: Mapping[str, float] | None = None,
+        recheck_interval: float = DEFAULT_RECHECK_SECONDS,
+    ) -> None:
+        self.reader = FramePairReader(
+            data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates
+        )
+        common = dict(timeout=timeout, max_consecutive_drops=None, recheck_interval=recheck_interval)
+        self.strain = FrameCrawler(data_dir, FrameKind.STRAIN, ifo, start=start, **common)
+        try:
+            self.witness = FrameCrawler(data_dir, FrameKind.WITNESS, ifo, start=self.strain.gps, **common)
+        except BaseException:
+            self.strain.close()
+            raise
+        self.timeout = float(timeout)
+        self.max_consecutive_drops = max_consecutive_drops
+        self.consecutive_drops = 0
+
+    @property
+    def gps(self) -> int:
+        """The next GPS second to be yielded."""
+        return self.strain.gps
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop both crawlers; iteration stops. Idempotent, safe from another thread."""
+        self.strain.close()
+        self.witness.close()
+
+    def __iter__(self) -> FrameStream:
+        return self
+
+    def __next__(self) -> FrameData | DroppedFrame:
+        gps = self.strain.gps
+        begun = time.monotonic()
+        strain = self.strain.wait_for(gps, begun + self.timeout)
+        deadline = time.monotonic() + self.timeout if strain.ok else begun + self.timeout
+        witness = self.witness.wait_for(gps, deadline)
+        if self.strain.closed or self.witness.closed:
+            raise StopIteration
+        self.strain.gps = self.witness.gps = gps + 1
+        if not strain.ok:
+            item: FrameData | DroppedFrame = DroppedFrame(gps=gps, reason=f"strain: {strain.reason}")
+        elif not witness.ok:
+            item = DroppedFrame(gps=gps, reason=f"witness: {witness.reason}")
+        else:
+            item = self.reader.read(gps)
+        self._count(item)
+        return item
+
+    def _count(self, item: FrameData | DroppedFrame) -> None:
+        if isinstance(item, FrameData):
+            self.consecutive_drops = 0
+            return
+        self.consecutive_drops += 1
+        limit = self.max_consecutive_drops
+        if limit is not None and self.consecutive_drops > limit:
+            raise DroppedFrameError(
+                f"{self.consecutive_drops} consecutive seconds dropped up to GPS {item.gps} "
+                f"(more than max_consecutive_drops={limit}); last reason: {item.reason}"
+            )
