@@ -25,10 +25,11 @@ from tritonclient.grpc import model_config_pb2 as pb
 
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export import config as cfg
+from deepclean.utils.export import specs
 from deepclean.utils.export.ensemble import add_step, check_ensemble
 from deepclean.utils.export.exporters import ExportOptions, check_platform_ready, export_artifact
 from deepclean.utils.export.platform import InstanceKind, Platform
-from deepclean.utils.export.verify import STATUS_FILENAME, Verification, example_inputs, run_module, verify, write_status
+from deepclean.utils.export.verify import STATUS_FILENAME, Verification, verify, write_status
 
 if TYPE_CHECKING:
     from deepclean.utils.export.repository import ModelRepository
@@ -153,7 +154,7 @@ class Model:
                     f"model {model.name} has inputs {sorted(model.inputs)} and outputs {sorted(model.outputs)}; "
                     f"step maps unknown tensor(s) {unknown}"
                 )
-            if version is not None and version not in model.versions:
+            if isinstance(version, int) and version > 0 and version not in model.versions:
                 raise ValueError(f"model {model.name} has versions {model.versions}; cannot pin version {version}")
         add_step(self.config, model if isinstance(model, str) else model.name, version=version,
                  input_map=input_map, output_map=output_map)
@@ -178,6 +179,12 @@ class Model:
     def _temp_dir(self, version: int) -> Path:
         self.path.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=self.path))
+
+    def _discard(self, tmp: Path) -> None:
+        """Remove a temporary version directory, and the model directory if that leaves it empty."""
+        shutil.rmtree(tmp, ignore_errors=True)
+        if self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
 
     def _install(self, tmp: Path, version: int) -> Path:
         """Move a finished temporary version directory into place and write the config."""
@@ -207,7 +214,7 @@ class Model:
                 shutil.copyfile(extra, tmp / Path(extra).name)
             final = self._install(tmp, version)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._discard(tmp)
             raise
         logger.info("exported %s version %d (python model from %s)", self.name, version, source)
         return final / "model.py"
@@ -233,8 +240,8 @@ class Model:
             input_shapes: shape per input name; ``None`` axes are dynamic. With
                 ``config.max_batch_size > 0`` axis 0 is the batch axis and must be None.
                 Default: from the config's inputs (when re-exporting).
-            output_names: names of the module's outputs; default: the config's, else
-                ``output`` (``output__0`` for TorchScript), ``output_0``, ... for several.
+            output_names: names of the module's outputs (required for several); default:
+                the config's, else ``output`` (``output__0`` for TorchScript).
             example_inputs: inputs for verification (default: generated from the shapes
                 at ``verification.batch_sizes``).
             verification: tolerances and batch sizes of the check after export.
@@ -249,19 +256,20 @@ class Model:
             raise ValueError(f"model {self.name}: give a torch module, or use export_python() for a hand-written model.py")
         if not isinstance(module, torch.nn.Module):
             raise ValueError(f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to export, got {module!r}")
-        shapes = self._input_shapes(input_shapes)
-        names = self._output_names(output_names)
+        shapes = specs.input_shapes(self.config, input_shapes)
+        names = specs.output_names(self.config, self.platform, output_names)
         check_platform_ready(self.platform, names)
         version = self._new_version(version)
-        examples = _examples(shapes, example_inputs, verification, self.config.max_batch_size)
-        trace = _trace_example(shapes, examples[0])
+        examples = specs.example_batches(shapes, example_inputs, verification, self.config.max_batch_size)
+        trace = specs.trace_batch(shapes, examples[0])
         dynamic = {name: [axis for axis, d in enumerate(shape) if d is None] for name, shape in shapes.items()}
-        was_training = module.training
+        modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
         module.eval()
         tmp = self._temp_dir(version)
         try:
             started = time.perf_counter()
-            in_specs, out_specs = self._tensor_specs(module, shapes, trace, examples, names)
+            in_specs, out_specs = specs.tensor_specs(module, shapes, [trace, *examples], names,
+                                                     self.config.max_batch_size)
             self._check_same_tensors(in_specs, out_specs)
             runner = export_artifact(self.platform, module, tmp, trace, names, dynamic, options=options,
                                      max_batch_size=self.config.max_batch_size)
@@ -281,12 +289,13 @@ class Model:
             cfg.set_tensors(self.config, in_specs, out_specs)
             final = self._install(tmp, version)
         except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._discard(tmp)
             if isinstance(exc, Exception) and not isinstance(exc, ExportError):
                 raise ExportError(f"exporting {self.name} version {version} as {self.platform.value} failed: {exc}") from exc
             raise
         finally:
-            module.train(was_training)
+            for submodule, mode in modes.items():
+                submodule.training = mode
         logger.info(
             "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
             self.name, version, self.platform.value, export_seconds, report.worst_abs_error, report.worst_rel_error,
@@ -305,89 +314,22 @@ class Model:
             self.write_config()
             return self.path / str(self.versions[-1])
         version = self._new_version(version)
-        return self._install(self._temp_dir(version), version)
-
-    def _input_shapes(self, given: Mapping[str, Shape] | None) -> dict[str, tuple[int | None, ...]]:
-        batched = self.config.max_batch_size > 0
-        if given is None:
-            if not self.config.input:
-                raise ValueError(f"model {self.name} has no inputs in its config; give input_shapes")
-            lead = (None,) if batched else ()
-            given = {t.name: lead + tuple(None if d == -1 else d for d in t.dims) for t in self.config.input}
-        shapes = {name: tuple(None if d is None or d == -1 else int(d) for d in shape) for name, shape in given.items()}
-        if not shapes:
-            raise ValueError("input_shapes is empty; give a shape per input")
-        for name, shape in shapes.items():
-            if batched and (not shape or shape[0] is not None):
-                raise ValueError(
-                    f"input {name!r} has shape {shape}; with max_batch_size {self.config.max_batch_size} "
-                    "axis 0 is the batch axis and must be None"
-                )
-        return shapes
-
-    def _output_names(self, given: Sequence[str] | None) -> list[str]:
-        if given is not None:
-            return list(given)
-        if self.config.output:
-            return [t.name for t in self.config.output]
-        return ["output__0" if self.platform is Platform.TORCHSCRIPT else "output"]
-
-    def _tensor_specs(self, module, shapes, trace, examples, names) -> tuple[list[cfg.TensorSpec], list[cfg.TensorSpec]]:
-        """Config inputs/outputs from the shapes and the module's outputs on the example batches."""
-        batched = self.config.max_batch_size > 0
-        skip = 1 if batched else 0
-        inputs = [cfg.TensorSpec.of(n, s[skip:], trace[n].dtype) for n, s in shapes.items()]
-        runs = [(batch, run_module(module, batch, names)) for batch in (trace, *examples)]
-        outputs = []
-        for name in names:
-            arrays = [out[name] for _, out in runs]
-            if batched:
-                for batch, out in runs:
-                    size = next(iter(batch.values())).shape[0]
-                    if out[name].ndim == 0 or out[name].shape[0] != size:
-                        raise ExportError(
-                            f"output {name!r} has shape {out[name].shape} for a batch of {size}; with max_batch_size "
-                            f"{self.config.max_batch_size} every output must have the batch axis first"
-                        )
-            if len({a.ndim for a in arrays}) > 1:
-                raise ExportError(f"output {name!r} changes rank between example batches")
-            dims = [d if len({a.shape[i] for a in arrays}) == 1 else None for i, d in enumerate(arrays[0].shape)]
-            outputs.append(cfg.TensorSpec.of(name, dims[skip:], arrays[0].dtype))
-        return inputs, outputs
+        tmp = self._temp_dir(version)
+        try:
+            return self._install(tmp, version)
+        except BaseException:
+            self._discard(tmp)
+            raise
 
     def _check_same_tensors(self, inputs: list[cfg.TensorSpec], outputs: list[cfg.TensorSpec]) -> None:
         if not self.versions or not (self.config.input or self.config.output):
             return
         old = (cfg.inputs_of(self.config), cfg.outputs_of(self.config))
         if old != (inputs, outputs):
-            describe = lambda specs: ", ".join(s.describe() for s in specs)  # noqa: E731
+            describe = lambda tensors: ", ".join(t.describe() for t in tensors)  # noqa: E731
             raise ExportError(
                 f"model {self.name} versions {self.versions} have inputs [{describe(old[0])}] and outputs "
                 f"[{describe(old[1])}]; this export has [{describe(inputs)}] and [{describe(outputs)}]. All versions "
                 "share one config: export to a new model instead"
             )
 
-
-def _examples(shapes, given, verification: Verification, max_batch_size: int) -> list[dict[str, np.ndarray]]:
-    if given is not None:
-        if set(given) != set(shapes):
-            raise ValueError(f"example_inputs has inputs {sorted(given)}; expected {sorted(shapes)}")
-        return [{name: np.asarray(given[name]) for name in shapes}]
-    batch_axis = all(s and s[0] is None for s in shapes.values())
-    if not batch_axis:
-        return [example_inputs(shapes, None, seed=verification.seed)]
-    sizes = verification.batch_sizes or sorted({1, max_batch_size if max_batch_size > 0 else 2})
-    if max_batch_size > 0 and max(sizes) > max_batch_size:
-        raise ValueError(f"verification batch sizes {list(sizes)} exceed max_batch_size {max_batch_size}")
-    return [example_inputs(shapes, size, seed=verification.seed + i) for i, size in enumerate(sizes)]
-
-
-def _trace_example(shapes, example: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The example used for export: batch 2 where axis 0 is dynamic (torch.export specialises 0 and 1)."""
-    trace = {}
-    for name, shape in shapes.items():
-        array = np.asarray(example[name])
-        if shape and shape[0] is None and array.shape[0] != 2:
-            array = np.resize(array, (2, *array.shape[1:])) if array.shape[0] else array
-        trace[name] = np.ascontiguousarray(array)
-    return trace

@@ -1,7 +1,9 @@
 """Torch module -> ONNX file, and an onnxruntime runner for verification.
 
 The default exporter is torch's dynamo exporter (``torch.onnx.export(..., dynamo=True)``,
-via ``torch.export`` and onnxscript), written as a single file (no external data) with
+via ``torch.export`` and onnxscript), without onnxscript's graph optimizer (it treats
+constants below 1e-8 as zero, which breaks strain-scale models), written as a single file
+(no external data) with
 dynamic axes where the input shape says ``None``; all inputs share one ``batch`` dimension
 on axis 0. The legacy TorchScript-based exporter is available as
 :attr:`OnnxExporter.TORCHSCRIPT` (faster; deprecated by torch).
@@ -69,6 +71,10 @@ def export_onnx(
                 opset_version=opset_version,
                 dynamo=True,
                 external_data=False,
+                # onnxscript's optimizer matches pattern constants with abs_tol 1e-8, so it
+                # deletes e.g. "x + 1e-23" as "x + 0": wrong for strain-scale (1e-21) models.
+                # onnxruntime optimises the graph itself when it loads it.
+                optimize=False,
                 verbose=False,
             )
         else:

@@ -48,7 +48,9 @@ def export_torchscript(module: torch.nn.Module, path: Path, example: Mapping[str
 
 def torchscript_runner(path: Path, output_names: Sequence[str]) -> Runner:
     """The saved TorchScript module as a :data:`Runner` (inputs passed positionally)."""
-    loaded = torch.jit.load(str(path), map_location="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated, still what libtorch loads
+        loaded = torch.jit.load(str(path), map_location="cpu")
     names = list(output_names)
 
     def run(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
