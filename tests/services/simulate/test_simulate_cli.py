@@ -15,6 +15,7 @@ import pytest
 from deepclean.services.cli import main
 from deepclean.services.simulate.loop import run_simulation
 from deepclean.services.simulate.settings import SimulateSettings
+from deepclean.utils.channels import parse_channels
 from deepclean.utils.config import load_settings
 from deepclean.utils.frames.gwf import check_frame, read_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path
@@ -50,6 +51,7 @@ def test_backfill_writes_the_llhoft_layout(tmp_path: Path, restore_logging) -> N
     assert frame_path(tmp_path, FrameKind.STRAIN, "L1", GPS).name == "L-L1_llhoft-1400000000-1.gwf"
     channels = (tmp_path / "channels.txt").read_text().split()
     assert channels == channel_list("L1", default_witnesses("L1")) and len(channels) == 19
+    assert parse_channels(tmp_path / "channels.txt", "L1").names == tuple(channels)  # what training reads
     expected = simulate(DetectorConfig(ifo="L1", seed=5), GPS, 3)
     strain, witnesses = [], {name: [] for name in channels[1:]}
     for gps in range(GPS, GPS + 3):
