@@ -3,7 +3,8 @@
 Layout written here (DeepClean itself, ``deepclean/<version>/``, is exported beforehand with
 :class:`deepclean.utils.export.ModelRepository`)::
 
-    snapshotter/config.pbtxt, 1/model.py, 1/deepclean_streaming.py, 1/deepclean_sequences.py
+    snapshotter/config.pbtxt, 1/model.py, 1/deepclean_streaming.py, 1/deepclean_sequences.py,
+                1/__pycache__ (a placeholder file: no bytecode is written there)
     aggregator-production/..., aggregator-canary/...      (one pair per max latency)
     deepclean-stream/config.pbtxt, 1/                      (the ensemble)
 
@@ -46,6 +47,14 @@ from deepclean.utils.triton.names import (
 logger = logging.getLogger(__name__)
 
 _BACKEND = "deepclean.utils.triton.backend"
+#: a plain file where Python would create its bytecode folder: Python then writes no bytecode here,
+#: so the folder never changes while Triton serves it (see deepclean.utils.triton.versions)
+PYCACHE_BLOCKER = "__pycache__"
+PYCACHE_BLOCKER_TEXT = (
+    "Placeholder file, not a folder: it keeps Python from writing bytecode into this model version.\n"
+    "Triton reloads a model whose folder changed when an ensemble using it is loaded again, and a\n"
+    "reloaded streaming model loses the state of every stream. See deepclean.utils.triton.versions.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ def _sources(staging: Path, model_file: str) -> tuple[Path, list[Path]]:
         "deepclean_sequences.py": backend.joinpath("sequences.py").read_text(),
         "deepclean_streaming.py": Path(streaming.__file__).read_text(),
     }
+    sources[PYCACHE_BLOCKER] = PYCACHE_BLOCKER_TEXT
     for name, text in sources.items():
         (staging / name).write_text(text)
     return staging / "model.py", [staging / name for name in sources if name != "model.py"]

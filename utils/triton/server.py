@@ -264,11 +264,15 @@ class TritonServer:
             f"tritonserver did not become ready within {self.startup_timeout} s at {url}{self._log_tail()}"
         )
 
-    def _log_tail(self, lines: int = 15) -> str:
+    def _log_tail(self, lines: int = 12) -> str:
+        """The server's error lines (``E...``, CUDA noise left out), else the last lines of its log."""
         if self.log_path is None or not self.log_path.is_file():
             return ""
-        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        return "; server log (" + str(self.log_path) + ") ends:\n  " + "\n  ".join(tail)
+        text = self.log_path.read_text(errors="replace").splitlines()
+        errors = [line for line in text if line[:1] == "E" and line[1:5].isdigit() and "Cuda" not in line
+                  and "CUDA" not in line] or [line for line in text if line.startswith("error:")]
+        shown = errors[-lines:] or text[-lines:]
+        return f"; server log ({self.log_path}):\n  " + "\n  ".join(shown)
 
     def poll(self) -> int | None:
         """The exit status if the server has stopped, else ``None``."""

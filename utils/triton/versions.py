@@ -17,6 +17,15 @@ atomically and a file lock serialises promotions. Keep one update of a stream in
 time (see :mod:`deepclean.utils.triton.client`): while the production version changes, two
 pipelined updates could reach the aggregator through different DeepClean versions out of order
 (the aggregator then refuses the late one).
+
+Measured on Triton 2.51: loading an ensemble again re-reads its composing models and reloads
+every one whose folder changed since it was loaded -- a reloaded snapshotter or aggregator has
+lost the state of every stream (the next update is refused: "must specify the START flag").
+So nothing may write into their folders while they serve. The python backend's stub would
+write ``__pycache__/`` beside ``model.py`` on the first load (it ignores
+``PYTHONDONTWRITEBYTECODE``); :mod:`deepclean.utils.triton.ensemble` therefore puts a plain
+*file* named ``__pycache__`` in their version folders, which makes Python skip writing
+bytecode there (any Python version, even as root).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_streaming_models_configs(root: Path) -> None:
     repo = ModelRepository(root)
     snap = repo[SNAPSHOTTER]
     assert snap.versions == [1]
-    assert sorted(p.name for p in (snap.path / "1").iterdir()) == [
+    assert sorted(p.name for p in (snap.path / "1").iterdir()) == ["__pycache__",
         "deepclean_sequences.py", "deepclean_streaming.py", "model.py"
     ]
     assert snap.config.max_batch_size == 0 and snap.config.instance_group[0].count == 2
