@@ -1,7 +1,24 @@
-"""Low-latency GWF frame streams.
+"""Low-latency GWF frame streams: files in, validated 1-s frames and 4096 Hz blocks out.
 
-Contract: ``naming`` is pure path arithmetic for LIGO's low-latency layout; ``gwf`` reads
-and writes frame files (gwpy + LALFrame; atomic writes; validated reads raising
-``FrameError``). Further modules add the crawler that follows a live stream and the
-streaming preprocessing (resampling, dropped-frame tapers); those keep their math pure.
+Contract: every GPS second of a stream comes out exactly once, in order, as data or as a
+"dropped" marker with its reason; a bad file (missing, partial, corrupt, wrong channels,
+rates, length, GPS time, NaN/Inf) never crashes a loop and never becomes silent garbage.
+
+I/O modules:
+
+* ``naming``: LIGO's low-latency layout (``kafka/<IFO>``, ``lldetchar/<IFO>``); pure paths;
+* ``gwf``: read/write GWF with LALFrame (atomic writes; checksum-verified, validated reads
+  raising FrameError); ``checksum`` is the GWF file checksum it verifies first;
+* ``watch`` + ``crawler``: follow one stream directory with filesystem events
+  (:class:`~.crawler.FrameCrawler` -> :class:`~.crawler.FrameEvent` per second);
+* ``reader``: read and validate the strain + witness frames of one second
+  (:class:`~.reader.FramePairReader`), and both streams together (:class:`~.reader.FrameStream`);
+* ``span``: load a stretch of frames for training (:func:`~.span.read_span`).
+
+Pure math (numpy/scipy, no I/O, no clock):
+
+* ``state``: analysis-ready decoding of the state vector (``value & 3 == 3``);
+* ``resample``: anti-aliased resampling to the processing rate;
+* ``taper``: zeros for a dropped second, half-Hann tapers around it;
+* ``stream``: :class:`~.stream.StreamingResampler`, 3-s buffer -> middle second at 4096 Hz.
 """

@@ -257,7 +257,9 @@ def _check(path: Path, ch: Channel, t0: float | None, duration: float | None, ra
     if t0 is not None and abs(ch.t0 - t0) > 1e-6:
         raise FrameError(f"frame file {path}: channel {ch.name} starts at GPS {ch.t0}, expected {t0}")
     if rate is not None and abs(ch.sample_rate - rate) > 1e-9 * rate:
-        raise FrameError(f"frame file {path}: channel {ch.name} has sample rate {ch.sample_rate} Hz, expected {rate} Hz")
+        raise FrameError(
+            f"frame file {path}: channel {ch.name} has sample rate {ch.sample_rate} Hz, expected {rate} Hz"
+        )
     if duration is not None and abs(ch.duration - duration) > 0.5 / ch.sample_rate:
         raise FrameError(
             f"frame file {path}: channel {ch.name} holds {len(ch.data)} samples ({ch.duration} s), "

@@ -38,7 +38,7 @@ from deepclean.utils.frames.naming import (
     frame_path,
     state_channel,
 )
-from deepclean.utils.frames.state import fully_ready
+from deepclean.utils.frames.state import fully_ready, ready_mask
 from deepclean.utils.ifo import IFO
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class FramePairReader:
         try:
             strain = self._read(strain_path, [self.strain, self.state, *self.extras], gps)
             witnesses = self._read(witness_path, self.witnesses, gps) if self.witnesses else {}
+            try:
+                ready_mask(strain[self.state].data)
+            except ValueError as exc:
+                raise FrameError(f"frame file {strain_path}: channel {self.state}: {exc}") from exc
         except FrameError as exc:
             logger.warning("GPS %d: frame dropped: %s", gps, exc)
             return DroppedFrame(gps=gps, reason=str(exc))

@@ -43,6 +43,12 @@ def edge_seconds(rate_in: float, rate_out: float) -> float:
     return 0.0 if rate_in == rate_out else FILTER_HALF_WIDTH / min(rate_in, rate_out)
 
 
+def reach_samples(rate_in: float, rate_out: float) -> int:
+    """Input samples on each side of an output sample that the filter uses."""
+    up, down = ratio(rate_in, rate_out)
+    return 0 if up == down else -(-FILTER_HALF_WIDTH * max(up, down) // up)
+
+
 @functools.lru_cache(maxsize=64)
 def _filter(up: int, down: int) -> np.ndarray:
     longest = max(up, down)

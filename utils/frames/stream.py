@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepclean.utils.frames.resample import FILTER_HALF_WIDTH, resample
+from deepclean.utils.frames.resample import FILTER_HALF_WIDTH, ratio, reach_samples, resample
 from deepclean.utils.frames.state import samples_per_second
 from deepclean.utils.frames.taper import DEFAULT_TAPER_SECONDS, fill_gaps, taper_samples
 
@@ -69,7 +69,8 @@ class StreamingResampler:
             raise ValueError("sample_rates is empty: give the native rate of every channel")
         if int(buffer_seconds) != buffer_seconds or buffer_seconds < 3:
             raise ValueError(
-                f"buffer_seconds {buffer_seconds} must be a whole number >= 3 (1 s of data each side of the produced second)"
+                f"buffer_seconds {buffer_seconds} must be a whole number >= 3 "
+                "(1 s of data each side of the produced second)"
             )
         self.buffer_seconds = int(buffer_seconds)
         self.index = (self.buffer_seconds - 1) // 2  #: position of the produced second in the buffer
@@ -86,6 +87,11 @@ class StreamingResampler:
                     f"but a {self.buffer_seconds} s buffer gives {margin} s; use a longer buffer"
                 )
         self.tapers = [taper_samples(taper_seconds, r) for r in self.rates]
+        # resample only the produced second plus the filter's reach, rounded up to whole output samples
+        self.pads = []
+        for rate, n in zip(self.rates, self.samples):
+            down = ratio(rate, self.rate_out)[1]
+            self.pads.append(min(-(-reach_samples(rate, self.rate_out) // down) * down + down, n))
         # buffer_seconds + 1 entries: one extra second of left context for the taper
         self._buffer: deque[tuple[int, list[np.ndarray] | None, bool]] = deque(maxlen=self.buffer_seconds + 1)
 
@@ -117,13 +123,14 @@ class StreamingResampler:
             return None
         out = np.empty((len(self.rates), self.samples_out))
         tapered = False
-        for c, (rate, n, taper) in enumerate(zip(self.rates, self.samples, self.tapers)):
+        for c, (rate, n, taper, pad) in enumerate(zip(self.rates, self.samples, self.tapers, self.pads)):
             pieces = [None if s is None else s[c] for _, s, _ in self._buffer]
             joined, touched = fill_gaps(pieces, n, taper)
-            joined = joined[context * n :]
             tapered |= bool(touched[context + self.index])
-            block = resample(joined, rate, self.rate_out)
-            out[c] = block[self.index * self.samples_out : (self.index + 1) * self.samples_out]
+            first = (context + self.index) * n - pad  # the produced second and the filter's reach
+            block = resample(joined[first : first + n + 2 * pad], rate, self.rate_out)
+            skip = pad * self.samples_out // n
+            out[c] = block[skip : skip + self.samples_out]
         gps_out, data, ready_out = self._buffer[context + self.index]
         return ResampledSecond(gps=gps_out, data=out, dropped=data is None, tapered=tapered, ready=ready_out)
 

@@ -9,6 +9,7 @@ halves of ``np.hanning(2 * taper)``. Pure numpy; no I/O.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,11 +17,14 @@ import numpy as np
 DEFAULT_TAPER_SECONDS = 1.0  #: taper length of the production cleaner, seconds
 
 
+@functools.lru_cache(maxsize=32)
 def rising_half_hann(taper: int) -> np.ndarray:
-    """The first half of a ``2 * taper``-sample Hann window: 0 up to ~1 over ``taper`` samples."""
+    """The first half of a ``2 * taper``-sample Hann window: 0 up to ~1 over ``taper`` samples (read-only)."""
     if taper < 0:
         raise ValueError(f"taper length {taper} samples must not be negative")
-    return np.hanning(2 * taper)[:taper]
+    window = np.hanning(2 * taper)[:taper]
+    window.setflags(write=False)
+    return window
 
 
 def taper_samples(taper_seconds: float, sample_rate: float) -> int:
