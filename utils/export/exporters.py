@@ -34,6 +34,11 @@ from deepclean.utils.export.torchscript_export import check_output_names, export
 from deepclean.utils.export.verify import Runner
 
 ONNX_PYTHON_MODEL = "onnxruntime_model.py"  #: source of the ``python`` platform's model.py
+#: a plain *file* named ``__pycache__`` beside model.py keeps Python (the backend stub) from
+#: writing bytecode into the version folder; Triton reloads models whose folder changed when
+#: an ensemble using them is loaded again (measured by deepclean.utils.triton)
+PYCACHE_PLACEHOLDER = "__pycache__"
+PYCACHE_PLACEHOLDER_TEXT = "Placeholder file, not a folder: keeps Python from writing bytecode into this model version.\n"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def export_artifact(
         )
         if platform is Platform.PYTHON:
             shutil.copyfile(python_model_source(), directory / "model.py")
+            (directory / PYCACHE_PLACEHOLDER).write_text(PYCACHE_PLACEHOLDER_TEXT)
         if platform is not Platform.TENSORRT:
             return onnx_runner(onnx_path, output_names)
         plan_path = directory / "model.plan"

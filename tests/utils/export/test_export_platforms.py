@@ -113,6 +113,7 @@ def test_python(repo, small_net) -> None:
                                 options=ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT))
     assert path.name == "model.py" and path.read_text() == python_model_source().read_text()
     assert (path.parent / "model.onnx").is_file()
+    assert (path.parent / "__pycache__").is_file()  # keeps the backend stub from writing bytecode here
     assert model.config.backend == "python" and not model.config.platform
     reread = ModelRepository(repo.path)["deepclean"]
     assert reread.platform is Platform.PYTHON and reread.outputs["noise"].dims == (SAMPLES,)
