@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from frame_fixtures import T0
+from .frame_fixtures import T0
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.checksum import posix_cksum, verify_gwf_bytes

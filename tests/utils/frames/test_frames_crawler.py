@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from frame_fixtures import IFO_, T0, LiveWriter, strain_channels, strain_path
+from .frame_fixtures import IFO_, T0, LiveWriter, strain_channels, strain_path
 
 from deepclean.utils.errors import DroppedFrameError
 from deepclean.utils.frames.crawler import FrameCrawler, FrameStatus, resolve_start

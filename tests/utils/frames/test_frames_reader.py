@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from frame_fixtures import (
+from .frame_fixtures import (
     BACKGROUND,
     CHANNELS,
     IFO_,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from frame_fixtures import BACKGROUND, CHANNELS, IFO_, STRAIN, T0, WITNESS_RATES, tone, write_pair
+from .frame_fixtures import BACKGROUND, CHANNELS, IFO_, STRAIN, T0, WITNESS_RATES, tone, write_pair
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.resample import resample
