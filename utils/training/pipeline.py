@@ -4,7 +4,8 @@
 result the way it will run (streaming windows and averaging on the validation data,
 band-passed noise subtracted) and only then writes ``weights.pt`` and ``metadata.json``.
 A NaN loss, a validation loss not below ``max_valid_loss`` or a validation cleaned/raw
-ASD ratio not below ``max_valid_ratio`` raises
+ASD ratio not below ``max_valid_ratio`` (checked when the validation data are long enough
+to stream) raises
 :class:`~deepclean.utils.errors.TrainingError` before anything replaces an earlier model
 in the output directory (the loss plot and the checkpoint are still written, for
 diagnosis).
@@ -21,10 +22,12 @@ import numpy as np
 import torch
 
 from deepclean.utils.errors import TrainingError
+from deepclean.utils.frames.span import Span
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.nn.inference import predict_noise, warmup_samples
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.loss import DeepCleanLoss
+from deepclean.utils.signal import metrics
 from deepclean.utils.signal.metrics import cleaning_report
 from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
@@ -39,22 +42,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.pt"
 LOSS_PLOT = "loss.png"
 ASD_PLOT = "asd.png"
-
-
-@dataclass
-class SpanArrays:
-    """A span of data in memory, all channels at one sample rate."""
-
-    channels: list[str]  #: strain first, then witnesses
-    data: np.ndarray  #: (channels, samples)
-    ready: np.ndarray  #: (samples,) analysis-ready mask
-    sample_rate: float  #: Hz
-    start: float  #: GPS seconds of sample 0
-    background: np.ndarray | None = None  #: (samples,) true background strain, when known
-
-    @property
-    def duration(self) -> float:
-        return self.data.shape[1] / self.sample_rate
+VALIDATION_STREAM_SECONDS = 64.0  #: at most this much validation data is cleaned by streaming
 
 
 @dataclass
@@ -77,22 +65,35 @@ def inference_geometry(settings: TrainingSettings) -> StreamGeometry:
 
 
 def train_model(
-    span: SpanArrays,
+    span: Span,
     settings: TrainingSettings,
     output_dir: Path,
     *,
     init_weights: Path | None = None,
     profile: str | None = None,
     interactive: bool | None = None,
+    background_channel: str | None = None,
 ) -> TrainResult:
-    """Train on ``span`` and write the model into ``output_dir``; see the module docstring."""
+    """Train on ``span`` and write the model into ``output_dir``; see the module docstring.
+
+    Args:
+        span: strain first, then the witnesses, at ``settings.sample_rate``
+            (:func:`deepclean.utils.frames.span.read_span`).
+        settings: training settings.
+        output_dir: receives weights.pt, metadata.json, loss.png, asd.png, checkpoint.pt.
+        init_weights: fine-tune from this model (same channels); lr * fine_tune_decay.
+        profile: recorded in the metadata.
+        interactive: progress line on a terminal (default: when stderr is one).
+        background_channel: key of ``span.extras`` holding the true background (plotted
+            and reported when present).
+    """
     started = time.monotonic()
     torch.set_num_threads(settings.num_threads)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if span.sample_rate != settings.sample_rate:
         raise TrainingError(f"span sample rate {span.sample_rate} Hz differs from settings {settings.sample_rate} Hz")
-    witnesses = span.channels[1:]
+    witnesses = list(span.channels[1:])
     model = DeepCleanModel(len(witnesses))
     lr = settings.lr
     if init_weights is not None:
@@ -145,15 +146,17 @@ def train_model(
             f"validation failed: best validation loss {history.best_loss:.4f} is not below max_valid_loss "
             f"{settings.max_valid_loss}; the model was not saved"
         )
-    validation = _validate(model, span, data.valid_segments, settings, output_dir)
-    if not validation["in_band_ratio"] < settings.max_valid_ratio:
+    background = span.extras.get(background_channel) if background_channel else None
+    validation = _validate(model, span, background, data.valid_segments, settings, output_dir)
+    ratio = validation["in_band_ratio"]
+    if ratio is not None and not ratio < settings.max_valid_ratio:
         raise TrainingError(
-            f"validation failed: cleaned/raw in-band ASD ratio {validation['in_band_ratio']:.3f} on the validation "
+            f"validation failed: cleaned/raw in-band ASD ratio {ratio:.3f} on the validation "
             f"data is not below max_valid_ratio {settings.max_valid_ratio}; the model was not saved"
         )
     meta = _metadata(model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds)
     artifacts.save_model(output_dir, model, meta)
-    logger.info("model written to %s (validation in-band ASD ratio %.3f)", output_dir, validation["in_band_ratio"])
+    logger.info("model written to %s (validation in-band ASD ratio %s)", output_dir, ratio)
     return TrainResult(output_dir, history, meta, time.monotonic() - started)
 
 
@@ -169,27 +172,32 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
     model.network.load_state_dict(network_state)
 
 
-def _validate(model, span: SpanArrays, segments, settings: TrainingSettings, output_dir: Path) -> dict:
-    """Clean the longest validation segment as the cleaner will and measure ASD ratios."""
+def _validate(model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path) -> dict:
+    """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD ratios."""
     geometry = inference_geometry(settings)
     bandpass = BandpassFilter(tuple(settings.bands), settings.sample_rate)
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
     skip = warmup_samples(geometry) + memory
-    need = skip + memory + int(2 * settings.fftlength * settings.sample_rate) + geometry.update_size
+    need = skip + memory + geometry.lag_samples + geometry.update_size + int(2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate)
     usable = [(a, b) for a, b in segments if b - a >= need]
     if not usable:
-        logger.warning("validation segments too short to validate by streaming; skipping the ASD check")
-        return {"in_band_ratio": float("nan"), "seconds": 0.0}
+        logger.warning(
+            "no validation segment is %.1f s long, as validating by streaming needs; only the loss was checked",
+            need / settings.sample_rate,
+        )
+        return {"in_band_ratio": None, "seconds": 0.0}
     a, b = max(usable, key=lambda s: s[1] - s[0])
+    b = min(b, a + need + int(VALIDATION_STREAM_SECONDS * settings.sample_rate))
     noise = predict_noise(model, span.data[1:, a:b], geometry)  # aligned with sample a, shorter at the end
     stop = len(noise) - memory
     filtered = filter_noise(noise, bandpass, memory=skip, lead=memory)
     raw = span.data[0, a + skip : a + stop]
     cleaned = raw - filtered
-    background = None if span.background is None else span.background[a + skip : a + stop]
+    if background is not None:
+        background = background[a + skip : a + stop]
     report = cleaning_report(raw, cleaned, settings.sample_rate, settings.bands, background=background)
     report["seconds"] = len(raw) / settings.sample_rate
-    report["gps_start"] = span.start + (a + skip) / settings.sample_rate
+    report["gps_start"] = span.t0 + (a + skip) / settings.sample_rate
     plots.plot_asds(output_dir / ASD_PLOT, settings.sample_rate, settings.bands, raw, cleaned, background)
     return report
 
@@ -210,11 +218,12 @@ def _metadata(model, span, settings, data, history, validation, profile, init_we
         max_latency=settings.max_latency,
         scalers={"witness": model.witness_scaler.statistics(), "target": model.target_scaler.statistics()},
         span={
-            "start": span.start,
+            "start": span.t0,
             "duration": span.duration,
+            "missing_seconds": list(span.missing),
             "ready_seconds": float(span.ready.sum()) / sr,
-            "train_segments": [[span.start + a / sr, span.start + b / sr] for a, b in data.train_segments],
-            "valid_segments": [[span.start + a / sr, span.start + b / sr] for a, b in data.valid_segments],
+            "train_segments": [[span.t0 + a / sr, span.t0 + b / sr] for a, b in data.train_segments],
+            "valid_segments": [[span.t0 + a / sr, span.t0 + b / sr] for a, b in data.valid_segments],
         },
         losses={
             "best_valid_loss": history.best_loss,

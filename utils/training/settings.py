@@ -14,6 +14,8 @@ whose values sit between the pyproject tables and the environment/flags
 
 from __future__ import annotations
 
+import argparse
+import os
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +47,33 @@ def default_profile() -> Profile:
     import torch
 
     return Profile.PRODUCTION if torch.cuda.is_available() else Profile.CPU
+
+
+PROFILE_ENV = "DEEPCLEAN_PROFILE"  #: environment variable choosing the profile when --profile is not given
+
+
+def add_profile_flag(parser: argparse.ArgumentParser) -> None:
+    """``--profile {production,cpu}``; default ``$DEEPCLEAN_PROFILE``, else cpu without a GPU."""
+    parser.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default=None,
+        help=f"settings profile (default: ${PROFILE_ENV}, else production with a GPU and cpu without)",
+    )
+
+
+def chosen_profile(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None) -> Profile:
+    """The profile from ``args.profile``, else ``$DEEPCLEAN_PROFILE``, else :func:`default_profile`."""
+    environ = os.environ if environ is None else environ
+    name = getattr(args, "profile", None) or environ.get(PROFILE_ENV)
+    if not name:
+        return default_profile()
+    try:
+        return Profile(name)
+    except ValueError:
+        raise ConfigError(
+            f"profile {name!r} (from ${PROFILE_ENV}) is not allowed; choose one of {[p.value for p in Profile]}"
+        ) from None
 
 
 def read_profile(name: Profile | str, pyproject: Path | None = None) -> dict[str, Any]:

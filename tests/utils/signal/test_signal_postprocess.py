@@ -59,3 +59,26 @@ def test_filter_noise_bad_padding(memory, lead):
 def test_subtract_shape_mismatch():
     with pytest.raises(ValueError, match=r"raw strain has shape \(10,\) but noise has shape \(8,\) with memory=0"):
         clean(np.zeros(10), np.zeros(8), BandpassFilter(((58, 62),), FS))
+
+
+def test_ready_gate_against_direct_construction():
+    from deepclean.utils.signal.gate import ready_gate
+
+    ready = np.zeros(60, dtype=bool)
+    ready[10:40] = True
+    ready[45:48] = True
+    gate = ready_gate(ready, taper=5)
+    expected = np.zeros(60)
+    expected[10:40] = 1.0
+    ramp = np.hanning(10)[:5]
+    expected[10:15], expected[35:40] = ramp, ramp[::-1]
+    expected[45:46], expected[47:48] = np.hanning(2)[:1], np.hanning(2)[:1]
+    expected[46] = 1.0
+    np.testing.assert_allclose(gate, expected)
+    assert np.all(gate[~ready] == 0) and gate.max() == 1.0
+
+
+def test_ready_gate_all_ready_no_taper():
+    from deepclean.utils.signal.gate import ready_gate
+
+    np.testing.assert_array_equal(ready_gate(np.ones(8, dtype=bool), 0), np.ones(8))

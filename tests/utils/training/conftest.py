@@ -3,9 +3,9 @@
 import pytest
 
 from synthetic_span import make_span
-from deepclean.utils.training.pipeline import SpanArrays
+from deepclean.utils.frames.span import Span
 
 
 @pytest.fixture(scope="session")
-def tiny_span() -> SpanArrays:
+def tiny_span() -> Span:
     return make_span()

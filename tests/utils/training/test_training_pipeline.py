@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthetic_span import FS, make_span
+from synthetic_span import BACKGROUND, FS, make_span
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.training import artifacts
 from deepclean.utils.training.pipeline import train_model
@@ -35,7 +35,7 @@ def _settings(**kwargs):
 @pytest.fixture(scope="module")
 def trained(tiny_span, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    return train_model(tiny_span, _settings(), out, profile="test", interactive=False)
+    return train_model(tiny_span, _settings(), out, profile="test", interactive=False, background_channel=BACKGROUND)
 
 
 def test_writes_model_directory(trained, tiny_span):
@@ -45,10 +45,10 @@ def test_writes_model_directory(trained, tiny_span):
     state = torch.load(out / "weights.pt", weights_only=True)
     assert "witness_scaler.std" in state and "network.output_conv.weight" in state
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["channels"] == tiny_span.channels
+    assert meta["channels"] == list(tiny_span.channels)
     assert meta["sample_rate"] == FS and meta["bands"] == [[58.0, 62.0]]
     assert meta["kernel_length"] == 2.0 and meta["inference_sampling_rate"] == 16.0
-    assert meta["span"]["start"] == tiny_span.start and meta["span"]["duration"] == 96.0
+    assert meta["span"]["start"] == tiny_span.t0 and meta["span"]["duration"] == 96.0
     assert meta["losses"]["epochs"] == 2 and np.isfinite(meta["losses"]["best_valid_loss"])
     assert set(meta["versions"]) >= {"torch", "numpy", "scipy"}
     assert len(meta["scalers"]["witness"]["std"]) == 3 and len(meta["scalers"]["target"]["std"]) == 1
@@ -57,7 +57,7 @@ def test_writes_model_directory(trained, tiny_span):
 
 def test_load_model_round_trip(trained, tiny_span):
     model, meta = artifacts.load_model(trained.output_dir)
-    assert meta.witnesses == tiny_span.channels[1:]
+    assert meta.witnesses == list(tiny_span.channels[1:])
     x = torch.as_tensor(tiny_span.data[1:, :512], dtype=torch.float32)[None]
     with torch.no_grad():
         noise = model(x)
@@ -79,8 +79,7 @@ def test_fine_tuning_starts_from_previous_weights(trained, tiny_span, tmp_path):
 
 
 def test_fine_tuning_needs_same_channels(trained, tiny_span, tmp_path):
-    other = make_span()
-    other.channels = other.channels[:1] + ["H1:OTHER", "H1:W-ASC1", "H1:W-ASC2"]
+    other = make_span(channels=("H1:GDS-CALIB_STRAIN", "H1:OTHER", "H1:W-ASC1", "H1:W-ASC2"))
     with pytest.raises(TrainingError, match=r"were trained on witnesses .* fine-tuning needs the same channels"):
         train_model(other, _settings(max_epochs=1), tmp_path, init_weights=trained.output_dir, interactive=False)
 

@@ -1,0 +1,37 @@
+"""Settings of ``deepclean clean-offline`` (table ``[tool.deepclean.clean-offline]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+
+from deepclean.utils.config import SharedSettings
+
+
+class OfflineSettings(SharedSettings):
+    """Which model, which span, and how to apply it (the streaming geometry)."""
+
+    service: ClassVar[str] = "clean-offline"
+
+    weights: Path | None = Field(None, description="trained model directory (or its weights.pt)")
+    start: NonNegativeInt | None = Field(None, description="GPS start of the span to clean, seconds")
+    duration: PositiveInt | None = Field(None, description="length of the span to clean, seconds")
+    output_dir: Path | None = Field(None, description="directory receiving cleaned frames and report.json")
+    inference_kernel_length: PositiveFloat = Field(1.0, description="window length at inference, seconds")
+    inference_sampling_rate: PositiveFloat = Field(
+        512.0, description="inference windows per second (stride = 1 / this), Hz"
+    )
+    inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
+    max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    filter_pad: PositiveFloat = Field(
+        2.0, description="seconds of noise on each side band-passed with the cleaned stretch"
+    )
+    ready_taper: NonNegativeFloat = Field(
+        1.0, le=1.0, description="seconds over which the noise is tapered in/out at analysis-ready edges"
+    )
+    num_threads: PositiveInt = Field(2, le=2, description="torch CPU threads (at most 2 on this machine)")
+    background_channel: str | None = Field(
+        None, description="channel with the true background, reported when present (default <IFO>:SIM-BACKGROUND)"
+    )

@@ -1,0 +1,63 @@
+"""``deepclean trainer``: the training service (see ``deepclean trainer --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+DESCRIPTION = """\
+The DeepClean trainer service. Follows the frames in DATA_DIR, trains on the latest
+train_duration seconds of analysis-ready data, then every retrain_cadence seconds trains
+again starting from the previous weights (lr * fine_tune_decay). Each successful run is
+written to $PROJECT_DIR/train/<start>-<end>/ and announced by an HTTP POST to notify_url
+(retried with backoff; an unreachable exporter is logged, not fatal). A failed or NaN run
+goes to <start>-<end>.failed/ and never replaces the previous model. Stops on SIGINT/SIGTERM.
+
+example: deepclean trainer --data-dir ./data --project-dir ./project --profile cpu
+"""
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.trainer.settings import TrainerSettings
+    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.training.settings import add_profile_flag
+
+    parser = subparsers.add_parser(
+        "trainer",
+        help="the training service: train and retrain on the live frame stream",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_profile_flag(parser)
+    add_settings_flags(parser, TrainerSettings, exclude={"output_dir", "duration", "init_weights"})
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.trainer.service import TrainerService
+    from deepclean.services.trainer.settings import TrainerSettings
+    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.logs import configure_logging
+    from deepclean.utils.training.settings import chosen_profile, profile_overrides
+
+    profile = chosen_profile(args).value
+    settings = load_settings(
+        TrainerSettings, given_flags(args, TrainerSettings), overrides=profile_overrides(profile, TrainerSettings)
+    )
+    configure_logging("trainer", settings.log_level)
+    service = TrainerService(settings, profile=profile)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: service.stop())
+    try:
+        successes = service.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    logger.info("trainer stopped after %d run(s), %d successful", service.runs, successes)
+    return 0

@@ -1,0 +1,192 @@
+"""The trainer service loop: follow the frames, train when enough ready data, retrain on a cadence.
+
+Readiness is tracked per GPS second (a second is ready when both frames are good and its
+state vector has bits 0 and 1 set throughout; a dropped second is not ready). A run is due
+when the trailing window of at most ``2 * train_duration`` seconds holds
+``train_duration`` ready seconds and, after the first run, when ``retrain_cadence``
+seconds of data have passed since the end of the previous run. The span of a run starts
+at the oldest of those ready seconds, so non-ready stretches inside it split the training
+data (``deepclean.utils.training.gating``) and a long outage resets the count.
+
+Each run trains in ``$PROJECT_DIR/train/.<start>-<end>.tmp/`` and is renamed to
+``<start>-<end>/`` only when it succeeded, so a directory with that name always holds a
+validated model; a failed run becomes ``<start>-<end>.failed/`` and the previous model
+stays current. After the first model, every run fine-tunes from the previous one
+(``init_weights``, lr * fine_tune_decay). A successful run is announced to the exporter.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from collections import deque
+from pathlib import Path
+
+from deepclean.services.trainer.notify import notify
+from deepclean.services.trainer.settings import TrainerSettings
+from deepclean.utils.channels import ChannelList, parse_channels
+from deepclean.utils.errors import ConfigError, FrameError, TrainingError
+from deepclean.utils.frames.reader import FrameData, FrameStream
+from deepclean.utils.training.artifacts import METADATA_FILE, WEIGHTS_FILE, read_metadata
+from deepclean.utils.training.pipeline import train_model
+from deepclean.utils.training.span_io import load_span
+
+logger = logging.getLogger(__name__)
+
+RUN_NAME = re.compile(r"^(?P<start>\d+)-(?P<end>\d+)$")
+SPAN_FACTOR = 2  #: a run's span is at most this many times train_duration long
+
+
+class ReadyTracker:
+    """Which recent GPS seconds were ready, and whether a training run is due."""
+
+    def __init__(self, train_duration: int, retrain_cadence: int, last_end: int | None = None) -> None:
+        self.train_duration = train_duration
+        self.retrain_cadence = retrain_cadence
+        self.last_end = last_end
+        self.ready: deque[int] = deque()
+        self.latest: int | None = None
+
+    def add(self, gps: int, ready: bool) -> None:
+        """Record second ``gps`` (seconds must arrive in increasing order)."""
+        if self.latest is not None and gps <= self.latest:
+            raise ValueError(f"GPS {gps} arrived after {self.latest}; seconds must increase")
+        self.latest = gps
+        if ready:
+            self.ready.append(gps)
+        oldest = gps + 1 - SPAN_FACTOR * self.train_duration
+        while self.ready and self.ready[0] < oldest:
+            self.ready.popleft()
+        while len(self.ready) > self.train_duration:
+            self.ready.popleft()
+
+    def due(self) -> tuple[int, int] | None:
+        """``(start, end)`` GPS of the run to do now, or None."""
+        if self.latest is None or len(self.ready) < self.train_duration:
+            return None
+        end = self.latest + 1
+        if self.last_end is not None and end - self.last_end < self.retrain_cadence:
+            return None
+        return self.ready[0], end
+
+    def started(self, end: int) -> None:
+        """A run ending at ``end`` was made (successful or not): wait a cadence for the next."""
+        self.last_end = end
+
+
+def latest_model(train_dir: Path, witnesses: list[str]) -> Path | None:
+    """The successful run in ``train_dir`` with the latest end whose witnesses match."""
+    best: tuple[int, Path] | None = None
+    for path in Path(train_dir).glob("*-*"):
+        match = RUN_NAME.match(path.name)
+        if not match or not (path / WEIGHTS_FILE).is_file() or not (path / METADATA_FILE).is_file():
+            continue
+        try:
+            if read_metadata(path).witnesses != witnesses:
+                continue
+        except TrainingError:
+            continue
+        end = int(match["end"])
+        if best is None or end > best[0]:
+            best = (end, path)
+    return None if best is None else best[1]
+
+
+class TrainerService:
+    """Follows the stream and trains; :meth:`run` returns when stopped or after ``max_runs``."""
+
+    def __init__(self, settings: TrainerSettings, profile: str | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.channels = self._channels()
+        self.train_dir = Path(settings.project_dir) / "train"
+        self.previous = latest_model(self.train_dir, list(self.channels.witnesses))
+        last_end = int(RUN_NAME.match(self.previous.name)["end"]) if self.previous else None
+        self.tracker = ReadyTracker(settings.train_duration, settings.retrain_cadence, last_end)
+        self.stop_event = threading.Event()
+        self.stream: FrameStream | None = None
+        self.runs = 0
+        self.successes = 0
+
+    def _channels(self) -> ChannelList:
+        given = self.settings.channels or [str(Path(self.settings.data_dir) / "channels.txt")]
+        if not self.settings.channels and not Path(given[0]).is_file():
+            raise ConfigError(f"setting channels is required: give --channels (no {given[0]} to default to)")
+        return parse_channels(given, self.settings.ifo)
+
+    def stop(self) -> None:
+        """Stop following the stream (safe from a signal handler or another thread)."""
+        self.stop_event.set()
+        if self.stream is not None:
+            self.stream.close()
+
+    def run(self) -> int:
+        """Follow the stream until stopped; return the number of successful runs."""
+        s = self.settings
+        if self.previous:
+            logger.info("continuing from model %s", self.previous)
+        with FrameStream(
+            s.data_dir, s.ifo, self.channels, start=s.start, timeout=s.frame_timeout, max_consecutive_drops=None
+        ) as stream:
+            self.stream = stream
+            if self.stop_event.is_set():
+                return self.successes
+            logger.info("following %s from GPS %d; %d s per run, every %d s", s.data_dir, stream.gps,
+                        s.train_duration, s.retrain_cadence)
+            for item in stream:
+                self.tracker.add(item.gps, isinstance(item, FrameData) and item.ready)
+                window = self.tracker.due()
+                if window is not None:
+                    self.tracker.started(window[1])
+                    self.train(*window)
+                    self.runs += 1
+                    if s.max_runs is not None and self.runs >= s.max_runs:
+                        break
+                if self.stop_event.is_set():
+                    break
+        return self.successes
+
+    def train(self, start: int, end: int) -> Path | None:
+        """One run on ``[start, end)``; the model directory, or None when it failed."""
+        s = self.settings
+        name = f"{start}-{end}"
+        final, tmp = self.train_dir / name, self.train_dir / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        logger.info("training run %s (%s)", name, f"fine-tuning {self.previous.name}" if self.previous else "from scratch")
+        try:
+            span, background = load_span(
+                s.data_dir, s.ifo, self.channels, start, end - start,
+                sample_rate=s.sample_rate, background_channel=s.background_channel,
+            )
+            result = train_model(
+                span, s, tmp, init_weights=self.previous, profile=self.profile,
+                interactive=False, background_channel=background,
+            )
+        except (TrainingError, FrameError) as exc:
+            failed = self.train_dir / f"{name}.failed"
+            shutil.rmtree(failed, ignore_errors=True)
+            if tmp.exists():
+                tmp.replace(failed)
+            logger.error("training run %s failed; keeping %s: %s", name, self.previous or "no model", exc)
+            return None
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.replace(final)
+        self.previous = final
+        self.successes += 1
+        meta = result.metadata
+        logger.info("training run %s succeeded in %.0f s: validation loss %.4f, in-band ASD ratio %s",
+                    name, result.seconds, meta.losses["best_valid_loss"], meta.validation.get("in_band_ratio"))
+        payload = {
+            "ifo": str(s.ifo),
+            "start": start,
+            "end": end,
+            "model_dir": str(final.resolve()),
+            "weights": str((final / WEIGHTS_FILE).resolve()),
+            "metadata": str((final / METADATA_FILE).resolve()),
+            "valid_loss": meta.losses["best_valid_loss"],
+            "in_band_ratio": meta.validation.get("in_band_ratio"),
+        }
+        notify(s.notify_url, payload, retries=s.notify_retries, backoff=s.notify_backoff, timeout=s.notify_timeout)
+        return final
