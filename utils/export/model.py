@@ -46,9 +46,9 @@ class Model:
     """
 
     def __init__(self, repository: "ModelRepository", config: pb.ModelConfig) -> None:
+        Platform.of_config(config)  # raises ValueError for a platform this library does not handle
         self.repository = repository
         self.config = config
-        self.platform = Platform.of_config(config)
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, platform={self.platform.value!r}, versions={self.versions})"
@@ -56,6 +56,11 @@ class Model:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def platform(self) -> Platform:
+        """The platform the config declares (``platform``, or ``backend: "python"``)."""
+        return Platform.of_config(self.config)
 
     @property
     def path(self) -> Path:
