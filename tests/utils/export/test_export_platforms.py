@@ -17,7 +17,7 @@ from deepclean.utils.export import STATUS_FILENAME, ExportOptions, ModelReposito
 from deepclean.utils.export.exporters import python_model_source
 from deepclean.utils.export.tensorrt_export import MISSING_TENSORRT
 
-from conftest import SAMPLES, WITNESSES
+from .nets import SAMPLES, WITNESSES
 
 SHAPES = {"witness": (None, WITNESSES, SAMPLES)}
 

@@ -17,7 +17,7 @@ from google.protobuf import json_format
 
 from deepclean.utils.export import ExportOptions, ModelRepository, OnnxExporter, Platform
 
-from conftest import SAMPLES, WITNESSES
+from .nets import SAMPLES, WITNESSES
 
 # The legacy exporter keeps this file fast; model.py does not depend on the exporter.
 FAST = ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT)
