@@ -2,7 +2,7 @@
 
 import pytest
 
-from synthetic_span import make_span
+from .synthetic_span import make_span
 from deepclean.utils.frames.span import Span
 
 

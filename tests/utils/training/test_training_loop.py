@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthetic_span import FS
+from .synthetic_span import FS
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.signal.loss import DeepCleanLoss

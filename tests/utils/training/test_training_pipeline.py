@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthetic_span import BACKGROUND, FS, make_span
+from .synthetic_span import BACKGROUND, FS, make_span
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.training import artifacts
 from deepclean.utils.training.pipeline import train_model
