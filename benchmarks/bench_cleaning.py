@@ -1,0 +1,130 @@
+"""End-to-end cleaning benchmark: simulate, train with a profile, clean a later held-out span,
+and compare with the linear MISO Wiener baseline (not a test: prints figures).
+
+1. ``deepclean simulate`` writes ``train + gap + test`` seconds (default settings, ``--seed``);
+2. ``deepclean train --profile PROFILE`` on the first ``--train-seconds`` (timed, wall clock);
+3. ``deepclean clean-offline`` on the held-out ``--test-seconds`` starting ``--gap`` seconds
+   after the training span (report.json: ASD ratios, throughput);
+4. the Wiener filter (``wiener_baseline.py``) fitted on the same training span, applied to the
+   same held-out span with the same band-pass and subtraction.
+
+Prints: training wall time, in-band cleaned/raw (DeepClean, Wiener), out-of-band ratios
+(20-50 Hz, 70-200 Hz), in-band cleaned/background, cleaning throughput (s of data per s).
+Every step runs the real commands as subprocesses, so the timings include their start-up.
+
+    .venv/bin/python benchmarks/bench_cleaning.py [--profile cpu] [--train-seconds 1024] \\
+        [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deepclean.utils.channels import parse_channels
+from deepclean.utils.frames.span import read_span
+from deepclean.utils.signal.filters import BandpassFilter
+from deepclean.utils.signal.metrics import cleaning_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wiener_baseline import WienerFilter  # noqa: E402
+
+GPS = 1_400_000_000
+IFO = "H1"
+FS = 4096.0
+BANDS = [(58.0, 62.0)]
+WIENER_PAD_S = 8  #: seconds read around the held-out span for the Wiener FIR edges
+
+
+def deepclean(*args: str) -> float:
+    """Run ``deepclean ARGS``; return its wall time in seconds."""
+    exe = Path(sys.executable).with_name("deepclean")
+    started = time.monotonic()
+    subprocess.run([str(exe), *args], check=True)
+    return time.monotonic() - started
+
+
+def wiener(data: Path, train: tuple[int, int], test: tuple[int, int]) -> dict:
+    channels = parse_channels(data / "channels.txt", IFO)
+    bg = f"{IFO}:SIM-BACKGROUND"
+    span = read_span(data, IFO, channels, train[0], train[1] - train[0], FS)
+    t0 = time.monotonic()
+    wf = WienerFilter.fit(span.data[1:], span.data[0], FS, BANDS)
+    fit_seconds = time.monotonic() - t0
+    held = read_span(data, IFO, channels, test[0] - WIENER_PAD_S, test[1] - test[0] + 2 * WIENER_PAD_S, FS,
+                     extra_strain_channels=[bg])
+    t0 = time.monotonic()
+    noise = BandpassFilter(tuple(BANDS), FS)(wf.predict(held.data[1:]))
+    apply_seconds = time.monotonic() - t0
+    cut = slice(int(WIENER_PAD_S * FS), int((WIENER_PAD_S + test[1] - test[0]) * FS))
+    raw = held.data[0, cut]
+    report = cleaning_report(raw, raw - noise[cut], FS, BANDS, background=held.extras[bg][cut])
+    report.update(fit_seconds=fit_seconds, throughput=(test[1] - test[0]) / apply_seconds)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--train-seconds", type=int, default=1024)
+    parser.add_argument("--test-seconds", type=int, default=256)
+    parser.add_argument("--gap", type=int, default=16, help="seconds between the training and held-out spans")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", type=Path, default=None, help="keep data and models here (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="do not delete the temporary work dir")
+    parser.add_argument("--reuse-data", action="store_true", help="skip simulation if WORK_DIR/data exists")
+    args = parser.parse_args()
+
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-cleaning-"))
+    data, model, clean = work / "data", work / "model", work / "clean"
+    train = (GPS, GPS + args.train_seconds)
+    test = (train[1] + args.gap, train[1] + args.gap + args.test_seconds)
+    total = test[1] + WIENER_PAD_S + 8 - GPS
+    try:
+        if not (args.reuse_data and data.is_dir()):
+            sim = deepclean("simulate", "--data-dir", str(data), "--ifo", IFO, "--start", str(GPS),
+                            "--duration", str(total), "--backfill", "--seed", str(args.seed))
+            print(f"simulated {total} s in {sim:.0f} s", flush=True)
+        shutil.rmtree(model, ignore_errors=True)
+        train_wall = deepclean(
+            "train", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO,
+            "--channels", str(data / "channels.txt"), "--start", str(train[0]), "--duration", str(args.train_seconds),
+            "--output-dir", str(model), "--seed", str(args.seed),
+        )
+        clean_wall = deepclean(
+            "clean-offline", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO, "--weights", str(model),
+            "--start", str(test[0]), "--duration", str(args.test_seconds), "--output-dir", str(clean),
+        )
+        dc = json.loads((clean / "report.json").read_text())
+        meta = json.loads((model / "metadata.json").read_text())
+        wf = wiener(data, train, test)
+    finally:
+        if args.work_dir is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
+    print(f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
+          f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}")
+    print(f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
+          f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)")
+    print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")
+    print(f"{'':30s} {'DeepClean':>10s} {'Wiener':>10s}")
+    print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.3f} {wf['in_band_ratio']:10.3f}")
+    print(f"in-band cleaned/background    {dc['background_ratio']:10.3f} {wf['background_ratio']:10.3f}")
+    print(f"out of band cleaned/raw       DeepClean: {oob(dc)} | Wiener: {oob(wf)}")
+    print(f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} s of data per s "
+          f"(DeepClean inference only; clean-offline command {args.test_seconds / clean_wall:.1f} s/s overall)")
+    if args.work_dir is None and args.keep:
+        print(f"work dir kept: {work}")
+
+
+if __name__ == "__main__":
+    main()
