@@ -6,9 +6,12 @@ Contract:
   ``<repo>/.triton/venv``, made by ``./run.sh setup``), lay out the ``tritonserver`` tree
   shipped in its ``nvidia-pytriton`` wheel, and run it as a child process bound to
   127.0.0.1 with explicit model control (:class:`~deepclean.utils.triton.server.TritonServer`).
-* ``streaming``: write the python-backend ``snapshotter`` and ``aggregator-<role>`` models
-  and the ``deepclean-stream`` ensemble into a model repository, and re-point the ensemble
-  at other DeepClean versions (promotion) while streams run.
+* ``ensemble``: write the python-backend ``snapshotter`` and ``aggregator-<role>`` models and
+  the ``deepclean-stream`` ensemble into a model repository (with
+  :class:`deepclean.utils.export.ModelRepository`); ``configs`` builds their protobufs;
+  ``names`` holds the model/tensor names and :class:`~deepclean.utils.triton.names.Role`.
+* ``versions``: read and change the DeepClean versions the ensemble uses (canary load,
+  promotion) on a live server without losing or repeating an update of any stream.
 * ``client``: a gRPC streaming client that sends one update per request with a sequence id
   and returns the production and canary noise per update, in order.
 * ``backend/``: the ``model.py`` sources of the python-backend models. They run inside the

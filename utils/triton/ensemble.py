@@ -19,10 +19,8 @@ with :func:`deepclean.utils.triton.versions.set_versions`.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -31,7 +29,6 @@ from tritonclient.grpc import model_config_pb2 as mc
 from deepclean.utils import streaming
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export import Model, ModelRepository, Platform
-from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.triton import configs
 from deepclean.utils.triton.names import (
     DEEPCLEAN,
@@ -43,6 +40,12 @@ from deepclean.utils.triton.names import (
     Role,
     prediction_tensor,
 )
+from deepclean.utils.triton.spec import AggregatorSpec, StreamSpec, aggregators
+
+__all__ = [
+    "AggregatorSpec", "StreamSpec", "aggregators", "build_stream", "check_versions", "deepclean_tensors",
+    "write_ensemble", "write_streaming_models",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,92 +58,6 @@ PYCACHE_BLOCKER_TEXT = (
     "Triton reloads a model whose folder changed when an ensemble using it is loaded again, and a\n"
     "reloaded streaming model loses the state of every stream. See deepclean.utils.triton.versions.\n"
 )
-
-
-@dataclass(frozen=True)
-class StreamSpec:
-    """What the streaming models need to know about the data.
-
-    Args:
-        channels: strain channel first, then the W witness channels, in the network's order.
-        sample_rate: Hz (4096).
-        kernel_length: seconds of data per DeepClean window (1.0).
-        stride_length: seconds between consecutive windows (1/512 in production).
-        batch_size: windows per update, so an update holds ``stride_length * batch_size`` s.
-        max_latencies: seconds of each prediction averaged, one aggregator pair per value; the
-            output lags by ``stride_length * (max_latency // stride_length)`` s.
-        streams: sequences served at once (instances of the snapshotter and of each aggregator).
-        sequence_idle_timeout: seconds after which Triton frees the slot of a silent sequence.
-        parameters: extra ensemble config parameters (e.g. the training span).
-    """
-
-    channels: tuple[str, ...]
-    sample_rate: float
-    kernel_length: float
-    stride_length: float
-    batch_size: int
-    max_latencies: tuple[float, ...] = (0.5,)
-    streams: int = 1
-    sequence_idle_timeout: float = 60.0
-    parameters: Mapping[str, object] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", tuple(self.channels))
-        object.__setattr__(self, "max_latencies", tuple(self.max_latencies))
-        if len(self.channels) < 2:
-            raise ValueError(f"channels must name the strain and at least one witness, got {list(self.channels)}")
-        if not isinstance(self.streams, int) or self.streams < 1:
-            raise ValueError(f"streams must be a whole number >= 1, got {self.streams!r}")
-        if not self.max_latencies:
-            raise ValueError("max_latencies must hold at least one value (seconds)")
-        if not self.sequence_idle_timeout > 0:
-            raise ValueError(f"sequence_idle_timeout must be > 0 s, got {self.sequence_idle_timeout}")
-        tags = [_latency_tag(latency) for latency in self.max_latencies]
-        if len(set(tags)) != len(tags):
-            raise ValueError(f"max_latencies {list(self.max_latencies)} repeat a value (to the millisecond)")
-        for latency in self.max_latencies:
-            self.geometry(latency)  # raises ValueError naming the bad quantity
-
-    @property
-    def num_witnesses(self) -> int:
-        return len(self.channels) - 1
-
-    def geometry(self, max_latency: float | None = None) -> StreamGeometry:
-        """Window geometry in samples for ``max_latency`` seconds (default: the first)."""
-        return StreamGeometry.from_seconds(
-            kernel_length=self.kernel_length,
-            stride_length=self.stride_length,
-            sample_rate=self.sample_rate,
-            batch_size=self.batch_size,
-            max_latency=self.max_latencies[0] if max_latency is None else max_latency,
-        )
-
-
-@dataclass(frozen=True)
-class AggregatorSpec:
-    """One aggregator model of the ensemble and the ensemble output it feeds."""
-
-    role: Role
-    max_latency: float  #: seconds
-    model: str  #: model name, e.g. ``aggregator-production``
-    output: str  #: ensemble output, e.g. ``noise_production``
-
-
-def _latency_tag(max_latency: float) -> str:
-    return f"{round(max_latency * 1000):d}ms"
-
-
-def aggregators(spec: StreamSpec) -> list[AggregatorSpec]:
-    """``aggregator-<role>`` feeding ``noise_<role>`` for one latency; suffixed ``-<ms>ms``/``_<ms>ms`` for several."""
-    result = []
-    for latency in spec.max_latencies:
-        tag = "" if len(spec.max_latencies) == 1 else _latency_tag(latency)
-        for role in Role:
-            model, output = f"aggregator-{role}", f"noise_{role}"
-            if tag:
-                model, output = f"{model}-{tag}", f"{output}_{tag}"
-            result.append(AggregatorSpec(role, latency, model, output))
-    return result
 
 
 # ---------------------------------------------------------------------- stateful python models
@@ -296,12 +213,14 @@ def write_ensemble(
     versions = {Role.PRODUCTION: production, Role.CANARY: canary}
     check_versions(dc, versions.values())
     with repo.transaction():
-        if ENSEMBLE in repo:
-            shutil.rmtree(repo[ENSEMBLE].path)
-            repo.refresh()
-        ensemble = repo.create_model(ENSEMBLE, Platform.ENSEMBLE)
+        if ENSEMBLE in repo:  # rebuilt in place: its version folder stays, the config is replaced
+            ensemble = repo[ENSEMBLE]
+            ensemble.config.Clear()
+            ensemble.config.name, ensemble.config.platform = ENSEMBLE, Platform.ENSEMBLE.value
+        else:
+            ensemble = repo.create_model(ENSEMBLE, Platform.ENSEMBLE)
         _fill_ensemble(ensemble, repo, spec, versions, dc)
-        ensemble.export_version(version=STREAMING_VERSION)
+        ensemble.export_version(version=None if ensemble.versions else STREAMING_VERSION)
         dc.keep_versions(sorted(set(versions.values())))
         dc.write_config()
     logger.info("wrote %s (%s production %d, canary %d)", ensemble.path, deepclean, production, canary)

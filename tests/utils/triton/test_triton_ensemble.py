@@ -169,3 +169,29 @@ def test_set_versions_offline_rewrites_steps_and_policy(root: Path) -> None:
     with pytest.raises(ExportError, match=r"deepclean has no version 9"):
         set_versions(root, production=9, canary=3)
     assert read_versions(root) == {Role.PRODUCTION: 2, Role.CANARY: 3}
+
+
+def test_rebuilding_the_ensemble_replaces_it_in_place(root: Path) -> None:
+    add_deepclean(root, versions=2)
+    build_stream(root, spec(), production=1, canary=1)
+    build_stream(root, spec(), production=2, canary=1)
+    assert read_versions(root) == {Role.PRODUCTION: 2, Role.CANARY: 1}
+    assert ModelRepository(root)[ENSEMBLE].versions == [1]
+
+
+def test_python_model_files_import_only_what_the_server_has(root: Path) -> None:
+    """The server's Python has numpy and Triton's utils but no deepclean package."""
+    import ast
+    import sys
+
+    write_streaming_models(root, spec())
+    version = root / SNAPSHOTTER / "1"
+    local = {p.stem for p in version.glob("*.py")}
+    allowed = set(sys.stdlib_module_names) | {"numpy", "triton_python_backend_utils"} | local
+    for source in version.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{source.name} imports {name}"
+    assert (version / "__pycache__").is_file()

@@ -9,7 +9,8 @@ import pytest
 
 from deepclean.utils.errors import ServerUnavailableError
 from deepclean.utils.triton.ensemble import StreamSpec, write_streaming_models
-from deepclean.utils.triton.server import VENV_ENV, TritonServer, find_venv, free_port, prepare_server
+from deepclean.utils.triton.environment import VENV_ENV, find_venv, prepare_server
+from deepclean.utils.triton.server import PortInUseError, TritonServer, free_port, start_on_free_ports
 
 
 def stubs_serving(repository: Path) -> list[int]:
@@ -83,8 +84,7 @@ def test_start_serve_and_stop_cleanly(tmp_path: Path) -> None:
     spec = StreamSpec(channels=("S", "A"), sample_rate=64, kernel_length=1.0, stride_length=0.25, batch_size=2,
                       max_latencies=(0.5,))
     write_streaming_models(repository, spec)
-    server = TritonServer(repository, grpc_port=free_port(), http_port=free_port(), metrics_port=None,
-                          load_models=["snapshotter"], log_path=tmp_path / "triton.log")
+    server = start_on_free_ports(repository, load_models=["snapshotter"], log_path=tmp_path / "triton.log")
     with server:
         client = grpcclient.InferenceServerClient(server.grpc_url)
         assert client.is_server_ready() and client.is_model_ready("snapshotter")
@@ -113,3 +113,18 @@ def test_failed_start_reports_the_server_log(tmp_path: Path) -> None:
         server.start()
     assert server.poll() is not None
     assert not stubs_serving(tmp_path / "repo")
+
+
+@pytest.mark.slow
+def test_port_taken_by_another_process(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "repo").mkdir()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        server = TritonServer(tmp_path / "repo", grpc_port=taken, http_port=free_port(), metrics_port=None,
+                              log_path=tmp_path / "triton.log")
+        with pytest.raises(PortInUseError, match="already in use"):
+            server.start()

@@ -27,7 +27,7 @@ from deepclean.utils.streaming import OnlineAverager, Snapshotter, StreamGeometr
 from deepclean.utils.triton.client import StreamClient, UpdateResult, concatenate, stream_updates
 from deepclean.utils.triton.ensemble import StreamSpec, build_stream
 from deepclean.utils.triton.names import Role
-from deepclean.utils.triton.server import TritonServer, free_port
+from deepclean.utils.triton.server import TritonServer, start_on_free_ports
 from deepclean.utils.triton.versions import read_versions, set_versions
 
 pytestmark = pytest.mark.slow
@@ -96,10 +96,11 @@ def repository(tmp_path_factory: pytest.TempPathFactory, networks: dict[int, Dee
 
 @pytest.fixture(scope="module")
 def server(repository: Path) -> Iterator[TritonServer]:
-    triton = TritonServer(repository, grpc_port=free_port(), http_port=free_port(), metrics_port=None,
-                          log_path=repository.parent / "triton.log")
-    with triton:
+    triton = start_on_free_ports(repository, log_path=repository.parent / "triton.log")
+    try:
         yield triton
+    finally:
+        triton.stop()
 
 
 def predict(net: DeepCleanModel, windows: np.ndarray, chunk: int = 512) -> np.ndarray:
