@@ -8,6 +8,7 @@ modules (not the exported ONNX files) and averages them with the numpy streaming
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,9 @@ import torch
 import tritonclient.grpc as grpcclient
 from scipy.signal import resample_poly
 
+from deepclean.utils.errors import ServerUnavailableError
 from deepclean.utils.export import ExportOptions, ModelRepository, OnnxExporter, Platform
+from deepclean.utils.export.config import specific_versions
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.simulation.channels import MAINS
 from deepclean.utils.simulation.detector import DetectorConfig, simulate
@@ -252,3 +255,25 @@ def test_versions_change_while_streaming(server: TritonServer, repository: Path,
     client = grpcclient.InferenceServerClient(server.grpc_url)
     assert [client.is_model_ready("deepclean", str(v)) for v in (1, 2, 3)] == [False, False, True]
     assert client.is_model_ready("deepclean-stream")
+
+
+def test_a_canary_that_fails_to_load_leaves_the_stream_untouched(
+    server: TritonServer, repository: Path, data: dict, networks: dict
+) -> None:
+    """A broken version is refused; configs are restored and the loaded versions keep serving."""
+    model = ModelRepository(repository)["deepclean"]
+    broken = repository / "deepclean" / "4"
+    shutil.copytree(repository / "deepclean" / str(model.versions[-1]), broken)
+    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    before = read_versions(repository)
+    with pytest.raises(ServerUnavailableError, match="refused to switch deepclean-stream to production 3, canary 4"):
+        set_versions(repository, production=3, canary=4, url=server.grpc_url)
+    assert read_versions(repository) == before
+    assert specific_versions(ModelRepository(repository)["deepclean"].config) == sorted(set(before.values()))
+    x = data["b"][:, : 4 * RATE]
+    with StreamClient(server.grpc_url) as client:
+        streamed = concatenate(stream_updates(client, 41, updates(x)))
+    offline = Offline(x, networks)
+    n = len(offline.windows)
+    assert_close(streamed["noise_production"], offline.noise([before[Role.PRODUCTION]] * n))
+    assert_close(streamed["noise_canary"], offline.noise([before[Role.CANARY]] * n))
