@@ -32,12 +32,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for name, module_name in SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # TODO(lead): remove once every subcommand exists
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
+        module = importlib.import_module(module_name)
         module.add_parser(subparsers)
         modules[name] = module
     return parser, modules
