@@ -77,6 +77,7 @@ def clean_offline(settings: OfflineSettings) -> dict:
     if [tuple(b) for b in settings.bands] != [tuple(b) for b in meta.bands]:
         logger.warning("cleaning band(s) %s differ from the model's %s; using the model's", settings.bands, meta.bands)
     bands = [tuple(b) for b in meta.bands]
+    filter_bands = [tuple(b) for b in meta.filter_bands]
     geometry = StreamGeometry.from_seconds(
         kernel_length=settings.inference_kernel_length,
         stride_length=1.0 / settings.inference_sampling_rate,
@@ -102,7 +103,8 @@ def clean_offline(settings: OfflineSettings) -> dict:
     infer_seconds = time.monotonic() - t_infer
     first, n = pad.before * per_s, settings.duration * per_s
     memory = lead = int(round(settings.filter_pad * fs))
-    filtered = filter_noise(noise[first - memory : first + n + lead], BandpassFilter(tuple(bands), fs), memory, lead)
+    bandpass = BandpassFilter(tuple(filter_bands), fs)
+    filtered = filter_noise(noise[first - memory : first + n + lead], bandpass, memory, lead)
     gate = ready_gate(span.ready, int(round(settings.ready_taper * fs)))[first : first + n]
     raw = span.data[0, first : first + n]
     cleaned = raw - gate * filtered
@@ -117,6 +119,7 @@ def clean_offline(settings: OfflineSettings) -> dict:
         "gps_start": settings.start,
         "duration": settings.duration,
         "bands": [list(b) for b in bands],
+        "filter_bands": [list(b) for b in filter_bands],
         "frames_written": len(written),
         "missing_seconds": [s for s in span.missing if settings.start <= s < settings.start + settings.duration],
         "ready_seconds": float(ready.sum()) / fs,

@@ -3,7 +3,8 @@
 ``weights.pt`` is the state dict of :class:`~deepclean.utils.nn.DeepCleanModel` (network
 and scaler statistics); load it with ``torch.load(path, weights_only=True)``.
 ``metadata.json`` says everything needed to use it: channels (strain first), sample rate,
-band(s), training and inference geometry, scaler statistics, training span, losses and
+band(s) (``bands`` where cleaning is measured; ``filter_bands`` those of the band-pass the
+noise estimate goes through before subtraction), training and inference geometry, scaler statistics, training span, losses and
 library versions. :func:`load_model` rebuilds the model from the two.
 """
 
@@ -34,7 +35,7 @@ class ModelMetadata:
     ifo: str
     channels: list[str]  #: strain first, then the witnesses in network input order
     sample_rate: float  #: Hz
-    bands: list[tuple[float, float]]  #: cleaning band(s), Hz
+    bands: list[tuple[float, float]]  #: cleaning band(s), Hz (where reports measure)
     kernel_length: float  #: training window, seconds
     kernel_stride: float  #: seconds between training windows
     inference_kernel_length: float  #: seconds
@@ -44,6 +45,7 @@ class ModelMetadata:
     scalers: dict[str, dict[str, list[float]]]  #: {"witness"|"target": {"mean": [...], "std": [...]}}
     span: dict[str, Any]  #: start, duration (GPS s), ready seconds, train/valid segments
     losses: dict[str, Any]  #: best/final train and validation losses, epochs, stop reason
+    filter_bands: list[tuple[float, float]] = field(default_factory=list)  #: target/noise band-pass bands, Hz
     validation: dict[str, Any] = field(default_factory=dict)  #: ASD ratios on validation data
     training: dict[str, Any] = field(default_factory=dict)  #: profile, lr, init_weights, seconds...
     versions: dict[str, str] = field(default_factory=dict)
@@ -60,6 +62,7 @@ class ModelMetadata:
     def from_dict(cls, data: dict[str, Any]) -> "ModelMetadata":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["bands"] = [tuple(b) for b in known.get("bands", [])]
+        known["filter_bands"] = [tuple(b) for b in known.get("filter_bands") or known["bands"]]
         return cls(**known)
 
 

@@ -109,16 +109,19 @@ def train_model(
         span.data[1:],
         span.ready,
         sample_rate=settings.sample_rate,
-        bands=settings.bands,
+        bands=settings.filter_bands,
         window=window,
         valid_frac=settings.valid_frac,
         min_valid_samples=fft_samples,
     )
     logger.info(
-        "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s",
+        "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s (filters %s)",
         len(data.train_starts), settings.kernel_length, len(data.valid_starts), len(witnesses), settings.bands,
+        settings.filter_bands,
     )
-    loss_fn = DeepCleanLoss(settings.sample_rate, settings.bands, settings.fftlength, settings.overlap, settings.alpha)
+    loss_fn = DeepCleanLoss(
+        settings.sample_rate, settings.filter_bands, settings.fftlength, settings.overlap, settings.alpha
+    )
     config = OptimConfig(
         lr=lr,
         weight_decay=settings.weight_decay,
@@ -175,7 +178,7 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
 def _validate(model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path) -> dict:
     """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD ratios."""
     geometry = inference_geometry(settings)
-    bandpass = BandpassFilter(tuple(settings.bands), settings.sample_rate)
+    bandpass = BandpassFilter(tuple(settings.filter_bands), settings.sample_rate)
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
     skip = warmup_samples(geometry) + memory
     need = skip + memory + geometry.lag_samples + geometry.update_size + int(2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate)
@@ -210,6 +213,7 @@ def _metadata(model, span, settings, data, history, validation, profile, init_we
         channels=list(span.channels),
         sample_rate=sr,
         bands=[tuple(b) for b in settings.bands],
+        filter_bands=[tuple(b) for b in settings.filter_bands],
         kernel_length=settings.kernel_length,
         kernel_stride=settings.kernel_stride,
         inference_kernel_length=settings.inference_kernel_length,

@@ -33,6 +33,7 @@ from pydantic import (
 
 from deepclean.utils.config import SharedSettings, find_pyproject
 from deepclean.utils.errors import ConfigError
+from deepclean.utils.signal.filters import check_bands
 
 
 class Profile(StrEnum):
@@ -135,6 +136,11 @@ class TrainingSettings(SharedSettings):
     factor: PositiveFloat = Field(0.1, lt=1, description="lr reduction factor on a plateau")
     early_stop: PositiveInt = Field(10, description="epochs without improvement before training stops")
     valid_frac: NonNegativeFloat = Field(0.25, lt=1, description="last fraction of the span used for validation")
+    band_margin: NonNegativeFloat = Field(
+        0.0,
+        description="Hz added below and above every band for the target and noise band-pass filters and the "
+        "loss (0: the original's filters, whose edges sit on the band edges); reports stay on the band",
+    )
     fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
     overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
     alpha: float = Field(1.0, ge=0, le=1, description="weight of the PSD term of the loss; 1 - alpha weights MSE")
@@ -155,10 +161,21 @@ class TrainingSettings(SharedSettings):
         None, description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)"
     )
 
+    @property
+    def filter_bands(self) -> list[tuple[float, float]]:
+        """The bands of the target/noise filters and the loss: ``bands`` widened by ``band_margin``."""
+        return widen(self.bands, self.band_margin)
+
     @model_validator(mode="after")
     def _check_geometry(self) -> "TrainingSettings":
         if self.overlap >= self.fftlength:
             raise ValueError(f"overlap {self.overlap} s must be shorter than fftlength {self.fftlength} s")
         if self.fftlength > self.kernel_length:
             raise ValueError(f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s")
+        check_bands(self.filter_bands, self.sample_rate)
         return self
+
+
+def widen(bands: list[tuple[float, float]], margin: float) -> list[tuple[float, float]]:
+    """``bands`` with ``margin`` Hz added on both sides of each."""
+    return [(low - margin, high + margin) for low, high in bands]

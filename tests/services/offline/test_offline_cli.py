@@ -93,7 +93,7 @@ def test_cleaning_equals_direct_window_average(trained, cleaned):
         noise_sum[lo:t] += prediction[k - (t - lo) :]
     noise = noise_sum / geometry.num_updates
     first, n, memory = pad.before * 4096, CLEAN_SECONDS * 4096, 2 * 4096
-    filtered = BandpassFilter(((58.0, 62.0),), fs)(noise[first - memory : first + n + memory])[memory:-memory]
+    filtered = BandpassFilter(tuple(meta.filter_bands), fs)(noise[first - memory : first + n + memory])[memory:-memory]
     expected = span.data[0, first : first + n] - filtered
     got = np.concatenate([
         read_frame(cleaned / cleaned_frame_name(IFO, g), [cleaned_channel(IFO)])[cleaned_channel(IFO)].data

@@ -46,7 +46,7 @@ def test_writes_model_directory(trained, tiny_span):
     assert "witness_scaler.std" in state and "network.output_conv.weight" in state
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["channels"] == list(tiny_span.channels)
-    assert meta["sample_rate"] == FS and meta["bands"] == [[58.0, 62.0]]
+    assert meta["sample_rate"] == FS and meta["bands"] == [[58.0, 62.0]] and meta["filter_bands"] == [[58.0, 62.0]]
     assert meta["kernel_length"] == 2.0 and meta["inference_sampling_rate"] == 16.0
     assert meta["span"]["start"] == tiny_span.t0 and meta["span"]["duration"] == 96.0
     assert meta["losses"]["epochs"] == 2 and np.isfinite(meta["losses"]["best_valid_loss"])
@@ -100,3 +100,9 @@ def test_failed_validation_keeps_previous_model(trained, tiny_span, tmp_path, ba
         train_model(tiny_span, _settings(max_epochs=1, max_steps=2, **bad), tmp_path, interactive=False)
     assert (tmp_path / "weights.pt").read_bytes() == weights_before
     assert (tmp_path / "metadata.json").read_text() == meta_before
+
+
+def test_band_margin_widens_filters_not_reports(tiny_span, tmp_path):
+    result = train_model(tiny_span, _settings(max_epochs=1, max_steps=1, band_margin=1.0), tmp_path, interactive=False)
+    assert result.metadata.bands == [(58.0, 62.0)] and result.metadata.filter_bands == [(57.0, 63.0)]
+    assert artifacts.read_metadata(tmp_path).filter_bands == [(57.0, 63.0)]
