@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="do not delete the temporary work dir")
     parser.add_argument("--reuse-data", action="store_true", help="skip simulation if WORK_DIR/data exists")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-cleaning-"))
     data, model, clean = work / "data", work / "model", work / "clean"

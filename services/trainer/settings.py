@@ -12,12 +12,16 @@ from deepclean.utils.training.settings import TrainingSettings
 class TrainerSettings(TrainingSettings):
     """Training settings plus how the service follows the stream and announces models.
 
-    ``start`` is the GPS second to begin following (none: the newest frame present);
-    ``channels`` defaults to ``$DATA_DIR/channels.txt``.
+    ``channels`` defaults to ``$DATA_DIR/channels.txt``; ``output_dir``, ``duration`` and
+    ``init_weights`` are not used (each run goes to ``$PROJECT_DIR/train/<start>-<end>/`` and
+    fine-tunes the previous one).
     """
 
     service: ClassVar[str] = "trainer"
 
+    start: NonNegativeInt | None = Field(
+        None, description="GPS second to begin following the stream (none: the newest frame present)"
+    )
     train_duration: PositiveInt = Field(4096, description="seconds of analysis-ready data per training run")
     retrain_cadence: PositiveInt = Field(2048, description="seconds of data between the ends of two runs")
     notify_url: str = Field(

@@ -134,10 +134,13 @@ def prepare(
     target64 = np.zeros(n, dtype=np.float64)
     for a, b in train_seg + valid_seg:  # segment by segment: the filter never crosses a gap
         target64[a:b] = bandpass(np.asarray(strain[a:b], dtype=np.float64))
-    train_idx = np.concatenate([np.arange(a, b) for a, b in train_seg])
-    model.witness_scaler.fit(witnesses[:, train_idx])
-    model.target_scaler.fit(target64[train_idx])
-    del train_idx
+    if len(train_seg) == 1:  # views, no copies of the span
+        (a, b), = train_seg
+        model.witness_scaler.fit(witnesses[:, a:b])
+        model.target_scaler.fit(target64[a:b])
+    else:
+        model.witness_scaler.fit(np.concatenate([witnesses[:, a:b] for a, b in train_seg], axis=1))
+        model.target_scaler.fit(np.concatenate([target64[a:b] for a, b in train_seg]))
     w_mean, w_std = model.witness_scaler.mean.numpy(), model.witness_scaler.std.numpy()
     scaled_w = np.empty(witnesses.shape, dtype=np.float32)
     for i in range(witnesses.shape[0]):  # channel by channel: no float64 copy of the whole span
