@@ -114,3 +114,15 @@ def test_unreachable_exporter_is_not_fatal(stream_dir, tmp_path, caplog):
         assert service.run() == 1
     assert (tmp_path / "train" / f"{GPS}-{GPS + 20}" / "weights.pt").is_file()
     assert "unreachable" in caplog.text
+
+
+def test_not_ready_stretch_splits_the_run(tmp_path):
+    data = simulate(tmp_path / "data", 30, GPS, "--not-ready-spans", f"{GPS + 4}-{GPS + 8}")
+    service = TrainerService(_settings(data, tmp_path / "project", notify_url=closed_port_url(), notify_retries=0,
+                                       max_runs=1))
+    assert service.run() == 1
+    run = tmp_path / "project" / "train" / f"{GPS}-{GPS + 24}"  # 20 ready seconds within 24
+    meta = json.loads((run / "metadata.json").read_text())
+    segments = meta["span"]["train_segments"] + meta["span"]["valid_segments"]
+    assert segments and all(end <= GPS + 4 or start >= GPS + 8 for start, end in segments)  # not across the gap
+    assert meta["span"]["ready_seconds"] <= 20
