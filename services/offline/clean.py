@@ -157,7 +157,8 @@ def _write_frames(settings: OfflineSettings, cleaned: np.ndarray, raw_missing) -
         if gps in missing:  # no raw data for this second: nothing to clean
             continue
         data = cleaned[i * per_s : (i + 1) * per_s]
-        paths.append(write_frame(out / cleaned_frame_name(settings.ifo, gps), [Channel(name, data, settings.sample_rate, float(gps))]))
+        channel = Channel(name, data, settings.sample_rate, float(gps))
+        paths.append(write_frame(out / cleaned_frame_name(settings.ifo, gps), [channel]))
     return paths
 
 

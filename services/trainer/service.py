@@ -154,7 +154,8 @@ class TrainerService:
         name = f"{start}-{end}"
         final, tmp = self.train_dir / name, self.train_dir / f".{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("training run %s (%s)", name, f"fine-tuning {self.previous.name}" if self.previous else "from scratch")
+        origin = f"fine-tuning {self.previous.name}" if self.previous else "from scratch"
+        logger.info("training run %s (%s)", name, origin)
         try:
             span, background = load_span(
                 s.data_dir, s.ifo, self.channels, start, end - start,

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError("\n".join(f"setting {m} is required: give --{m.replace('_', '-')}" for m in missing))
     configure_logging("train", settings.log_level)
-    logger.info("profile %s; training on GPS %d + %d s from %s", profile, settings.start, settings.duration, settings.data_dir)
+    logger.info(
+        "profile %s; training on GPS %d + %d s from %s", profile, settings.start, settings.duration, settings.data_dir
+    )
     span, background = load_span(
         settings.data_dir,
         settings.ifo,

@@ -4,7 +4,8 @@
 and scaler statistics); load it with ``torch.load(path, weights_only=True)``.
 ``metadata.json`` says everything needed to use it: channels (strain first), sample rate,
 band(s) (``bands`` where cleaning is measured; ``filter_bands`` those of the band-pass the
-noise estimate goes through before subtraction), training and inference geometry, scaler statistics, training span, losses and
+noise estimate goes through before subtraction), training and inference geometry, scaler
+statistics, training span, losses and
 library versions. :func:`load_model` rebuilds the model from the two.
 """
 
@@ -110,7 +111,9 @@ def read_metadata(weights: Path) -> ModelMetadata:
     try:
         return ModelMetadata.from_dict(json.loads(path.read_text()))
     except FileNotFoundError as exc:
-        raise TrainingError(f"model metadata {path} does not exist; a trained model directory holds {METADATA_FILE}") from exc
+        raise TrainingError(
+            f"model metadata {path} does not exist; a trained model directory holds {METADATA_FILE}"
+        ) from exc
     except (json.JSONDecodeError, TypeError) as exc:
         raise TrainingError(f"model metadata {path} is not valid: {exc}") from exc
 
@@ -134,6 +137,7 @@ def load_model(weights: Path) -> tuple[DeepCleanModel, ModelMetadata]:
         model.load_state_dict(load_state(weights))
     except RuntimeError as exc:
         raise TrainingError(
-            f"weights {resolve_weights(weights)} do not fit a DeepClean model with {len(meta.witnesses)} witnesses: {exc}"
+            f"weights {resolve_weights(weights)} do not fit a DeepClean model with {len(meta.witnesses)} "
+            f"witnesses: {exc}"
         ) from exc
     return model.eval(), meta

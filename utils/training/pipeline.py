@@ -137,7 +137,9 @@ def train_model(
     )
     reporter = ProgressReporter(config.max_epochs, config.max_seconds, interactive=interactive)
     try:
-        history = fit(model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter)
+        history = fit(
+            model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter
+        )
     finally:
         reporter.close()
     train_seconds = time.monotonic() - started
@@ -181,7 +183,8 @@ def _validate(model, span: Span, background, segments, settings: TrainingSetting
     bandpass = BandpassFilter(tuple(settings.filter_bands), settings.sample_rate)
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
     skip = warmup_samples(geometry) + memory
-    need = skip + memory + geometry.lag_samples + geometry.update_size + int(2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate)
+    asd_samples = int(2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate)  # at least a couple of ASD segments
+    need = skip + memory + geometry.lag_samples + geometry.update_size + asd_samples
     usable = [(a, b) for a, b in segments if b - a >= need]
     if not usable:
         logger.warning(

@@ -117,7 +117,8 @@ class TrainingSettings(SharedSettings):
     max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
     channels: list[str] = Field(
         default_factory=list,
-        description="witness channels: a file with one name per line, or the names (strain excluded)",
+        description="channels, strain first then witnesses: a file with one name per line "
+        "(e.g. DATA_DIR/channels.txt), or the names",
     )
     start: NonNegativeInt | None = Field(None, description="GPS start of the training span, seconds")
     duration: PositiveInt | None = Field(None, description="length of the training span, seconds")
@@ -155,7 +156,8 @@ class TrainingSettings(SharedSettings):
         0.95, description="validation fails when the best validation loss is not below this (1 = no cleaning)"
     )
     max_valid_ratio: PositiveFloat = Field(
-        1.0, description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this"
+        1.0,
+        description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this"
     )
     background_channel: str | None = Field(
         None, description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)"
