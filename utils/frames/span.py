@@ -163,6 +163,11 @@ class _Loader:
         """The second ``gps``: data, dropped (inside the span), or None (padding or context)."""
         if gps < self.start - 1 or gps > self.end:
             return None
+        is_pad = gps in (self.start - 1, self.end)
+        if is_pad and gps not in self.cache and not all(p.is_file() for p in self.reader.paths(gps)):
+            # padding beyond the data that exists is expected, not a dropped frame: no warning
+            self.absent_pads.add(gps)
+            return None
         if gps not in self.cache:
             self.cache[gps] = self.reader.read(gps)
         item = self.cache[gps]

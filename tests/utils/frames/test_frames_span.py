@@ -61,8 +61,11 @@ def test_result_does_not_depend_on_chunking(stream_dir: Path) -> None:
     np.testing.assert_array_equal(one.ready, other.ready)
 
 
-def test_unpadded_edges_are_zero_padded_and_not_ready(stream_dir: Path) -> None:
-    span = read_span(stream_dir, IFO_, CHANNELS, T0, LAST - T0)  # no frame at T0 - 1 nor at LAST
+def test_unpadded_edges_are_zero_padded_and_not_ready(stream_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        span = read_span(stream_dir, IFO_, CHANNELS, T0, LAST - T0)  # no frame at T0 - 1 nor at LAST
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert all(str(MISSING) in message for message in dropped), "absent padding is no dropped frame"
     for row, name in enumerate(CHANNELS):
         rate = RATES[name]
         pieces = [np.zeros(rate)] + [
