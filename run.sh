@@ -6,8 +6,9 @@
 #   ./run.sh triton ARGS      deepclean triton ARGS (a real Triton server on this machine)
 #   ./run.sh deepclean ARGS   any deepclean subcommand
 set -euo pipefail
+# Paths given to commands stay relative to where you run this from; the project's own files
+# are found through ROOT.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$ROOT"
 VENV="$ROOT/.venv"
 TRITON_VENV="$ROOT/.triton/venv"
 PYTHON="${PYTHON:-python3}"
@@ -19,23 +20,23 @@ pip_args=(--disable-pip-version-check)
 stamp_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
 setup_main() {
-    local stamp; stamp="$(stamp_of pyproject.toml setup.py constraints.txt)"
+    local stamp; stamp="$(stamp_of "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT/constraints.txt")"
     if [ -f "$VENV/.stamp" ] && [ "$(cat "$VENV/.stamp")" = "$stamp" ]; then return 0; fi
     echo "run.sh: setting up $VENV" >&2
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q "${pip_args[@]}" --upgrade pip
-    "$VENV/bin/python" -m pip install -q "${pip_args[@]}" -c constraints.txt -e ".[test]"
+    "$VENV/bin/python" -m pip install -q "${pip_args[@]}" -c "$ROOT/constraints.txt" -e "$ROOT[test]"
     echo "$stamp" > "$VENV/.stamp"
 }
 
 setup_triton() {
-    local stamp; stamp="$(stamp_of constraints-triton.txt)"
+    local stamp; stamp="$(stamp_of "$ROOT/constraints-triton.txt")"
     if [ -f "$TRITON_VENV/.stamp" ] && [ "$(cat "$TRITON_VENV/.stamp")" = "$stamp" ]; then return 0; fi
     echo "run.sh: setting up the Triton server environment $TRITON_VENV" >&2
     [ -x "$TRITON_VENV/bin/python" ] || "$PYTHON" -m venv "$TRITON_VENV"
     "$TRITON_VENV/bin/python" -m pip install -q "${pip_args[@]}" --upgrade pip
     # numpy<2 is required by Triton's python backend stub (see ARCHITECTURE.md).
-    "$TRITON_VENV/bin/python" -m pip install -q "${pip_args[@]}" -r constraints-triton.txt
+    "$TRITON_VENV/bin/python" -m pip install -q "${pip_args[@]}" -r "$ROOT/constraints-triton.txt"
     echo "$stamp" > "$TRITON_VENV/.stamp"
 }
 
@@ -47,6 +48,7 @@ case "$cmd" in
     test)
         setup
         export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"
+        cd "$ROOT"
         exec "$VENV/bin/python" -m pytest "$@" ;;
     simulate) setup_main; exec "$VENV/bin/deepclean" simulate "$@" ;;
     triton) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" triton "$@" ;;

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         status = server.wait()
         raise ServerUnavailableError(f"tritonserver exited on its own with status {status}")
     except (_Stop, KeyboardInterrupt) as exc:
-        logger.info("%s received; stopping Triton", exc or "SIGINT")
+        logger.info("%s received; stopping Triton", str(exc) or "SIGINT")
         return 0
     finally:
         server.stop()
