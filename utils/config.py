@@ -202,6 +202,15 @@ def load_settings(
         raise ConfigError(describe_errors(exc, values, sources)) from None
 
 
+def require(settings: BaseModel, names: "typing.Iterable[str]") -> None:
+    """Raise :class:`ConfigError` with one line per setting in ``names`` that is unset or empty."""
+    missing = [name for name in names if getattr(settings, name) in (None, "", [], ())]
+    if missing:
+        raise ConfigError(
+            "\n".join(f"setting {name} is required: give --{name.replace('_', '-')}" for name in missing)
+        )
+
+
 def describe_errors(exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]) -> str:
     """One line per bad setting: name, value, source, what is allowed."""
     lines = []

@@ -66,15 +66,12 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.exporter.export import export_model, load_trained, stream_spec
     from deepclean.services.exporter.settings import Architecture, ExportModelSettings
     from deepclean.utils.channels import parse_channels
-    from deepclean.utils.config import given_flags, load_settings
-    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.config import given_flags, load_settings, require
     from deepclean.utils.logs import configure_logging
 
     architecture = Architecture(_architecture(args))
     settings = load_settings(ExportModelSettings, given_flags(args, ExportModelSettings))
-    missing = [name for name in ("channels", "weights") if not getattr(settings, name)]
-    if missing:
-        raise ConfigError("\n".join(f"setting {m} is required: give --{m}" for m in missing))
+    require(settings, ("channels", "weights"))
     configure_logging("export-model", "DEBUG" if settings.verbose else settings.log_level)
     if not settings.verbose:  # torch.onnx and onnx_ir chatter about every op and pass
         for name in ("torch.onnx", "onnx_ir", "onnxscript"):

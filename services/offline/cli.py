@@ -42,18 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.offline.clean import clean_offline
     from deepclean.services.offline.settings import OfflineSettings
-    from deepclean.utils.config import given_flags, load_settings
-    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.config import require
     from deepclean.utils.logs import configure_logging
-    from deepclean.utils.training.settings import chosen_profile, profile_overrides
+    from deepclean.utils.training.settings import load_profiled_settings
 
-    profile = chosen_profile(args).value
-    settings = load_settings(
-        OfflineSettings, given_flags(args, OfflineSettings), overrides=profile_overrides(profile, OfflineSettings)
-    )
-    missing = [name for name in ("weights", "start", "duration", "output_dir") if getattr(settings, name) is None]
-    if missing:
-        raise ConfigError("\n".join(f"setting {m} is required: give --{m.replace('_', '-')}" for m in missing))
+    settings, _ = load_profiled_settings(OfflineSettings, args)
+    require(settings, ("weights", "start", "duration", "output_dir"))
     configure_logging("clean-offline", settings.log_level)
     report = clean_offline(settings)
     logger.info(

@@ -40,14 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.trainer.service import TrainerService
     from deepclean.services.trainer.settings import TrainerSettings
-    from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.logs import configure_logging
-    from deepclean.utils.training.settings import chosen_profile, profile_overrides
+    from deepclean.utils.training.settings import load_profiled_settings
 
-    profile = chosen_profile(args).value
-    settings = load_settings(
-        TrainerSettings, given_flags(args, TrainerSettings), overrides=profile_overrides(profile, TrainerSettings)
-    )
+    settings, profile = load_profiled_settings(TrainerSettings, args)
     configure_logging("trainer", settings.log_level)
     service = TrainerService(settings, profile=profile)
     previous = {}

@@ -37,20 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepclean.utils.config import given_flags, load_settings
-    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.config import require
     from deepclean.utils.logs import configure_logging
     from deepclean.utils.training.pipeline import train_model
-    from deepclean.utils.training.settings import TrainingSettings, chosen_profile, profile_overrides
+    from deepclean.utils.training.settings import TrainingSettings, load_profiled_settings
     from deepclean.utils.training.span_io import load_span
 
-    profile = chosen_profile(args).value
-    settings = load_settings(
-        TrainingSettings, given_flags(args, TrainingSettings), overrides=profile_overrides(profile, TrainingSettings)
-    )
-    missing = [name for name in ("channels", "start", "duration", "output_dir") if not getattr(settings, name)]
-    if missing:
-        raise ConfigError("\n".join(f"setting {m} is required: give --{m.replace('_', '-')}" for m in missing))
+    settings, profile = load_profiled_settings(TrainingSettings, args)
+    require(settings, ("channels", "start", "duration", "output_dir"))
     configure_logging("train", settings.log_level)
     logger.info(
         "profile %s; training on GPS %d + %d s from %s", profile, settings.start, settings.duration, settings.data_dir

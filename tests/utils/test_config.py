@@ -7,7 +7,7 @@ from typing import ClassVar
 import pytest
 from pydantic import Field, PositiveFloat
 
-from deepclean.utils.config import SharedSettings, add_settings_flags, given_flags, load_settings
+from deepclean.utils.config import SharedSettings, add_settings_flags, given_flags, load_settings, require
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.ifo import IFO
 
@@ -105,3 +105,16 @@ def test_flags_only_carry_what_was_given() -> None:
     assert given_flags(args, DemoSettings) == {"duration": "5", "freq_low": ["55"], "verbose": True}
     help_text = parser.format_help()
     assert "--data-dir" in help_text and "seconds of data (default: 10.0)" in help_text
+
+
+def test_require_names_every_missing_setting() -> None:
+    class Needs(SharedSettings):
+        service: ClassVar[str] = "needs"
+        output_dir: Path | None = None
+        channels: list[str] = []
+        start: float | None = None
+
+    settings = Needs(start=0.0)
+    with pytest.raises(ConfigError, match=r"^setting output_dir is required: give --output-dir\n"
+                                          r"setting channels is required: give --channels$"):
+        require(settings, ("output_dir", "channels", "start"))

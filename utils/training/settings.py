@@ -19,7 +19,7 @@ import os
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -31,9 +31,11 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import SharedSettings, find_pyproject
+from deepclean.utils.config import SharedSettings, find_pyproject, given_flags, load_settings
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.signal.filters import check_bands
+
+S = TypeVar("S", bound=SharedSettings)
 
 
 class Profile(StrEnum):
@@ -98,6 +100,14 @@ def profile_overrides(name: Profile | str, cls: type[BaseModel], pyproject: Path
     """The values of profile ``name`` that are fields of ``cls`` (a profile also holds
     settings of other commands, e.g. ``train_duration`` of the trainer service)."""
     return {k: v for k, v in read_profile(name, pyproject).items() if k in cls.model_fields}
+
+
+def load_profiled_settings(cls: type[S], args: argparse.Namespace) -> tuple[S, str]:
+    """Build ``cls`` from the command line with the chosen profile between the pyproject
+    tables and the environment; return the settings and the profile's name."""
+    profile = chosen_profile(args).value
+    settings = load_settings(cls, given_flags(args, cls), overrides=profile_overrides(profile, cls))
+    return settings, profile
 
 
 class TrainingSettings(SharedSettings):
