@@ -271,6 +271,27 @@ def add_settings_flags(
         )
 
 
+def add_command(
+    subparsers: "argparse._SubParsersAction",
+    name: str,
+    cls: type[BaseModel],
+    *,
+    help: str,
+    description: str,
+    exclude: set[str] = frozenset(),
+    first: "typing.Callable[[argparse.ArgumentParser], None] | None" = None,
+) -> argparse.ArgumentParser:
+    """A ``deepclean <name>`` subcommand whose flags are the fields of ``cls`` (see
+    :func:`add_settings_flags`); ``first`` adds flags that lead the usage line (e.g. ``--profile``)."""
+    parser = subparsers.add_parser(
+        name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if first is not None:
+        first(parser)
+    add_settings_flags(parser, cls, exclude=exclude)
+    return parser
+
+
 def given_flags(namespace: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
     """The fields of ``cls`` that were given on the command line."""
     return {k: v for k, v in vars(namespace).items() if k in cls.model_fields}

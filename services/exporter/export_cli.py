@@ -25,16 +25,14 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.exporter.settings import Architecture, ExportModelSettings, ExportPlatform
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
 
-    parser = subparsers.add_parser(
-        "export-model",
-        help="export trained weights and the streaming ensemble into a Triton model repository",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
     # --platform without argparse choices: a bad value is reported in one line by the settings
-    add_settings_flags(parser, ExportModelSettings, exclude={"platform", "verbose"})
+    parser = add_command(
+        subparsers, "export-model", ExportModelSettings,
+        help="export trained weights and the streaming ensemble into a Triton model repository",
+        description=DESCRIPTION, exclude={"platform", "verbose"},
+    )
     parser.add_argument("--platform", dest="platform", default=argparse.SUPPRESS,
                         help=f"platform of the DeepClean step: {', '.join(p.value for p in ExportPlatform)} "
                              f"(default: {ExportPlatform.ONNX.value})")

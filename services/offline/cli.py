@@ -25,18 +25,14 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.offline.settings import OfflineSettings
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
     from deepclean.utils.training.settings import add_profile_flag
 
-    parser = subparsers.add_parser(
-        "clean-offline",
+    return add_command(
+        subparsers, "clean-offline", OfflineSettings,
         help="clean a span of frames with a trained model; write cleaned frames and report.json",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, first=add_profile_flag,
     )
-    add_profile_flag(parser)
-    add_settings_flags(parser, OfflineSettings)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

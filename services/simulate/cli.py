@@ -20,16 +20,12 @@ example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --dura
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.simulate.settings import SimulateSettings
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
 
-    parser = subparsers.add_parser(
-        "simulate",
-        help="write simulated detector frames (strain, witnesses, faults)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    return add_command(
+        subparsers, "simulate", SimulateSettings,
+        help="write simulated detector frames (strain, witnesses, faults)", description=DESCRIPTION,
     )
-    add_settings_flags(parser, SimulateSettings)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

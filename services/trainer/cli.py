@@ -23,18 +23,14 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.trainer.settings import TrainerSettings
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
     from deepclean.utils.training.settings import add_profile_flag
 
-    parser = subparsers.add_parser(
-        "trainer",
-        help="the training service: train and retrain on the live frame stream",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    return add_command(
+        subparsers, "trainer", TrainerSettings,
+        help="the training service: train and retrain on the live frame stream", description=DESCRIPTION,
+        exclude={"output_dir", "duration", "init_weights"}, first=add_profile_flag,
     )
-    add_profile_flag(parser)
-    add_settings_flags(parser, TrainerSettings, exclude={"output_dir", "duration", "init_weights"})
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

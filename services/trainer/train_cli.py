@@ -22,18 +22,13 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
     from deepclean.utils.training.settings import TrainingSettings, add_profile_flag
 
-    parser = subparsers.add_parser(
-        "train",
-        help="train DeepClean on a span of frames",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    return add_command(
+        subparsers, "train", TrainingSettings,
+        help="train DeepClean on a span of frames", description=DESCRIPTION, first=add_profile_flag,
     )
-    add_profile_flag(parser)
-    add_settings_flags(parser, TrainingSettings)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

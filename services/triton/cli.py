@@ -21,16 +21,12 @@ _UNUSED = {"ifo", "sample_rate", "freq_low", "freq_high", "data_dir"}
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.triton.settings import TritonSettings
-    from deepclean.utils.config import add_settings_flags
+    from deepclean.utils.config import add_command
 
-    parser = subparsers.add_parser(
-        "triton",
-        help="run a real Triton Inference Server over a model repository",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    return add_command(
+        subparsers, "triton", TritonSettings,
+        help="run a real Triton Inference Server over a model repository", description=DESCRIPTION, exclude=_UNUSED,
     )
-    add_settings_flags(parser, TritonSettings, exclude=_UNUSED)
-    return parser
 
 
 class _Stop(Exception):
