@@ -11,7 +11,9 @@ model repository (verified against the torch model; export_status.json beside it
 write the streaming models (snapshotter, aggregator-production, aggregator-canary) and
 the ensemble 'deepclean-stream'. The new version becomes the canary; in a new repository
 it is the production version too. Nothing is half-written: on any error the repository
-is left as it was.
+is left as it was. DeepClean's config parameter version_info records each version's
+training run (span, losses, bands and filter bands from its metadata.json). Without an
+explicit IFO (--ifo, IFO or DEEPCLEAN_EXPORT_MODEL_IFO) the channel names give it.
 
 The architecture comes last, after the options.
 
@@ -61,23 +63,27 @@ def _architecture(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepclean.services.exporter.export import export_model, load_trained, stream_spec
+    from deepclean.services.exporter.channels import settings_with_channel_ifo
+    from deepclean.services.exporter.export import ExportTarget, export_model, load_trained, stream_spec
     from deepclean.services.exporter.settings import Architecture, ExportModelSettings
     from deepclean.utils.channels import parse_channels
     from deepclean.utils.config import given_flags, load_settings, require
     from deepclean.utils.logs import configure_logging
 
     architecture = Architecture(_architecture(args))
-    settings = load_settings(ExportModelSettings, given_flags(args, ExportModelSettings))
+    cli = given_flags(args, ExportModelSettings)
+    settings = load_settings(ExportModelSettings, cli)
     require(settings, ("channels", "weights"))
+    settings = settings_with_channel_ifo(settings, cli, settings.channels)
     configure_logging("export-model", "DEBUG" if settings.verbose else settings.log_level)
     if not settings.verbose:  # torch.onnx and onnx_ir chatter about every op and pass
         for name in ("torch.onnx", "onnx_ir", "onnxscript"):
             logging.getLogger(name).setLevel(logging.ERROR)
     channels = parse_channels(settings.channels, settings.ifo)
-    trained = load_trained(settings.weights, channels, settings.sample_rate, architecture)
-    spec = stream_spec(settings, channels, {"weights": str(trained.weights)})
-    result = export_model(settings, channels, trained, spec)
+    trained = load_trained(settings.weights, channels, settings.sample_rate, architecture, settings.bands)
+    target = ExportTarget.of(settings)
+    spec = stream_spec(target, channels, {"weights": str(trained.weights)})
+    result = export_model(target, channels, trained, spec)
     for path in result.paths:
         logger.info("wrote %s", path)
     return 0

@@ -1,5 +1,5 @@
 """Settings of ``deepclean export-model`` (table ``[tool.deepclean.export-model]``,
-environment ``DEEPCLEAN_EXPORT_MODEL_*``)."""
+environment ``DEEPCLEAN_EXPORT_MODEL_*``) and of the ``deepclean exporter`` service."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from deepclean.utils.config import SharedSettings
 
@@ -55,3 +55,63 @@ class ExportModelSettings(SharedSettings):
     @property
     def repository(self) -> Path:
         return self.repository_directory or self.project_dir / "model_repo"
+
+
+class ExporterSettings(SharedSettings):
+    """The exporter service (table ``[tool.deepclean.exporter]``, environment ``DEEPCLEAN_EXPORTER_*``).
+
+    The inference geometry has the meaning of ``export-model``'s flags under the names of the
+    training profiles (``--profile cpu|production`` sets them): windows of
+    ``inference_kernel_length`` s every ``1 / inference_sampling_rate`` s, ``inference_batch_size``
+    windows per update, ``max_latency`` s averaged.
+    """
+
+    service: ClassVar[str] = "exporter"
+
+    channels: list[str] = Field(
+        default_factory=list,
+        description="channels the models take, strain first: the names, or a file with one name per line "
+        "(default: <data_dir>/channels.txt)",
+    )
+    repository_directory: Path | None = Field(
+        None, description="Triton model repository (default: <project_dir>/model_repo)"
+    )
+    inference_kernel_length: PositiveFloat = Field(1.0, description="window length DeepClean sees, seconds")
+    inference_sampling_rate: PositiveFloat = Field(
+        512.0, description="inference windows per second (stride = 1 / this), Hz"
+    )
+    inference_batch_size: PositiveInt = Field(128, description="windows per update (request)")
+    max_latency: PositiveFloat = Field(0.5, description="seconds of each window's prediction averaged")
+    band_margin: NonNegativeFloat = Field(
+        0.0, description="Hz added on both sides of each band for the untrained model's filter_bands"
+    )
+    streams_per_gpu: PositiveInt = Field(1, description="streams (sequences) served at once by the streaming models")
+    instances: PositiveInt | None = Field(None, description="DeepClean instances (default: Triton's choice)")
+    platform: ExportPlatform = Field(
+        ExportPlatform.PYTHON,
+        description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or tensorrt_plan "
+        "on a GPU node (a repository keeps its platform)",
+    )
+    keep_versions: PositiveInt = Field(5, ge=2, description="DeepClean versions kept on disk (production and canary always)")
+    triton_url: str = Field("127.0.0.1:8001", description="Triton's gRPC address, host:port")
+    triton_timeout: PositiveFloat = Field(120.0, description="seconds to wait for Triton at start-up")
+    host: str = Field("127.0.0.1", description="address the HTTP API binds to")
+    port: int = Field(5000, ge=1, le=65535, description="TCP port of the HTTP API")
+    max_body_bytes: PositiveInt = Field(65536, description="largest request body accepted, bytes")
+    threads: PositiveInt = Field(4, description="HTTP worker threads")
+
+    @property
+    def repository(self) -> Path:
+        return self.repository_directory or self.project_dir / "model_repo"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.project_dir / "train"
+
+    @property
+    def stride_length(self) -> float:
+        return 1.0 / self.inference_sampling_rate
+
+    @property
+    def filter_bands(self) -> list[tuple[float, float]]:
+        return [(low - self.band_margin, high + self.band_margin) for low, high in self.bands]

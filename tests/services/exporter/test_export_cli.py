@@ -16,6 +16,7 @@ from deepclean.services.cli import main
 from deepclean.utils.export import STATUS_FILENAME, ModelRepository, Platform
 from deepclean.utils.export.config import specific_versions
 from deepclean.utils.nn import DeepCleanModel
+from deepclean.utils.products import VersionInfo, parse_version_info
 
 CHANNELS = ["H1:GDS-CALIB_STRAIN", "H1:PEM-CS_MAINSMON_EBAY_1_DQ", "H1:ASC-DHARD_P_OUT_DQ", "H1:ASC-CHARD_P_OUT_DQ"]
 WITNESSES = sorted(CHANNELS[1:])  # model input order: witnesses sorted
@@ -41,7 +42,9 @@ def _weights(folder: Path, witnesses: int, *, metadata_channels: list[str] | Non
     model.target_scaler.fit(rng.standard_normal(1000) * 1e-21)
     torch.save(model.state_dict(), folder / "weights.pt")
     if metadata_channels is not None:
-        meta = {"channels": metadata_channels, "sample_rate": 1024.0, "span": {"start": START, "duration": DURATION}}
+        meta = {"channels": metadata_channels, "sample_rate": 1024.0, "span": {"start": START, "duration": DURATION},
+                "bands": [[59.0, 61.0]], "filter_bands": [[58.0, 62.0]], "losses": {"best_valid_loss": 0.5},
+                "validation": {"in_band_ratio": 0.25}}
         (folder / "metadata.json").write_text(json.dumps(meta))
     return folder
 
@@ -82,6 +85,10 @@ def test_export_then_canary(tmp_path, inputs) -> None:
     assert deepclean.parameters == {
         "channels": [CHANNELS[0], *WITNESSES], "sample_rate": 1024.0, "kernel_length": 0.0625,
         "stride_length": 0.00390625, "training_spans": {"1": {"start": START, "duration": DURATION}},
+        "version_info": {"1": {
+            "trained": True, "span": {"start": START, "duration": DURATION}, "model_dir": str(run.resolve()),
+            "valid_loss": None, "in_band_ratio": None, "bands": [[58.0, 62.0]], "filter_bands": [[58.0, 62.0]],
+        }},
     }
     assert specific_versions(deepclean.config) == [1]
 
@@ -99,6 +106,10 @@ def test_export_then_canary(tmp_path, inputs) -> None:
     assert repo["deepclean"].versions == [1, 2] and specific_versions(repo["deepclean"].config) == [1, 2]
     assert pins(repo) == {"prediction_production": 1, "prediction_canary": 2}
     assert repo["deepclean"].parameters["training_spans"]["2"] == {"start": START, "duration": DURATION}
+    infos = parse_version_info(repo["deepclean"].parameters["version_info"])
+    assert sorted(infos) == [1, 2] and infos[2].model_dir == str(run2.resolve())
+    assert infos[2] == VersionInfo(trained=True, span={"start": START, "duration": DURATION}, model_dir=str(run2.resolve()),
+                                   valid_loss=0.5, in_band_ratio=0.25, bands=[[59.0, 61.0]], filter_bands=[[58.0, 62.0]])
 
     # a later failure (streaming models with other settings) leaves everything as it was
     before = _tree(repo_dir)
@@ -175,3 +186,51 @@ def test_channels_and_weights_required(tmp_path, capsys) -> None:
         "deepclean export-model: error: setting channels is required: give --channels",
         "deepclean export-model: error: setting weights is required: give --weights",
     ]
+
+
+L1_CHANNELS = [c.replace("H1:", "L1:") for c in CHANNELS]
+
+
+@pytest.fixture
+def l1_inputs(tmp_path, monkeypatch):
+    """An L1 channel list and run, with no IFO in the environment or a .env file."""
+    for name in ("IFO", "DEEPCLEAN_EXPORT_MODEL_IFO"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEEPCLEAN_ENV_FILE", str(tmp_path / "no.env"))
+    channels = tmp_path / "l1.txt"
+    channels.write_text("\n".join(L1_CHANNELS) + "\n")
+    return channels, _weights(tmp_path / "train" / f"{START}-{START + DURATION}", len(WITNESSES))
+
+
+def test_ifo_from_channels(tmp_path, l1_inputs) -> None:
+    """No IFO given: the channel names say L1 (the shared default H1 does not count)."""
+    channels, run = l1_inputs
+    assert _export(tmp_path / "repo", channels, run, "--platform", "python") == 0
+    params = ModelRepository(tmp_path / "repo")["deepclean-stream"].parameters
+    assert params["channels"][0] == "L1:GDS-CALIB_STRAIN"
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "dotenv"])
+def test_explicit_ifo_contradicting_channels(tmp_path, l1_inputs, monkeypatch, capsys, how) -> None:
+    channels, run = l1_inputs
+    extra = []
+    if how == "flag":
+        extra = ["--ifo", "H1"]
+    elif how == "env":
+        monkeypatch.setenv("IFO", "H1")
+    else:
+        (tmp_path / "my.env").write_text("DEEPCLEAN_EXPORT_MODEL_IFO=H1\n")
+        monkeypatch.setenv("DEEPCLEAN_ENV_FILE", str(tmp_path / "my.env"))
+    assert _export(tmp_path / "repo", channels, run, "--platform", "python", *extra) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "deepclean export-model: error: channel L1:GDS-CALIB_STRAIN belongs to L1, but the configured IFO is H1")
+    assert not (tmp_path / "repo" / "deepclean").exists()
+
+
+def test_nan_weights_refused(tmp_path, inputs, capsys) -> None:
+    channels, run = inputs
+    state = torch.load(run / "weights.pt", weights_only=True)
+    state["network.output_conv.bias"][0] = float("nan")
+    torch.save(state, run / "weights.pt")
+    assert _export(tmp_path / "repo", channels, run, "--platform", "python") == 2
+    assert "hold NaN or infinite values in network.output_conv.bias" in capsys.readouterr().err
