@@ -1,0 +1,11 @@
+"""Pure arithmetic of the monitor service (import name ``deepclean.utils.monitoring``).
+
+Contract: functions and small state objects over arrays and integers; no files, no network,
+no clock (the service in ``deepclean.services.monitor`` does the I/O).
+
+- ``asd``: Welch ASDs and in-band ASD ratios, with the reasoning behind the segment length,
+  FFT length and averaging used for promotion checks;
+- ``segment``: which cleaned seconds a check may use (state-vector bits, versions);
+- ``decision``: consecutive passes promote, consecutive failures reject;
+- ``spans``: archive spans, gaps, carousel and retention bookkeeping in GPS seconds.
+"""
