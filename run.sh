@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The front door of the DeepClean pipeline.
+#   ./run.sh up [ARGS]        set up if needed, then run the whole pipeline here (deepclean up ARGS; Ctrl-C stops it)
 #   ./run.sh setup            create .venv (project + test tools) and .triton (Triton server env); idempotent
 #   ./run.sh test [ARGS]      set up if needed, then run the whole test suite (pytest ARGS)
 #   ./run.sh simulate ARGS    deepclean simulate ARGS (the simulated detector)
@@ -50,9 +51,10 @@ case "$cmd" in
         export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"
         cd "$ROOT"
         exec "$VENV/bin/python" -m pytest "$@" ;;
+    up) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" up "$@" ;;
     simulate) setup_main; exec "$VENV/bin/deepclean" simulate "$@" ;;
     triton) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" triton "$@" ;;
     deepclean) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" "$@" ;;
-    help|-h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) echo "run.sh: unknown command '$cmd'; try ./run.sh help" >&2; exit 2 ;;
 esac

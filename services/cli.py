@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, str] = {
     "trainer": "deepclean.services.trainer.cli",
     "export-model": "deepclean.services.exporter.export_cli",
     "triton": "deepclean.services.triton.cli",
+    "up": "deepclean.services.up.cli",
+    "wait-for": "deepclean.services.up.wait_cli",
 }
 
 

@@ -1,0 +1,102 @@
+"""``deepclean up``: the whole pipeline as supervised local processes (``./run.sh up``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Run the whole DeepClean pipeline on this machine under honcho: the demo detector
+(deepclean simulate: history first, then live), Triton over <project_dir>/model_repo, the
+exporter, the trainer, the cleaner and the monitor. Services start by readiness (Triton
+ready -> exporter healthy -> the rest), each line is prefixed on the console and appended
+to <project_dir>/logs/<service>.log, and Ctrl-C stops them all. Running it again resumes
+from what is on disk. Each service takes its other settings from .env / pyproject.toml
+(DEEPCLEAN_<SERVICE>_<SETTING>); the generated Procfile is <project_dir>/Procfile.
+
+examples: deepclean up
+          deepclean up --no-demo --data-dir /dev/shm/kafka-root --ifo L1
+"""
+
+logger = logging.getLogger(__name__)
+
+#: service -> (settings module, class, {settings field: Ports field}); each service's own
+#: settings say where it listens, so one .env drives both the service and its clients
+PORT_SETTINGS = {
+    "triton": ("deepclean.services.triton.settings", "TritonSettings",
+               {"http_port": "triton_http", "grpc_port": "triton_grpc"}),
+    "exporter": ("deepclean.services.exporter.settings", "ExporterSettings", {"port": "exporter"}),
+    "cleaner": ("deepclean.services.cleaner.settings", "CleanerSettings", {"metrics_port": "cleaner_metrics"}),
+    "monitor": ("deepclean.services.monitor.settings", "MonitorSettings", {"port": "monitor"}),
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.up.settings import UpSettings
+    from deepclean.utils.config import add_command
+
+    return add_command(
+        subparsers, "up", UpSettings,
+        help="run the whole pipeline here (simulator, Triton, exporter, trainer, cleaner, monitor)",
+        description=DESCRIPTION, exclude={"sample_rate", "freq_low", "freq_high"},
+    )
+
+
+def read_ports() -> "Ports":
+    """Where each service listens, from its own settings (environment, .env, pyproject)."""
+    from deepclean.services.up.plan import Ports
+    from deepclean.utils.config import load_settings
+    from deepclean.utils.errors import DeepCleanError
+
+    values = {}
+    for service, (module_name, class_name, fields) in PORT_SETTINGS.items():
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            raise DeepCleanError(f"the {service} service is not installed ({module_name}.{class_name}: {exc})") from exc
+        settings = load_settings(cls)
+        values.update({target: getattr(settings, field) for field, target in fields.items()})
+    return Ports(**values)
+
+
+def trainer_duration(profile: str) -> int:
+    """The trainer's train_duration under ``profile`` (its settings' layers apply)."""
+    from deepclean.services.trainer.settings import TrainerSettings
+    from deepclean.utils.config import load_settings
+    from deepclean.utils.training.settings import profile_overrides
+
+    return load_settings(TrainerSettings, overrides=profile_overrides(profile, TrainerSettings)).train_duration
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.up.plan import FrameSpan, make_plan, where_to_look
+    from deepclean.services.up.runner import run_procfile
+    from deepclean.services.up.settings import UpSettings
+    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.frames.crawler import gps_now
+
+    settings = load_settings(UpSettings, given_flags(args, UpSettings))
+    if not settings.demo and not settings.data_dir.is_dir():
+        raise ConfigError(f"setting data_dir = {str(settings.data_dir)!r}: no such directory (--no-demo reads "
+                          "real frames from it)")
+    ports = read_ports()
+    frames = FrameSpan.scan(settings.data_dir, settings.ifo)
+    plan = make_plan(settings, ports, frames, train_duration=trainer_duration(settings.profile.value), now=gps_now())
+    project = settings.project_dir.resolve()
+    (project / "model_repo").mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    procfile = project / "Procfile"
+    procfile.write_text(plan.procfile())
+    banner = [f"Procfile: {procfile}"]
+    if plan.backfill:
+        banner.append(f"demo detector: backfilling GPS {plan.backfill[0]}+{plan.backfill[1]} s, then live from "
+                      f"{plan.live_start}")
+    elif plan.live_start is not None:
+        banner.append(f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})")
+    banner += where_to_look(settings, ports)
+    return run_procfile(procfile, project / "logs", stop_timeout=settings.stop_timeout,
+                        bin_dir=Path(sys.executable).parent, banner=banner)

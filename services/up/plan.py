@@ -1,0 +1,191 @@
+"""What ``deepclean up`` runs: one command line per service, in a Procfile (pure: no processes).
+
+Start-up order is by readiness, not by sleeps: honcho starts every line at once, so each
+dependent service runs behind ``deepclean wait-for``, which execs it once what it needs answers:
+
+========== ================================================================ ====================
+service    waits for                                                        then runs
+========== ================================================================ ====================
+simulator  -                                                                ``deepclean simulate``
+triton     -                                                                ``deepclean triton``
+exporter   Triton ``/v2/health/ready``, the channel list                    ``deepclean exporter``
+trainer    exporter ``/health``, the history (demo's first run)             ``deepclean trainer``
+cleaner    exporter ``/ready`` (a model is served), the history             ``deepclean cleaner``
+monitor    exporter ``/health``, Triton ready                               ``deepclean monitor``
+========== ================================================================ ====================
+
+Resuming: the demo detector goes on live after the newest strain frame on disk (backfilling
+``history`` seconds first only when there is none); the trainer starts ``train_duration``
+seconds before the head of the data, so a first model is trained from the history at once
+and a later run finds its previous models in ``$PROJECT_DIR/train``; the exporter, cleaner
+and monitor resume from their own state under ``$PROJECT_DIR``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepclean.services.up.settings import UpSettings
+from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
+from deepclean.utils.ifo import IFO
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each service listens on 127.0.0.1 (read from the services' own settings)."""
+
+    triton_http: int = 8000
+    triton_grpc: int = 8001
+    exporter: int = 5000
+    monitor: int = 5001
+    cleaner_metrics: int = 5002
+
+    @property
+    def triton_ready(self) -> str:
+        return f"http://{HOST}:{self.triton_http}/v2/health/ready"
+
+    @property
+    def triton_url(self) -> str:
+        return f"{HOST}:{self.triton_grpc}"
+
+    @property
+    def exporter_url(self) -> str:
+        return f"http://{HOST}:{self.exporter}"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://{HOST}:{self.monitor}/"
+
+
+@dataclass(frozen=True)
+class FrameSpan:
+    """GPS of the oldest and newest strain frames on disk (None when there are none)."""
+
+    oldest: int | None = None
+    newest: int | None = None
+
+    @classmethod
+    def scan(cls, data_dir: Path, ifo: IFO | str) -> "FrameSpan":
+        directory = stream_dir(data_dir, FrameKind.STRAIN, ifo)
+        gps = []
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                try:
+                    name = FrameName.parse(entry.name)
+                except ValueError:
+                    continue
+                if name.tag == FrameKind.STRAIN.value and name.ifo == IFO(ifo):
+                    gps.append(name.gps)
+        return cls(min(gps), max(gps)) if gps else cls()
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One Procfile line: a service name and its shell command."""
+
+    name: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The processes to run and the facts printed for the user."""
+
+    procs: list[Proc]
+    backfill: tuple[int, int] | None  #: demo: (start GPS, seconds) written before going live
+    live_start: int | None  #: demo: first GPS written live
+    trainer_start: int | None  #: GPS the trainer starts reading at (None: the newest frame)
+
+    def procfile(self) -> str:
+        lines = [
+            "# Written by `deepclean up` (./run.sh up); regenerated on every start, do not edit.",
+            "# Run by honcho: every line starts at once, dependents wait with `deepclean wait-for`.",
+        ]
+        return "\n".join(lines + [f"{p.name}: {p.command}" for p in self.procs]) + "\n"
+
+
+def _cmd(*parts: object) -> str:
+    return shlex.join(str(p) for p in parts)
+
+
+def _wait(urls: list[str], files: list[Path], timeout: float) -> list[str]:
+    args = ["deepclean", "wait-for", "--timeout", f"{timeout:g}"]
+    for url in urls:
+        args += ["--url", url]
+    for path in files:
+        args += ["--file", str(path)]
+    return args + ["--"]
+
+
+def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_duration: int, now: int) -> Plan:
+    """The processes of the pipeline for ``settings`` given the frames on disk and the GPS ``now``.
+
+    ``train_duration`` is the trainer's (its settings and profile), seconds; ``now`` is the
+    current GPS second (where a first demo's history ends).
+    """
+    s = settings
+    data, project, ifo = s.data_dir.resolve(), s.project_dir.resolve(), str(s.ifo)
+    channels = s.channels_file if s.channels_file.is_absolute() else s.channels_file.resolve()
+    common = ["--data-dir", data, "--project-dir", project, "--ifo", ifo]
+    procs: list[Proc] = []
+    backfill = live_start = None
+    history_files: list[Path] = []
+    head = None if frames.newest is None else frames.newest + 1  # GPS after the newest frame
+    if s.demo:
+        sim = ["deepclean", "simulate", "--data-dir", data, "--ifo", ifo, "--channels-file", channels]
+        if head is None:
+            seconds = s.history or train_duration
+            backfill = (now - seconds, seconds)
+            live_start = head = now
+            history_files = [frame_path(data, kind, ifo, now - 1) for kind in (FrameKind.STRAIN, FrameKind.WITNESS)]
+            command = (_cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
+                       + " && exec " + _cmd(*sim, "--start", live_start))
+        else:
+            live_start = head
+            command = "exec " + _cmd(*sim, "--start", live_start)
+        procs.append(Proc("simulator", command))
+    oldest = frames.oldest if frames.oldest is not None else (backfill[0] if backfill else None)
+    trainer_start = None if head is None else max(oldest, head - train_duration)
+
+    procs.append(Proc("triton", "exec " + _cmd(
+        "deepclean", "triton", "--model-repository", project / "model_repo")))
+    procs.append(Proc("exporter", "exec " + _cmd(
+        *_wait([ports.triton_ready], [channels], s.ready_timeout),
+        "deepclean", "exporter", *common, "--channels", channels, "--triton-url", ports.triton_url,
+        "--port", ports.exporter, "--profile", s.profile.value)))
+    start = [] if trainer_start is None else ["--start", trainer_start]
+    procs.append(Proc("trainer", "exec " + _cmd(
+        *_wait([f"{ports.exporter_url}/health"], [channels, *history_files], s.ready_timeout),
+        "deepclean", "trainer", "--profile", s.profile.value, *common, "--channels", channels,
+        "--notify-url", f"{ports.exporter_url}/models", *start)))
+    procs.append(Proc("cleaner", "exec " + _cmd(
+        *_wait([ports.triton_ready, f"{ports.exporter_url}/ready"], history_files, s.ready_timeout),
+        "deepclean", "cleaner", *common, "--triton-url", ports.triton_url, "--metrics-port", ports.cleaner_metrics)))
+    procs.append(Proc("monitor", "exec " + _cmd(
+        *_wait([ports.triton_ready, f"{ports.exporter_url}/health"], [], s.ready_timeout),
+        "deepclean", "monitor", *common, "--exporter-url", ports.exporter_url, "--triton-url", ports.triton_url,
+        "--port", ports.monitor)))
+    return Plan(procs, backfill, live_start, trainer_start)
+
+
+def where_to_look(settings: UpSettings, ports: Ports) -> list[str]:
+    """Lines telling the user where the pipeline's outputs are."""
+    from deepclean.utils.products import Product
+
+    project, ifo = settings.project_dir.resolve(), settings.ifo
+    cleaned = project / "cleaned" / str(ifo)
+    read = (
+        "from glob import glob; from gwpy.timeseries import TimeSeries; "
+        f"f = sorted(glob('{cleaned}/*.gwf'))[-1]; print(f, TimeSeries.read(f, '{Product.OUT_DQ.channel(ifo)}'))"
+    )
+    return [
+        f"status page:    {ports.monitor_url}",
+        f"cleaned frames: {cleaned}/ (one GWF file per second; raw pass-through until a trained model is promoted)",
+        f"logs:           {project / 'logs'}/<service>.log",
+        f"read a frame:   .venv/bin/python -c \"{read}\"",
+        "stop:           Ctrl-C (stops every service; ./run.sh up again resumes from what is on disk)",
+    ]

@@ -1,0 +1,77 @@
+"""Run the planned processes under honcho: prefixed lines on the console, one log file per service.
+
+honcho (a Procfile runner from PyPI) starts every process in its own process group, prefixes
+each output line with the time and the process name, and when one process exits or on
+SIGINT/SIGTERM sends SIGTERM to every group, then SIGKILL after ``stop_timeout`` seconds.
+Every line is also appended to ``<log_dir>/<name>.log`` (honcho's own lines to ``up.log``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+import honcho.manager
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Message, Printer
+
+SYSTEM_LOG = "up"  #: log file of honcho's own lines (start, stop, signals)
+
+
+class TeePrinter(Printer):
+    """honcho's console printer that also appends each process's lines to its own log file."""
+
+    def __init__(self, log_dir: Path, output: IO[str] = sys.stdout) -> None:
+        super().__init__(output)
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, IO[str]] = {}
+
+    def write(self, message: Message) -> None:
+        super().write(message)
+        name = message.name if message.name and message.name != honcho.manager.SYSTEM_PRINTER_NAME else SYSTEM_LOG
+        handle = self.files.get(name)
+        if handle is None:
+            handle = self.files[name] = open(self.log_dir / f"{name}.log", "a", buffering=1, encoding="utf-8")
+        data = message.data.decode("utf-8", "replace") if isinstance(message.data, bytes) else message.data
+        for line in data.splitlines():
+            handle.write(line + "\n")
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+        self.files.clear()
+
+
+def child_environment(bin_dir: Path) -> dict[str, str]:
+    """Our environment with ``bin_dir`` (holding ``deepclean``) first on PATH and unbuffered Python."""
+    env = dict(os.environ)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_procfile(procfile: Path, log_dir: Path, *, stop_timeout: float, bin_dir: Path,
+                 banner: list[str] = ()) -> int:
+    """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return code."""
+    processes = parse_procfile(Path(procfile).read_text()).processes
+    printer = TeePrinter(log_dir)
+    # honcho reads its SIGTERM -> SIGKILL grace period from this module constant (5 s by
+    # default), too short for Triton to end its sequences and exit
+    honcho.manager.KILL_WAIT = stop_timeout
+    manager = Manager(printer=printer)
+    env = child_environment(bin_dir)
+    for name, command in processes.items():
+        manager.add_process(name, command, env=env)
+    for line in banner:
+        printer.write(Message(type="line", data=line + "\n", time=datetime.datetime.now(),
+                              name=honcho.manager.SYSTEM_PRINTER_NAME, colour=None))
+    try:
+        manager.loop()
+    finally:
+        printer.close()
+    return int(manager.returncode or 0)

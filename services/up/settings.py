@@ -1,0 +1,41 @@
+"""Settings of ``deepclean up`` (table ``[tool.deepclean.up]``, environment ``DEEPCLEAN_UP_*``).
+
+Each service keeps its own settings (ports, cadences, training flags): ``up`` reads them from
+the same layers (``.env``, ``pyproject.toml``) to know where the others listen, and passes
+only what ties the services together on their command lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from deepclean.utils.config import SharedSettings
+from deepclean.utils.training.settings import Profile
+
+
+class UpSettings(SharedSettings):
+    """What ``deepclean up`` runs and how long it waits."""
+
+    service: ClassVar[str] = "up"
+
+    demo: bool = Field(True, description="run the simulated detector into data_dir (--no-demo: real frames already there)")
+    history: PositiveInt | None = Field(
+        None,
+        description="demo: seconds of history backfilled before going live when data_dir holds no frames; "
+        "none = the trainer's train_duration, so the first training run starts at once",
+    )
+    profile: Profile = Field(Profile.CPU, description="training/inference profile of the trainer and the exporter")
+    channels: Path | None = Field(None, description="channel list, strain first; none = <data_dir>/channels.txt")
+    ready_timeout: PositiveFloat = Field(
+        1800.0, description="seconds a service waits for those it depends on before giving up (and stopping all)"
+    )
+    stop_timeout: PositiveFloat = Field(
+        30.0, description="seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)"
+    )
+
+    @property
+    def channels_file(self) -> Path:
+        return self.channels if self.channels is not None else self.data_dir / "channels.txt"
