@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--file", action="append", default=[], type=Path, help="file that must exist (repeatable)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most (default: 600)")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default: 0.5)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...] to run once ready")
+    parser.add_argument("then", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                        help="the command (and its arguments) to run once ready")
     return parser
 
 
@@ -73,7 +74,7 @@ def wait_for(urls: list[str], files: list[Path], *, timeout: float, interval: fl
 def run(args: argparse.Namespace) -> int:
     from deepclean.utils.logs import configure_logging
 
-    command = list(args.command)
+    command = list(args.then)
     if command and command[0] == "--":
         command = command[1:]
     if args.timeout <= 0 or args.interval <= 0:
