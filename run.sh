@@ -36,7 +36,7 @@ setup_triton() {
     echo "run.sh: setting up the Triton server environment $TRITON_VENV" >&2
     [ -x "$TRITON_VENV/bin/python" ] || "$PYTHON" -m venv "$TRITON_VENV"
     "$TRITON_VENV/bin/python" -m pip install -q "${pip_args[@]}" --upgrade pip
-    # numpy<2 is required by Triton's python backend stub (see ARCHITECTURE.md).
+    # numpy<2 is required by Triton's python backend stub (see docs/architecture.md).
     "$TRITON_VENV/bin/python" -m pip install -q "${pip_args[@]}" -r "$ROOT/constraints-triton.txt"
     echo "$stamp" > "$TRITON_VENV/.stamp"
 }
