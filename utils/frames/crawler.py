@@ -10,7 +10,10 @@ from a given GPS second or from "now" (see :func:`resolve_start`):
 
 Waiting is driven by filesystem events (watchdog/inotify, :mod:`.watch`): a file that is
 renamed into place, or written to, wakes the crawler at once; a bounded re-check every
-``recheck_interval`` seconds guards against a missed event. Files already present are
+``recheck_interval`` seconds guards against a missed event. With ``drop_early`` a missing
+(or unreadable) second is declared dropped as soon as a later second's file (within
+``lookahead`` seconds) is whole, instead of after the timeout: a live stream that skipped a
+second goes on at once, which is what a low-latency consumer wants. Files already present are
 yielded without waiting, so a crawler that fell behind catches up in order. More than
 ``max_consecutive_drops`` dropped seconds in a row raise
 :class:`~deepclean.utils.errors.DroppedFrameError`. The crawler only checks that files
@@ -37,6 +40,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_SECONDS = 2.0  #: wait for one frame before declaring it dropped, seconds
 DEFAULT_MAX_CONSECUTIVE_DROPS = 5  #: more consecutive drops than this is an error
 DEFAULT_RECHECK_SECONDS = 0.25  #: fallback re-check while waiting, seconds
+DEFAULT_LOOKAHEAD = 4  #: later seconds checked for a whole file when ``drop_early``
 
 
 class FrameStatus(StrEnum):
@@ -114,6 +118,11 @@ class FrameCrawler:
         raises FrameError unless a file is whole (default :func:`check_frame`).
     recheck_interval:
         seconds between fallback re-checks while waiting (events normally wake it sooner).
+    drop_early:
+        declare a second dropped as soon as one of the next ``lookahead`` seconds has a whole
+        file (default False: always wait for the timeout).
+    lookahead:
+        later seconds looked at when ``drop_early`` (default 4).
     """
 
     def __init__(
@@ -127,6 +136,8 @@ class FrameCrawler:
         max_consecutive_drops: int | None = DEFAULT_MAX_CONSECUTIVE_DROPS,
         check: Callable[[Path], None] = check_frame,
         recheck_interval: float = DEFAULT_RECHECK_SECONDS,
+        drop_early: bool = False,
+        lookahead: int = DEFAULT_LOOKAHEAD,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout {timeout} s must be positive")
@@ -142,6 +153,10 @@ class FrameCrawler:
         self.max_consecutive_drops = max_consecutive_drops
         self.check = check
         self.recheck_interval = float(recheck_interval)
+        if lookahead < 1:
+            raise ValueError(f"lookahead {lookahead} must be >= 1 second")
+        self.drop_early = bool(drop_early)
+        self.lookahead = int(lookahead)
         self.gps = resolve_start(start, self.directory, self.kind, self.ifo)  #: next GPS second to yield
         self.consecutive_drops = 0
         self._watcher = DirectoryWatcher(self.directory)
@@ -171,7 +186,8 @@ class FrameCrawler:
     def __next__(self) -> FrameEvent:
         if self.closed:
             raise StopIteration
-        event = self.wait_for(self.gps, time.monotonic() + self.timeout)
+        later = self.later_whole if self.drop_early else None
+        event = self.wait_for(self.gps, time.monotonic() + self.timeout, later=later)
         if self.closed and not event.ok:  # closed while waiting: not a real drop
             raise StopIteration
         self.gps += 1
@@ -191,13 +207,34 @@ class FrameCrawler:
                 f"(more than max_consecutive_drops={limit}); last reason: {event.reason}"
             )
 
-    def wait_for(self, gps: int, deadline: float) -> FrameEvent:
-        """Wait until the frame of ``gps`` is whole, or until ``deadline`` (``time.monotonic()``).
+    def whole(self, gps: int) -> bool:
+        """True if the file of ``gps`` exists and passes ``check``."""
+        path = self.path(gps)
+        if not path.exists():
+            return False
+        try:
+            self.check(path)
+        except (FrameError, OSError):
+            return False
+        return True
+
+    def later_whole(self, gps: int) -> int | None:
+        """The first of the ``lookahead`` seconds after ``gps`` whose file is whole (None if none is)."""
+        for later in range(gps + 1, gps + 1 + self.lookahead):
+            if self.whole(later):
+                return later
+        return None
+
+    def wait_for(self, gps: int, deadline: float, later: Callable[[int], int | None] | None = None) -> FrameEvent:
+        """Wait until the frame of ``gps`` is whole, or until ``deadline`` (``time.monotonic()``), or,
+        given ``later`` (``gps -> later GPS whose data are complete, or None``), until that says a
+        later second is complete.
 
         Never raises for a bad file: returns a DROPPED event with the reason (also logged).
         """
         path = self.path(gps)
         error = None
+        overtaken = None
         while not self.closed:
             generation = self._watcher.generation()
             if path.exists():
@@ -207,12 +244,19 @@ class FrameCrawler:
                     error = str(exc)
                 else:
                     return FrameEvent(gps=gps, path=path, status=FrameStatus.OK)
+            if later is not None:
+                overtaken = later(gps)
+                if overtaken is not None:
+                    break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             self._watcher.wait(generation, min(remaining, self.recheck_interval))
         if self.closed:
             reason = "crawler closed"
+        elif overtaken is not None:
+            what = "did not appear" if error is None else f"still unreadable ({error})"
+            reason = f"file {path.name} {what} when the frames of GPS {overtaken} were complete"
         elif error is None:
             reason = f"file {path.name} did not appear within {self.timeout:g} s"
         else:

@@ -9,7 +9,11 @@ never raises for bad data, so a streaming loop survives any file.
 
 :class:`FrameStream` joins two crawlers (:mod:`.crawler`) and the reader: iterate it for
 one ``FrameData | DroppedFrame`` per GPS second, in order; more than
-``max_consecutive_drops`` dropped seconds in a row raise DroppedFrameError.
+``max_consecutive_drops`` dropped seconds in a row raise DroppedFrameError. With
+``optional_witnesses`` a second whose strain frame is good but whose witness frame is
+missing or bad is still yielded, as FrameData holding the strain only (``witness_error``
+says why), so a cleaner can pass the strain through; with ``drop_early`` a missing second
+is declared dropped as soon as a later second's strain and witness frames are whole.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from deepclean.utils.frames.crawler import (
     DEFAULT_RECHECK_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     FrameCrawler,
+    FrameEvent,
+    FrameStatus,
 )
 from deepclean.utils.frames.gwf import Channel, read_frame
 from deepclean.utils.frames.naming import (
@@ -52,6 +58,11 @@ class FrameData:
     channels: Mapping[str, Channel]  #: the requested channels in order: strain first, then witnesses
     state: np.ndarray  #: state-vector samples of this second (16 Hz)
     extras: Mapping[str, Channel] = field(default_factory=dict)  #: extra strain-frame channels asked for
+    witness_error: str = ""  #: why the witnesses are missing ("" when present; then ``channels`` is the strain only)
+
+    @property
+    def witnesses_present(self) -> bool:
+        return not self.witness_error
 
     @property
     def arrays(self) -> list[np.ndarray]:
@@ -112,24 +123,45 @@ class FramePairReader:
             frame_path(self.data_dir, FrameKind.WITNESS, self.ifo, gps),
         )
 
-    def read(self, gps: int) -> FrameData | DroppedFrame:
-        """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises FrameError."""
+    def read(self, gps: int, *, optional_witnesses: bool = False, witness_error: str = "") -> FrameData | DroppedFrame:
+        """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises FrameError.
+
+        With ``optional_witnesses``, bad or missing witnesses (or a ``witness_error`` already
+        known, e.g. from the crawler) give FrameData with the strain only and ``witness_error`` set.
+        """
         strain_path, witness_path = self.paths(gps)
+        if not self.witnesses:
+            witness_error = ""  # none asked for
         try:
             strain = self._read(strain_path, [self.strain, self.state, *self.extras], gps)
-            witnesses = self._read(witness_path, self.witnesses, gps) if self.witnesses else {}
             try:
                 ready_mask(strain[self.state].data)
             except ValueError as exc:
                 raise FrameError(f"frame file {strain_path}: channel {self.state}: {exc}") from exc
+            witnesses = {}
+            if witness_error and not optional_witnesses:
+                raise FrameError(witness_error)
+            if self.witnesses and not witness_error:
+                try:
+                    witnesses = self._read(witness_path, self.witnesses, gps)
+                except FrameError as exc:
+                    if not optional_witnesses:
+                        raise
+                    witness_error = str(exc)
         except FrameError as exc:
             logger.warning("GPS %d: frame dropped: %s", gps, exc)
             return DroppedFrame(gps=gps, reason=str(exc))
+        if witness_error:
+            logger.warning("GPS %d: witnesses missing: %s", gps, witness_error)
         for channel in (*strain.values(), *witnesses.values()):
             self.rates.setdefault(channel.name, channel.sample_rate)
-        ordered = {self.strain: strain[self.strain], **{name: witnesses[name] for name in self.witnesses}}
+        ordered = {self.strain: strain[self.strain]}
+        if not witness_error:
+            ordered.update({name: witnesses[name] for name in self.witnesses})
         extras = {name: strain[name] for name in self.extras}
-        return FrameData(gps=gps, channels=ordered, state=strain[self.state].data, extras=extras)
+        return FrameData(
+            gps=gps, channels=ordered, state=strain[self.state].data, extras=extras, witness_error=witness_error
+        )
 
     def _read(self, path: Path, names: Sequence[str], gps: int) -> dict[str, Channel]:
         return read_frame(path, names, expected_t0=gps, expected_duration=1.0, expected_rates=self.rates)
@@ -158,7 +190,11 @@ class FrameStream:
         extra_strain_channels: Sequence[str] = (),
         expected_rates: Mapping[str, float] | None = None,
         recheck_interval: float = DEFAULT_RECHECK_SECONDS,
+        optional_witnesses: bool = False,
+        drop_early: bool = False,
     ) -> None:
+        self.optional_witnesses = bool(optional_witnesses)
+        self.drop_early = bool(drop_early)
         self.reader = FramePairReader(
             data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates
         )
@@ -184,6 +220,20 @@ class FrameStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def set_channels(self, channels: ChannelList | Sequence[str]) -> None:
+        """Read ``channels`` (strain first) from the next second on (rates learnt so far are kept)."""
+        old = self.reader
+        self.reader = FramePairReader(
+            old.data_dir, old.ifo, channels, extra_strain_channels=old.extras, expected_rates=old.rates
+        )
+
+    def later_complete(self, gps: int) -> int | None:
+        """The first later second (within the crawlers' look-ahead) whose strain and witness frames are whole."""
+        for later in range(gps + 1, gps + 1 + self.strain.lookahead):
+            if self.strain.whole(later) and self.witness.whole(later):
+                return later
+        return None
+
     def close(self) -> None:
         """Stop both crawlers; iteration stops. Idempotent, safe from another thread."""
         self.strain.close()
@@ -195,18 +245,22 @@ class FrameStream:
     def __next__(self) -> FrameData | DroppedFrame:
         gps = self.strain.gps
         begun = time.monotonic()
-        strain = self.strain.wait_for(gps, begun + self.timeout)
-        deadline = time.monotonic() + self.timeout if strain.ok else begun + self.timeout
-        witness = self.witness.wait_for(gps, deadline)
+        later = self.later_complete if self.drop_early else None
+        strain = self.strain.wait_for(gps, begun + self.timeout, later=later)
+        if strain.ok and self.reader.witnesses:
+            witness = self.witness.wait_for(gps, time.monotonic() + self.timeout, later=later)
+        else:  # no strain, or no witnesses asked for: do not wait
+            witness = FrameEvent(gps=gps, path=None, status=FrameStatus.OK if strain.ok else FrameStatus.DROPPED)
         if self.strain.closed or self.witness.closed:
             raise StopIteration
         self.strain.gps = self.witness.gps = gps + 1
         if not strain.ok:
             item: FrameData | DroppedFrame = DroppedFrame(gps=gps, reason=f"strain: {strain.reason}")
-        elif not witness.ok:
+        elif not witness.ok and not self.optional_witnesses:
             item = DroppedFrame(gps=gps, reason=f"witness: {witness.reason}")
         else:
-            item = self.reader.read(gps)
+            error = "" if witness.ok else f"witness: {witness.reason}"
+            item = self.reader.read(gps, optional_witnesses=self.optional_witnesses, witness_error=error)
         self._count(item)
         return item
 
