@@ -2,7 +2,10 @@
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (cheap: no
 heavy imports) and ``run(args) -> int`` (does the work). Settings errors print one line
-per bad setting and exit with status 2.
+per bad setting and exit with status 2; other expected failures (an error this project
+raises on purpose, a path the system refuses, a file that is not text, memory) print one
+line and exit with status 1. Anything else is a bug: its traceback, a line asking to
+report it, and status 70.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
-from deepclean.utils.errors import ConfigError, DeepCleanError
+from deepclean.utils.errors import BUG_EXIT, BUG_HINT, ConfigError, DeepCleanError, expected_failure
 
 #: subcommand -> module providing add_parser() and run()
 SUBCOMMANDS: dict[str, str] = {
@@ -20,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "clean-offline": "deepclean.services.offline.cli",
     "trainer": "deepclean.services.trainer.cli",
     "export-model": "deepclean.services.exporter.export_cli",
+    "exporter": "deepclean.services.exporter.cli",
     "triton": "deepclean.services.triton.cli",
     "up": "deepclean.services.up.cli",
     "wait-for": "deepclean.services.up.wait_cli",
@@ -50,10 +55,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deepclean {args.command}: error: {line}", file=sys.stderr)
         return 2
     except DeepCleanError as exc:
-        print(f"deepclean {args.command}: error: {exc}", file=sys.stderr)
+        print(f"deepclean {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that sorts user mistakes from bugs
+        line = expected_failure(exc)
+        if line is not None:
+            print(f"deepclean {args.command}: error: {line}", file=sys.stderr)
+            return 1
+        traceback.print_exc()
+        print(f"deepclean {args.command}: error: {BUG_HINT}", file=sys.stderr)
+        return BUG_EXIT
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (multi-line messages are joined with '; ')."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
 if __name__ == "__main__":

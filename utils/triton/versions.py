@@ -144,3 +144,69 @@ def set_versions(
             ensemble, dc.name, production, canary, previous[Role.PRODUCTION], previous[Role.CANARY],
         )
         return previous
+
+
+def served_versions(client: InferenceServerClient, ensemble: str = ENSEMBLE) -> dict[Role, int] | None:
+    """The DeepClean version each role uses in the ensemble as Triton serves it; None if it is not loaded."""
+    if not client.is_model_ready(ensemble):
+        return None
+    config = client.get_model_config(ensemble, as_json=True)["config"]
+    pins = {}
+    for step in config.get("ensemble_scheduling", {}).get("step", []):
+        for role in Role:
+            if prediction_tensor(role) in step.get("output_map", {}).values():
+                pins[role] = int(step.get("model_version", -1))
+    return pins if set(pins) == set(Role) else None
+
+
+def _served_as_on_disk(client: InferenceServerClient, model: Model, versions: list[int]) -> bool:
+    """True when Triton serves exactly ``versions`` of ``model`` with the parameters on disk."""
+    if not all(client.is_model_ready(model.name, str(v)) for v in versions):
+        return False
+    if any(client.is_model_ready(model.name, str(v)) for v in model.versions if v not in versions):
+        return False
+    served = client.get_model_config(model.name, as_json=True)["config"].get("parameters", {})
+    served = {k: v.get("string_value", "") for k, v in served.items()}
+    return served == {k: p.string_value for k, p in model.config.parameters.items()}
+
+
+def reconcile(repository: Path | str, url: str, ensemble: str = ENSEMBLE) -> dict[Role, int]:
+    """Make Triton serve what the ensemble config on disk pins; return those versions.
+
+    The ensemble config on disk is the truth. DeepClean's policy is narrowed to the pinned
+    versions (a promotion interrupted after widening it left it wide); a promotion interrupted
+    after the ensemble config was written is finished the way :func:`set_versions` does it.
+    Models Triton already serves as on disk are not loaded again (a reloaded snapshotter or
+    aggregator would lose every stream); the others are loaded.
+    """
+    with repository_lock(repository):
+        repo = ModelRepository(repository)
+        ens = repo[ensemble]
+        steps = _deepclean_steps(ens)
+        dc = repo[steps[Role.PRODUCTION].model_name]
+        wanted = {role: int(step.model_version) for role, step in steps.items()}
+        check_versions(dc, wanted.values())
+        pinned = sorted(set(wanted.values()))
+        client = InferenceServerClient(url)
+        try:
+            served = served_versions(client, ensemble)
+            if served is not None and served != wanted:
+                logger.info("%s serves %s, its config on disk %s: switching", ensemble, dict(served), dict(wanted))
+                dc.keep_versions(sorted(set(pinned) | {v for v in served.values() if v in dc.versions}))
+                _load(client, dc)
+                _load(client, ens)
+            if specific_versions(dc.config) != pinned or not _served_as_on_disk(client, dc, pinned):
+                dc.keep_versions(pinned)
+                _load(client, dc)
+            for step in ens.config.ensemble_scheduling.step:
+                if step.model_name != dc.name and not client.is_model_ready(step.model_name):
+                    logger.info("loading %s", step.model_name)
+                    client.load_model(step.model_name)
+            if not client.is_model_ready(ensemble):
+                logger.info("loading %s", ensemble)
+                client.load_model(ensemble)
+        except InferenceServerException as exc:
+            raise ServerUnavailableError(f"Triton at {url} could not load {ensemble} as on disk: {exc}") from exc
+        finally:
+            client.close()
+        return wanted

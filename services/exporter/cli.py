@@ -1,0 +1,118 @@
+"""``deepclean exporter``: the model-management service over the live Triton model repository."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+
+DESCRIPTION = """\
+Serve the DeepClean model repository ($PROJECT_DIR/model_repo) over HTTP (127.0.0.1:5000):
+exports of training runs as new DeepClean versions loaded as the canary, promotions while
+streams run, and the versions served. Triton runs separately (deepclean triton, explicit
+model control); the exporter waits for it, builds an empty repository (an untrained
+version 1 that predicts zero), loads what the ensemble config on disk pins, and exports the
+newest run under $PROJECT_DIR/train if it is not exported yet.
+
+routes: GET /health, /ready, /versions, /jobs/<id>, /metrics; POST /models {"model_dir": D},
+POST /promote {"version": N}. With DEEPCLEAN_TOKEN set, POSTs need
+'Authorization: Bearer <token>'. The inference geometry comes from --profile (cpu here; on a
+GPU node production with --platform onnxruntime_onnx or tensorrt_plan).
+
+example: deepclean exporter --project-dir P --data-dir D --ifo H1 --channels D/channels.txt \\
+    --triton-url 127.0.0.1:8001 --port 5000 --profile cpu
+"""
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.exporter.settings import ExporterSettings
+    from deepclean.utils.config import add_command
+    from deepclean.utils.training.settings import add_profile_flag
+
+    return add_command(subparsers, "exporter", ExporterSettings, help="serve the model repository: exports, promotions",
+                       description=DESCRIPTION, first=add_profile_flag)
+
+
+def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> None:
+    """Return when Triton at ``url`` is live; ServerUnavailableError after ``timeout`` s (one log line per retry)."""
+    from tritonclient.grpc import InferenceServerClient
+
+    from deepclean.utils.errors import ServerUnavailableError
+
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            client = InferenceServerClient(url)
+            try:
+                if client.is_server_live(client_timeout=2):
+                    logger.info("Triton at %s is live", url)
+                    return
+                problem = "not live yet"
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - any failure: not there yet
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        left = deadline - time.monotonic()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            raise ServerUnavailableError(f"Triton at {url} did not answer within {timeout:g} s ({problem}); "
+                                         "start it with deepclean triton or set --triton-url")
+        logger.info("waiting for Triton at %s (attempt %d, %.0f s left): %s", url, attempt, left, problem)
+        if stop is not None:
+            stop.wait(min(2.0, left))
+        else:
+            time.sleep(min(2.0, left))
+
+
+def load(args: argparse.Namespace):
+    """The settings (profile, then IFO from the channel names unless given) and the channel list."""
+    from deepclean.services.exporter.channels import settings_with_channel_ifo
+    from deepclean.services.exporter.settings import ExporterSettings
+    from deepclean.utils.channels import parse_channels
+    from deepclean.utils.config import given_flags
+    from deepclean.utils.training.settings import load_profiled_settings
+
+    settings, profile = load_profiled_settings(ExporterSettings, args)
+    if not settings.channels:
+        settings = settings.model_copy(update={"channels": [str(settings.data_dir / "channels.txt")]})
+    settings = settings_with_channel_ifo(settings, given_flags(args, ExporterSettings), settings.channels)
+    return settings, profile, parse_channels(settings.channels, settings.ifo)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.exporter.app import Exporter, create_app
+    from deepclean.services.exporter.repository import ModelStore
+    from deepclean.services.exporter.server import HttpServer
+    from deepclean.utils.logs import configure_logging
+
+    settings, profile, channels = load(args)
+    configure_logging("exporter", settings.log_level)
+    for name in ("torch.onnx", "onnx_ir", "onnxscript"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        logger.info("profile %s; repository %s; %s, %d witnesses, platform %s", profile, settings.repository,
+                    settings.ifo, len(channels.witnesses), settings.platform.value)
+        wait_for_triton(settings.triton_url, settings.triton_timeout, stop)
+        store = ModelStore(settings, channels, url=settings.triton_url)
+        store.bootstrap()
+        exporter = Exporter(settings, store)
+        app = create_app(settings, store, exporter=exporter)
+        server = HttpServer(app, settings.host, settings.port, threads=settings.threads,
+                            max_body_bytes=settings.max_body_bytes).start()
+        exporter.submit_newest()
+        stop.wait()
+        logger.info("stopping: closing HTTP, letting a running export finish")
+        server.stop()
+        exporter.jobs.stop()
+        logger.info("stopped")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,48 @@
+"""Serving a WSGI app with waitress on a thread, with a clean stop (the CLI and the tests use it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from waitress.server import create_server
+
+logger = logging.getLogger(__name__)
+
+
+class HttpServer:
+    """``app`` served by waitress on ``host:port`` (port 0: a free one, see :attr:`port`); a context manager."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, threads: int = 4,
+                 max_body_bytes: int = 1 << 20) -> None:
+        self.server = create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body_bytes,
+                                    asyncore_loop_timeout=0.2, ident="deepclean-exporter")
+        self.host = host
+        self.port = int(self.server.effective_port)
+        self._thread = threading.Thread(target=self.server.run, name="exporter-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "HttpServer":
+        self._thread.start()
+        logger.info("serving HTTP on %s", self.url)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop listening, close open connections, wait for the serving thread."""
+        self.server.close()
+        for channel in list(self.server._map.values()):
+            try:
+                channel.handle_close()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        self._thread.join(timeout)
+        self.server.task_dispatcher.shutdown(timeout=timeout)
+
+    def __enter__(self) -> "HttpServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
