@@ -31,7 +31,7 @@ from deepclean.services.exporter.metrics import ExporterMetrics
 from deepclean.services.exporter.repository import ModelStore
 from deepclean.services.exporter.runs import RequestError, check_run, newest_run, resolve_run
 from deepclean.services.exporter.settings import ExporterSettings
-from deepclean.utils.errors import DeepCleanError
+from deepclean.utils.errors import DeepCleanError, ServerUnavailableError
 from deepclean.utils.triton.names import ENSEMBLE
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
     @app.errorhandler(DeepCleanError)
     def _failed(exc: DeepCleanError):
         logger.error("%s %s failed: %s", request.method, request.path, exc)
-        return _error(503 if "Triton" in str(exc) else 500, str(exc))
+        return _error(503 if isinstance(exc, ServerUnavailableError) else 500, str(exc))
 
     @app.get("/health")
     def health():

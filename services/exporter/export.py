@@ -120,7 +120,8 @@ def load_trained(weights: Path, channels: ChannelList, sample_rate: float, archi
         state = torch.load(path, map_location="cpu", weights_only=True)
         trained = int(state["witness_scaler.mean"].shape[0])
     except Exception as exc:  # noqa: BLE001 - any failure means: not DeepClean weights
-        raise ConfigError(f"setting weights = {path}: not a DeepClean state dict ({type(exc).__name__}: {exc})") from None
+        raise ConfigError(f"setting weights = {path}: not a DeepClean state dict ({type(exc).__name__}: "
+                          f"{_one_line(exc)})") from None
     if trained != len(channels.witnesses):
         raise ConfigError(
             f"weights {path} were trained on {trained} witnesses, but the channel list has {len(channels.witnesses)} "
@@ -137,6 +138,13 @@ def load_trained(weights: Path, channels: ChannelList, sample_rate: float, archi
     meta = _metadata(path, channels, sample_rate)
     span = _training_span(path, meta)
     return TrainedModel(module.eval(), path, span, version_info(path.parent, meta, span, bands or []))
+
+
+def _one_line(exc: Exception) -> str:
+    """torch's load errors run over many lines: the first, and the one naming what was unsupported."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = [line for line in lines[1:] if "Unsupported" in line][:1]
+    return "; ".join(lines[:1] + detail) or type(exc).__name__
 
 
 def _metadata(path: Path, channels: ChannelList, sample_rate: float) -> dict[str, Any]:

@@ -15,7 +15,9 @@ class HttpServer:
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, threads: int = 4,
                  max_body_bytes: int = 1 << 20) -> None:
-        self.server = create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body_bytes,
+        # waitress refuses bodies far beyond the limit; Flask answers those just above it with a JSON 413
+        self.server = create_server(app, host=host, port=port, threads=threads,
+                                    max_request_body_size=2 * max_body_bytes + 65536,
                                     asyncore_loop_timeout=0.2, ident="deepclean-exporter")
         self.host = host
         self.port = int(self.server.effective_port)
