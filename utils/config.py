@@ -34,8 +34,9 @@ from typing import Any, ClassVar, Literal
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic_core import PydanticUndefined
 
-from deepclean.utils.errors import ConfigError
+from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.ifo import IFO
 
 CONFIG_ENV = "DEEPCLEAN_CONFIG"  #: path of the pyproject.toml to read, overriding the search
@@ -43,6 +44,9 @@ ENV_FILE_ENV = "DEEPCLEAN_ENV_FILE"  #: path of the .env file to read (default .
 _REPO_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+#: the last GPS second a GWF frame can hold (LIGOTimeGPS keeps seconds in a signed 32-bit int)
+MAX_GPS = 2**31 - 1
 
 
 class SharedSettings(BaseModel):
@@ -106,10 +110,12 @@ def read_tables(pyproject: Path | None, service: str) -> tuple[dict[str, Any], d
     if pyproject is None:
         return {}, {}
     try:
-        data = tomllib.loads(pyproject.read_text())
+        data = tomllib.loads(read_text_file(pyproject, "configuration file"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from exc
     base = data.get("tool", {}).get("deepclean", {})
+    if not isinstance(base, dict):
+        raise ConfigError(f"{pyproject}: [tool.deepclean] must be a table, got {base!r}")
     shared = {k: v for k, v in base.items() if not isinstance(v, dict)}
     table = base.get(service, {}) if service else {}
     if not isinstance(table, dict):
@@ -147,6 +153,25 @@ def read_env(cls: type[SharedSettings], environ: Mapping[str, str]) -> dict[str,
     return found
 
 
+def read_env_file(path: Path, *, explicit: bool = True) -> dict[str, str]:
+    """The variables of the ``.env`` file ``path``. A file that was asked for explicitly
+    (``$DEEPCLEAN_ENV_FILE``) must exist; any file read must be UTF-8 text."""
+    path = Path(path)
+    where = f"{ENV_FILE_ENV}={path}" if explicit else f".env file {path}"
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{where}: no such file; point it at a .env file of NAME=value lines or unset it")
+        return {}
+    if not path.is_file():
+        raise ConfigError(f"{where}: not a regular file; allowed: a .env file of NAME=value lines")
+    text = read_text_file(path, f".env file ({ENV_FILE_ENV})" if explicit else ".env file")
+    if "\x00" in text:
+        raise ConfigError(f"{where}: holds NUL bytes, not text; allowed: a .env file of NAME=value lines")
+    import io
+
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+
+
 def load_settings(
     cls: type[SharedSettings],
     cli: Mapping[str, Any] | None = None,
@@ -163,11 +188,10 @@ def load_settings(
     """
     if environ is None:
         environ = os.environ
+    explicit = env_file != "default" or bool(environ.get(ENV_FILE_ENV))
     if env_file == "default":
-        env_file = Path(environ.get(ENV_FILE_ENV, ".env"))
-    merged_env: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        merged_env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        env_file = Path(environ.get(ENV_FILE_ENV) or ".env")
+    merged_env: dict[str, str] = read_env_file(env_file, explicit=explicit) if env_file is not None else {}
     merged_env.update(environ)
     if pyproject == "search":
         pyproject = find_pyproject()
@@ -213,18 +237,60 @@ def require(settings: BaseModel, names: "typing.Iterable[str]") -> None:
 
 def describe_errors(exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]) -> str:
     """One line per bad setting: name, value, source, what is allowed."""
-    lines = []
+    messages: dict[str, list[str]] = {}  # a value failing every member of a union: one line
     for error in exc.errors():
         loc = error["loc"]
         key = str(loc[0]) if loc else ""
+        messages.setdefault(key, []).append(error["msg"].removeprefix("Value error, "))
+    lines = []
+    for key, msgs in messages.items():
+        msg = ", or ".join(dict.fromkeys(msgs))
         if key and key in values:
             where = sources.get(key, "default")
-            lines.append(f"setting {key} = {values[key]!r} (from {where}): {error['msg']}")
+            lines.append(f"setting {key} = {values[key]!r} (from {where}): {msg}")
         elif key:
-            lines.append(f"setting {key} (default): {error['msg']}")
+            lines.append(f"setting {key} (default): {msg}")
         else:
-            lines.append(f"settings: {error['msg'].removeprefix('Value error, ')}")
+            lines.extend(f"settings: {m}" for m in dict.fromkeys(msgs))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def check_output_dir(path: Path, setting: str) -> Path:
+    """Check, before any work, that directory ``path`` (setting ``setting``) is or can become a
+    writable directory; raise :class:`ConfigError` naming the setting and the path otherwise.
+    Nothing is created (a probe file in the nearest existing folder is removed at once)."""
+    import tempfile
+
+    path = Path(path)
+    where = f"setting {setting} = {str(path)!r}"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where}: exists and is not a directory; allowed: a directory, or a path to create one at")
+    folder = path
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{where}: {folder} is a file, so no directory can be made under it; allowed: a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".deepclean-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            f"{where}: cannot write in {folder} ({exc.strerror or exc}); allowed: a writable directory"
+        ) from None
+    return path
+
+
+def check_output_file(path: Path, setting: str) -> Path:
+    """Like :func:`check_output_dir` for a file ``path``: not a directory, its folder writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"setting {setting} = {str(path)!r}: is a directory; allowed: a file path")
+    check_output_dir(path.parent, setting)
+    return path
 
 
 # --------------------------------------------------------------------------- flags
@@ -251,6 +317,30 @@ def _flag_type(annotation: Any) -> tuple[Any, dict[str, Any]]:
     return None, {}
 
 
+def _as_typed(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return " ".join(_as_typed(v) for v in value) if value else "none"
+    return str(value)
+
+
+def show_default(name: str, field: Any) -> str:
+    """A field's default as a user would type it on the command line: ``none``, list items
+    separated by spaces, enum values, ``--flag``/``--no-flag`` for switches, ``required``."""
+    if field.default_factory is not None:
+        value = field.default_factory()
+    elif field.default is PydanticUndefined:
+        return "required"
+    else:
+        value = field.default
+    if isinstance(value, bool):
+        return f"--{name.replace('_', '-')}" if value else f"--no-{name.replace('_', '-')}"
+    return _as_typed(value)
+
+
 def add_settings_flags(
     parser: argparse.ArgumentParser, cls: type[BaseModel], *, exclude: set[str] = frozenset()
 ) -> None:
@@ -260,8 +350,7 @@ def add_settings_flags(
         if name in exclude:
             continue
         _, kwargs = _flag_type(field.annotation)
-        default = field.default if field.default is not None else "none"
-        help_text = f"{field.description or name} (default: {default})"
+        help_text = f"{field.description or name} (default: {show_default(name, field)})"
         group.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,

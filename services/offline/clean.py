@@ -1,15 +1,18 @@
 """Clean a span offline with a trained model, as the streaming cleaner would, and report.
 
-Steps: read ``[start - pre, start + duration + post)`` (the extra seconds fill the
-snapshotter, the averager and the band-pass filter), predict the noise with the streaming
-windowing and averaging, band-pass it, gate it by analysis readiness, subtract it, write
-one cleaned frame per second of ``[start, start + duration)`` whose frames exist, and
-summarise the ASD ratios in ``report.json``.
+Steps: check everything that can be checked first (output directory writable and free of
+earlier results, weights finite, geometry, context not outweighing the span, memory), read
+``[start - pre, start + duration + post)`` (the extra seconds fill the snapshotter, the
+averager and the band-pass filter), predict the noise with the streaming windowing and
+averaging, band-pass it, gate it by analysis readiness, subtract it, summarise the ASD
+ratios, and only then, when every sample is finite and the band did not get worse
+(``max_in_band_ratio``), write one cleaned frame per second of ``[start, start + duration)``
+whose frames exist and ``report.json``. A failure while writing removes the frames this
+run wrote.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -21,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepclean.utils.errors import ConfigError
+from deepclean.utils.config import check_output_dir
+from deepclean.utils.errors import ConfigError, DeepCleanError, OutputExistsError
 from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName
 from deepclean.utils.ifo import IFO
@@ -33,6 +37,7 @@ from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.training.artifacts import load_model
 from deepclean.utils.training.gating import ready_segments
+from deepclean.utils.training.preflight import check_context, check_finite, check_finite_json, check_span_memory
 from deepclean.utils.training.span_io import load_span
 from deepclean.services.offline.settings import OfflineSettings
 
@@ -66,9 +71,28 @@ def padding(geometry: StreamGeometry, sample_rate: float, filter_pad: float) -> 
     return Padding(before, after)
 
 
-def clean_offline(settings: OfflineSettings) -> dict:
-    """Run the whole job; return the report (also written to ``output_dir/report.json``)."""
+def existing_outputs(settings: OfflineSettings) -> list[Path]:
+    """Cleaned frames of the span and ``report.json`` already in ``output_dir``."""
+    out = Path(settings.output_dir)
+    names = [cleaned_frame_name(settings.ifo, settings.start + i) for i in range(settings.duration)]
+    return [out / n for n in [*names, REPORT_FILE] if (out / n).exists()]
+
+
+def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overwrite: bool = False) -> dict:
+    """Run the whole job; return the report (also written to ``output_dir/report.json``).
+
+    ``allow_worse``: write even when the in-band ratio is above ``max_in_band_ratio``;
+    ``overwrite``: replace cleaned frames and a report already in ``output_dir``.
+    """
     started = time.monotonic()
+    check_output_dir(settings.output_dir, "output_dir")
+    existing = existing_outputs(settings)
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"setting output_dir = {str(settings.output_dir)!r} already holds {len(existing)} result(s) for "
+            f"GPS {settings.start}+{settings.duration} s (first {existing[0].name}); give --overwrite to replace "
+            "them, or another --output-dir"
+        )
     torch.set_num_threads(settings.num_threads)
     model, meta = load_model(settings.weights)
     fs = settings.sample_rate
@@ -86,6 +110,14 @@ def clean_offline(settings: OfflineSettings) -> dict:
         max_latency=settings.max_latency,
     )
     pad = padding(geometry, fs, settings.filter_pad)
+    check_context(settings.duration, pad.before, pad.after, settings.inference_kernel_length)
+    read_seconds = settings.duration + pad.before + pad.after
+    check_span_memory(len(meta.channels), read_seconds, fs, "duration", settings.duration)
+    logger.info(
+        "reading GPS %d-%d (%d s of context before, %d s after) for model %s",
+        settings.start - pad.before, settings.start + settings.duration + pad.after, pad.before, pad.after,
+        settings.weights,
+    )
     span, background_name = load_span(
         settings.data_dir,
         settings.ifo,
@@ -99,6 +131,10 @@ def clean_offline(settings: OfflineSettings) -> dict:
         raise ConfigError(f"span channels {list(span.channels)} differ from the model's {meta.channels}")
     per_s = int(round(fs))
     t_infer = time.monotonic()
+    logger.info(
+        "inference over %d windows of %g s (%d per request)",
+        span.data.shape[1] // geometry.stride, settings.inference_kernel_length, geometry.batch_size,
+    )
     noise = predict_noise(model, span.data[1:], geometry)
     infer_seconds = time.monotonic() - t_infer
     first, n = pad.before * per_s, settings.duration * per_s
@@ -108,8 +144,8 @@ def clean_offline(settings: OfflineSettings) -> dict:
     gate = ready_gate(span.ready, int(round(settings.ready_taper * fs)))[first : first + n]
     raw = span.data[0, first : first + n]
     cleaned = raw - gate * filtered
+    check_finite(cleaned, f"cleaned strain of model {settings.weights} on GPS {settings.start}+{settings.duration} s")
 
-    written = _write_frames(settings, cleaned, raw_missing=span.missing)
     ready = span.ready[first : first + n]
     a, b = max(ready_segments(ready), key=lambda seg: seg[1] - seg[0], default=(0, 0))
     background = span.extras.get(background_name) if background_name else None
@@ -120,7 +156,7 @@ def clean_offline(settings: OfflineSettings) -> dict:
         "duration": settings.duration,
         "bands": [list(b) for b in bands],
         "filter_bands": [list(b) for b in filter_bands],
-        "frames_written": len(written),
+        "frames_written": sum(1 for i in range(settings.duration) if settings.start + i not in set(span.missing)),
         "missing_seconds": [s for s in span.missing if settings.start <= s < settings.start + settings.duration],
         "ready_seconds": float(ready.sum()) / fs,
         "report_span": [settings.start + a / fs, settings.start + b / fs],
@@ -140,8 +176,26 @@ def clean_offline(settings: OfflineSettings) -> dict:
         report.update(cleaning_report(raw[a:b], cleaned[a:b], fs, bands, background=bg))
     else:
         logger.warning("less than 8 s of contiguous analysis-ready data; no ASD ratios reported")
+    ratio = report.get("in_band_ratio")
+    if ratio is not None and not ratio <= settings.max_in_band_ratio:
+        worse = "cleaning made the band worse than raw: " if ratio > 1 else ""
+        message = (
+            f"{worse}cleaned/raw in-band ASD ratio {ratio:.3f} with model {settings.weights} on GPS "
+            f"{settings.start}+{settings.duration} s is above max_in_band_ratio {settings.max_in_band_ratio:g}"
+        )
+        if not allow_worse:
+            raise DeepCleanError(f"{message}; nothing was written (--allow-worse writes anyway)")
+        logger.warning("%s; writing anyway (--allow-worse)", message)
     report["wall_seconds"] = time.monotonic() - started
-    _write_json(Path(settings.output_dir) / REPORT_FILE, report)
+    text = check_finite_json(report, "report")
+    written = _write_frames(settings, cleaned, raw_missing=span.missing)
+    try:
+        _write_text(Path(settings.output_dir) / REPORT_FILE, text + "\n")
+    except BaseException:
+        for path in written:
+            if path not in existing:
+                path.unlink(missing_ok=True)
+        raise
     return report
 
 
@@ -151,21 +205,34 @@ def _write_frames(settings: OfflineSettings, cleaned: np.ndarray, raw_missing) -
     per_s = int(round(settings.sample_rate))
     name = cleaned_channel(settings.ifo)
     missing = set(raw_missing)
-    paths = []
-    for i in range(settings.duration):
-        gps = settings.start + i
-        if gps in missing:  # no raw data for this second: nothing to clean
-            continue
-        data = cleaned[i * per_s : (i + 1) * per_s]
-        channel = Channel(name, data, settings.sample_rate, float(gps))
-        paths.append(write_frame(out / cleaned_frame_name(settings.ifo, gps), [channel]))
+    paths: list[Path] = []
+    created: list[Path] = []
+    try:
+        for i in range(settings.duration):
+            gps = settings.start + i
+            if gps in missing:  # no raw data for this second: nothing to clean
+                continue
+            data = cleaned[i * per_s : (i + 1) * per_s]
+            channel = Channel(name, data, settings.sample_rate, float(gps))
+            path = out / cleaned_frame_name(settings.ifo, gps)
+            new = not path.exists()
+            paths.append(write_frame(path, [channel]))
+            if new:
+                created.append(path)
+    except BaseException:
+        for path in created:  # no half-written span of new frames is left behind
+            path.unlink(missing_ok=True)
+        raise
     return paths
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -15,6 +15,9 @@ max_latency s of each), band-pass the noise to the model's band(s), subtract it,
 (ASD ratios cleaned/raw in and out of band; cleaned/background when the frames hold the
 simulator's truth). A few seconds before and after the span are read as context.
 Defaults come from the profile (--profile), below the environment and flags.
+Nothing is written when the cleaned strain holds NaN/Inf or the in-band ASD ratio is above
+max_in_band_ratio (unless --allow-worse); cleaned frames or a report already in OUTPUT_DIR
+for the span are refused unless --overwrite.
 
 example: deepclean clean-offline --data-dir ./data --ifo H1 --weights ./project/train/first \\
     --start 1400001100 --duration 256 --output-dir ./project/clean --profile cpu
@@ -26,13 +29,23 @@ logger = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.offline.settings import OfflineSettings
     from deepclean.utils.config import add_command
-    from deepclean.utils.training.settings import add_profile_flag
-
     return add_command(
         subparsers, "clean-offline", OfflineSettings,
         help="clean a span of frames with a trained model; write cleaned frames and report.json",
-        description=DESCRIPTION, first=add_profile_flag,
+        description=DESCRIPTION, first=_first_flags, exclude={"project_dir"},
     )
+
+
+def _first_flags(parser: argparse.ArgumentParser) -> None:
+    from deepclean.utils.training.settings import add_profile_flag
+
+    add_profile_flag(parser)
+    parser.add_argument("--allow-worse", action="store_true", default=False,
+                        help="write the cleaned frames even when the in-band ASD ratio is above max_in_band_ratio "
+                             "(default: fail, write nothing)")
+    parser.add_argument("--overwrite", action="store_true", default=False,
+                        help="replace cleaned frames and report.json already in OUTPUT_DIR for the span "
+                             "(default: refuse)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     settings, _ = load_profiled_settings(OfflineSettings, args)
     require(settings, ("weights", "start", "duration", "output_dir"))
     configure_logging("clean-offline", settings.log_level)
-    report = clean_offline(settings)
+    report = clean_offline(
+        settings, allow_worse=getattr(args, "allow_worse", False), overwrite=getattr(args, "overwrite", False)
+    )
     logger.info(
         "cleaned GPS %d+%d s into %s: in-band ratio %s, out of band %s, vs background %s, %.1f s of data per s",
         settings.start, settings.duration, settings.output_dir, _fmt(report.get("in_band_ratio")),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import MAX_GPS, SharedSettings
 
 
 class OfflineSettings(SharedSettings):
@@ -16,8 +16,8 @@ class OfflineSettings(SharedSettings):
     service: ClassVar[str] = "clean-offline"
 
     weights: Path | None = Field(None, description="trained model directory (or its weights.pt)")
-    start: NonNegativeInt | None = Field(None, description="GPS start of the span to clean, seconds")
-    duration: PositiveInt | None = Field(None, description="length of the span to clean, seconds")
+    start: NonNegativeInt | None = Field(None, le=MAX_GPS, description="GPS start of the span to clean, seconds")
+    duration: PositiveInt | None = Field(None, le=MAX_GPS, description="length of the span to clean, seconds")
     output_dir: Path | None = Field(None, description="directory receiving cleaned frames and report.json")
     inference_kernel_length: PositiveFloat = Field(1.0, description="window length at inference, seconds")
     inference_sampling_rate: PositiveFloat = Field(
@@ -35,3 +35,15 @@ class OfflineSettings(SharedSettings):
     background_channel: str | None = Field(
         None, description="channel with the true background, reported when present (default <IFO>:SIM-BACKGROUND)"
     )
+    max_in_band_ratio: PositiveFloat = Field(
+        1.0,
+        description="fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening fails; "
+        "--allow-worse writes anyway)",
+    )
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> "OfflineSettings":
+        from deepclean.utils.training.settings import check_inference
+
+        check_inference(self)
+        return self

@@ -12,7 +12,9 @@ Simulated detector: writes 1 s GWF frames of strain (+ state vector, + ground tr
 native rates to $DATA_DIR/lldetchar/<IFO>/, plus the channel list ($DATA_DIR/channels.txt).
 With --backfill the span is written as fast as possible; otherwise one frame per clock
 second (times --speed). Without --duration it runs until SIGINT/SIGTERM. Data and faults
-are deterministic for --seed.
+are deterministic for --seed. Nothing is written over: a data directory that already holds
+frames of the IFO for the span (or a channel list of other channels) is refused unless
+--overwrite. Progress: one line per frame in real time, one every 10 s in backfill.
 
 example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --duration 60 --backfill
 """
@@ -25,6 +27,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return add_command(
         subparsers, "simulate", SimulateSettings,
         help="write simulated detector frames (strain, witnesses, faults)", description=DESCRIPTION,
+        exclude=UNUSED, first=_add_overwrite_flag,
+    )
+
+
+#: shared settings the simulator does not use (strain is always written at 16384 Hz and
+#: read back at the sample rate of whoever reads it): not offered as flags
+UNUSED = {"sample_rate", "freq_low", "freq_high", "project_dir"}
+
+
+def _add_overwrite_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overwrite", action="store_true", default=False,
+        help="replace frames (and a different channel list) already in DATA_DIR for the span (default: refuse)",
     )
 
 
@@ -42,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
-        run_simulation(settings, stop)
+        run_simulation(settings, stop, overwrite=getattr(args, "overwrite", False))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

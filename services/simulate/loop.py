@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepclean.services.simulate.faults import FaultPlan
+from deepclean.services.simulate.preflight import check_before_writing
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.services.simulate.writer import FrameOutcome, FrameSink
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
 
 logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 10.0  #: backfill: wall seconds between progress lines
 
 
 def gps_now() -> float:
@@ -105,14 +108,20 @@ def run_simulation(
     stop: threading.Event | None = None,
     *,
     clock: Callable[[], float] = gps_now,
+    overwrite: bool = False,
 ) -> RunSummary:
-    """Write frames as ``settings`` say until ``duration`` is done or ``stop`` is set."""
+    """Write frames as ``settings`` say until ``duration`` is done or ``stop`` is set.
+
+    Nothing is written when the span cannot be written or already has frames (unless
+    ``overwrite``): see :mod:`deepclean.services.simulate.preflight`.
+    """
     stop = stop or threading.Event()
     launch_gps, launch_mono = clock(), time.monotonic()
     start = int(launch_gps) if settings.start == "now" else int(settings.start)
     config = detector_config(settings)
     channels_file = settings.channels_file or settings.data_dir / "channels.txt"
-    write_channel_list(channels_file, config.channel_list())
+    if check_before_writing(settings, start, config, channels_file, overwrite=overwrite):
+        write_channel_list(channels_file, config.channel_list())
     logger.info(
         "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; channel list %s",
         settings.ifo, start, "backfill" if settings.backfill else f"real time x{settings.speed:g}",
@@ -125,6 +134,7 @@ def run_simulation(
     else:
         origin = loop_mono
     summary = RunSummary(start=start)
+    last_progress = loop_mono
     sink = FrameSink(
         settings.data_dir,
         settings.ifo,
@@ -152,6 +162,11 @@ def run_simulation(
                             gps, latency, 1e3 * generate_s, 1e3 * outcome.write_s, _faults(outcome))
             else:
                 logger.debug("GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome))
+                if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
+                    last_progress = time.monotonic()
+                    total = f"/{settings.duration}" if settings.duration else ""
+                    logger.info("backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
+                                gps, summary.frames, total, summary.frames / (last_progress - loop_mono))
     finally:
         sink.close()
         summary.wall_s = time.monotonic() - loop_mono

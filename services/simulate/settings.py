@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import MAX_GPS, SharedSettings
 from deepclean.utils.simulation import channels as ch
 
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -33,15 +33,24 @@ def parse_span(text: str) -> tuple[float, float]:
     return span
 
 
+def check_gps_span(start: int, duration: int) -> None:
+    """``ValueError`` unless every frame of ``[start, start + duration)`` fits in a GWF file."""
+    if start + duration > MAX_GPS:
+        raise ValueError(
+            f"span GPS {start} + {duration} s ends at {start + duration}, after the last GPS second a GWF frame "
+            f"can hold ({MAX_GPS}); allowed: start + duration <= {MAX_GPS}"
+        )
+
+
 class SimulateSettings(SharedSettings):
     """Options of the simulated detector. Faults are deterministic for ``seed``."""
 
     service: ClassVar[str] = "simulate"
 
-    start: NonNegativeInt | Literal["now"] = Field(
+    start: Annotated[int, Field(ge=0, le=MAX_GPS)] | Literal["now"] = Field(
         "now", description="GPS second of the first frame, or 'now' for the current GPS second"
     )
-    duration: PositiveInt | None = Field(
+    duration: Annotated[int, Field(ge=1, le=MAX_GPS)] | None = Field(
         None, description="seconds of data to write; none = run until SIGINT/SIGTERM"
     )
     backfill: bool = Field(False, description="write the span as fast as possible instead of following the clock")
@@ -95,6 +104,12 @@ class SimulateSettings(SharedSettings):
         for span in spans:
             parse_span(span)
         return spans
+
+    @model_validator(mode="after")
+    def _check_span(self) -> "SimulateSettings":
+        if isinstance(self.start, int) and self.duration is not None:
+            check_gps_span(self.start, self.duration)
+        return self
 
     @model_validator(mode="after")
     def _check_witnesses(self) -> "SimulateSettings":

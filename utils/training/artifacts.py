@@ -61,10 +61,25 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelMetadata":
+        """Validate ``data`` (types and shapes of every field); ``ValueError`` naming the first bad field."""
+        from pydantic import TypeAdapter, ValidationError
+
+        if not isinstance(data, dict):
+            raise ValueError(f"must be a JSON object of the model's fields, not {type(data).__name__}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["bands"] = [tuple(b) for b in known.get("bands", [])]
-        known["filter_bands"] = [tuple(b) for b in known.get("filter_bands") or known["bands"]]
-        return cls(**known)
+        if not known.get("filter_bands"):
+            known["filter_bands"] = known.get("bands", [])
+        try:
+            meta = TypeAdapter(cls).validate_python(known)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "fields"
+            raise ValueError(f"field {where}: {error['msg']} (got {error.get('input')!r:.60})") from None
+        meta.bands = [tuple(b) for b in meta.bands]
+        meta.filter_bands = [tuple(b) for b in meta.filter_bands]
+        if len(meta.channels) < 2:
+            raise ValueError(f"field channels lists {len(meta.channels)} channel(s); a model needs strain and witnesses")
+        return meta
 
 
 def library_versions() -> dict[str, str]:
@@ -92,11 +107,26 @@ def _atomic_write(path: Path, write) -> None:
 def save_model(output_dir: Path, model: DeepCleanModel, meta: ModelMetadata) -> Path:
     """Write ``weights.pt`` then ``metadata.json`` into ``output_dir`` atomically; return the directory."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise TrainingError(f"model tensor {name} holds NaN or infinite values; the model was not saved")
+    text = meta.to_json()  # before anything is written: json refuses NaN below
+    try:
+        json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise TrainingError(f"model metadata {exc}; the model was not saved") from None
+    output_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(output_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
-    _atomic_write(output_dir / METADATA_FILE, lambda tmp: Path(tmp).write_text(meta.to_json() + "\n"))
+    _atomic_write(output_dir / METADATA_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
     return output_dir
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"holds {name}")
+
+
+ALLOWED_WEIGHTS = f"allowed: a trained model directory (holding {WEIGHTS_FILE} and {METADATA_FILE}) or its {WEIGHTS_FILE}"
 
 
 def resolve_weights(path: Path) -> Path:
@@ -105,28 +135,61 @@ def resolve_weights(path: Path) -> Path:
     return path / WEIGHTS_FILE if path.is_dir() else path
 
 
+def check_weights_path(weights: Path) -> Path:
+    """The weights file of ``weights`` (a model directory or its weights.pt); a
+    :class:`TrainingError` naming the path as given when it is no such thing."""
+    given = Path(weights)
+    if not given.exists():
+        raise TrainingError(f"weights {given}: no such file or directory; {ALLOWED_WEIGHTS}")
+    path = resolve_weights(given)
+    if not path.is_file():
+        raise TrainingError(f"weights {given}: directory without {WEIGHTS_FILE}; {ALLOWED_WEIGHTS}")
+    if not (path.parent / METADATA_FILE).is_file():
+        raise TrainingError(f"weights {given}: no {METADATA_FILE} beside {path.name}; {ALLOWED_WEIGHTS}")
+    return path
+
+
 def read_metadata(weights: Path) -> ModelMetadata:
     """The ``metadata.json`` next to ``weights`` (a weights.pt file or its directory)."""
-    path = resolve_weights(weights).parent / METADATA_FILE
+    path = check_weights_path(weights).parent / METADATA_FILE
     try:
-        return ModelMetadata.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError as exc:
-        raise TrainingError(
-            f"model metadata {path} does not exist; a trained model directory holds {METADATA_FILE}"
-        ) from exc
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise TrainingError(f"model metadata {path} is not valid: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+        return ModelMetadata.from_dict(json.loads(text))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainingError(f"model metadata {path} cannot be read ({_reason(exc)}); {ALLOWED_WEIGHTS}") from None
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise TrainingError(f"model metadata {path} is not valid: {_reason(exc)}") from None
 
 
 def load_state(weights: Path) -> dict[str, torch.Tensor]:
-    """The state dict in ``weights`` (file or directory), loaded with ``weights_only=True``."""
+    """The state dict in ``weights`` (file or directory), loaded with ``weights_only=True``.
+
+    Anything else (garbage, a truncated file, a pickle of other objects) is a
+    :class:`TrainingError` naming the file; torch's own message is not passed on, as it
+    advises loading with ``weights_only=False``, which must never be done with a file one
+    does not trust."""
     path = resolve_weights(weights)
     if not path.is_file():
-        raise TrainingError(f"weights file {path} does not exist")
+        raise TrainingError(f"weights {weights}: no weights file {path}; {ALLOWED_WEIGHTS}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise TrainingError(f"weights file {path} is not a loadable state dict: {exc}") from exc
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+        kind = "cannot be read" if isinstance(exc, OSError) else "is not a state dict written by deepclean train"
+        raise TrainingError(f"weights file {path} {kind} ({type(exc).__name__}); {ALLOWED_WEIGHTS}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise TrainingError(f"weights file {path} holds a {type(state).__name__}, not a state dict of tensors")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise TrainingError(f"weights file {path}: tensor {name} holds NaN or infinite values; retrain the model")
+    return state
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def load_model(weights: Path) -> tuple[DeepCleanModel, ModelMetadata]:
@@ -138,6 +201,6 @@ def load_model(weights: Path) -> tuple[DeepCleanModel, ModelMetadata]:
     except RuntimeError as exc:
         raise TrainingError(
             f"weights {resolve_weights(weights)} do not fit a DeepClean model with {len(meta.witnesses)} "
-            f"witnesses: {exc}"
-        ) from exc
+            f"witnesses (as {METADATA_FILE} says): {_reason(exc)}"
+        ) from None
     return model.eval(), meta

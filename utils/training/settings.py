@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import SharedSettings, find_pyproject, given_flags, load_settings
+from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, given_flags, load_settings
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.signal.filters import check_bands
 
@@ -130,8 +130,8 @@ class TrainingSettings(SharedSettings):
         description="channels, strain first then witnesses: a file with one name per line "
         "(e.g. DATA_DIR/channels.txt), or the names",
     )
-    start: NonNegativeInt | None = Field(None, description="GPS start of the training span, seconds")
-    duration: PositiveInt | None = Field(None, description="length of the training span, seconds")
+    start: NonNegativeInt | None = Field(None, le=MAX_GPS, description="GPS start of the training span, seconds")
+    duration: PositiveInt | None = Field(None, le=MAX_GPS, description="length of the training span, seconds")
     output_dir: Path | None = Field(None, description="directory receiving weights.pt, metadata.json and plots")
     init_weights: Path | None = Field(
         None, description="weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"
@@ -185,7 +185,29 @@ class TrainingSettings(SharedSettings):
         if self.fftlength > self.kernel_length:
             raise ValueError(f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s")
         check_bands(self.filter_bands, self.sample_rate)
+        check_inference(self)
         return self
+
+
+def check_inference(settings: SharedSettings) -> None:
+    """``ValueError`` when the ``inference_*``/``max_latency`` settings do not make a streaming
+    geometry, or ``start + duration`` is past the last GPS second of GWF (shared with
+    ``deepclean clean-offline``)."""
+    from deepclean.utils.training.preflight import inference_geometry
+
+    inference_geometry(
+        kernel_length=settings.inference_kernel_length,
+        sampling_rate=settings.inference_sampling_rate,
+        sample_rate=settings.sample_rate,
+        batch_size=settings.inference_batch_size,
+        max_latency=settings.max_latency,
+    )
+    start, duration = getattr(settings, "start", None), getattr(settings, "duration", None)
+    if start is not None and duration is not None and start + duration > MAX_GPS:
+        raise ValueError(
+            f"span GPS {start} + {duration} s ends after the last GPS second GWF frames can hold ({MAX_GPS}); "
+            f"allowed: start + duration <= {MAX_GPS}"
+        )
 
 
 def widen(bands: list[tuple[float, float]], margin: float) -> list[tuple[float, float]]:
