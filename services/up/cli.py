@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.up.plan import FrameSpan, make_plan, where_to_look
     from deepclean.services.up.runner import run_procfile
     from deepclean.services.up.settings import UpSettings
-    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.config import ENV_FILE_ENV, given_flags, load_settings
     from deepclean.utils.errors import ConfigError
     from deepclean.utils.frames.crawler import gps_now
 
@@ -99,4 +100,5 @@ def run(args: argparse.Namespace) -> int:
         banner.append(f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})")
     banner += where_to_look(settings, ports)
     return run_procfile(procfile, project / "logs", stop_timeout=settings.stop_timeout,
-                        bin_dir=Path(sys.executable).parent, banner=banner)
+                        bin_dir=Path(sys.executable).parent, env_file=Path(os.environ.get(ENV_FILE_ENV, ".env")),
+                        banner=banner)

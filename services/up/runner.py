@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 import honcho.manager
+from dotenv import dotenv_values
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
@@ -47,16 +48,21 @@ class TeePrinter(Printer):
         self.files.clear()
 
 
-def child_environment(bin_dir: Path) -> dict[str, str]:
-    """Our environment with ``bin_dir`` (holding ``deepclean``) first on PATH and unbuffered Python."""
-    env = dict(os.environ)
+def child_environment(bin_dir: Path, env_file: Path | None = None) -> dict[str, str]:
+    """Our environment over the variables of ``env_file`` (``.env``: so that variables the
+    services read directly, such as ``DEEPCLEAN_TOKEN``, apply too), with ``bin_dir`` (holding
+    ``deepclean``) first on PATH and unbuffered Python."""
+    env = {}
+    if env_file is not None and Path(env_file).is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def run_procfile(procfile: Path, log_dir: Path, *, stop_timeout: float, bin_dir: Path,
-                 banner: list[str] = ()) -> int:
+                 env_file: Path | None = None, banner: list[str] = ()) -> int:
     """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return code."""
     processes = parse_procfile(Path(procfile).read_text()).processes
     printer = TeePrinter(log_dir)
@@ -64,7 +70,7 @@ def run_procfile(procfile: Path, log_dir: Path, *, stop_timeout: float, bin_dir:
     # default), too short for Triton to end its sequences and exit
     honcho.manager.KILL_WAIT = stop_timeout
     manager = Manager(printer=printer)
-    env = child_environment(bin_dir)
+    env = child_environment(bin_dir, env_file)
     for name, command in processes.items():
         manager.add_process(name, command, env=env)
     for line in banner:
