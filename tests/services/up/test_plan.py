@@ -1,0 +1,81 @@
+"""deepclean up's plan: which processes, in which order of readiness, resuming from the frames on disk."""
+
+from pathlib import Path
+
+import pytest
+from honcho.environ import parse_procfile
+
+from deepclean.services.cli import build_parser
+from deepclean.services.up.plan import FrameSpan, Ports, make_plan
+from deepclean.services.up.settings import UpSettings
+from deepclean.utils.config import load_settings
+from deepclean.utils.frames.naming import FrameKind, frame_path
+
+NOW = 1_400_000_000
+
+
+def settings(tmp_path: Path, **values) -> UpSettings:
+    values = {"data_dir": tmp_path / "data", "project_dir": tmp_path / "project", **values}
+    return load_settings(UpSettings, values, environ={}, env_file=None)
+
+
+def commands(plan) -> dict[str, str]:
+    return parse_procfile(plan.procfile()).processes
+
+
+def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
+    plan = make_plan(settings(tmp_path), Ports(), FrameSpan(), train_duration=1024, now=NOW)
+    procs = commands(plan)
+    assert list(procs) == ["simulator", "triton", "exporter", "trainer", "cleaner", "monitor"]
+    assert plan.backfill == (NOW - 1024, 1024) and plan.live_start == NOW and plan.trainer_start == NOW - 1024
+    backfill, live = procs["simulator"].split(" && exec ")
+    assert f"--start {NOW - 1024} --duration 1024 --backfill" in backfill
+    assert live.endswith(f"--start {NOW}") and "--backfill" not in live
+    last = frame_path(tmp_path / "data", FrameKind.STRAIN, "H1", NOW - 1)
+    assert f"--file {last}" in procs["trainer"] and f"--file {last}" in procs["cleaner"]
+    assert "--url http://127.0.0.1:8000/v2/health/ready" in procs["exporter"]
+    assert "--url http://127.0.0.1:5000/ready" in procs["cleaner"]
+    assert f"--start {NOW - 1024}" in procs["trainer"] and "--profile cpu" in procs["trainer"]
+
+
+def test_second_start_resumes_after_the_newest_frame(tmp_path: Path) -> None:
+    frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
+    plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 2000)
+    procs = commands(plan)
+    assert plan.backfill is None and plan.live_start == NOW + 501
+    assert procs["simulator"].startswith("exec deepclean simulate") and "--backfill" not in procs["simulator"]
+    assert plan.trainer_start == NOW + 501 - 1024
+    assert "--file" not in procs["cleaner"]  # no history to wait for
+
+
+def test_no_demo_runs_on_the_frames_there(tmp_path: Path) -> None:
+    plan = make_plan(settings(tmp_path, demo=False), Ports(exporter=6000), FrameSpan(NOW, NOW + 9),
+                     train_duration=1024, now=NOW + 100)
+    procs = commands(plan)
+    assert "simulator" not in procs and plan.backfill is None
+    assert plan.trainer_start == NOW  # less history than a run: from the oldest frame
+    assert "--notify-url http://127.0.0.1:6000/models" in procs["trainer"]
+    assert "--exporter-url http://127.0.0.1:6000" in procs["monitor"]
+
+
+def test_frame_span_scans_strain_frames(tmp_path: Path) -> None:
+    assert FrameSpan.scan(tmp_path, "H1") == FrameSpan()
+    for gps in (NOW + 3, NOW, NOW + 7):
+        path = frame_path(tmp_path, FrameKind.STRAIN, "H1", gps)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    (path.parent / "notes.txt").touch()
+    assert FrameSpan.scan(tmp_path, "H1") == FrameSpan(NOW, NOW + 7)
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_every_command_parses(tmp_path: Path, demo: bool) -> None:
+    parser, _ = build_parser()
+    plan = make_plan(settings(tmp_path, demo=demo), Ports(), FrameSpan(), train_duration=64, now=NOW)
+    for name, command in commands(plan).items():
+        for part in command.replace("exec ", "").split(" && "):
+            argv = part.split()[1:]
+            if argv[0] == "wait-for":
+                argv = argv[argv.index("--") + 1:][1:]
+            args = parser.parse_args(argv)  # exits on an unknown subcommand or option
+            assert args.command in {"simulate", "triton", "exporter", "trainer", "cleaner", "monitor"}, name

@@ -1,0 +1,102 @@
+"""deepclean wait-for and the honcho runner: readiness by polling, prefixed logs per service,
+and a stop that leaves no process behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from deepclean.services.up.wait_cli import pending, wait_for
+from deepclean.utils.errors import ServerUnavailableError
+
+BIN = Path(sys.executable).parent
+
+
+class _Health(BaseHTTPRequestHandler):
+    ready = False
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200 if type(self).ready else 503)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def health():
+    handler = type("Health", (_Health,), {"ready": False})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{server.server_address[1]}/health"
+    server.shutdown()
+
+
+def test_wait_for_polls_until_ready(health, tmp_path: Path) -> None:
+    handler, url = health
+    flag = tmp_path / "flag"
+    assert pending([url], [flag]) == [url, str(flag)]
+    threading.Timer(0.5, lambda: setattr(handler, "ready", True)).start()
+    threading.Timer(0.8, flag.touch).start()
+    waited = wait_for([url], [flag], timeout=10, interval=0.05)
+    assert 0.7 < waited < 5
+
+
+def test_wait_for_names_what_is_missing_after_the_timeout(health) -> None:
+    _, url = health
+    with pytest.raises(ServerUnavailableError, match=f"not ready after 0.3 s: {url}"):
+        wait_for([url], [], timeout=0.3, interval=0.05)
+
+
+def test_wait_for_command_execs_once_ready(health, tmp_path: Path) -> None:
+    handler, url = health
+    handler.ready = True
+    result = subprocess.run([str(BIN / "deepclean"), "wait-for", "--url", url, "--", "echo", "started"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "started\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_runner_prefixes_logs_and_stops_every_process(tmp_path: Path) -> None:
+    procfile = tmp_path / "Procfile"
+    pids = tmp_path / "pids"
+    procfile.write_text(
+        "# comment lines are ignored\n"
+        f"one: sh -c 'echo hello from one; sleep 300 & echo $! >> {pids}; wait'\n"
+        f"two: exec deepclean wait-for --file {tmp_path / 'never'} -- echo never\n"
+    )
+    script = ("import sys; from pathlib import Path; from deepclean.services.up.runner import run_procfile; "
+              f"sys.exit(run_procfile(Path('{procfile}'), Path('{tmp_path / 'logs'}'), stop_timeout=10, "
+              f"bin_dir=Path('{BIN}'), banner=['hello']))")
+    up = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (pids.is_file() and (tmp_path / "logs" / "two.log").is_file()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
+    up.send_signal(signal.SIGINT)
+    out, _ = up.communicate(timeout=60)
+    assert up.returncode == 130, out
+    assert "one    | hello from one" in out and "system | hello" in out
+    assert (tmp_path / "logs" / "one.log").read_text().startswith("hello from one\n")
+    assert "waiting for" in (tmp_path / "logs" / "two.log").read_text()
+    assert "SIGINT received" in (tmp_path / "logs" / "up.log").read_text()
+    sleeper = int(pids.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(sleeper), "a grandchild outlived the stop"
