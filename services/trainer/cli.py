@@ -36,11 +36,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.trainer.service import TrainerService
     from deepclean.services.trainer.settings import TrainerSettings
+    from deepclean.utils.config import check_output_dir
     from deepclean.utils.logs import configure_logging
     from deepclean.utils.training.settings import load_profiled_settings
 
     settings, profile = load_profiled_settings(TrainerSettings, args)
     configure_logging("trainer", settings.log_level)
+    check_output_dir(settings.project_dir, "project_dir")  # before minutes of waiting for frames
     service = TrainerService(settings, profile=profile)
     previous = {}
     if threading.current_thread() is threading.main_thread():
