@@ -109,24 +109,25 @@ class ModelStore:
     # ------------------------------------------------------------------ queries
 
     def versions(self) -> dict[str, Any]:
-        """``{"production": {...}, "canary": {...}, "others": [...]}`` from the repository on disk."""
-        with self.lock:
-            repo = ModelRepository(self.path)
-            dc = repo[DEEPCLEAN]
-            pins = read_versions(self.path)
-            infos = version_infos(dc)
-            entry = lambda v: {"version": v, **(infos.get(v) or VersionInfo(trained=True)).to_json(),  # noqa: E731
-                               "verified": _verified(dc.path / str(v))}
-            used = set(pins.values())
-            return {"production": entry(pins[Role.PRODUCTION]), "canary": entry(pins[Role.CANARY]),
-                    "others": [entry(v) for v in dc.versions if v not in used]}
+        """``{"production": {...}, "canary": {...}, "others": [...]}`` from the repository on disk.
+
+        Reads without the lock (every file is replaced atomically), so it answers during an export.
+        """
+        repo = ModelRepository(self.path)
+        dc = repo[DEEPCLEAN]
+        pins = read_versions(self.path)
+        infos = version_infos(dc)
+        entry = lambda v: {"version": v, **(infos.get(v) or VersionInfo(trained=True)).to_json(),  # noqa: E731
+                           "verified": _verified(dc.path / str(v))}
+        used = set(pins.values())
+        return {"production": entry(pins[Role.PRODUCTION]), "canary": entry(pins[Role.CANARY]),
+                "others": [entry(v) for v in dc.versions if v not in used]}
 
     def exported_version(self, model_dir: Path) -> int | None:
-        """The version on disk exported from ``model_dir``, if any."""
-        with self.lock:
-            dc = ModelRepository(self.path)[DEEPCLEAN]
-            found = [v for v, i in version_infos(dc).items() if i.model_dir == str(model_dir) and v in dc.versions]
-            return max(found, default=None)
+        """The version on disk exported from ``model_dir``, if any (read without the lock)."""
+        dc = ModelRepository(self.path)[DEEPCLEAN]
+        found = [v for v, i in version_infos(dc).items() if i.model_dir == str(model_dir) and v in dc.versions]
+        return max(found, default=None)
 
     # ------------------------------------------------------------------ changes
 

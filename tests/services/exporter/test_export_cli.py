@@ -196,7 +196,8 @@ def l1_inputs(tmp_path, monkeypatch):
     """An L1 channel list and run, with no IFO in the environment or a .env file."""
     for name in ("IFO", "DEEPCLEAN_EXPORT_MODEL_IFO"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DEEPCLEAN_ENV_FILE", str(tmp_path / "no.env"))
+    (tmp_path / "empty.env").write_text("")
+    monkeypatch.setenv("DEEPCLEAN_ENV_FILE", str(tmp_path / "empty.env"))
     channels = tmp_path / "l1.txt"
     channels.write_text("\n".join(L1_CHANNELS) + "\n")
     return channels, _weights(tmp_path / "train" / f"{START}-{START + DURATION}", len(WITNESSES))
