@@ -25,7 +25,9 @@ SUBCOMMANDS: dict[str, str] = {
     "trainer": "deepclean.services.trainer.cli",
     "export-model": "deepclean.services.exporter.export_cli",
     "exporter": "deepclean.services.exporter.cli",
+    "monitor": "deepclean.services.monitor.cli",
     "triton": "deepclean.services.triton.cli",
+    "cleaner": "deepclean.services.cleaner.cli",
     "up": "deepclean.services.up.cli",
     "wait-for": "deepclean.services.up.wait_cli",
 }

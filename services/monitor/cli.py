@@ -1,0 +1,74 @@
+"""``deepclean monitor``: the monitor service (see ``deepclean monitor --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+DESCRIPTION = """\
+The DeepClean monitor. Follows the cleaned frames in $PROJECT_DIR/cleaned/<IFO>/ (written by
+the cleaner: products, raw strain, state vector, model versions). While the served canary is
+newer than production, every monitor_period seconds of data it computes the mean in-band ASD
+ratio of canary/raw and production/raw over the last asd_segment_length seconds (band from
+the canary's version info) and promotes the canary through the exporter (POST /promote, with
+Authorization: Bearer $DEEPCLEAN_TOKEN when set) after `passes` consecutive passes: canary/raw
+<= max_ratio and no worse than production by more than `tolerance`. After `failures`
+consecutive failures the canary is rejected and not checked again. Seconds that are missing,
+tapered, not analysis-ready or not warmed up are skipped, not counted.
+Keeps at most max_files cleaned frames and writes $PROJECT_DIR/archive/<IFO>/ frames every
+write_cadence seconds (a gap splits a span into shorter files). Status page on
+http://HOST:PORT/ (also /status, /health, /metrics). Stops on SIGINT/SIGTERM.
+
+example: deepclean monitor --project-dir ./project --data-dir ./data --ifo H1 \\
+    --exporter-url http://127.0.0.1:5000 --triton-url 127.0.0.1:8001 --port 5001
+"""
+
+TOKEN_ENV = "DEEPCLEAN_TOKEN"
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.monitor.settings import MonitorSettings
+    from deepclean.utils.config import add_command
+
+    return add_command(
+        subparsers, "monitor", MonitorSettings,
+        help="the monitor service: canary promotion, carousel, archive, status page", description=DESCRIPTION,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.monitor.app import create_app
+    from deepclean.services.monitor.served import StatusServer
+    from deepclean.services.monitor.service import MonitorService
+    from deepclean.services.monitor.settings import MonitorSettings
+    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.errors import ServerUnavailableError
+    from deepclean.utils.logs import configure_logging
+
+    settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
+    configure_logging("monitor", settings.log_level)
+    service = MonitorService(settings, token=os.environ.get(TOKEN_ENV) or None)
+    app = create_app(service.state, ifo=str(settings.ifo), refresh=settings.refresh, max_ratio=settings.max_ratio,
+                     history=settings.plot_history, stale_after=max(30.0, 3 * settings.frame_timeout))
+    try:
+        server = StatusServer(app, settings.host, settings.port)
+    except OSError as exc:
+        raise ServerUnavailableError(f"status page cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: service.stop())
+    server.start()
+    try:
+        service.run()
+    finally:
+        server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    logger.info("monitor stopped at GPS %s after %d check(s)", service.latest, service.checks_done)
+    return 0

@@ -1,0 +1,74 @@
+"""The status page's figures as PNG bytes (matplotlib's Agg canvas: no display needed; figures
+are made without pyplot, so the checker thread and the web threads can draw at once).
+
+``asd_png``: ASDs of raw, production, canary and OUT_DQ around the band(s), the band shaded.
+``ratio_png``: in-band ASD ratios against raw of production, canary and OUT_DQ over the
+recent history, with the ``max_ratio`` line. Sizes are fixed (:data:`ASD_SIZE`,
+:data:`RATIO_SIZE`, pixels) so the page lays out before they load.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+ASD_SIZE = (800, 450)  #: width, height of the ASD figure in pixels
+RATIO_SIZE = (800, 300)  #: width, height of the ratio history in pixels
+MARGIN_HZ = 15.0  #: shown on each side of the band(s)
+COLORS = {"raw": "0.45", "production": "tab:blue", "canary": "tab:orange", "out_dq": "tab:green"}
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _figure(size: tuple[int, int]):
+    return Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI, layout="constrained")
+
+
+def asd_png(
+    freqs: np.ndarray, asds: Mapping[str, np.ndarray], bands: Sequence[tuple[float, float]], title: str
+) -> bytes:
+    """ASDs (keys of :data:`COLORS`) against frequency around ``bands``."""
+    fig = _figure(ASD_SIZE)
+    ax = fig.add_subplot()
+    low = max(min(b[0] for b in bands) - MARGIN_HZ, freqs[1])
+    high = max(b[1] for b in bands) + MARGIN_HZ
+    shown = (freqs >= low) & (freqs <= high)
+    for name, values in asds.items():
+        ax.semilogy(freqs[shown], values[shown], label=name, color=COLORS.get(name), lw=1.6 if name == "raw" else 1.2)
+    for lo, hi in bands:
+        ax.axvspan(lo, hi, color="tab:red", alpha=0.08, lw=0)
+    ax.set_xlim(low, high)
+    ax.set_xlabel("frequency [Hz]")
+    ax.set_ylabel("ASD [strain/√Hz]")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=9)
+    return _png(fig)
+
+
+def ratio_png(points: Sequence[Mapping[str, float]], now_gps: int | None, max_ratio: float, window: float) -> bytes:
+    """Ratios (``gps``, ``production_ratio``, ``canary_ratio``, ``out_dq_ratio``) over the last ``window`` s."""
+    fig = _figure(RATIO_SIZE)
+    ax = fig.add_subplot()
+    if points and now_gps is not None:
+        minutes = np.array([(p["gps"] - now_gps) / 60.0 for p in points])
+        for key, label in (("production_ratio", "production"), ("canary_ratio", "canary"), ("out_dq_ratio", "out_dq")):
+            ax.plot(minutes, [p[key] for p in points], "o-", ms=3, lw=1, label=label, color=COLORS[label])
+        ax.legend(loc="upper left", fontsize=9)
+    else:
+        ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)
+    ax.axhline(max_ratio, color="tab:red", ls="--", lw=1)
+    ax.set_xlim(-window / 60.0, 0)
+    ax.set_xlabel("minutes before the latest frame")
+    ax.set_ylabel("in-band ASD ratio / raw")
+    ax.grid(True, alpha=0.3)
+    return _png(fig)

@@ -1,0 +1,312 @@
+"""The monitor loop: follow cleaned frames, archive, trim the carousel, check the canary.
+
+Two threads. The **loop** (:meth:`MonitorService.run`) follows
+``$PROJECT_DIR/cleaned/<IFO>/`` with watchdog, reads each new frame once (a corrupt one is
+logged, counted and treated as a missing second), archives every closed span, trims the
+carousel, and every ``monitor_period`` seconds of data hands the last ``asd_segment_length``
+seconds to the **checker**. It only touches local files, so it keeps the carousel bounded
+even while the exporter is slow or down. The checker asks the exporter for the versions
+(retried with backoff), draws the latest ASDs, records the ratios, runs the decision
+(:mod:`deepclean.utils.monitoring.decision`) and calls ``POST /promote``; a failed promotion
+is retried at the next check. One log line per cycle says GPS, latency and what changed.
+Restart: archived seconds are read back from the archive file names, the decision state
+from ``$PROJECT_DIR/monitor/state.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepclean.services.monitor.archive import Archive
+from deepclean.services.monitor.carousel import Carousel
+from deepclean.services.monitor.cleaned import SERIES, CleanedSecond, read_cleaned
+from deepclean.services.monitor.exporter import ExporterClient, ModelVersion, Versions
+from deepclean.services.monitor.plots import asd_png
+from deepclean.services.monitor.served import served_versions, unix_to_gps
+from deepclean.services.monitor.settings import MonitorSettings
+from deepclean.services.monitor.state import MonitorState, RatioPoint
+from deepclean.utils.errors import FrameError
+from deepclean.utils.frames.watch import DirectoryWatcher
+from deepclean.utils.monitoring.asd import asd, band_ratio
+from deepclean.utils.monitoring.decision import Decision, Thresholds, Verdict
+from deepclean.utils.monitoring.segment import SecondSummary, check_segment
+from deepclean.utils.monitoring.spans import to_archive
+from deepclean.utils.products import CLEANED_RATE_HZ, Product
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The last ``length`` seconds handed to the checker (copies: the loop goes on)."""
+
+    end: int
+    length: int
+    summaries: dict[int, SecondSummary | None]
+    series: dict[int, np.ndarray]  #: gps -> (len(SERIES), 4096) for the seconds read
+
+    @property
+    def complete(self) -> bool:
+        return all(g in self.series for g in range(self.end - self.length, self.end))
+
+    def stacked(self) -> np.ndarray:
+        """(len(SERIES), length * 4096), oldest first (only when complete)."""
+        return np.concatenate([self.series[g] for g in range(self.end - self.length, self.end)], axis=1)
+
+
+class MonitorService:
+    """Follows the cleaned frames until :meth:`stop`."""
+
+    def __init__(self, settings: MonitorSettings, *, token: str | None = None) -> None:
+        s = self.settings = settings
+        self.stop_event = threading.Event()
+        self.carousel = Carousel(s.project_dir, s.ifo, s.max_files)
+        self.archive = Archive(s.project_dir, s.ifo, max_age=s.archive_max_age, max_bytes=s.archive_max_bytes)
+        thresholds = Thresholds(passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance)
+        self.state = MonitorState(Path(s.project_dir) / "monitor", thresholds, s.plot_history)
+        self.exporter = ExporterClient(s.exporter_url, token=token, retries=s.exporter_retries,
+                                       backoff=s.exporter_backoff, timeout=s.exporter_timeout, stop=self.stop_event)
+        self.buffer: OrderedDict[int, CleanedSecond] = OrderedDict()
+        self.summaries: dict[int, SecondSummary | None] = {}
+        self.latest: int | None = None  #: newest GPS read
+        self.last_check_end: int | None = None
+        self.archived: set[int] = set()
+        self.unarchivable: set[int] = set()
+        self.jobs: queue.Queue[Segment] = queue.Queue(maxsize=1)
+        self.checks_queued = 0  #: segments handed to the checker
+        self.checks_done = 0  #: segments the checker finished
+        self.checks_dropped = 0  #: segments dropped because the checker was still busy
+        self.processed: int | None = None  #: newest GPS a whole loop cycle went through
+        self._warned_bands: set[int] = set()
+
+    def stop(self) -> None:
+        """Stop both threads (safe from a signal handler)."""
+        self.stop_event.set()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        """Follow the cleaned frames until stopped."""
+        s = self.settings
+        checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
+        checker.start()
+        try:
+            self._resume()
+            with DirectoryWatcher(self.carousel.directory) as watcher:
+                while not self.stop_event.is_set():
+                    generation = watcher.generation()
+                    new = [g for g in self.carousel.seconds() if self.latest is None or g > self.latest]
+                    for gps in new:
+                        self._ingest(gps)
+                    self._housekeeping()
+                    if new:
+                        self._maybe_check()
+                        self._log_cycle(new)
+                        self.processed = self.latest
+                    self.state.beat()
+                    if self.stop_event.is_set():
+                        break
+                    watcher.wait(generation, s.frame_timeout)
+        finally:
+            self.stop_event.set()
+            checker.join(timeout=s.exporter_timeout + 5)
+            self.state.save()
+
+    def _resume(self) -> None:
+        """Archived seconds from the archive's file names; the newest segment read back."""
+        self.archived = self.archive.archived()
+        present = self.carousel.seconds()
+        logger.info("following %s: %d cleaned frame(s) present, %d archive file(s) in %s",
+                    self.carousel.directory, len(present), len(self.archive.files()), self.archive.directory)
+        keep = self.settings.asd_segment_length
+        for gps in present[-keep:]:
+            self._ingest(gps)
+        if self.latest is not None:
+            self.last_check_end = self.latest + 1
+        self._housekeeping()
+        self.processed = self.latest
+
+    def _ingest(self, gps: int) -> None:
+        path = self.carousel.path(gps)
+        self.latest = gps if self.latest is None else max(self.latest, gps)
+        try:
+            second = read_cleaned(path, self.settings.ifo)
+        except (FrameError, OSError) as exc:
+            logger.warning("unreadable cleaned frame, second %d counts as missing: %s", gps, exc)
+            self.summaries[gps] = None
+            with self.state.lock:
+                self.state.unreadable.append(f"{path.name}: {exc}")
+                self.state.metrics.bad_frames.inc()
+        else:
+            self.buffer[gps] = second
+            self.summaries[gps] = second.summary
+            self.state.record_frame(gps, unix_to_gps(second.mtime) - (gps + 1))
+        oldest = self.latest + 1 - self.settings.asd_segment_length
+        while self.buffer and next(iter(self.buffer)) < oldest:
+            self.buffer.popitem(last=False)
+        for old in [g for g in self.summaries if g < oldest]:
+            del self.summaries[old]
+
+    def _housekeeping(self) -> None:
+        """Archive closed spans, then trim the carousel and apply archive retention."""
+        present = self.carousel.seconds()
+        if present:
+            latest = max(present[-1], self.latest or present[-1])
+            pending = to_archive(present, self.archived | self.unarchivable, latest, self.settings.write_cadence)
+            for start, end in pending:
+                try:
+                    written, bad = self.archive.write(start, end, self.carousel.path)
+                except (FrameError, OSError) as exc:
+                    logger.error("archiving GPS %d-%d failed (frames kept, retried): %s", start, end, exc)
+                    continue
+                self.unarchivable.update(bad)
+                for path in written:
+                    logger.info("archived %s", path.name)
+                self.archived.update(g for g in range(start, end) if g not in bad)
+                self.state.record_archive(len(self.archive.files()), end, written[-1].name if written else None)
+            handled = self.archived | self.unarchivable
+            deleted = self.carousel.trim({g for g in present if g in handled})
+            oldest = min(set(present) - set(deleted), default=None)
+            if oldest is not None:  # forget what the carousel no longer holds
+                self.archived = {g for g in self.archived if g >= oldest}
+                self.unarchivable = {g for g in self.unarchivable if g >= oldest}
+            self.state.record_carousel(len(present) - len(deleted), self.carousel.max_seen)
+            if self.latest is not None:
+                self.archive.enforce_retention(self.latest + 1)
+            files = self.archive.files()
+            end = max((g + d for g, d, _ in files), default=None)
+            self.state.record_archive(len(files), end, None)
+
+    def _maybe_check(self) -> None:
+        end = self.latest + 1
+        period = self.settings.monitor_period
+        if self.last_check_end is None:
+            self.last_check_end = end
+            return
+        if end // period <= self.last_check_end // period:
+            return
+        self.last_check_end = end
+        length = self.settings.asd_segment_length
+        window = range(end - length, end)
+        segment = Segment(end, length, {g: self.summaries[g] for g in window if g in self.summaries},
+                          {g: self.buffer[g].series.copy() for g in window if g in self.buffer})
+        try:
+            stale = self.jobs.get_nowait()  # the checker is behind: drop the stale segment
+            self.checks_dropped += 1
+            logger.warning("checker busy; dropping the check ending at GPS %d", stale.end)
+        except queue.Empty:
+            pass
+        self.checks_queued += 1
+        self.jobs.put(segment)
+
+    def _log_cycle(self, new: list[int]) -> None:
+        latency = self.state.latencies[-1][1] if self.state.latencies else float("nan")
+        logger.info("GPS %d: %d new frame(s), latency %.2f s, carousel %d, archive to GPS %s",
+                    new[-1], len(new), latency, self.state.carousel_files, self.state.archive.get("end"))
+
+    # ------------------------------------------------------------------ the checker
+
+    def _checker(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                segment = self.jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.check(segment)
+            except Exception:  # noqa: BLE001 - a bug in one check must not stop monitoring
+                logger.exception("check of the segment ending at GPS %d failed", segment.end)
+            self.checks_done += 1
+
+    def _bands(self, model: ModelVersion) -> list[tuple[float, float]]:
+        if model.info.bands:
+            return [(float(lo), float(hi)) for lo, hi in model.info.bands]
+        if model.version not in self._warned_bands:
+            self._warned_bands.add(model.version)
+            logger.warning("version %d has no bands in its version info (training metadata missing?); "
+                           "using the configured band(s) %s Hz", model.version, self.settings.bands)
+        return list(self.settings.bands)
+
+    def check(self, segment: Segment) -> Decision | None:
+        """One check of ``segment``: versions, plots, ratios, decision, promotion."""
+        s = self.settings
+        versions = self.exporter.versions()
+        self.state.record_versions(
+            None if versions is None else {"production": _describe(versions.production),
+                                           "canary": _describe(versions.canary)},
+            self.exporter.last_error,
+        )
+        self.state.served = served_versions(s.triton_url)
+        bands = self._bands(versions.canary) if versions else list(s.bands)
+        ratios = self._ratios(segment, bands) if segment.complete else None
+        tracker = self.state.tracker
+        if versions is None:
+            if tracker.canary is None:
+                return None
+            decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
+        else:
+            production, canary = versions.production.version, versions.canary.version
+            if not tracker.should_check(production, canary):
+                return None
+            usable = check_segment(segment.summaries, segment.end, segment.length, production, canary)
+            if not usable.usable or ratios is None:
+                decision = tracker.skip(segment.end, production, canary, usable.describe())
+            else:
+                production_ratio = ratios["production"] if versions.production.info.trained else None
+                decision = tracker.check(segment.end, production, canary, ratios["canary"], production_ratio)
+                if decision.verdict is Verdict.PROMOTE:
+                    decision = self._promote(decision)
+        log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
+        log("%s", decision.describe())
+        self.state.record_decision(decision)
+        self.state.save()
+        return decision
+
+    def _promote(self, decision: Decision) -> Decision:
+        answer = self.exporter.promote(decision.canary)
+        if answer is None:
+            return dataclasses.replace(decision, reason=f"{decision.reason}; promotion request failed "
+                                                        f"({self.exporter.last_error}), retried at the next check")
+        self.state.tracker.promoted(decision.canary)
+        logger.warning("promoted canary %d to production (exporter: %s)", decision.canary, answer)
+        return dataclasses.replace(decision, reason=f"promoted (exporter answered {answer})")
+
+    def _ratios(self, segment: Segment, bands: list[tuple[float, float]]) -> dict[str, float] | None:
+        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when usable)."""
+        s = self.settings
+        data = segment.stacked()
+        freqs, asds = asd(data, CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average)
+        by_name = {p: asds[i] for i, p in enumerate(SERIES)}
+        raw = by_name[Product.RAW]
+        ratios = {
+            "production": band_ratio(by_name[Product.PRODUCTION], raw, freqs, bands),
+            "canary": band_ratio(by_name[Product.CANARY], raw, freqs, bands),
+            "out_dq": band_ratio(by_name[Product.OUT_DQ], raw, freqs, bands),
+        }
+        last = segment.summaries.get(segment.end - 1)
+        title = (f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
+                 f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
+                 f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}")
+        names = {Product.RAW: "raw", Product.PRODUCTION: "production", Product.CANARY: "canary",
+                 Product.OUT_DQ: "out_dq"}
+        self.state.set_plots(segment.end, {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)})
+        if last is not None and check_segment(segment.summaries, segment.end, segment.length,
+                                              last.production or 0, last.canary or 0).usable:
+            self.state.record_ratio(RatioPoint(segment.end, last.production, last.canary, ratios["production"],
+                                               ratios["canary"], ratios["out_dq"]))
+        return ratios
+
+
+def _describe(model: ModelVersion) -> dict:
+    return {"version": model.version, **model.info.to_json()}
+
+
+__all__ = ["MonitorService", "Segment", "Versions"]

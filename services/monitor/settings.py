@@ -1,0 +1,64 @@
+"""Settings of the ``deepclean monitor`` service (table ``[tool.deepclean.monitor]``,
+environment ``DEEPCLEAN_MONITOR_*``); every threshold is also a flag."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+
+from deepclean.utils.config import SharedSettings
+from deepclean.utils.monitoring.asd import DEFAULT_FFTLENGTH_S, DEFAULT_SEGMENT_S, Average, welch_segments
+
+
+class MonitorSettings(SharedSettings):
+    """How the monitor checks canaries, bounds the carousel, archives and serves its page."""
+
+    service: ClassVar[str] = "monitor"
+
+    exporter_url: str = Field("http://127.0.0.1:5000", description="base URL of the exporter (GET /versions, POST /promote)")
+    triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)")
+    host: str = Field("127.0.0.1", description="address the status page binds to")
+    port: PositiveInt = Field(5001, description="port of the status page (/, /status, /health, /metrics)")
+    monitor_period: PositiveInt = Field(
+        64, description="seconds of data between two canary checks (>= asd_segment_length: disjoint checks)"
+    )
+    asd_segment_length: PositiveInt = Field(int(DEFAULT_SEGMENT_S), description="seconds of data per ASD ratio")
+    asd_fftlength: PositiveFloat = Field(DEFAULT_FFTLENGTH_S, description="seconds per Welch FFT of the ASD ratio")
+    asd_average: Average = Field(Average.MEAN, description="averaging of Welch periodograms")
+    passes: PositiveInt = Field(10, description="consecutive passing checks that promote the canary")
+    failures: PositiveInt = Field(5, description="consecutive failing checks that reject the canary")
+    max_ratio: PositiveFloat = Field(1.0, description="a passing canary has in-band ASD ratio canary/raw <= this")
+    tolerance: NonNegativeFloat = Field(
+        0.02, description="a passing canary is no worse than production by more than this fraction"
+    )
+    max_files: PositiveInt = Field(300, description="cleaned frames kept in the carousel (oldest deleted)")
+    write_cadence: PositiveInt = Field(128, description="seconds per archive file (aligned to GPS multiples)")
+    archive_max_age: PositiveFloat | None = Field(
+        None, description="delete archive files ending more than this many seconds before the newest data (none: keep)"
+    )
+    archive_max_bytes: PositiveInt | None = Field(
+        None, description="delete the oldest archive files beyond this total size, bytes (none: no limit)"
+    )
+    plot_history: PositiveFloat = Field(3600.0, description="seconds of ratio history on the status page")
+    frame_timeout: PositiveFloat = Field(
+        5.0, description="wall seconds without a new cleaned frame before a status cycle runs anyway"
+    )
+    exporter_retries: int = Field(4, ge=0, description="retries of a failed exporter request")
+    exporter_backoff: PositiveFloat = Field(1.0, description="first retry delay, seconds (doubles each retry)")
+    exporter_timeout: PositiveFloat = Field(10.0, description="timeout of one exporter request, seconds")
+    refresh: PositiveInt = Field(10, description="seconds between automatic reloads of the status page")
+
+    @model_validator(mode="after")
+    def _check_monitor(self) -> "MonitorSettings":
+        if welch_segments(self.asd_segment_length, self.asd_fftlength) < 1:
+            raise ValueError(
+                f"asd_segment_length {self.asd_segment_length} s is shorter than asd_fftlength "
+                f"{self.asd_fftlength} s; need at least one FFT per segment"
+            )
+        if self.max_files < self.write_cadence + 2:
+            raise ValueError(
+                f"max_files {self.max_files} must be at least write_cadence + 2 = {self.write_cadence + 2}: "
+                "an open span's frames stay until the frame after it arrives and the span is archived"
+            )
+        return self
