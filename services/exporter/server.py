@@ -33,15 +33,21 @@ class HttpServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop listening, close open connections, wait for the serving thread."""
-        self.server.close()
-        for channel in list(self.server._map.values()):
-            try:
-                channel.handle_close()
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
-        self._thread.join(timeout)
-        self.server.task_dispatcher.shutdown(timeout=timeout)
+        """Stop listening, close open connections (in the serving thread), wait for it and the workers."""
+        server = self.server
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+            server.close()  # the listening socket and the trigger: the loop's map is empty, run() returns
+
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout)
+        else:
+            close_all()
+        server.task_dispatcher.shutdown(timeout=timeout)
 
     def __enter__(self) -> "HttpServer":
         return self.start()

@@ -7,11 +7,14 @@ running and the model stays on disk for the exporter to pick up later.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "DEEPCLEAN_TOKEN"  #: when set, sent as ``Authorization: Bearer <token>`` (the exporter requires it then)
 
 
 def notify(
@@ -26,14 +29,17 @@ def notify(
     """POST ``payload`` as JSON to ``url``; retry ``retries`` times after ``backoff``,
     ``2 * backoff``, ... seconds on a connection error, timeout or 5xx answer.
 
-    Returns True when the exporter answered 2xx; False (logged) otherwise.
+    Sends ``Authorization: Bearer $DEEPCLEAN_TOKEN`` when that variable is set. Returns True
+    when the exporter answered 2xx; False (logged) otherwise.
     """
     import requests
 
+    token = os.environ.get(TOKEN_ENV)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     attempts = retries + 1
     for attempt in range(1, attempts + 1):
         try:
-            response = requests.post(url, json=dict(payload), timeout=timeout)
+            response = requests.post(url, json=dict(payload), timeout=timeout, headers=headers)
         except requests.RequestException as exc:
             problem = f"{type(exc).__name__}: {exc}"
         else:

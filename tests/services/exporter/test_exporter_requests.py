@@ -298,3 +298,21 @@ def test_real_http(world) -> None:
         status, body = http("GET", f"{base}/versions")
         assert status == 200 and set(body) == {"production", "canary", "others"}
     assert _state(world) == before
+
+
+def test_trainer_notification_carries_the_token(world, monkeypatch) -> None:
+    """The trainer's notify() against the exporter over HTTP: with DEEPCLEAN_TOKEN it is accepted, without refused."""
+    from deepclean.services.trainer.notify import notify
+
+    app = create_app(world["settings"], world["store"], exporter=world["exporter"], token=TOKEN)
+    payload = {"ifo": "H1", "start": 1400000000, "end": 1400000032, "model_dir": str(world["installed"]["a"]),
+               "valid_loss": 0.9, "in_band_ratio": None}
+    before = _state(world)
+    with HttpServer(app) as server:
+        monkeypatch.setenv("DEEPCLEAN_TOKEN", TOKEN)
+        assert notify(f"{server.url}/models", payload, retries=0)  # exported already: 200 with its version
+        monkeypatch.setenv("DEEPCLEAN_TOKEN", "wrong")
+        assert not notify(f"{server.url}/models", payload, retries=2, sleep=lambda s: pytest.fail("4xx is not retried"))
+        monkeypatch.delenv("DEEPCLEAN_TOKEN")
+        assert not notify(f"{server.url}/models", payload, retries=0)
+    assert _state(world) == before  # the run's job (done) answered; nothing exported again
