@@ -20,6 +20,7 @@ DPI = 100
 ASD_SIZE = (800, 450)  #: width, height of the ASD figure in pixels
 RATIO_SIZE = (800, 300)  #: width, height of the ratio history in pixels
 MARGIN_HZ = 15.0  #: shown on each side of the band(s)
+STYLES = {"raw": {"lw": 1.6}, "production": {"lw": 2.4}, "canary": {"lw": 1.4}, "out_dq": {"lw": 1.0, "ls": "--"}}
 COLORS = {"raw": "0.45", "production": "tab:blue", "canary": "tab:orange", "out_dq": "tab:green"}
 
 
@@ -42,8 +43,8 @@ def asd_png(
     low = max(min(b[0] for b in bands) - MARGIN_HZ, freqs[1])
     high = max(b[1] for b in bands) + MARGIN_HZ
     shown = (freqs >= low) & (freqs <= high)
-    for name, values in asds.items():
-        ax.semilogy(freqs[shown], values[shown], label=name, color=COLORS.get(name), lw=1.6 if name == "raw" else 1.2)
+    for name, values in asds.items():  # OUT_DQ often equals production: dashed and thinner, on top
+        ax.semilogy(freqs[shown], values[shown], label=name, color=COLORS.get(name), **STYLES.get(name, {}))
     for lo, hi in bands:
         ax.axvspan(lo, hi, color="tab:red", alpha=0.08, lw=0)
     ax.set_xlim(low, high)
@@ -62,7 +63,8 @@ def ratio_png(points: Sequence[Mapping[str, float]], now_gps: int | None, max_ra
     if points and now_gps is not None:
         minutes = np.array([(p["gps"] - now_gps) / 60.0 for p in points])
         for key, label in (("production_ratio", "production"), ("canary_ratio", "canary"), ("out_dq_ratio", "out_dq")):
-            ax.plot(minutes, [p[key] for p in points], "o-", ms=3, lw=1, label=label, color=COLORS[label])
+            style = {"ls": "--", "marker": "x", "ms": 4} if label == "out_dq" else {"marker": "o", "ms": 5}
+            ax.plot(minutes, [p[key] for p in points], lw=1, label=label, color=COLORS[label], **style)
         ax.legend(loc="upper left", fontsize=9)
     else:
         ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)

@@ -52,7 +52,8 @@ class StatusServer:
                                     ident="deepclean-monitor")
         self.host = host
         self.port = int(self.server.effective_port)
-        self._thread = threading.Thread(target=self.server.run, name="monitor-http", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="monitor-http", daemon=True)
 
     @property
     def url(self) -> str:
@@ -63,12 +64,25 @@ class StatusServer:
         logger.info("status page on %s", self.url)
         return self
 
+    def _serve(self) -> None:
+        """waitress's loop, one poll at a time, so sockets are closed by this thread only."""
+        server = self.server
+        try:
+            while not self._stopping.is_set():
+                server.asyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, count=1)
+        finally:
+            for channel in list(server._map.values()):
+                try:
+                    channel.handle_close()
+                except Exception:  # noqa: BLE001 - closing anyway
+                    pass
+            server.close()
+
     def stop(self, timeout: float = 10.0) -> None:
-        self.server.close()
-        for channel in list(self.server._map.values()):
-            try:
-                channel.handle_close()
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
-        self._thread.join(timeout)
+        """Stop listening, close open connections, wait for the serving thread and the workers."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        else:
+            self.server.close()
         self.server.task_dispatcher.shutdown(timeout=timeout)
