@@ -74,8 +74,19 @@ def padding(geometry: StreamGeometry, sample_rate: float, filter_pad: float) -> 
 def existing_outputs(settings: OfflineSettings) -> list[Path]:
     """Cleaned frames of the span and ``report.json`` already in ``output_dir``."""
     out = Path(settings.output_dir)
-    names = [cleaned_frame_name(settings.ifo, settings.start + i) for i in range(settings.duration)]
-    return [out / n for n in [*names, REPORT_FILE] if (out / n).exists()]
+    if not out.is_dir():
+        return []
+    found = []
+    for path in sorted(out.iterdir()):
+        try:
+            name = FrameName.parse(path.name)
+        except ValueError:
+            continue
+        if name.ifo == IFO(settings.ifo) and name.tag == FrameKind.CLEANED.value and (
+            settings.start <= name.gps < settings.start + settings.duration
+        ):
+            found.append(path)
+    return found + [out / REPORT_FILE] * (out / REPORT_FILE).exists()
 
 
 def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overwrite: bool = False) -> dict:

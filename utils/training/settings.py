@@ -203,10 +203,10 @@ def check_inference(settings: SharedSettings) -> None:
         max_latency=settings.max_latency,
     )
     start, duration = getattr(settings, "start", None), getattr(settings, "duration", None)
-    if start is not None and duration is not None and start + duration > MAX_GPS:
+    if start is not None and start + (duration or 1) > MAX_GPS:
+        span = f"span GPS {start} + {duration} s ends" if duration else f"start GPS {start} is"
         raise ValueError(
-            f"span GPS {start} + {duration} s ends after the last GPS second GWF frames can hold ({MAX_GPS}); "
-            f"allowed: start + duration <= {MAX_GPS}"
+            f"{span} after the last GPS second GWF frames can hold ({MAX_GPS}); allowed: start + duration <= {MAX_GPS}"
         )
 
 
