@@ -10,8 +10,11 @@ in spec and the ratio is above 1, it is tapered out over the last ``taper`` of i
 second's data (no look-ahead), so the gate costs no latency.
 
 A second without a trustworthy noise estimate (``valid=False``: Triton unreachable, warm-up,
-witnesses missing) puts the gate out of spec at once and empties the buffer: OUT_DQ is raw
-for it, and cleaning is tapered back in only after ``min_seconds`` of valid data say so.
+witnesses missing) puts the gate out of spec at once (OUT_DQ is raw for it) and is not added
+to the buffer; the next valid second is decided with the buffer as it was, so cleaning is
+tapered back in at once after a short outage if the ratio says so. After more than
+``buffer_seconds`` invalid seconds in a row the buffer is emptied (its data are stale), and
+the gate waits for ``min_seconds`` of valid data again.
 Pure numpy/scipy; no I/O.
 """
 
@@ -93,12 +96,14 @@ class OutDqGate:
         taper = taper_samples(taper_seconds, sample_rate)
         self.rising[:taper] = rising_half_hann(taper)
         self.in_spec = False
+        self.invalid_run = 0  #: consecutive invalid seconds
         self._raw: deque[np.ndarray] = deque(maxlen=int(buffer_seconds))
         self._clean: deque[np.ndarray] = deque(maxlen=int(buffer_seconds))
 
     def reset(self) -> None:
         """Out of spec with an empty buffer (as at the start)."""
         self.in_spec = False
+        self.invalid_run = 0
         self._raw.clear()
         self._clean.clear()
 
@@ -112,8 +117,12 @@ class OutDqGate:
         if raw.shape != (self.n,) or clean.shape != (self.n,):
             raise ValueError(f"raw {raw.shape} and clean {clean.shape} must both hold one second ({self.n},)")
         if not valid:
-            self.reset()
+            self.in_spec = False
+            self.invalid_run += 1
+            if self.invalid_run > self._raw.maxlen:
+                self.reset()
             return GateSecond(np.zeros(self.n), None, False)
+        self.invalid_run = 0
         self._raw.append(raw)
         self._clean.append(clean)
         if len(self._raw) < self.min_seconds:

@@ -7,6 +7,11 @@ in order, checking that the server counted the same update index as the client.
 
 Keep one update of a stream in flight at a time when DeepClean versions may change underneath
 (:mod:`deepclean.utils.triton.versions`); several streams may be interleaved freely.
+
+A client that gives up on a sequence (its answer came too late, the server went away) calls
+:meth:`StreamClient.abandon`: the sequence is ended on the server with one last update whose
+answer is discarded, so its slot is free for the next sequence at once (a streaming model has
+one slot per instance; an abandoned, never-ended sequence would hold it until the idle timeout).
 """
 
 from __future__ import annotations
@@ -48,11 +53,14 @@ class StreamClient:
         url: gRPC address ``host:port``.
         model: the ensemble to stream through.
         timeout: seconds to wait for an answer before raising :class:`StreamError`.
+        connect_timeout: seconds allowed for the readiness check when the stream opens.
     """
 
-    def __init__(self, url: str, *, model: str = ENSEMBLE, timeout: float = 30.0) -> None:
-        self.url, self.model, self.timeout = url, model, timeout
+    def __init__(self, url: str, *, model: str = ENSEMBLE, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+        self.url, self.model, self.timeout, self.connect_timeout = url, model, timeout, connect_timeout
         self._client = grpcclient.InferenceServerClient(url)
+        self._ignored: set[str] = set()
+        self._broken = False
         self._done: dict[str, tuple[object, float]] = {}
         self._sent: dict[str, float] = {}
         self._next: dict[int, int] = {}
@@ -62,7 +70,7 @@ class StreamClient:
 
     def __enter__(self) -> "StreamClient":
         try:
-            if not self._client.is_model_ready(self.model):
+            if not self._client.is_model_ready(self.model, client_timeout=self.connect_timeout):
                 raise ServerUnavailableError(f"model {self.model} is not ready on Triton at {self.url}")
         except InferenceServerException as exc:
             raise ServerUnavailableError(f"cannot reach Triton at {self.url}: {exc}") from exc
@@ -73,9 +81,19 @@ class StreamClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def broken(self) -> bool:
+        """True once the stream reported an error not tied to an update (e.g. the server went away)."""
+        return self._broken
+
+    @property
+    def client(self) -> grpcclient.InferenceServerClient:
+        """The underlying tritonclient client (for config and health queries)."""
+        return self._client
+
     def close(self) -> None:
         if self._open:
-            self._client.stop_stream()
+            self._client.stop_stream(cancel_requests=True)
             self._open = False
         self._client.close()
 
@@ -84,12 +102,19 @@ class StreamClient:
         with self._cond:
             if error is not None:
                 match = _REQUEST_ID.search(str(error))
-                if match and match.group(1) in self._sent:
+                if match and match.group(1) in self._ignored:
+                    self._ignored.discard(match.group(1))
+                elif match and match.group(1) in self._sent:
                     self._done[match.group(1)] = (error, now)
                 else:
                     self._stray.append(str(error))
+                    self._broken = True
             else:
-                self._done[result.get_response().id] = (result, now)
+                request_id = result.get_response().id
+                if request_id in self._ignored:
+                    self._ignored.discard(request_id)
+                else:
+                    self._done[request_id] = (result, now)
             self._cond.notify_all()
 
     def send(self, sequence_id: int, update: np.ndarray, *, start: bool = False, end: bool = False) -> int:
@@ -118,6 +143,30 @@ class StreamClient:
         if end:
             del self._next[sequence_id]
         return index
+
+    def abandon(self, sequence_id: int, update_shape: tuple[int, int]) -> None:
+        """Give up sequence ``sequence_id``: forget its pending answers and end it on the server
+        with one zero update of ``update_shape`` ``(W, samples)`` whose answer is discarded.
+        Never raises (a server that is gone has no sequence to end)."""
+        with self._cond:
+            prefix = f"{sequence_id}/"
+            for table in (self._sent, self._done):
+                for request_id in [r for r in table if r.startswith(prefix)]:
+                    del table[request_id]
+            self._next.pop(sequence_id, None)
+            request_id = f"end/{sequence_id}"
+            self._ignored.add(request_id)
+        if not self._open:
+            return
+        request = grpcclient.InferInput(UPDATE, [1, *update_shape], "FP32")
+        request.set_data_from_numpy(np.zeros((1, *update_shape), dtype=np.float32))
+        try:
+            self._client.async_stream_infer(
+                self.model, [request], request_id=request_id, sequence_id=sequence_id, sequence_end=True
+            )
+        except Exception:  # noqa: BLE001 - best effort: the stream may be broken already
+            with self._cond:
+                self._ignored.discard(request_id)
 
     def result(self, sequence_id: int, index: int, timeout: float | None = None) -> UpdateResult:
         """Wait for the answer to update ``index`` of ``sequence_id``."""

@@ -40,19 +40,25 @@ def test_ratio_matches_a_direct_median_welch() -> None:
 
 
 def test_gate_follows_a_direct_loop_through_good_and_bad_cleaning() -> None:
-    """Good cleaning for 10 s, then 'cleaning' that adds noise for 10 s, an invalid second, good again."""
+    """Good cleaning for 10 s, then 'cleaning' that adds noise for 10 s, an invalid second, good again,
+    then 9 invalid seconds (more than the buffer: it is emptied) and good again."""
     good = seconds(1, 10, line=5.0)  # clean = background: ratio << 1
     bad = [(raw, raw + 3 * np.random.default_rng(i).normal(size=FS)) for i, (raw, _) in enumerate(seconds(2, 10, 5.0))]
     plan = [(r, c, True) for r, c in good] + [(r, c, True) for r, c in bad] + [(good[0][0], good[0][0], False)]
     plan += [(r, c, True) for r, c in seconds(3, 6, line=5.0)]
+    plan += [(good[0][0], good[0][0], False)] * 9 + [(r, c, True) for r, c in seconds(4, 6, line=5.0)]
     gate = OutDqGate(FS, BANDS, buffer_seconds=8, min_seconds=4)
     rising = np.hanning(2 * FS)[:FS]
-    in_spec, buffer = False, []
+    in_spec, buffer, invalid = False, [], 0
     for i, (raw, clean, valid) in enumerate(plan):
         out = gate.push(raw, clean, valid)
-        if not valid:  # direct loop: invalid resets
-            in_spec, buffer, expected, ratio = False, [], np.zeros(FS), None
+        if not valid:  # direct loop: out of spec, buffer kept unless stale
+            invalid += 1
+            in_spec, expected, ratio = False, np.zeros(FS), None
+            if invalid > 8:
+                buffer = []
         else:
+            invalid = 0
             buffer = (buffer + [(raw, clean)])[-8:]
             if len(buffer) < 4:
                 expected, ratio = np.zeros(FS), None

@@ -1,0 +1,99 @@
+"""The cleaner's Prometheus metrics and its small HTTP server (``/metrics``, ``/health``).
+
+Latency = time the cleaned frame was renamed into place - time the strain frame of that
+second appeared (its file's modification time: the writer renames it into place). Stage
+histograms split it: ``read`` (frame appeared -> read and validated), ``lookahead`` (waiting
+for the later frames the pipeline needs), ``compute`` (resampling, Triton, filtering, writing).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0, 7.5, 10.0, 20.0)
+
+
+@dataclass
+class CleanerMetrics:
+    """Metrics of one cleaner, in a registry of their own (so tests can run several)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.latency = Histogram("deepclean_cleaner_latency_seconds",
+                                 "cleaned frame renamed into place minus strain frame appearance", buckets=LATENCY_BUCKETS,
+                                 registry=r)
+        self.stage = Histogram("deepclean_cleaner_stage_seconds", "latency per pipeline stage", ["stage"],
+                               buckets=LATENCY_BUCKETS, registry=r)
+        self.inference = Histogram("deepclean_cleaner_inference_seconds", "Triton time for one second of data",
+                                   buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0), registry=r)
+        self.frames = Counter("deepclean_cleaner_frames_written", "cleaned frames written", registry=r)
+        self.raw_seconds = Counter("deepclean_cleaner_raw_seconds", "frames whose OUT_DQ is raw strain throughout",
+                                   registry=r)
+        self.cleaned_seconds = Counter("deepclean_cleaner_cleaned_seconds",
+                                       "frames whose OUT_DQ is fully cleaned throughout", registry=r)
+        self.dropped = Counter("deepclean_cleaner_dropped_seconds", "input seconds dropped (no output frame)",
+                               registry=r)
+        self.triton_up = Gauge("deepclean_cleaner_triton_connected", "1 while Triton answers", registry=r)
+        self.last_gps = Gauge("deepclean_cleaner_last_gps", "GPS of the newest cleaned frame", registry=r)
+        self.versions = Gauge("deepclean_cleaner_version", "DeepClean version in use", ["role"], registry=r)
+        self.health: dict = {"status": "starting"}
+        self.lock = threading.Lock()
+
+    def set_health(self, **values: object) -> None:
+        with self.lock:
+            self.health.update(values)
+            self.health["updated"] = time.time()
+
+    def health_json(self) -> dict:
+        with self.lock:
+            return dict(self.health)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    metrics: CleanerMetrics
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            body, ctype, code = generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST, 200
+        elif path == "/health":
+            health = self.metrics.health_json()
+            code = 200 if health.get("status") in ("ok", "starting") else 503
+            body, ctype = json.dumps(health).encode(), "application/json"
+        else:
+            body, ctype, code = b'{"error": "not found; try /health or /metrics"}', "application/json", 404
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # quiet: one line per cycle is the service's own log
+        pass
+
+
+class MetricsServer:
+    """``/metrics`` and ``/health`` on ``host:port`` in a daemon thread (port 0: any free port)."""
+
+    def __init__(self, metrics: CleanerMetrics, host: str = "127.0.0.1", port: int = 5002) -> None:
+        handler = type("Handler", (_Handler,), {"metrics": metrics})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="cleaner-metrics", daemon=True)
+
+    def start(self) -> "MetricsServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

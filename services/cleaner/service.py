@@ -1,0 +1,191 @@
+"""The cleaner's loop: one input second in, at most one cleaned frame out, logged and measured.
+
+Input follows ``$DATA_DIR`` from ``context`` seconds before the first second to write (so the
+resampler, the stream warm-up and the filter memory have data), the first second being
+``--start``, else the one after the newest frame in ``$PROJECT_DIR/cleaned/<IFO>/`` (a restart
+never rewrites or skips one), else the newest complete second. Frames already written are
+never rewritten. Until Triton serves ``deepclean-stream`` only the strain is read and passed
+through (OUT_DQ = raw, bits clear); once it does, the witnesses it names are read too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from deepclean.services.cleaner.link import TritonLink
+from deepclean.services.cleaner.metrics import CleanerMetrics, MetricsServer
+from deepclean.services.cleaner.output import newest_written, write_cleaned
+from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
+from deepclean.services.cleaner.settings import CleanerSettings
+from deepclean.utils.frames.crawler import resolve_start
+from deepclean.utils.frames.naming import FrameKind, frame_path, stream_dir, strain_channel
+from deepclean.utils.frames.reader import DroppedFrame, FrameStream
+from deepclean.utils.products import StateBit
+from deepclean.utils.triton.names import Role
+
+logger = logging.getLogger(__name__)
+
+
+def budget_of(settings: CleanerSettings) -> Budget:
+    return Budget(
+        resample_buffer=settings.resample_buffer, drop_taper=settings.drop_taper,
+        filter_memory=settings.filter_memory, filter_lead=settings.filter_lead, noise_settle=settings.noise_settle,
+        ready_taper=settings.ready_taper, outdq_buffer=settings.outdq_buffer, outdq_min=settings.outdq_min,
+        outdq_fftlength=settings.outdq_fftlength, outdq_taper=settings.outdq_taper,
+    )
+
+
+class CleanerService:
+    """See the module docstring. ``run()`` returns the number of frames written."""
+
+    def __init__(self, settings: CleanerSettings, *, metrics: CleanerMetrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or CleanerMetrics()
+        self.pipeline = CleanerPipeline(settings.sample_rate, budget_of(settings), settings.bands)
+        self.link = TritonLink(
+            settings.triton_url, grace=settings.grace, backoff=settings.reconnect_backoff,
+            backoff_max=settings.reconnect_backoff_max, poll_seconds=settings.config_poll,
+        )
+        self.stream: FrameStream | None = None
+        self.server: MetricsServer | None = None
+        self.records: deque[dict] = deque(maxlen=100_000)  #: one dict per frame written (tests, benchmark)
+        self.written = 0
+        self._stop = threading.Event()
+        self._read_times: dict[int, float] = {}
+
+    def stop(self) -> None:
+        """Stop after the current second (safe from a signal handler or another thread)."""
+        self._stop.set()
+        if self.stream is not None:
+            self.stream.close()
+
+    # ------------------------------------------------------------------ start point
+    def plan(self) -> tuple[int, int, int | None]:
+        """``(first input second, first second to write, newest frame already written)``."""
+        s = self.settings
+        newest = newest_written(s.project_dir, s.ifo)
+        if s.start is not None:
+            first = s.start
+        elif newest is not None:
+            first = newest + 1
+        else:
+            first = resolve_start(None, stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo)
+        if newest is not None and newest >= first:
+            logger.info("frames up to GPS %d are written already; resuming after it", newest)
+            first = newest + 1
+        begin = first
+        for gps in range(first - s.context, first):  # the earliest context second that exists
+            if frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, gps).exists():
+                begin = gps
+                break
+        return begin, first, newest
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> int:
+        s = self.settings
+        begin, first, _ = self.plan()
+        self.first = first
+        last = None if s.duration is None else first + s.duration - 1
+        if s.metrics_port is not None:
+            self.server = MetricsServer(self.metrics, s.host, s.metrics_port).start()
+            logger.info("metrics and health on http://%s:%d/metrics, /health", s.host, self.server.port)
+        served = self.link.poll(force=True)
+        self._configure(served)
+        channels = list(served.channels) if self.pipeline.served else [strain_channel(s.ifo)]
+        logger.info("cleaning %s from GPS %d (reading from %d) with Triton at %s", s.ifo, first, begin, s.triton_url)
+        self.metrics.set_health(status="ok", first=first)
+        try:
+            with FrameStream(
+                s.data_dir, s.ifo, channels, start=begin, timeout=s.frame_timeout, max_consecutive_drops=None,
+                optional_witnesses=True, drop_early=True,
+            ) as stream:
+                self.stream = stream
+                if self._stop.is_set():
+                    stream.close()
+                for item in stream:
+                    self._second(item, first)
+                    if last is not None and (self.written and self.records[-1]["gps"] >= last
+                                             or item.gps > last + self.pipeline.delay + 2):
+                        break
+                    if self._stop.is_set():
+                        break
+        finally:
+            self.stream = None
+            self.link.close()
+            if self.server is not None:
+                self.server.stop()
+        return self.written
+
+    def _configure(self, served) -> bool:
+        try:
+            changed = self.pipeline.configure(served)
+        except ValueError as exc:
+            logger.error("Triton's stream cannot be used (%s); passing the strain through", exc)
+            self.link.served = None
+            return False
+        if changed and self.stream is not None:
+            self.stream.set_channels(served.channels)
+            logger.info("reading %d channels from the next second on", len(served.channels))
+        return changed
+
+    def _second(self, item, first: int) -> None:
+        now = time.time()
+        self._read_times[item.gps] = now
+        for old in [k for k in self._read_times if k < item.gps - 30]:
+            del self._read_times[old]
+        if isinstance(item, DroppedFrame) and item.gps >= first:
+            self.metrics.dropped.inc()
+        self._configure(self.link.poll())
+        for second in self.pipeline.push(item, self.link.infer):
+            if second.gps >= first:
+                self._write(second, now)
+        connected = self.link.connected
+        self.metrics.triton_up.set(1 if connected else 0)
+        self.metrics.set_health(triton="connected" if connected else "disconnected", input_gps=item.gps)
+
+    def _write(self, second: CleanedSecond, triggered: float) -> None:
+        s = self.settings
+        path = write_cleaned(s.project_dir, s.ifo, second)
+        done = time.time()
+        self.written += 1
+        strain = frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, second.gps)
+        try:
+            appeared = os.stat(strain).st_mtime
+        except OSError:
+            appeared = None
+        record = {"gps": second.gps, "written": done, "appeared": appeared, "cleaned": second.cleaned_fraction,
+                  "valid": second.valid.get(Role.PRODUCTION, False), "versions": dict(second.versions),
+                  "inference": self.link.last_latency}
+        m = self.metrics
+        if appeared is not None:
+            read = self._read_times.get(second.gps, triggered)
+            record.update(latency=done - appeared, read=read - appeared, lookahead=triggered - read,
+                          compute=done - triggered)
+            m.latency.observe(done - appeared)
+            for stage in ("read", "lookahead", "compute"):
+                m.stage.labels(stage).observe(max(record[stage], 0.0))
+        self.records.append(record)
+        m.frames.inc()
+        m.last_gps.set(second.gps)
+        m.inference.observe(self.link.last_latency)
+        bits = int(second.bits.min())
+        if second.cleaned_fraction >= 1.0:
+            m.cleaned_seconds.inc()
+        elif not (second.bits & StateBit.OUT_DQ_CLEANED).any():
+            m.raw_seconds.inc()
+        for role, version in second.versions.items():
+            m.versions.labels(str(role)).set(version)
+        m.set_health(gps=second.gps, written=done)
+        ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
+        latency = "?" if appeared is None else f"{done - appeared:.2f} s"
+        logger.info(
+            "GPS %d: %s latency %s; OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, canary v%d%s; state 0x%x",
+            second.gps, Path(path).name, latency, 100 * second.cleaned_fraction, ratio,
+            second.versions[Role.PRODUCTION], "" if second.valid[Role.PRODUCTION] else " (raw)",
+            second.versions[Role.CANARY], "" if second.valid[Role.CANARY] else " (raw)", bits,
+        )
