@@ -28,7 +28,6 @@ SUBCOMMANDS: dict[str, str] = {
     "monitor": "deepclean.services.monitor.cli",
     "triton": "deepclean.services.triton.cli",
     "cleaner": "deepclean.services.cleaner.cli",
-    "cleaner": "deepclean.services.cleaner.cli",
     "up": "deepclean.services.up.cli",
     "wait-for": "deepclean.services.up.wait_cli",
 }
