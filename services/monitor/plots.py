@@ -69,7 +69,8 @@ def ratio_png(points: Sequence[Mapping[str, float]], now_gps: int | None, max_ra
     else:
         ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)
     ax.axhline(max_ratio, color="tab:red", ls="--", lw=1)
-    ax.set_xlim(-window / 60.0, 0)
+    earliest = min(((p["gps"] - now_gps) / 60.0 for p in points), default=-window / 60.0) if now_gps else 0.0
+    ax.set_xlim(max(-window / 60.0, min(earliest * 1.1, -1.0)), 0.2)  # the data's span, at most the window
     ax.set_xlabel("minutes before the latest frame")
     ax.set_ylabel("in-band ASD ratio / raw")
     ax.grid(True, alpha=0.3)

@@ -277,7 +277,8 @@ class MonitorService:
                                                         f"({self.exporter.last_error}), retried at the next check")
         self.state.tracker.promoted(decision.canary)
         logger.warning("promoted canary %d to production (exporter: %s)", decision.canary, answer)
-        return dataclasses.replace(decision, reason=f"promoted (exporter answered {answer})")
+        now = {k: answer.get(k) for k in ("production", "canary")} if isinstance(answer, dict) else answer
+        return dataclasses.replace(decision, reason=f"promoted; exporter now serves {now}")
 
     def _ratios(self, segment: Segment, bands: list[tuple[float, float]]) -> dict[str, float] | None:
         """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when usable)."""

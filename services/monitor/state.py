@@ -136,7 +136,7 @@ class MonitorState:
             self.decisions.append(decision)
             self.metrics.decisions.labels(decision.verdict.value).inc()
             self.metrics.rejected.set(len(self.tracker.rejected))
-            if decision.verdict is Verdict.PROMOTE and "promoted" in decision.reason:
+            if decision.verdict is Verdict.PROMOTE and decision.reason.startswith("promoted"):
                 self.metrics.promotions.inc()
 
     def record_ratio(self, point: RatioPoint) -> None:
