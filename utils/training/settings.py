@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, given_flags, load_settings
-from deepclean.utils.errors import ConfigError
+from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.signal.filters import check_bands
 
 S = TypeVar("S", bound=SharedSettings)
@@ -86,7 +86,7 @@ def read_profile(name: Profile | str, pyproject: Path | None = None) -> dict[str
     if path is None:
         return {}
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = tomllib.loads(read_text_file(path, "configuration file"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     profiles = data.get("tool", {}).get("deepclean", {}).get("profiles", {})
