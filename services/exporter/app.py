@@ -185,6 +185,11 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
         logger.error("%s %s failed: %s", request.method, request.path, exc)
         return _error(503 if isinstance(exc, ServerUnavailableError) else 500, str(exc))
 
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception):
+        logger.exception("%s %s: unexpected error", request.method, request.path)
+        return _error(500, f"internal error ({type(exc).__name__}: {exc}); see the exporter's log")
+
     @app.get("/health")
     def health():
         return jsonify(status="ok")

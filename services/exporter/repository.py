@@ -28,6 +28,7 @@ from deepclean.services.exporter.settings import ExporterSettings
 from deepclean.utils.channels import ChannelList
 from deepclean.utils.errors import ConfigError, ExportError
 from deepclean.utils.export import STATUS_FILENAME, ModelRepository, Platform
+from deepclean.utils.export.config import specific_versions
 from deepclean.utils.products import VERSION_INFO, VersionInfo
 from deepclean.utils.triton.ensemble import build_stream
 from deepclean.utils.triton.names import DEEPCLEAN, ENSEMBLE, Role
@@ -81,11 +82,10 @@ class ModelStore:
 
     def _check_matches(self, repo: ModelRepository) -> None:
         have = repo[ENSEMBLE].parameters
-        want = {k: v for k, v in repo[ENSEMBLE].parameters.items()}
-        want.update({"channels": list(self.spec.channels), "sample_rate": self.spec.sample_rate,
-                     "kernel_length": self.spec.kernel_length, "stride_length": self.spec.stride_length,
-                     "batch_size": self.spec.batch_size, "max_latencies": list(self.spec.max_latencies),
-                     "streams": self.spec.streams})
+        want = {"channels": list(self.spec.channels), "sample_rate": self.spec.sample_rate,
+                "kernel_length": self.spec.kernel_length, "stride_length": self.spec.stride_length,
+                "batch_size": self.spec.batch_size, "max_latencies": list(self.spec.max_latencies),
+                "streams": self.spec.streams}
         differ = [f"{k} {have.get(k)!r} (settings: {want[k]!r})" for k in GEOMETRY_KEYS if have.get(k) != want[k]]
         if differ:
             raise ConfigError(f"model repository {self.path} was built with other settings: " + "; ".join(differ)
@@ -185,7 +185,10 @@ class ModelStore:
             self._remove_versions(dc, old)
 
     def _remove_versions(self, dc, versions: list[int]) -> None:
-        """Delete version folders outside DeepClean's policy (Triton does not serve them) and their records."""
+        """Delete version folders (and their records) that Triton is not to serve: out of the policy too."""
+        policy = specific_versions(dc.config)
+        if policy and set(policy) & set(versions):
+            dc.keep_versions([v for v in policy if v not in versions])
         params = dc.parameters
         for key in (VERSION_INFO, "training_spans"):
             if isinstance(params.get(key), dict):

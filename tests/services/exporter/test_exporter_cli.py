@@ -16,6 +16,7 @@ from deepclean.services.exporter.repository import ModelStore
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.errors import ConfigError, ServerUnavailableError
 from deepclean.utils.export import ModelRepository
+from deepclean.utils.export.config import specific_versions
 from deepclean.utils.products import VersionInfo, parse_version_info
 from deepclean.utils.triton.server import free_port
 from deepclean.utils.triton.versions import read_versions
@@ -96,12 +97,15 @@ def test_restart_removes_what_an_interrupted_export_left(built) -> None:
     s, store = built
     repo = ModelRepository(s.repository)
     info = VersionInfo(trained=True, model_dir="/nowhere")
-    add_version(repo, store.target, store.channels, untrained_model(2), store.spec, info)  # crashed before set_versions
+    add_version(repo, store.target, store.channels, untrained_model(2), store.spec, info)
+    repo["deepclean"].keep_versions([1, 2])  # crashed inside set_versions, after widening the policy
+    repo["deepclean"].write_config()
     (repo["deepclean"].path / ".export-3-abc").mkdir()
     assert ModelRepository(s.repository)["deepclean"].versions == [1, 2]
     assert ModelStore(s, store.channels, url=None).bootstrap() == {"production": 1, "canary": 1}
     dc = ModelRepository(s.repository)["deepclean"]
     assert dc.versions == [1] and sorted(parse_version_info(dc.parameters["version_info"])) == [1]
+    assert specific_versions(dc.config) == [1]
     assert not list(dc.path.glob(".export-*"))
 
 
@@ -116,3 +120,19 @@ def test_repository_built_with_other_settings_is_refused(built, tmp_path) -> Non
     with pytest.raises(ConfigError, match=r"holds \['some-model'\] but no deepclean-stream"):
         ModelStore(settings(s.project_dir, s.data_dir, repository_directory=foreign), store.channels, url=None).bootstrap()
     assert read_versions(s.repository) == {"production": 1, "canary": 1}
+
+
+def test_no_triton_stops_with_one_line(tmp_path, capsys) -> None:
+    """The whole command: waits (one log line per retry), then exits 1 with one error line."""
+    from ..trainer.sim_helpers import run_cli
+
+    url = f"127.0.0.1:{free_port()}"
+    code = run_cli(["exporter", "--channels", *H1, "--project-dir", str(tmp_path / "p"), "--triton-url", url,
+                    "--triton-timeout", "1", "--port", str(free_port())])
+    err = capsys.readouterr().err
+    assert code == 1
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1, err
+    assert errors[0].startswith(f"deepclean exporter: error: Triton at {url} did not answer within 1 s ("), errors
+    assert f"waiting for Triton at {url} (attempt 1" in err
+    assert not (tmp_path / "p" / "model_repo").exists()  # nothing built without a server
