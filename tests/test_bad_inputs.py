@@ -335,6 +335,28 @@ def _(c):
     return export(c, repo=repo), "config.pbtxt"
 
 
+# the services (settings and files read before they start serving)
+def service(c: Ctx, command: str, *extra: str) -> list[str]:
+    common = ["--data-dir", str(c.data), "--project-dir", str(c.tmp / "project"), "--ifo", IFO]
+    urls = {"exporter": ["--channels", str(c.channels), "--triton-url", "127.0.0.1:1"],
+            "cleaner": ["--triton-url", "127.0.0.1:1"],
+            "monitor": ["--exporter-url", "http://127.0.0.1:1", "--triton-url", "127.0.0.1:1"]}[command]
+    return [command, *common, *urls, *extra]
+
+
+case("exporter-channels-binary")(lambda c: (service(c, "exporter", "--channels", str(c.file("ch.txt", BINARY))), "ch.txt"))
+case("exporter-port-out-of-range")(lambda c: (service(c, "exporter", "--port", "70000"), "70000"))
+case("cleaner-metrics-port-out-of-range")(lambda c: (service(c, "cleaner", "--metrics-port", "70000"), "70000"))
+case("cleaner-grace-negative")(lambda c: (service(c, "cleaner", "--grace", "-1"), "grace"))
+case("monitor-max-ratio-negative")(lambda c: (service(c, "monitor", "--max-ratio", "-1"), "max_ratio"))
+for _command in ("exporter", "cleaner", "monitor"):
+    def _env_case(c, command=_command):
+        c.env["DEEPCLEAN_ENV_FILE"] = str(c.file(f"{command}.env", BINARY))
+        return service(c, command), f"{command}.env"
+
+    case(f"{_command}-env-file-binary")(_env_case)
+
+
 # --------------------------------------------------------------------------- the test
 
 
@@ -396,7 +418,7 @@ def test_bad_input(name: str, shared, tmp_path: Path, capsys, monkeypatch) -> No
 def test_enough_cases_over_every_command() -> None:
     assert len(CASES) >= 60
     commands = {name.split("-")[0] for name in CASES}
-    assert {"simulate", "train", "clean", "trainer", "triton", "export"} <= commands
+    assert {"simulate", "train", "clean", "trainer", "triton", "export", "exporter", "cleaner", "monitor"} <= commands
 
 
 def test_bug_gets_traceback_and_hint(monkeypatch, capsys) -> None:
