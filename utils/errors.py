@@ -1,4 +1,11 @@
-"""One small exception tree. Operators act on the subclasses; everything derives from DeepCleanError."""
+"""One small exception tree. Operators act on the subclasses; everything derives from DeepCleanError.
+
+:func:`expected_failure` is the one place that turns the failures a user can fix but that
+no code raised on purpose (a path the system refuses, a file that is not text, memory)
+into one line; ``deepclean``'s ``main()`` prints it instead of a traceback.
+"""
+
+import errno
 
 
 class DeepCleanError(Exception):
@@ -86,11 +93,24 @@ def expected_failure(exc: BaseException) -> str | None:
         return f"not enough memory: {detail}; use a shorter span (--duration) or fewer channels"
     if isinstance(exc, OSError):
         reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = _OS_HINTS.get(exc.errno or 0, "")
         if exc.filename is not None:
             target = f" -> {exc.filename2}" if exc.filename2 is not None else ""
-            return f"{exc.filename}{target}: {reason}"
-        return f"{type(exc).__name__}: {reason}"
+            return f"{exc.filename}{target}: {reason}{hint}"
+        return f"{type(exc).__name__}: {reason}{hint}"
     return None
+
+
+_OS_HINTS = {
+    errno.EEXIST: "; allowed: a directory there (a file is in the way)",
+    errno.ENOTDIR: "; allowed: directories along the path (a file is in the way)",
+    errno.EISDIR: "; allowed: a file there, not a directory",
+    errno.EACCES: "; allowed: a path this user may use",
+    errno.EPERM: "; allowed: a path this user may change (not immutable)",
+    errno.EROFS: "; allowed: a path on a writable file system",
+    errno.ENOSPC: "; free some space or choose another directory",
+    errno.EDQUOT: "; free some space or choose another directory",
+}
 
 
 def read_text_file(path, what: str) -> str:

@@ -44,6 +44,7 @@ from deepclean.services.offline.settings import OfflineSettings
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "report.json"
+PROGRESS_EVERY_S = 10.0  #: wall seconds between inference progress lines
 CLEANED_SUFFIX = "GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION"
 
 
@@ -146,7 +147,8 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
         "inference over %d windows of %g s (%d per request)",
         span.data.shape[1] // geometry.stride, settings.inference_kernel_length, geometry.batch_size,
     )
-    noise = predict_noise(model, span.data[1:], geometry)
+    updates = span.data.shape[1] // geometry.update_size
+    noise = predict_noise(_Progress(model, updates, geometry.update_size / fs), span.data[1:], geometry)
     infer_seconds = time.monotonic() - t_infer
     first, n = pad.before * per_s, settings.duration * per_s
     memory = lead = int(round(settings.filter_pad * fs))
@@ -208,6 +210,31 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
                 path.unlink(missing_ok=True)
         raise
     return report
+
+
+class _Progress:
+    """The model, logging inference progress every :data:`PROGRESS_EVERY_S` wall seconds."""
+
+    def __init__(self, model: torch.nn.Module, updates: int, seconds_per_update: float) -> None:
+        self.model, self.updates, self.seconds_per_update = model, updates, seconds_per_update
+        self.done = 0
+        self.started = self.last = time.monotonic()
+
+    def eval(self) -> "_Progress":
+        self.model.eval()
+        return self
+
+    def __call__(self, windows: torch.Tensor) -> torch.Tensor:
+        out = self.model(windows)
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            rate = self.done * self.seconds_per_update / (now - self.started)
+            logger.info("inference: %d of %d updates (%.0f%%), %.1f s of data per s, about %.0f s left",
+                        self.done, self.updates, 100 * self.done / max(self.updates, 1), rate,
+                        (self.updates - self.done) * self.seconds_per_update / rate if rate > 0 else float("nan"))
+        return out
 
 
 def _write_frames(settings: OfflineSettings, cleaned: np.ndarray, raw_missing) -> list[Path]:
