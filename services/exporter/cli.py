@@ -37,8 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        description=DESCRIPTION, first=add_profile_flag)
 
 
-def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> None:
-    """Return when Triton at ``url`` is live; ServerUnavailableError after ``timeout`` s (one log line per retry)."""
+def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> bool:
+    """True when Triton at ``url`` is live, False if ``stop`` was set first; ServerUnavailableError after
+    ``timeout`` s (one log line per retry)."""
     from tritonclient.grpc import InferenceServerClient
 
     from deepclean.utils.errors import ServerUnavailableError
@@ -52,14 +53,16 @@ def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = Non
             try:
                 if client.is_server_live(client_timeout=2):
                     logger.info("Triton at %s is live", url)
-                    return
+                    return True
                 problem = "not live yet"
             finally:
                 client.close()
         except Exception as exc:  # noqa: BLE001 - any failure: not there yet
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if stop is not None and stop.is_set():
+            return False
         left = deadline - time.monotonic()
-        if left <= 0 or (stop is not None and stop.is_set()):
+        if left <= 0:
             raise ServerUnavailableError(f"Triton at {url} did not answer within {timeout:g} s ({problem}); "
                                          "start it with deepclean triton or set --triton-url")
         logger.info("waiting for Triton at %s (attempt %d, %.0f s left): %s", url, attempt, left, problem)
@@ -99,9 +102,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         logger.info("profile %s; repository %s; %s, %d witnesses, platform %s", profile, settings.repository,
                     settings.ifo, len(channels.witnesses), settings.platform.value)
-        wait_for_triton(settings.triton_url, settings.triton_timeout, stop)
+        if not wait_for_triton(settings.triton_url, settings.triton_timeout, stop):
+            logger.info("stopped before Triton answered")
+            return 0
         store = ModelStore(settings, channels, url=settings.triton_url)
-        store.bootstrap()
+        store.bootstrap()  # not interrupted: a signal meanwhile stops the service right after it
+        if stop.is_set():
+            logger.info("stopped after start-up")
+            return 0
         exporter = Exporter(settings, store)
         app = create_app(settings, store, exporter=exporter)
         server = HttpServer(app, settings.host, settings.port, threads=settings.threads,
