@@ -189,10 +189,10 @@ def _(c):
     return sim(c), "binary.env"
 
 
-@case("simulate-env-file-missing")
+@case("simulate-env-file-nul-bytes")
 def _(c):
-    c.env["DEEPCLEAN_ENV_FILE"] = str(c.tmp / "nowhere.env")
-    return sim(c), "nowhere.env"
+    c.env["DEEPCLEAN_ENV_FILE"] = str(c.file("nul.env", "IFO=H1\x00\x00\n"))
+    return sim(c), "nul.env"
 
 
 @case("simulate-env-file-is-dir")
@@ -286,6 +286,7 @@ case("clean-worse-than-raw")(lambda c: (clean(c, weights=worse_model(c)), "max_i
 case("clean-sample-rate-mismatch")(lambda c: (clean(c, "--sample-rate", "2048"), "2048"))
 case("clean-no-frames-in-span")(lambda c: (clean(c, "--start", str(GPS + 10**6)), str(c.data)))
 case("clean-missing-weights-setting")(lambda c: ([a for a in clean(c) if a not in ("--weights", str(c.model))], "--weights"))
+case("clean-freq-low-not-a-flag")(lambda c: (clean(c, "--freq-low", "40"), "--freq-low"))
 case("clean-batch-size-zero")(lambda c: (clean(c, "--inference-batch-size", "0"), "inference_batch_size"))
 case("clean-ready-taper-negative")(lambda c: (clean(c, "--ready-taper", "-1"), "ready_taper"))
 

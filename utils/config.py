@@ -47,6 +47,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 #: the last GPS second a GWF frame can hold (LIGOTimeGPS keeps seconds in a signed 32-bit int)
 MAX_GPS = 2**31 - 1
+#: a GPS second a frame can start at: the type of every ``start`` setting
+GPSSecond = typing.Annotated[int, Field(ge=0, le=MAX_GPS)]
 
 
 class SharedSettings(BaseModel):
@@ -154,13 +156,12 @@ def read_env(cls: type[SharedSettings], environ: Mapping[str, str]) -> dict[str,
 
 
 def read_env_file(path: Path, *, explicit: bool = True) -> dict[str, str]:
-    """The variables of the ``.env`` file ``path``. A file that was asked for explicitly
-    (``$DEEPCLEAN_ENV_FILE``) must exist; any file read must be UTF-8 text."""
+    """The variables of the ``.env`` file ``path`` (none when there is no such file: pointing
+    ``$DEEPCLEAN_ENV_FILE`` at a missing file is how a caller ignores ./.env); a file that is
+    there must be UTF-8 text."""
     path = Path(path)
     where = f"{ENV_FILE_ENV}={path}" if explicit else f".env file {path}"
     if not path.exists():
-        if explicit:
-            raise ConfigError(f"{where}: no such file; point it at a .env file of NAME=value lines or unset it")
         return {}
     if not path.is_file():
         raise ConfigError(f"{where}: not a regular file; allowed: a .env file of NAME=value lines")

@@ -14,7 +14,8 @@ max_latency s of each), band-pass the noise to the model's band(s), subtract it,
 <IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION into OUTPUT_DIR, plus OUTPUT_DIR/report.json
 (ASD ratios cleaned/raw in and out of band; cleaned/background when the frames hold the
 simulator's truth). A few seconds before and after the span are read as context.
-Defaults come from the profile (--profile), below the environment and flags.
+Defaults come from the profile (--profile), below the environment and flags. The band(s)
+are the model's (its metadata.json), so there are no --freq-low/--freq-high here.
 Nothing is written when the cleaned strain holds NaN/Inf or the in-band ASD ratio is above
 max_in_band_ratio (unless --allow-worse); cleaned frames or a report already in OUTPUT_DIR
 for the span are refused unless --overwrite.
@@ -32,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return add_command(
         subparsers, "clean-offline", OfflineSettings,
         help="clean a span of frames with a trained model; write cleaned frames and report.json",
-        description=DESCRIPTION, first=_first_flags, exclude={"project_dir"},
+        description=DESCRIPTION, first=_first_flags, exclude={"project_dir", "freq_low", "freq_high"},
     )
 
 
