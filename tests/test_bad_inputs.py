@@ -250,6 +250,9 @@ case("train-band-above-nyquist")(lambda c: (train(c, "--freq-high", "5000"), "50
 case("train-profile-unknown")(lambda c: (train(c, "--profile", "gpu-farm"), "gpu-farm"))
 case("train-init-weights-garbage")(lambda c: (train(c, "--init-weights", str(garbage_model(c))), "garbage-model"))
 case("train-init-weights-missing")(lambda c: (train(c, "--init-weights", str(c.tmp / "gone")), "gone"))
+case("train-kernel-longer-than-span")(lambda c: (train(c, "--kernel-length", "100"), "kernel_length"))
+case("train-kernel-stride-below-one-sample")(lambda c: (train(c, "--kernel-stride", "0.0001"), "kernel_stride 0.0001"))
+case("train-valid-frac-leaves-no-training")(lambda c: (train(c, "--valid-frac", "0.99"), "valid_frac 0.99"))
 case("train-project-dir-not-a-flag")(lambda c: (train(c, "--project-dir", "x"), "--project-dir"))
 
 

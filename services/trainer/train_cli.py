@@ -108,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
             background_channel=background,
         )
     except BaseException:
+        if not any(scratch.iterdir()):  # failed before training wrote anything
+            scratch.rmdir()
+            raise
         failed = output_dir.with_name(output_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(scratch, failed)

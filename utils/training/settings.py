@@ -186,7 +186,41 @@ class TrainingSettings(SharedSettings):
             raise ValueError(f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s")
         check_bands(self.filter_bands, self.sample_rate)
         check_inference(self)
+        check_windows(self)
         return self
+
+
+def check_windows(settings: "TrainingSettings") -> None:
+    """``ValueError`` when training windows cannot be cut as asked, or (with a ``duration``)
+    when no training or validation window fits in the span."""
+    fs = settings.sample_rate
+    kernel = settings.kernel_length * fs
+    if round(kernel) < 16 or round(kernel) % 16 or abs(kernel - round(kernel)) > 1e-6:
+        raise ValueError(
+            f"kernel_length {settings.kernel_length:g} s is {kernel:g} samples at sample_rate {fs:g} Hz; "
+            "allowed: a whole multiple of 16 samples"
+        )
+    if settings.kernel_stride * fs < 1:
+        raise ValueError(
+            f"kernel_stride {settings.kernel_stride:g} s is less than one sample at sample_rate {fs:g} Hz; "
+            f"allowed: >= {1 / fs:g} s"
+        )
+    if settings.duration is None:
+        return
+    train_s = settings.duration * (1 - settings.valid_frac)
+    if train_s < settings.kernel_length:
+        raise ValueError(
+            f"duration {settings.duration} s leaves {train_s:g} s for training (valid_frac {settings.valid_frac:g}), "
+            f"less than one kernel_length window ({settings.kernel_length:g} s); allowed: "
+            f"duration * (1 - valid_frac) >= kernel_length"
+        )
+    valid_s = settings.duration * settings.valid_frac
+    need = max(settings.kernel_length, settings.fftlength)
+    if settings.valid_frac > 0 and valid_s < need:
+        raise ValueError(
+            f"duration {settings.duration} s leaves {valid_s:g} s for validation (valid_frac {settings.valid_frac:g}), "
+            f"less than one window ({need:g} s); allowed: duration * valid_frac >= {need:g}"
+        )
 
 
 def check_inference(settings: SharedSettings) -> None:
