@@ -21,6 +21,7 @@ import numpy as np
 
 from deepclean.services.simulate.faults import READY, FaultPlan
 from deepclean.services.simulate.settings import Stream
+from deepclean.utils.errors import DeepCleanError
 from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.naming import STATE_RATE_HZ, FrameKind, frame_path, state_channel, strain_channel
 from deepclean.utils.ifo import IFO
@@ -90,7 +91,14 @@ class FrameSink:
         t0 = time.perf_counter()
         gps = second.gps
         written, dropped, partial = [], [], []
-        for stream, channels in self.channels(second).items():
+        streams = self.channels(second)
+        for channel in (c for channels in streams.values() for c in channels):
+            if not np.all(np.isfinite(channel.data)):
+                raise DeepCleanError(
+                    f"GPS {gps}: simulated channel {channel.name} holds NaN or infinite samples (check the amplitude "
+                    "settings); no frame of this second was written"
+                )
+        for stream, channels in streams.items():
             if self.plan.dropped(stream, gps):
                 dropped.append(stream)
                 continue
