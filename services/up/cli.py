@@ -72,6 +72,15 @@ def trainer_duration(profile: str) -> int:
     return load_settings(TrainerSettings, overrides=profile_overrides(profile, TrainerSettings)).train_duration
 
 
+def monitor_passes_set(env_file: Path) -> bool:
+    """Whether the user set the monitor's ``passes`` (environment, ``env_file``, pyproject table)."""
+    from deepclean.utils.config import find_pyproject, read_env_file, read_tables
+
+    name = "DEEPCLEAN_MONITOR_PASSES"
+    dotenv = read_env_file(env_file, explicit=False) if env_file.is_file() else {}
+    return bool(os.environ.get(name) or dotenv.get(name) or "passes" in read_tables(find_pyproject(), "monitor")[1])
+
+
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.up.plan import FrameSpan, make_plan, where_to_look
     from deepclean.services.up.runner import run_procfile
@@ -86,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
                           "real frames from it)")
     ports = read_ports()
     frames = FrameSpan.scan(settings.data_dir, settings.ifo)
-    plan = make_plan(settings, ports, frames, train_duration=trainer_duration(settings.profile.value), now=gps_now())
+    env_file = Path(os.environ.get(ENV_FILE_ENV) or ".env")
+    plan = make_plan(settings, ports, frames, train_duration=trainer_duration(settings.profile.value), now=gps_now(),
+                     monitor_passes_set=monitor_passes_set(env_file))
     project = settings.project_dir.resolve()
     (project / "model_repo").mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
                       f"{plan.live_start}")
     elif plan.live_start is not None:
         banner.append(f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})")
+    if "--passes" in plan.procfile():
+        banner.append(f"demo schedule: the monitor promotes a canary after {settings.demo_passes} passing checks "
+                      "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)")
     banner += where_to_look(settings, ports)
     return run_procfile(procfile, project / "logs", stop_timeout=settings.stop_timeout,
-                        bin_dir=Path(sys.executable).parent, env_file=Path(os.environ.get(ENV_FILE_ENV, ".env")),
+                        bin_dir=Path(sys.executable).parent, env_file=env_file,
                         banner=banner)

@@ -121,11 +121,13 @@ def _wait(urls: list[str], files: list[Path], timeout: float) -> list[str]:
     return args + ["--"]
 
 
-def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_duration: int, now: int) -> Plan:
+def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_duration: int, now: int,
+              monitor_passes_set: bool = False) -> Plan:
     """The processes of the pipeline for ``settings`` given the frames on disk and the GPS ``now``.
 
     ``train_duration`` is the trainer's (its settings and profile), seconds; ``now`` is the
-    current GPS second (where a first demo's history ends).
+    current GPS second (where a first demo's history ends); ``monitor_passes_set``: the user
+    set the monitor's ``passes`` (then ``demo_passes`` is not given to it).
     """
     s = settings
     data, project, ifo = s.data_dir.resolve(), s.project_dir.resolve(), str(s.ifo)
@@ -165,10 +167,11 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
     procs.append(Proc("cleaner", "exec " + _cmd(
         *_wait([ports.triton_ready, f"{ports.exporter_url}/ready"], history_files, s.ready_timeout),
         "deepclean", "cleaner", *common, "--triton-url", ports.triton_url, "--metrics-port", ports.cleaner_metrics)))
+    passes = ["--passes", s.demo_passes] if s.demo and s.demo_passes and not monitor_passes_set else []
     procs.append(Proc("monitor", "exec " + _cmd(
         *_wait([ports.triton_ready, f"{ports.exporter_url}/health"], [], s.ready_timeout),
         "deepclean", "monitor", *common, "--exporter-url", ports.exporter_url, "--triton-url", ports.triton_url,
-        "--port", ports.monitor)))
+        "--port", ports.monitor, *passes)))
     return Plan(procs, backfill, live_start, trainer_start)
 
 

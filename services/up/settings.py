@@ -27,6 +27,11 @@ class UpSettings(SharedSettings):
         description="demo: seconds of history backfilled before going live when data_dir holds no frames; "
         "none = the trainer's train_duration, so the first training run starts at once",
     )
+    demo_passes: PositiveInt | None = Field(
+        3,
+        description="demo: consecutive passing canary checks after which the monitor promotes, given to it "
+        "unless its own passes is set (environment, .env, pyproject); none = the monitor's own (10)",
+    )
     profile: Profile = Field(Profile.CPU, description="training/inference profile of the trainer and the exporter")
     channels: Path | None = Field(None, description="channel list, strain first; none = <data_dir>/channels.txt")
     ready_timeout: PositiveFloat = Field(

@@ -38,6 +38,20 @@ def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
     assert f"--start {NOW - 1024}" in procs["trainer"] and "--profile cpu" in procs["trainer"]
 
 
+def test_demo_passes_go_to_the_monitor_unless_it_has_its_own(tmp_path: Path) -> None:
+    def monitor(**kwargs) -> str:
+        plan = make_plan(settings(tmp_path, **kwargs.pop("values", {})), Ports(), FrameSpan(), train_duration=64,
+                         now=NOW, **kwargs)
+        return commands(plan)["monitor"]
+
+    assert monitor().endswith("--passes 3")
+    assert "--passes" not in monitor(monitor_passes_set=True)
+    assert "--passes" not in monitor(values={"demo": False})
+    plan = make_plan(settings(tmp_path).model_copy(update={"demo_passes": None}), Ports(), FrameSpan(),
+                     train_duration=64, now=NOW)
+    assert "--passes" not in commands(plan)["monitor"]
+
+
 def test_second_start_resumes_after_the_newest_frame(tmp_path: Path) -> None:
     frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
     plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 2000)
