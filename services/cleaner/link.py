@@ -6,7 +6,8 @@ flight at a time (so a live promotion never reorders updates), and gives up on a
 its answers are not all back within ``grace`` seconds of sending it. After a failure it
 abandons the sequence (ended on the server so the slot frees at once), waits a backoff
 (``backoff`` doubling up to ``backoff_max`` seconds) during which every second is answered
-with None at once, then reconnects and starts a new sequence id. The caller writes raw
+with None at once, then starts a new sequence id (on the same gRPC stream if it is healthy,
+else on a new connection). The caller writes raw
 strain for every None.
 """
 
@@ -43,7 +44,6 @@ class TritonLink:
         self.url, self.grace, self.backoff, self.backoff_max = url, grace, backoff, backoff_max
         self.poll_seconds, self.connect_timeout = poll_seconds, connect_timeout
         self.client: StreamClient | None = None
-        self.stale: StreamClient | None = None  #: given up; closed at the next connection (its end request left)
         self.served: ServedStream | None = None
         self.sequence_id = 0
         self.sequence_start: int | None = None
@@ -78,9 +78,6 @@ class TritonLink:
         return served
 
     def _connect(self) -> None:
-        if self.stale is not None:
-            self.stale.close()
-            self.stale = None
         client = StreamClient(self.url, timeout=self.grace, connect_timeout=self.connect_timeout)
         try:
             client.__enter__()
@@ -135,15 +132,17 @@ class TritonLink:
         self._drop_sequence()
 
     def _drop_sequence(self) -> None:
-        client, self.client = self.client, None
+        """Abandon the sequence; keep a healthy stream (its end request then precedes the next
+        sequence's start on the same stream, so the server's slot is free for it), close a broken one."""
+        client = self.client
         self.sequence_start = self.next_sample = None
         if client is None:
             return
-        if self.sequence_id and self.served is not None and not client.broken:
-            client.abandon(self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size))
-            self.stale = client  # closed at the next connection, after the end request had time to leave
-        else:
+        if client.broken:
             client.close()
+            self.client = None
+        elif self.sequence_id and self.served is not None:
+            client.abandon(self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size))
 
     def close(self) -> None:
         """End the current sequence on the server and close the stream."""
@@ -153,6 +152,3 @@ class TritonLink:
                 time.sleep(0.2)  # let the end request leave before the stream is cancelled
             self.client.close()
             self.client = None
-        if self.stale is not None:
-            self.stale.close()
-            self.stale = None

@@ -3,7 +3,9 @@
 For every GPS second ``g`` pushed (its frames, or a drop):
 
 1. strain and witnesses go through their own :class:`StreamingResampler` (16384 Hz and native
-   rates -> ``sample_rate``), which hands back second ``s = g - 1`` (1 s look-ahead);
+   rates -> ``sample_rate``), which hands back second ``s = g - 1`` (1 s look-ahead); the
+   second before the first one pushed counts as dropped, so the first second comes out too
+   (tapered in);
 2. the witnesses of ``s`` are sent to Triton through ``infer`` (``stride * batch`` samples per
    update); the noise that comes back covers ``[s - lag, s + 1 - lag)``;
 3. second ``o = s - delay`` is assembled, ``delay = ceil((lag + filter_lead) / 1 s)`` (1 s by
@@ -104,7 +106,9 @@ class CleanerPipeline:
         self.wit_ok = SampleTrack(self.n)
         self.ready = SampleTrack(self.n)  #: trusted analysis-ready mask of resampled seconds
         self.raw: dict[int, ResampledSecond] = {}
+        self.versions_at: dict[int, dict[Role, int]] = {}  #: served versions when each second was inferred
         self.states: dict[int, np.ndarray | None] = {}
+        self.started = False
         self.ready_raw: tuple[int | None, np.ndarray | None] = (None, None)  #: newest pushed second's ready mask
         self.gate = OutDqGate(
             self.fs, self.default_bands, buffer_seconds=budget.outdq_buffer, min_seconds=budget.outdq_min,
@@ -140,9 +144,11 @@ class CleanerPipeline:
         self.gate.set_bands(self.info(Role.PRODUCTION)[1])
         return changed
 
-    def info(self, role: Role) -> tuple[VersionInfo, Bands, Bands]:
-        """``(info, bands, filter_bands)`` of the version serving ``role`` (defaults when unknown)."""
-        info = self.served.version_info(role) if self.served else None
+    def info(self, role: Role, version: int | None = None) -> tuple[VersionInfo, Bands, Bands]:
+        """``(info, bands, filter_bands)`` of ``version`` (default: the one serving ``role``; defaults when unknown)."""
+        if version is None:
+            version = self.served.versions[role] if self.served else 0
+        info = self.served.info.get(version) if self.served else None
         if info is None:
             return VersionInfo(trained=False), self.default_bands, self.default_bands
         bands = tuple(tuple(map(float, b)) for b in info.bands) or self.default_bands
@@ -159,6 +165,9 @@ class CleanerPipeline:
         frame = item if isinstance(item, FrameData) else None
         self.states[g] = None if frame is None else np.asarray(frame.state)
         self.ready_raw = (g, None if frame is None else upsample_mask(ready_mask(frame.state), len(frame.state), self.fs))
+        if not self.started:  # the stream's first second: the one before it is unknown, as if dropped
+            self.strain_rs.push(g - 1, None)
+            self.started = True
         rs = self.strain_rs.push(g, None if frame is None else [frame.arrays[0]], ready=bool(frame and frame.ready))
         witnesses = None
         if frame is not None and self.served is not None and frame.witnesses_present \
@@ -169,6 +178,7 @@ class CleanerPipeline:
                 frame.sample_rates[1:], rate_out=self.fs, buffer_seconds=self.budget.resample_buffer,
                 taper_seconds=self.budget.drop_taper,
             )
+            self.wit_rs.push(g - 1, None)  # as for the strain: so its first second comes out with the strain's
         wrs = self.wit_rs.push(g, witnesses) if self.wit_rs is not None else None
         if rs is None:
             return []
@@ -182,6 +192,7 @@ class CleanerPipeline:
         good = wrs is not None and not wrs.dropped and not wrs.tapered
         self.wit_ok.write(s * self.n, np.zeros(self.n), good)
         if wrs is not None and infer is not None and self.served is not None:
+            self.versions_at[s] = dict(self.served.versions)
             answer = infer(wrs.data.astype(np.float32), s * self.n)
             if answer is not None:
                 g_ = self.served.geometry
@@ -195,6 +206,8 @@ class CleanerPipeline:
             del self.raw[old]
         for old in [k for k in self.states if k < s - 12]:
             del self.states[old]
+        for old in [k for k in self.versions_at if k < s - 12]:
+            del self.versions_at[old]
         return [] if out is None else [out]
 
     # ------------------------------------------------------------------ one second out
@@ -212,8 +225,8 @@ class CleanerPipeline:
     def _assemble(self, o: int) -> CleanedSecond | None:
         rs = self.raw.get(o)
         if rs is None or rs.dropped:
-            if rs is not None:
-                self.gate.reset()  # a gap in the strain: the ASD history is broken
+            if rs is not None:  # no data: an invalid second for the OUT_DQ gate
+                self.gate.push(np.zeros(self.n), np.zeros(self.n), valid=False)
             return None
         n, raw = self.n, rs.data[0]
         geometry = self.served.geometry if self.served else None
@@ -223,9 +236,13 @@ class CleanerPipeline:
         if geometry is not None:
             k, lag = geometry.kernel_size, geometry.lag_samples
             wit_context = self.wit_ok.all_ok(o * n - self.settle - k, (o + 1) * n + self.lead + lag)
+        # the versions behind the newest update contributing to this second (the aggregators blend
+        # old and new predictions over max_latency after a switch)
+        current = dict(self.served.versions) if self.served else {role: 0 for role in Role}
+        behind = self.versions_at.get(o + self.delay, current)
         for role in Role:
-            info, _, fbands = self.info(role)
-            versions[role] = self.served.versions[role] if self.served else 0
+            versions[role] = behind[role]
+            info, _, fbands = self.info(role, versions[role])
             trained[role] = info.trained
             values, ok = self.noise[role].read(o * n - self.memory, (o + 1) * n + self.lead)
             valid[role] = wit_context and bool(ok[self.memory - self.settle :].all())

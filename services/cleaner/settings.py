@@ -34,7 +34,7 @@ class CleanerSettings(SharedSettings):
     )
     reconnect_backoff: PositiveFloat = Field(1.0, description="first wait before reconnecting to Triton, seconds (doubles)")
     reconnect_backoff_max: PositiveFloat = Field(8.0, description="longest wait between reconnection attempts, seconds")
-    config_poll: PositiveFloat = Field(2.0, description="seconds between re-reads of the served configs (versions)")
+    config_poll: PositiveFloat = Field(1.0, description="seconds between re-reads of the served configs (versions)")
     resample_buffer: int = Field(3, ge=3, description="seconds resampled together; look-ahead = buffer // 2 s")
     drop_taper: PositiveFloat = Field(1.0, le=1.0, description="half-Hann taper around a dropped second, seconds")
     filter_memory: NonNegativeFloat = Field(2.0, description="seconds of past noise band-passed with each second")

@@ -59,7 +59,6 @@ class StreamClient:
     def __init__(self, url: str, *, model: str = ENSEMBLE, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
         self.url, self.model, self.timeout, self.connect_timeout = url, model, timeout, connect_timeout
         self._client = grpcclient.InferenceServerClient(url)
-        self._ignored: set[str] = set()
         self._broken = False
         self._done: dict[str, tuple[object, float]] = {}
         self._sent: dict[str, float] = {}
@@ -102,18 +101,15 @@ class StreamClient:
         with self._cond:
             if error is not None:
                 match = _REQUEST_ID.search(str(error))
-                if match and match.group(1) in self._ignored:
-                    self._ignored.discard(match.group(1))
-                elif match and match.group(1) in self._sent:
-                    self._done[match.group(1)] = (error, now)
-                else:
+                if match is None:  # not about one update: the stream itself failed
                     self._stray.append(str(error))
                     self._broken = True
+                elif match.group(1) in self._sent:
+                    self._done[match.group(1)] = (error, now)
+                # else: the late answer of an abandoned update (or of an end request): dropped
             else:
                 request_id = result.get_response().id
-                if request_id in self._ignored:
-                    self._ignored.discard(request_id)
-                else:
+                if request_id in self._sent:
                     self._done[request_id] = (result, now)
             self._cond.notify_all()
 
@@ -154,8 +150,7 @@ class StreamClient:
                 for request_id in [r for r in table if r.startswith(prefix)]:
                     del table[request_id]
             self._next.pop(sequence_id, None)
-            request_id = f"end/{sequence_id}"
-            self._ignored.add(request_id)
+        request_id = f"end/{sequence_id}"  # never in _sent: its answer is dropped
         if not self._open:
             return
         request = grpcclient.InferInput(UPDATE, [1, *update_shape], "FP32")
@@ -165,8 +160,7 @@ class StreamClient:
                 self.model, [request], request_id=request_id, sequence_id=sequence_id, sequence_end=True
             )
         except Exception:  # noqa: BLE001 - best effort: the stream may be broken already
-            with self._cond:
-                self._ignored.discard(request_id)
+            pass
 
     def result(self, sequence_id: int, index: int, timeout: float | None = None) -> UpdateResult:
         """Wait for the answer to update ``index`` of ``sequence_id``."""

@@ -128,3 +128,119 @@ def read_cleaned(path: Path) -> dict[str, np.ndarray]:
 
 def load_report(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+class ServiceThread:
+    """A CleanerService running in a thread (as the ``deepclean cleaner`` process would), stopped on exit."""
+
+    def __init__(self, data_dir: Path, project_dir: Path, url: str, start: int, **settings) -> None:
+        import threading
+
+        from deepclean.services.cleaner.service import CleanerService
+        from deepclean.services.cleaner.settings import CleanerSettings
+        from deepclean.utils.config import load_settings
+
+        values = {"data_dir": data_dir, "project_dir": project_dir, "ifo": IFO, "triton_url": url, "start": start,
+                  "metrics_port": 0, "frame_timeout": 10.0, **settings}
+        self.settings = load_settings(CleanerSettings, values, environ={}, pyproject=None, env_file=None)
+        self.service = CleanerService(self.settings)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="cleaner", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.service.run()
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+
+    def __enter__(self) -> "ServiceThread":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.service.stop()
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the cleaner did not stop within 60 s"
+        if self.error is not None:
+            raise self.error
+
+
+def simulate_live(data_dir: Path, start: int, duration: int, speed: float, log: Path, *extra: str) -> subprocess.Popen:
+    """``deepclean simulate`` in real time x ``speed`` (a child process)."""
+    return start_process(["simulate", "--data-dir", str(data_dir), "--ifo", IFO, "--start", str(start),
+                          "--duration", str(duration), "--speed", str(speed), *SIM_FLAGS, *extra], log)
+
+
+def asd(x: np.ndarray, fs: float = 4096.0) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import signal
+
+    f, p = signal.welch(x, fs=fs, nperseg=int(2 * fs), noverlap=int(fs))
+    return f, np.sqrt(p)
+
+
+def in_band(f: np.ndarray, bands=((58.0, 62.0),)) -> np.ndarray:
+    mask = np.zeros(f.shape, dtype=bool)
+    for lo, hi in bands:
+        mask |= (f >= lo) & (f <= hi)
+    return mask
+
+
+class Feeder:
+    """Copies backfilled frames from ``source`` into ``data_dir`` in real time x ``speed`` (atomic renames,
+    as a detector's frame writer), with faults: ``skip_witness`` (strain only), ``corrupt`` (garbage strain file)."""
+
+    def __init__(self, source: Path, data_dir: Path, start: int, count: int, speed: float, *,
+                 skip_witness=(), corrupt=()) -> None:
+        import threading
+
+        self.source, self.data_dir, self.start, self.count, self.speed = source, data_dir, start, count, speed
+        self.skip_witness, self.corrupt = set(skip_witness), set(corrupt)
+        self.written = start - 1  #: newest GPS fed
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="feeder", daemon=True)
+
+    def _copy(self, src: Path, dst: Path, payload: bytes | None = None) -> None:
+        import shutil
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.parent / f".{dst.name}.tmp"
+        if payload is None:
+            shutil.copyfile(src, tmp)
+        else:
+            tmp.write_bytes(payload)
+        os.replace(tmp, dst)
+
+    def _run(self) -> None:
+        from deepclean.utils.frames.naming import FrameKind, frame_path
+
+        try:
+            origin = time.monotonic()
+            for i in range(self.count):
+                gps = self.start + i
+                time.sleep(max(0.0, origin + (i + 1) / self.speed - time.monotonic()))
+                strain = frame_path(self.source, FrameKind.STRAIN, IFO, gps)
+                witness = frame_path(self.source, FrameKind.WITNESS, IFO, gps)
+                if not strain.exists():  # dropped at the source
+                    continue
+                garbage = os.urandom(strain.stat().st_size) if gps in self.corrupt else None
+                self._copy(strain, frame_path(self.data_dir, FrameKind.STRAIN, IFO, gps), garbage)
+                if gps not in self.skip_witness:
+                    self._copy(witness, frame_path(self.data_dir, FrameKind.WITNESS, IFO, gps))
+                self.written = gps
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def __enter__(self) -> "Feeder":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.join()
+
+    def join(self) -> None:
+        self.thread.join(self.count / self.speed + 60)
+        if self.error is not None:
+            raise self.error
