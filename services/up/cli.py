@@ -73,12 +73,12 @@ def trainer_duration(profile: str) -> int:
 
 
 def monitor_passes_set(env_file: Path) -> bool:
-    """Whether the user set the monitor's ``passes`` (environment, ``env_file``, pyproject table)."""
-    from deepclean.utils.config import find_pyproject, read_env_file, read_tables
+    """Whether the user chose the monitor's ``passes`` for this run (environment or ``env_file``;
+    pyproject's table holds the production default, which the demo schedule replaces)."""
+    from deepclean.utils.config import read_env_file
 
     name = "DEEPCLEAN_MONITOR_PASSES"
-    dotenv = read_env_file(env_file, explicit=False) if env_file.is_file() else {}
-    return bool(os.environ.get(name) or dotenv.get(name) or "passes" in read_tables(find_pyproject(), "monitor")[1])
+    return bool(os.environ.get(name) or read_env_file(env_file, explicit=False).get(name))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,8 +29,8 @@ class UpSettings(SharedSettings):
     )
     demo_passes: PositiveInt | None = Field(
         3,
-        description="demo: consecutive passing canary checks after which the monitor promotes, given to it "
-        "unless its own passes is set (environment, .env, pyproject); none = the monitor's own (10)",
+        description="demo: consecutive passing canary checks after which the monitor promotes (--passes), unless "
+        "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own (pyproject: 10)",
     )
     profile: Profile = Field(Profile.CPU, description="training/inference profile of the trainer and the exporter")
     channels: Path | None = Field(None, description="channel list, strain first; none = <data_dir>/channels.txt")

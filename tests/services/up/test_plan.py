@@ -93,3 +93,16 @@ def test_every_command_parses(tmp_path: Path, demo: bool) -> None:
                 argv = argv[argv.index("--") + 1:][1:]
             args = parser.parse_args(argv)  # exits on an unknown subcommand or option
             assert args.command in {"simulate", "triton", "exporter", "trainer", "cleaner", "monitor"}, name
+
+
+def test_monitor_passes_chosen_by_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepclean.services.up.cli import monitor_passes_set
+
+    env_file = tmp_path / ".env"
+    monkeypatch.delenv("DEEPCLEAN_MONITOR_PASSES", raising=False)
+    assert not monitor_passes_set(env_file)  # pyproject's table alone does not count
+    env_file.write_text("DEEPCLEAN_MONITOR_PASSES=5\n")
+    assert monitor_passes_set(env_file)
+    env_file.write_text("")
+    monkeypatch.setenv("DEEPCLEAN_MONITOR_PASSES", "4")
+    assert monitor_passes_set(env_file)
