@@ -62,9 +62,10 @@ class Archive:
                 out.append((name.gps, name.duration, path))
         return sorted(out)
 
-    def archived(self) -> set[int]:
-        """Every GPS second some archive file covers."""
-        return covered((gps, duration) for gps, duration, _ in self.files())
+    def archived(self, start: int, end: int) -> set[int]:
+        """The GPS seconds of ``[start, end)`` that archive files cover."""
+        spans = [(gps, duration) for gps, duration, _ in self.files() if gps < end and gps + duration > start]
+        return {g for g in covered(spans) if start <= g < end}
 
     def write(self, start: int, end: int, source: Callable[[int], Path]) -> tuple[list[Path], list[int]]:
         """Archive seconds ``[start, end)`` read with ``source(gps) -> path``; return the files

@@ -53,9 +53,10 @@ class Carousel:
         self.max_seen = max(self.max_seen, len(out))
         return out
 
-    def trim(self, deletable: set[int], room: int = 1) -> list[int]:
-        """Delete the oldest deletable frames so that ``max_files - room`` remain; the GPS deleted."""
-        present = self.seconds()
+    def trim(self, deletable: set[int], present: list[int] | None = None, room: int = 1) -> list[int]:
+        """Delete the oldest deletable frames so that ``max_files - room`` remain; the GPS deleted.
+        ``present``: the seconds present, if just listed."""
+        present = self.seconds() if present is None else present
         victims = carousel_victims(present, self.max_files - room, deletable)
         for gps in victims:
             try:

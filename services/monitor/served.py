@@ -72,6 +72,8 @@ class StatusServer:
                 server.asyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, count=1)
         finally:
             for channel in list(server._map.values()):
+                if channel is server:
+                    continue  # closed below; its handle_close only logs "unhandled close event"
                 try:
                     channel.handle_close()
                 except Exception:  # noqa: BLE001 - closing anyway

@@ -80,6 +80,8 @@ class MonitorService:
         self.last_check_end: int | None = None
         self.archived: set[int] = set()
         self.unarchivable: set[int] = set()
+        self.last_archived: str | None = None
+        self._archive_summary: tuple[int, int | None] | None = None  #: (files, end GPS) of the archive
         self.jobs: queue.Queue[Segment] = queue.Queue(maxsize=1)
         self.checks_queued = 0  #: segments handed to the checker
         self.checks_done = 0  #: segments the checker finished
@@ -101,12 +103,15 @@ class MonitorService:
         try:
             self._resume()
             with DirectoryWatcher(self.carousel.directory) as watcher:
+                woke = False
                 while not self.stop_event.is_set():
                     generation = watcher.generation()
-                    new = [g for g in self.carousel.seconds() if self.latest is None or g > self.latest]
+                    present = self.carousel.seconds()
+                    new = [g for g in present if self.latest is None or g > self.latest]
                     for gps in new:
                         self._ingest(gps)
-                    self._housekeeping()
+                    if new or not woke:  # a writer's other events (temporary file, rename) change nothing
+                        self._housekeeping(present)
                     if new:
                         self._maybe_check()
                         self._log_cycle(new)
@@ -114,7 +119,7 @@ class MonitorService:
                     self.state.beat()
                     if self.stop_event.is_set():
                         break
-                    watcher.wait(generation, s.frame_timeout)
+                    woke = watcher.wait(generation, s.frame_timeout)
         finally:
             self.stop_event.set()
             checker.join(timeout=s.exporter_timeout + 5)
@@ -122,8 +127,8 @@ class MonitorService:
 
     def _resume(self) -> None:
         """Archived seconds from the archive's file names; the newest segment read back."""
-        self.archived = self.archive.archived()
         present = self.carousel.seconds()
+        self.archived = self.archive.archived(present[0], present[-1] + 1) if present else set()
         logger.info("following %s: %d cleaned frame(s) present, %d archive file(s) in %s",
                     self.carousel.directory, len(present), len(self.archive.files()), self.archive.directory)
         keep = self.settings.asd_segment_length
@@ -131,7 +136,7 @@ class MonitorService:
             self._ingest(gps)
         if self.latest is not None:
             self.last_check_end = self.latest + 1
-        self._housekeeping()
+        self._housekeeping(present)
         self.processed = self.latest
 
     def _ingest(self, gps: int) -> None:
@@ -155,9 +160,8 @@ class MonitorService:
         for old in [g for g in self.summaries if g < oldest]:
             del self.summaries[old]
 
-    def _housekeeping(self) -> None:
-        """Archive closed spans, then trim the carousel and apply archive retention."""
-        present = self.carousel.seconds()
+    def _housekeeping(self, present: list[int]) -> None:
+        """Archive closed spans, then trim the carousel (``present``: its seconds) and apply retention."""
         if present:
             latest = max(present[-1], self.latest or present[-1])
             pending = to_archive(present, self.archived | self.unarchivable, latest, self.settings.write_cadence)
@@ -171,19 +175,21 @@ class MonitorService:
                 for path in written:
                     logger.info("archived %s", path.name)
                 self.archived.update(g for g in range(start, end) if g not in bad)
-                self.state.record_archive(len(self.archive.files()), end, written[-1].name if written else None)
+                if written:
+                    self.last_archived = written[-1].name
             handled = self.archived | self.unarchivable
-            deleted = self.carousel.trim({g for g in present if g in handled})
+            deleted = self.carousel.trim({g for g in present if g in handled}, present)
             oldest = min(set(present) - set(deleted), default=None)
             if oldest is not None:  # forget what the carousel no longer holds
                 self.archived = {g for g in self.archived if g >= oldest}
                 self.unarchivable = {g for g in self.unarchivable if g >= oldest}
             self.state.record_carousel(len(present) - len(deleted), self.carousel.max_seen)
-            if self.latest is not None:
-                self.archive.enforce_retention(self.latest + 1)
-            files = self.archive.files()
-            end = max((g + d for g, d, _ in files), default=None)
-            self.state.record_archive(len(files), end, None)
+            if pending or self._archive_summary is None:  # the archive changes only when a span is written
+                if self.latest is not None:
+                    self.archive.enforce_retention(self.latest + 1)
+                files = self.archive.files()
+                self._archive_summary = (len(files), max((g + d for g, d, _ in files), default=None))
+            self.state.record_archive(*self._archive_summary, self.last_archived)
 
     def _maybe_check(self) -> None:
         end = self.latest + 1

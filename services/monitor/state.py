@@ -171,7 +171,7 @@ class MonitorState:
     def record_archive(self, files: int, end: int | None, last: str | None) -> None:
         with self.lock:
             lag = None if end is None or self.last_gps is None else max(0, self.last_gps + 1 - end)
-            self.archive = {"files": files, "end": end, "lag": lag, "last": last or self.archive.get("last")}
+            self.archive = {"files": files, "end": end, "lag": lag, "last": last}
             self.metrics.archive_files.set(files)
             if lag is not None:
                 self.metrics.archive_lag.set(lag)

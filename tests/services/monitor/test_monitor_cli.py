@@ -1,6 +1,7 @@
 """``deepclean monitor`` as a process: flags, token, status page, one log line per cycle, SIGTERM."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,7 +44,8 @@ def test_cli_serves_promotes_and_stops_on_sigterm(tmp_path):
                 process.wait()
     assert process.returncode == 0, stderr
     assert "status page on http://127.0.0.1:" in stderr
-    assert f"GPS {GPS + 25}: 1 new frame(s), latency" in stderr
+    assert re.search(rf"GPS {GPS + 25}: \d+ new frame\(s\), latency -?\d+\.\d\d s, carousel \d+, archive to GPS {GPS + 16}",
+                     stderr)
     assert "pass (canary/raw 0.3000, production/raw 0.5000" in stderr
     assert "promoted canary 2 to production" in stderr
     assert "monitor stopped at GPS" in stderr
