@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     procfile.write_text(plan.procfile())
     banner = [f"Procfile: {procfile}"]
     if plan.backfill:
-        banner.append(f"demo detector: backfilling GPS {plan.backfill[0]}+{plan.backfill[1]} s, then live from "
-                      f"{plan.live_start}")
+        banner.append(f"demo detector: live from GPS {plan.live_start}; history GPS {plan.backfill[0]}+"
+                      f"{plan.backfill[1]} s written meanwhile for the first training run")
     elif plan.live_start is not None:
         banner.append(f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})")
     if "--passes" in plan.procfile():

@@ -10,12 +10,13 @@ simulator  -                                                                ``de
 triton     -                                                                ``deepclean triton``
 exporter   Triton ``/v2/health/ready``, the channel list                    ``deepclean exporter``
 trainer    exporter ``/health``, the history (demo's first run)             ``deepclean trainer``
-cleaner    exporter ``/ready`` (a model is served), the history             ``deepclean cleaner``
+cleaner    exporter ``/ready`` (a model is served), the first live frame    ``deepclean cleaner``
 monitor    exporter ``/health``, Triton ready                               ``deepclean monitor``
 ========== ================================================================ ====================
 
-Resuming: the demo detector goes on live after the newest strain frame on disk (backfilling
-``history`` seconds first only when there is none); the trainer starts ``train_duration``
+Resuming: the demo detector goes on live after the newest strain frame on disk (on a first
+start it backfills ``history`` seconds before the current GPS second in the background while
+it writes live from that second on); the trainer starts ``train_duration``
 seconds before the head of the data, so a first model is trained from the history at once
 and a later run finds its previous models in ``$PROJECT_DIR/train``; the exporter, cleaner
 and monitor resume from their own state under ``$PROJECT_DIR``.
@@ -135,7 +136,8 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
     common = ["--data-dir", data, "--project-dir", project, "--ifo", ifo]
     procs: list[Proc] = []
     backfill = live_start = None
-    history_files: list[Path] = []
+    history_files: list[Path] = []  # the backfill's last second: the trainer needs the whole history
+    live_files: list[Path] = []  # the first live second: the cleaner starts at the live head
     head = None if frames.newest is None else frames.newest + 1  # GPS after the newest frame
     if s.demo:
         sim = ["deepclean", "simulate", "--data-dir", data, "--ifo", ifo, "--channels-file", channels]
@@ -144,8 +146,11 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
             backfill = (now - seconds, seconds)
             live_start = head = now
             history_files = [frame_path(data, kind, ifo, now - 1) for kind in (FrameKind.STRAIN, FrameKind.WITNESS)]
+            live_files = [frame_path(data, FrameKind.STRAIN, ifo, now)]
+            # the history is written in the background while the live stream starts at once, so
+            # the live frames keep up with the clock; both are in honcho's process group
             command = (_cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
-                       + " && exec " + _cmd(*sim, "--start", live_start))
+                       + " & exec " + _cmd(*sim, "--start", live_start))
         else:
             live_start = head
             command = "exec " + _cmd(*sim, "--start", live_start)
@@ -165,7 +170,7 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
         "deepclean", "trainer", "--profile", s.profile.value, *common, "--channels", channels,
         "--notify-url", f"{ports.exporter_url}/models", *start)))
     procs.append(Proc("cleaner", "exec " + _cmd(
-        *_wait([ports.triton_ready, f"{ports.exporter_url}/ready"], history_files, s.ready_timeout),
+        *_wait([ports.triton_ready, f"{ports.exporter_url}/ready"], live_files, s.ready_timeout),
         "deepclean", "cleaner", *common, "--triton-url", ports.triton_url, "--metrics-port", ports.cleaner_metrics)))
     passes = ["--passes", s.demo_passes] if s.demo and s.demo_passes and not monitor_passes_set else []
     procs.append(Proc("monitor", "exec " + _cmd(

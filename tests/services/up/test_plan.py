@@ -28,11 +28,12 @@ def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
     procs = commands(plan)
     assert list(procs) == ["simulator", "triton", "exporter", "trainer", "cleaner", "monitor"]
     assert plan.backfill == (NOW - 1024, 1024) and plan.live_start == NOW and plan.trainer_start == NOW - 1024
-    backfill, live = procs["simulator"].split(" && exec ")
+    backfill, live = procs["simulator"].split(" & exec ")
     assert f"--start {NOW - 1024} --duration 1024 --backfill" in backfill
     assert live.endswith(f"--start {NOW}") and "--backfill" not in live
     last = frame_path(tmp_path / "data", FrameKind.STRAIN, "H1", NOW - 1)
-    assert f"--file {last}" in procs["trainer"] and f"--file {last}" in procs["cleaner"]
+    first_live = frame_path(tmp_path / "data", FrameKind.STRAIN, "H1", NOW)
+    assert f"--file {last}" in procs["trainer"] and f"--file {first_live}" in procs["cleaner"]
     assert "--url http://127.0.0.1:8000/v2/health/ready" in procs["exporter"]
     assert "--url http://127.0.0.1:5000/ready" in procs["cleaner"]
     assert f"--start {NOW - 1024}" in procs["trainer"] and "--profile cpu" in procs["trainer"]
@@ -87,7 +88,7 @@ def test_every_command_parses(tmp_path: Path, demo: bool) -> None:
     parser, _ = build_parser()
     plan = make_plan(settings(tmp_path, demo=demo), Ports(), FrameSpan(), train_duration=64, now=NOW)
     for name, command in commands(plan).items():
-        for part in command.replace("exec ", "").split(" && "):
+        for part in command.replace("exec ", "").split(" & "):
             argv = part.split()[1:]
             if argv[0] == "wait-for":
                 argv = argv[argv.index("--") + 1:][1:]
