@@ -1,8 +1,12 @@
 """The carousel: the directory of cleaned 1-s frames, kept to at most ``max_files`` files.
 
-The monitor trims it right after each new frame to ``max_files - 1`` files (oldest first),
-so the cleaner's next frame brings it to ``max_files`` and the directory never holds more,
-as long as the monitor keeps up (it does a few file operations per second). Frames of
+The monitor trims it at the start of every cycle (before reading new frames) to
+``max_files - ROOM`` files (oldest first), so the frames the cleaner writes while the monitor
+works bring it at most to ``max_files``: the directory never holds more as long as the
+monitor's cycle (a listing, at most one archive write, the new frames' reads: ~10 ms per
+frame here) is shorter than ``ROOM`` of the cleaner's frames. At 1 frame/s that is a wide
+margin; a cleaner passing raw strain through in a catch-up burst (~80 frames/s) is the case
+the headroom is for. The directory is created and watched before the cleaner's first frame. Frames of
 spans not yet archived are never deleted (``deletable``); a stuck archive is logged and
 the carousel grows rather than losing data.
 """
@@ -18,6 +22,8 @@ from deepclean.utils.ifo import IFO
 from deepclean.utils.monitoring.spans import carousel_victims
 
 logger = logging.getLogger(__name__)
+
+ROOM = 2  #: frames of headroom left by each trim for what the cleaner writes while the monitor works
 
 
 class Carousel:
@@ -53,7 +59,7 @@ class Carousel:
         self.max_seen = max(self.max_seen, len(out))
         return out
 
-    def trim(self, deletable: set[int], present: list[int] | None = None, room: int = 1) -> list[int]:
+    def trim(self, deletable: set[int], present: list[int] | None = None, room: int = ROOM) -> list[int]:
         """Delete the oldest deletable frames so that ``max_files - room`` remain; the GPS deleted.
         ``present``: the seconds present, if just listed."""
         present = self.seconds() if present is None else present

@@ -101,6 +101,7 @@ class MonitorService:
         checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
         checker.start()
         try:
+            self.carousel.directory.mkdir(parents=True, exist_ok=True)  # watched before the cleaner's first frame
             self._resume()
             with DirectoryWatcher(self.carousel.directory) as watcher:
                 woke = False
@@ -108,11 +109,10 @@ class MonitorService:
                     generation = watcher.generation()
                     present = self.carousel.seconds()
                     new = [g for g in present if self.latest is None or g > self.latest]
-                    for gps in new:
-                        self._ingest(gps)
                     if new or not woke:  # a writer's other events (temporary file, rename) change nothing
-                        self._housekeeping(present)
+                        self._housekeeping(present)  # first: the carousel is bounded before frames are read
                     if new:
+                        self._read(new)
                         self._maybe_check()
                         self._log_cycle(new)
                         self.processed = self.latest
@@ -131,13 +131,20 @@ class MonitorService:
         self.archived = self.archive.archived(present[0], present[-1] + 1) if present else set()
         logger.info("following %s: %d cleaned frame(s) present, %d archive file(s) in %s",
                     self.carousel.directory, len(present), len(self.archive.files()), self.archive.directory)
-        keep = self.settings.asd_segment_length
-        for gps in present[-keep:]:
-            self._ingest(gps)
+        self._read(present)
         if self.latest is not None:
             self.last_check_end = self.latest + 1
         self._housekeeping(present)
         self.processed = self.latest
+
+    def _read(self, new: list[int]) -> None:
+        """Read the new seconds a check may still use (the last ``asd_segment_length``); older
+        ones of a backlog are only counted (the archive reads every frame anyway)."""
+        keep = self.settings.asd_segment_length
+        if len(new) > keep:
+            self.latest = max(self.latest or new[-keep - 1], new[-keep - 1])
+        for gps in new[-keep:]:
+            self._ingest(gps)
 
     def _ingest(self, gps: int) -> None:
         path = self.carousel.path(gps)

@@ -56,9 +56,10 @@ class MonitorSettings(SharedSettings):
                 f"asd_segment_length {self.asd_segment_length} s is shorter than asd_fftlength "
                 f"{self.asd_fftlength} s; need at least one FFT per segment"
             )
-        if self.max_files < self.write_cadence + 2:
+        if self.max_files < self.write_cadence + 4:
             raise ValueError(
-                f"max_files {self.max_files} must be at least write_cadence + 2 = {self.write_cadence + 2}: "
-                "an open span's frames stay until the frame after it arrives and the span is archived"
+                f"max_files {self.max_files} must be at least write_cadence + 4 = {self.write_cadence + 4}: "
+                "an open span's frames stay until the frame after it arrives and the span is archived, "
+                "and the carousel keeps room for the frames written meanwhile"
             )
         return self

@@ -86,7 +86,7 @@ class MonitorState:
         self.last_gps: int | None = None
         self.carousel_files = 0
         self.carousel_max = 0
-        self.archive: dict[str, Any] = {"files": 0, "end": None, "lag": None, "last": None}
+        self.archive: dict[str, Any] = {"files": 0, "end": None, "last": None}
         self.unreadable: deque[str] = deque(maxlen=20)
         self.plots: dict[str, bytes] = {}
         self.plot_gps: int | None = None
@@ -153,6 +153,8 @@ class MonitorState:
             self.latencies.append((gps, latency))
             self.metrics.latency.set(latency)
             self.metrics.last_gps.set(gps)
+            if self._archive_lag() is not None:
+                self.metrics.archive_lag.set(self._archive_lag())
 
     def record_versions(self, versions: dict[str, Any] | None, error: str | None) -> None:
         with self.lock:
@@ -168,13 +170,16 @@ class MonitorState:
             self.carousel_files, self.carousel_max = files, max(self.carousel_max, max_seen)
             self.metrics.carousel.set(files)
 
+    def _archive_lag(self) -> int | None:
+        end = self.archive.get("end")
+        return None if end is None or self.last_gps is None else max(0, self.last_gps + 1 - end)
+
     def record_archive(self, files: int, end: int | None, last: str | None) -> None:
         with self.lock:
-            lag = None if end is None or self.last_gps is None else max(0, self.last_gps + 1 - end)
-            self.archive = {"files": files, "end": end, "lag": lag, "last": last}
+            self.archive = {"files": files, "end": end, "last": last}
             self.metrics.archive_files.set(files)
-            if lag is not None:
-                self.metrics.archive_lag.set(lag)
+            if self._archive_lag() is not None:
+                self.metrics.archive_lag.set(self._archive_lag())
 
     def set_plots(self, gps: int, plots: dict[str, bytes]) -> None:
         with self.lock:
@@ -200,7 +205,7 @@ class MonitorState:
                 "ratios": [vars(r) for r in self.ratios],
                 "latency": [{"gps": g, "seconds": round(s, 3)} for g, s in list(self.latencies)[-20:]][::-1],
                 "carousel": {"files": self.carousel_files, "max_seen": self.carousel_max},
-                "archive": dict(self.archive),
+                "archive": {**self.archive, "lag": self._archive_lag()},
                 "unreadable_frames": list(self.unreadable),
                 "plots_gps": self.plot_gps,
             }
