@@ -21,9 +21,11 @@ def unix_to_gps(unix: float) -> float:
     return float(lal.UTCToGPS(time.gmtime(unix))) + unix % 1.0
 
 
-def served_versions(triton_url: str, timeout: float = 2.0) -> dict[str, int] | None:
+def served_versions(triton_url: str, timeout: float = 1.0) -> dict[str, int] | None:
     """``{"production": N, "canary": M}`` pinned in the served ensemble, or None if Triton
-    does not answer (the status page then says nothing about it)."""
+    does not answer within ``timeout`` s (the status page then says nothing about it). Like
+    ``utils/triton/versions.served_versions``, with one bounded request: a gRPC client without
+    a deadline keeps retrying an unreachable server for ~20 s."""
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
