@@ -71,11 +71,12 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
     missing = [name for name in needed if name not in params]
     if missing:
         raise ServedConfigError(f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository")
+    mode = {"mode": params["mode"]} if "mode" in params else {}  # a stream mode, when the ensemble names one
     try:
         geometry = StreamGeometry.from_seconds(
             kernel_length=float(params["kernel_length"]), stride_length=float(params["stride_length"]),
             sample_rate=float(params["sample_rate"]), batch_size=int(params["batch_size"]),
-            max_latency=float(params["max_latencies"][0]),
+            max_latency=float(params["max_latencies"][0]), **mode,
         )
     except (ValueError, TypeError, IndexError) as exc:
         raise ServedConfigError(f"{ENSEMBLE} config parameters {params}: {exc}") from None
