@@ -179,6 +179,8 @@ case("simulate-span-reversed")(lambda c: (sim(c, "--not-ready-spans", "5-3"), "5
 case("simulate-weights-count-mismatch")(lambda c: (sim(c, "--coupling-weights", "1", "2"), "coupling_weights"))
 case("simulate-line-frequency-out-of-range")(lambda c: (sim(c, "--line-frequency", "500"), "line_frequency"))
 case("simulate-channels-file-is-dir")(lambda c: (sim(c, "--channels-file", str(c.tmp)), "channels_file"))
+case("simulate-partial-delay-infinite")(lambda c: (sim(c, "--partial-rate", "0.5", "--partial-delay", "inf"), "partial_delay"))
+case("simulate-speed-nan")(lambda c: (sim(c, "--speed", "nan"), "speed"))
 case("simulate-ifo-unknown")(lambda c: (sim(c, "--ifo", "X9"), "X9"))
 case("simulate-start-not-a-number")(lambda c: (sim(c, "--start", "yesterday"), "yesterday"))
 
@@ -253,6 +255,8 @@ case("train-init-weights-missing")(lambda c: (train(c, "--init-weights", str(c.t
 case("train-kernel-longer-than-span")(lambda c: (train(c, "--kernel-length", "100"), "kernel_length"))
 case("train-kernel-stride-below-one-sample")(lambda c: (train(c, "--kernel-stride", "0.0001"), "kernel_stride 0.0001"))
 case("train-valid-frac-leaves-no-training")(lambda c: (train(c, "--valid-frac", "0.99"), "valid_frac 0.99"))
+case("train-lr-infinite")(lambda c: (train(c, "--lr", "inf"), "lr"))
+case("train-sample-rate-not-multiple-of-16")(lambda c: (train(c, "--sample-rate", "1000"), "sample_rate 1000"))
 case("train-project-dir-not-a-flag")(lambda c: (train(c, "--project-dir", "x"), "--project-dir"))
 
 
@@ -290,6 +294,7 @@ case("clean-sample-rate-mismatch")(lambda c: (clean(c, "--sample-rate", "2048"),
 case("clean-no-frames-in-span")(lambda c: (clean(c, "--start", str(GPS + 10**6)), str(c.data)))
 case("clean-missing-weights-setting")(lambda c: ([a for a in clean(c) if a not in ("--weights", str(c.model))], "--weights"))
 case("clean-freq-low-not-a-flag")(lambda c: (clean(c, "--freq-low", "40"), "--freq-low"))
+case("clean-filter-pad-infinite")(lambda c: (clean(c, "--filter-pad", "inf"), "filter_pad"))
 case("clean-batch-size-zero")(lambda c: (clean(c, "--inference-batch-size", "0"), "inference_batch_size"))
 case("clean-ready-taper-negative")(lambda c: (clean(c, "--ready-taper", "-1"), "ready_taper"))
 

@@ -54,7 +54,7 @@ GPSSecond = typing.Annotated[int, Field(ge=0, le=MAX_GPS)]
 class SharedSettings(BaseModel):
     """Settings every service shares (the base table ``[tool.deepclean]``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # no NaN/inf setting anywhere
     #: name of the service table ``[tool.deepclean.<service>]`` and of the env prefix
     service: ClassVar[str] = ""
 

@@ -33,6 +33,7 @@ from pydantic import (
 
 from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, given_flags, load_settings
 from deepclean.utils.errors import ConfigError, read_text_file
+from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
 
 S = TypeVar("S", bound=SharedSettings)
@@ -229,6 +230,11 @@ def check_inference(settings: SharedSettings) -> None:
     ``deepclean clean-offline``)."""
     from deepclean.utils.training.preflight import inference_geometry
 
+    if settings.sample_rate % STATE_RATE_HZ:
+        raise ValueError(
+            f"sample_rate {settings.sample_rate:g} Hz is not a whole multiple of the state vector's "
+            f"{STATE_RATE_HZ:g} Hz; allowed: e.g. 1024, 2048, 4096"
+        )
     inference_geometry(
         kernel_length=settings.inference_kernel_length,
         sampling_rate=settings.inference_sampling_rate,
