@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepclean.services.simulate.faults import FaultPlan
-from deepclean.services.simulate.preflight import check_before_writing
+from deepclean.services.simulate.preflight import check_before_writing, write_record
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.services.simulate.writer import FrameOutcome, FrameSink
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
@@ -80,6 +80,7 @@ class RunSummary:
     write_s: float = 0.0  #: wall seconds writing frames
     wall_s: float = 0.0  #: wall seconds of the loop (set-up excluded)
     max_latency_s: float = 0.0  #: real-time mode: worst completion delay after the due time
+    kept: int = 0  #: seconds whose frames were already there (a continued run)
 
     def add(self, outcome: FrameOutcome, generate_s: float) -> None:
         self.frames += 1
@@ -95,8 +96,9 @@ class RunSummary:
         return self.frames / self.wall_s if self.wall_s > 0 else float("nan")
 
     def line(self) -> str:
+        kept = f", kept {self.kept} s already there" if self.kept else ""
         return (
-            f"wrote GPS {self.start}-{self.start + self.frames} ({self.frames} s) in {self.wall_s:.2f} s: "
+            f"wrote GPS {self.start}-{self.start + self.frames + self.kept} ({self.frames} s{kept}) in {self.wall_s:.2f} s: "
             f"{self.throughput:.1f} s of data per wall second (generate {self.generate_s:.2f} s, "
             f"write {self.write_s:.2f} s); dropped {_counts(self.dropped)}, partial {_counts(self.partial)}, "
             f"not ready {self.not_ready} s"
@@ -120,7 +122,9 @@ def run_simulation(
     start = int(launch_gps) if settings.start == "now" else int(settings.start)
     config = detector_config(settings)
     channels_file = settings.channels_file or settings.data_dir / "channels.txt"
-    if check_before_writing(settings, start, config, channels_file, overwrite=overwrite):
+    preflight = check_before_writing(settings, start, config, channels_file, overwrite=overwrite)
+    write_record(settings)
+    if preflight.write_channels:
         write_channel_list(channels_file, config.channel_list())
     logger.info(
         "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; channel list %s",
@@ -134,6 +138,7 @@ def run_simulation(
     else:
         origin = loop_mono
     summary = RunSummary(start=start)
+    done = 0
     last_progress = loop_mono
     sink = FrameSink(
         settings.data_dir,
@@ -144,11 +149,15 @@ def run_simulation(
         partial_delay_s=settings.partial_delay,
     )
     try:
-        while not stop.is_set() and (settings.duration is None or summary.frames < settings.duration):
-            gps = start + summary.frames
+        while not stop.is_set() and (settings.duration is None or done < settings.duration):
+            gps = start + done
+            done += 1
             t0 = time.perf_counter()
             second = detector.next()
             generate_s = time.perf_counter() - t0
+            if gps in preflight.keep:  # continued run: this second's frames are there already
+                summary.kept += 1
+                continue
             if not settings.backfill:
                 due = origin + (gps + 1 - start) / settings.speed
                 if stop.wait(max(0.0, due - time.monotonic())):
@@ -166,7 +175,7 @@ def run_simulation(
                     last_progress = time.monotonic()
                     total = f"/{settings.duration}" if settings.duration else ""
                     logger.info("backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
-                                gps, summary.frames, total, summary.frames / (last_progress - loop_mono))
+                                gps, done, total, summary.frames / (last_progress - loop_mono))
     finally:
         sink.close()
         summary.wall_s = time.monotonic() - loop_mono
