@@ -14,7 +14,8 @@ With --backfill the span is written as fast as possible; otherwise one frame per
 second (times --speed). Without --duration it runs until SIGINT/SIGTERM. Data and faults
 are deterministic for --seed. Nothing is written over: a data directory that already holds
 frames of the IFO for the span (or a channel list of other channels) is refused unless
---overwrite. Progress: one line per frame in real time, one every 10 s in backfill.
+--overwrite, or continued when the seed and settings are those that wrote them (recorded in
+$DATA_DIR/.simulate-<IFO>.json): complete frames are kept, the others written. Progress: one line per frame in real time, one every 10 s in backfill.
 
 example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --duration 60 --backfill
 """
