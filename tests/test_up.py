@@ -3,7 +3,7 @@
 simulator -> trainer -> exporter -> Triton -> cleaner -> monitor promotes the first trained
 model -> OUT_DQ is cleaned; then every process is gone. The schedule comes from the
 environment, as a user would shorten it in .env: 160 s of history with 2 witnesses, a
-training run of a minute or two, monitor checks every 16 s of data, 2 passes to promote.
+training run of 4 short epochs (a minute or two), monitor checks every 16 s of data, 2 passes to promote.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ BAND = (58.0, 62.0)
 RATE = 4096
 #: seconds of consecutive OUT_DQ-cleaned frames measured
 MEASURED = 16
-#: OUT_DQ / raw in-band ASD ratio must be below this; measured here (2 cores shared, a training
-#: run of 3 epochs in its 75 s budget, validation ratio 0.52): 0.40
+#: OUT_DQ / raw in-band ASD ratio must be below this; measured here (2 shared cores, load ~13):
+#: 0.34 (0.40 with a weaker 3-epoch model)
 MAX_RATIO_RAW = 0.7
 #: OUT_DQ / the simulator's background (what perfect cleaning reaches: 1), in band; raw strain is
-#: ~22x the background; measured here: 8.8
+#: 22-27x the background; measured here: 8.2 (8.8)
 MAX_RATIO_TRUTH = 15.0
 
 SHORT = {
@@ -46,17 +46,15 @@ SHORT = {
     "DEEPCLEAN_SIMULATE_COUPLED_WITNESSES": "ASC-DHARD_P_OUT_DQ",
     "DEEPCLEAN_SIMULATE_COUPLING_WEIGHTS": "1.0",
     "DEEPCLEAN_SIMULATE_SEED": "3",
-    # one short training run (history = train_duration), no retraining during the test
+    # one short training run of 4 epochs (history = train_duration), no retraining during the test
     "DEEPCLEAN_TRAINER_TRAIN_DURATION": "160",
     "DEEPCLEAN_TRAINER_RETRAIN_CADENCE": "100000",
     "DEEPCLEAN_TRAINER_KERNEL_LENGTH": "2",
     "DEEPCLEAN_TRAINER_BATCH_SIZE": "16",
-    "DEEPCLEAN_TRAINER_LR": "1e-2",
-    "DEEPCLEAN_TRAINER_MAX_EPOCHS": "6",
+    "DEEPCLEAN_TRAINER_MAX_EPOCHS": "4",
     "DEEPCLEAN_TRAINER_MAX_STEPS": "16",
-    "DEEPCLEAN_TRAINER_EARLY_STOP": "6",
+    "DEEPCLEAN_TRAINER_EARLY_STOP": "4",
     "DEEPCLEAN_TRAINER_VALID_FRAC": "0.2",
-    "DEEPCLEAN_TRAINER_MAX_TRAIN_SECONDS": "75",
     # canary checks every 16 s of data, promoted after 2 passes
     "DEEPCLEAN_MONITOR_MONITOR_PERIOD": "16",
     "DEEPCLEAN_MONITOR_ASD_SEGMENT_LENGTH": "16",
@@ -126,7 +124,7 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
     cleaned_dir = project / "cleaned" / IFO
     marks: dict[str, float] = {}
     try:
-        deadline = begun + 420
+        deadline = begun + 600
         while time.monotonic() < deadline:
             assert up.poll() is None, f"deepclean up exited with {up.returncode}:\n{log.read_text()[-6000:]}"
             frames = sorted(cleaned_dir.glob("*.gwf")) if cleaned_dir.is_dir() else []
@@ -144,7 +142,7 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
                     break
             time.sleep(2)
         else:
-            pytest.fail(f"not cleaned within 420 s (reached: {marks}):\n{log.read_text()[-8000:]}")
+            pytest.fail(f"not cleaned within 600 s (reached: {marks}):\n{log.read_text()[-8000:]}")
         print("seconds from start:", json.dumps({k: round(v) for k, v in marks.items()}))
 
         # OUT_DQ against the raw strain it was cleaned from, and against the simulator's truth
