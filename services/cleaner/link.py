@@ -69,7 +69,10 @@ class TritonLink:
                 self._connect()
             served = fetch_served(self.client.client, timeout=self.connect_timeout)
         except DeepCleanError as exc:
-            self._fail(f"served configs: {exc}")
+            if self.connected:  # e.g. the ensemble reloading during a promotion: the stream itself is fine
+                logger.info("could not re-read the served configs (%s); keeping the stream", exc)
+            else:
+                self._fail(f"served configs: {exc}")
             return self.served
         if self.served is None or served.versions != self.served.versions or not served.same_stream(self.served):
             logger.info("Triton serves %d witnesses, geometry %s, production %d, canary %d", len(served.witnesses),

@@ -130,6 +130,9 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     f, c = asd(canary)
     _, r = asd(raw)
     assert np.mean(c[in_band(f)] / r[in_band(f)]) < 0.5
+    # the stream was never interrupted: the canary's cleaning is valid throughout, promotion included
+    for g in range(g0 + 6, g0 + duration - 2):
+        assert fully(files[g], StateBit.CANARY_VALID), g
     # after the promotion (+ config poll and the gate's decision): version 2 cleans OUT_DQ
     late = [g for g in range(promoted + 12, g0 + duration - 2)]
     assert late
