@@ -29,6 +29,7 @@ from deepclean.utils.export import Model, ModelRepository, Platform, Verificatio
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.nn.architecture import TIME_MULTIPLE
 from deepclean.utils.products import VERSION_INFO, VersionInfo, parse_version_info
+from deepclean.utils.streaming import StreamMode
 from deepclean.utils.training.artifacts import METADATA_FILE, resolve_weights
 from deepclean.utils.triton.ensemble import StreamSpec, build_stream
 from deepclean.utils.triton.names import DEEPCLEAN, ENSEMBLE, Role
@@ -36,8 +37,8 @@ from deepclean.utils.triton.versions import read_versions
 
 logger = logging.getLogger(__name__)
 
-INPUT_NAME = "witness"  #: DeepClean's input, (batch, W, kernel) raw witnesses
-OUTPUT_NAME = "noise"  #: DeepClean's output, (batch, kernel) noise in strain units
+INPUT_NAME = "witness"  #: DeepClean's input, (batch, W, kernel or contiguous stretch) raw witnesses
+OUTPUT_NAME = "noise"  #: DeepClean's output, (batch, kernel or stretch) noise in strain units
 _SPAN_DIR = re.compile(r"^(\d+)-(\d+)$")  #: training run directories are named <start>-<end>
 
 
@@ -54,16 +55,17 @@ class ExportTarget:
     max_latencies: tuple[float, ...]  #: s, one aggregator pair per value
     streams: int = 1
     instances: int | None = None
+    stream_mode: StreamMode = StreamMode.WINDOWED
 
     @classmethod
     def of(cls, settings: ExportModelSettings | ExporterSettings) -> "ExportTarget":
         if isinstance(settings, ExporterSettings):
             return cls(settings.repository, settings.platform, settings.sample_rate, settings.inference_kernel_length,
                        settings.stride_length, settings.inference_batch_size, (settings.max_latency,),
-                       settings.streams_per_gpu, settings.instances)
+                       settings.streams_per_gpu, settings.instances, settings.stream_mode)
         return cls(settings.repository, settings.platform, settings.sample_rate, settings.kernel_length,
                    settings.stride_length, settings.batch_size, tuple(settings.max_latency),
-                   settings.streams_per_gpu, settings.instances)
+                   settings.streams_per_gpu, settings.instances, settings.stream_mode)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def stream_spec(target: ExportTarget, channels: ChannelList, parameters: dict[st
             max_latencies=tuple(target.max_latencies),
             streams=target.streams,
             parameters=parameters,
+            stream_mode=target.stream_mode,
         )
     except ValueError as exc:
         raise ConfigError(f"stream geometry: {exc}") from None
@@ -250,9 +253,9 @@ def add_version(repo: ModelRepository, target: ExportTarget, channels: ChannelLi
     artifact = deepclean.export_version(
         module,
         version=version,
-        input_shapes={INPUT_NAME: (None, len(channels.witnesses), geometry.kernel_size)},
+        input_shapes={INPUT_NAME: (None, len(channels.witnesses), geometry.input_size)},
         output_names=[OUTPUT_NAME],
-        verification=Verification(batch_sizes=tuple(sorted({1, min(geometry.batch_size, deepclean.config.max_batch_size)}))),
+        verification=Verification(batch_sizes=tuple(sorted({1, min(geometry.model_batch, deepclean.config.max_batch_size)}))),
     )
     return version, artifact
 

@@ -37,7 +37,8 @@ from deepclean.utils.triton.versions import read_versions, reconcile, set_versio
 logger = logging.getLogger(__name__)
 
 #: ensemble parameters that must agree with the settings for the exporter to take a repository over
-GEOMETRY_KEYS = ("channels", "sample_rate", "kernel_length", "stride_length", "batch_size", "max_latencies", "streams")
+GEOMETRY_KEYS = ("channels", "sample_rate", "kernel_length", "stride_length", "batch_size", "max_latencies", "streams",
+                 "stream_mode")
 
 
 class ModelStore:
@@ -85,7 +86,8 @@ class ModelStore:
         want = {"channels": list(self.spec.channels), "sample_rate": self.spec.sample_rate,
                 "kernel_length": self.spec.kernel_length, "stride_length": self.spec.stride_length,
                 "batch_size": self.spec.batch_size, "max_latencies": list(self.spec.max_latencies),
-                "streams": self.spec.streams}
+                "streams": self.spec.streams, "stream_mode": self.spec.stream_mode.value}
+        have.setdefault("stream_mode", "windowed")  # repositories built before the stream modes
         differ = [f"{k} {have.get(k)!r} (settings: {want[k]!r})" for k in GEOMETRY_KEYS if have.get(k) != want[k]]
         if differ:
             raise ConfigError(f"model repository {self.path} was built with other settings: " + "; ".join(differ)
@@ -204,7 +206,7 @@ class ModelStore:
         from tritonclient.grpc import InferenceServerClient, InferInput
 
         g = self.spec.geometry()
-        x = np.random.default_rng(version).standard_normal((1, self.spec.num_witnesses, g.kernel_size)).astype(np.float32)
+        x = np.random.default_rng(version).standard_normal((1, self.spec.num_witnesses, g.input_size)).astype(np.float32)
         client = InferenceServerClient(self.url)
         try:
             if not client.is_model_ready(DEEPCLEAN, str(version)) or not client.is_model_ready(ENSEMBLE):

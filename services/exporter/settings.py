@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from deepclean.utils.config import SharedSettings
+from deepclean.utils.streaming import StreamMode
 
 
 class ExportPlatform(StrEnum):
@@ -47,6 +48,11 @@ class ExportModelSettings(SharedSettings):
     max_latency: list[PositiveFloat] = Field(
         [0.5], description="seconds of each window's prediction averaged, seconds; one aggregator pair per value"
     )
+    stream_mode: StreamMode = Field(
+        StreamMode.WINDOWED,
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
+        "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
+    )
     streams_per_gpu: PositiveInt = Field(1, description="streams (sequences) served at once by the streaming models")
     instances: PositiveInt | None = Field(None, description="DeepClean instances (default: Triton's choice)")
     platform: ExportPlatform = Field(ExportPlatform.ONNX, description="platform of the DeepClean step")
@@ -63,7 +69,7 @@ class ExporterSettings(SharedSettings):
     The inference geometry has the meaning of ``export-model``'s flags under the names of the
     training profiles (``--profile cpu|production`` sets them): windows of
     ``inference_kernel_length`` s every ``1 / inference_sampling_rate`` s, ``inference_batch_size``
-    windows per update, ``max_latency`` s averaged.
+    windows per update, ``max_latency`` s averaged (windowed ``stream_mode``).
     """
 
     service: ClassVar[str] = "exporter"
@@ -82,6 +88,11 @@ class ExporterSettings(SharedSettings):
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per update (request)")
     max_latency: PositiveFloat = Field(0.5, description="seconds of each window's prediction averaged")
+    stream_mode: StreamMode = Field(
+        StreamMode.WINDOWED,
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
+        "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
+    )
     band_margin: NonNegativeFloat = Field(
         0.0, description="Hz added on both sides of each band for the untrained model's filter_bands"
     )

@@ -1,6 +1,7 @@
 """``ModelConfig`` protobufs of the stateful python-backend models (pure: no files).
 
-Both models have ``max_batch_size: 0``: Triton's sequence batcher only accepts requests of batch
+Parameters (strings) carry the :class:`~deepclean.utils.streaming.StreamGeometry`: ``kernel_size``,
+``stride``, ``batch_size``, ``num_updates`` and the stream ``mode``. Both models have ``max_batch_size: 0``: Triton's sequence batcher only accepts requests of batch
 size 1, while the windows travel between the steps as ``(batch, W, kernel)`` (DeepClean's batch
 axis). A model without batching has one sequence slot per instance, so the number of instances
 is the number of streams served at once.
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from tritonclient.grpc import model_config_pb2 as mc
 
 from deepclean.utils.export.config import set_parameters
+from deepclean.utils.streaming import StreamGeometry
 
 
 def _tensor(kind: type, name: str, data_type: str, dims: Sequence[int]):
@@ -38,30 +40,33 @@ def _stateful_python_model(name: str, *, streams: int, idle_seconds: float) -> m
     return config
 
 
+def _geometry_parameters(geometry: StreamGeometry) -> dict[str, object]:
+    return {"kernel_size": geometry.kernel_size, "stride": geometry.stride, "batch_size": geometry.batch_size,
+            "num_updates": geometry.num_updates, "mode": geometry.mode.value}
+
+
 def snapshotter_config(
-    name: str, *, num_channels: int, kernel_size: int, stride: int, batch_size: int, streams: int, idle_seconds: float
+    name: str, *, num_channels: int, geometry: StreamGeometry, streams: int, idle_seconds: float
 ) -> mc.ModelConfig:
-    """``update`` (1, W, stride*batch) -> ``windows`` (batch, W, kernel) + ``update_index`` (1,)."""
+    """``update`` (1, W, stride*batch) -> ``windows`` (model_batch, W, input_size) + ``update_index`` (1,).
+
+    ``windows`` are B windows of ``kernel_size`` (windowed mode) or one stretch per phase (contiguous).
+    """
+    g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
-    config.input.append(_tensor(mc.ModelInput, "update", "TYPE_FP32", [1, num_channels, stride * batch_size]))
-    config.output.append(_tensor(mc.ModelOutput, "windows", "TYPE_FP32", [batch_size, num_channels, kernel_size]))
+    config.input.append(_tensor(mc.ModelInput, "update", "TYPE_FP32", [1, num_channels, g.update_size]))
+    config.output.append(_tensor(mc.ModelOutput, "windows", "TYPE_FP32", [g.model_batch, num_channels, g.input_size]))
     config.output.append(_tensor(mc.ModelOutput, "update_index", "TYPE_INT64", [1]))
-    set_parameters(
-        config, {"num_channels": num_channels, "kernel_size": kernel_size, "stride": stride, "batch_size": batch_size}
-    )
+    set_parameters(config, {"num_channels": num_channels, **_geometry_parameters(g)})
     return config
 
 
-def aggregator_config(
-    name: str, *, kernel_size: int, stride: int, batch_size: int, num_updates: int, streams: int, idle_seconds: float
-) -> mc.ModelConfig:
-    """``prediction`` (batch, kernel) + ``update_index`` (1,) -> ``noise`` (1, stride*batch)."""
+def aggregator_config(name: str, *, geometry: StreamGeometry, streams: int, idle_seconds: float) -> mc.ModelConfig:
+    """``prediction`` (model_batch, input_size) + ``update_index`` (1,) -> ``noise`` (1, stride*batch)."""
+    g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
-    config.input.append(_tensor(mc.ModelInput, "prediction", "TYPE_FP32", [batch_size, kernel_size]))
+    config.input.append(_tensor(mc.ModelInput, "prediction", "TYPE_FP32", [g.model_batch, g.input_size]))
     config.input.append(_tensor(mc.ModelInput, "update_index", "TYPE_INT64", [1]))
-    config.output.append(_tensor(mc.ModelOutput, "noise", "TYPE_FP32", [1, stride * batch_size]))
-    set_parameters(
-        config,
-        {"kernel_size": kernel_size, "stride": stride, "batch_size": batch_size, "num_updates": num_updates},
-    )
+    config.output.append(_tensor(mc.ModelOutput, "noise", "TYPE_FP32", [1, g.update_size]))
+    set_parameters(config, _geometry_parameters(g))
     return config

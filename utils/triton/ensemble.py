@@ -10,14 +10,18 @@ Layout written here (DeepClean itself, ``deepclean/<version>/``, is exported bef
 
 ``deepclean-stream`` takes one update ``update`` (1, W, stride*batch) float32 and returns
 ``noise_production`` and ``noise_canary`` (each (1, stride*batch), lagging the input by
-``stride*num_updates`` samples) and ``update_index`` (1,), the snapshotter's count of the
-sequence's updates. Its two ``deepclean`` steps pin the production and the canary version;
+``lag_samples``) and ``update_index`` (1,), the snapshotter's count of the sequence's updates,
+in either stream mode (:class:`deepclean.utils.streaming.StreamMode`, the ensemble parameter
+``stream_mode``): only what travels between the steps differs (B windows of the kernel, or
+one contiguous stretch per phase). In the contiguous mode ``max_latencies`` holds the mode's
+lag in seconds, so a client reading the geometry as a windowed one gets the right lag. Its two ``deepclean`` steps pin the production and the canary version;
 DeepClean's ``version_policy`` lists exactly those versions. Change them on a live server
 with :func:`deepclean.utils.triton.versions.set_versions`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -109,17 +113,16 @@ def write_streaming_models(repository: Path | str, spec: StreamSpec, *, force: b
     repo = ModelRepository(repository)
     g = spec.geometry()
     idle = spec.sequence_idle_timeout
+    if g.mode is streaming.StreamMode.WINDOWED:  # its windows do not depend on the averaging
+        g = dataclasses.replace(g, num_updates=1)
     snapshotter = configs.snapshotter_config(
-        SNAPSHOTTER, num_channels=spec.num_witnesses, kernel_size=g.kernel_size, stride=g.stride,
-        batch_size=g.batch_size, streams=spec.streams, idle_seconds=idle,
+        SNAPSHOTTER, num_channels=spec.num_witnesses, geometry=g, streams=spec.streams, idle_seconds=idle,
     )
     with repo.transaction():
         paths = [_write_python_model(repo, snapshotter, "snapshotter.py", force=force)]
         for agg in aggregators(spec):
-            ga = spec.geometry(agg.max_latency)
             config = configs.aggregator_config(
-                agg.model, kernel_size=ga.kernel_size, stride=ga.stride, batch_size=ga.batch_size,
-                num_updates=ga.num_updates, streams=spec.streams, idle_seconds=idle,
+                agg.model, geometry=spec.geometry(agg.max_latency), streams=spec.streams, idle_seconds=idle,
             )
             paths.append(_write_python_model(repo, config, "aggregator.py", force=force))
     return paths
@@ -137,21 +140,22 @@ def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
             f"{where}: DeepClean must have one input and one output, has {len(config.input)} and {len(config.output)}"
         )
     g = spec.geometry()
-    want_in, want_out = [spec.num_witnesses, g.kernel_size], [g.kernel_size]
+    want_in, want_out = [spec.num_witnesses, g.input_size], [g.input_size]
     if config.max_batch_size > 0:
-        if config.max_batch_size < g.batch_size:
+        if config.max_batch_size < g.model_batch:
             raise ExportError(
                 f"{where}: max_batch_size {config.max_batch_size} is smaller than the batch of "
-                f"{g.batch_size} windows per update"
+                f"{g.model_batch} inputs per update ({g.mode.value} mode)"
             )
     else:  # the batch axis is an ordinary first dimension
-        want_in, want_out = [g.batch_size, *want_in], [g.batch_size, *want_out]
+        want_in, want_out = [g.model_batch, *want_in], [g.model_batch, *want_out]
     for what, tensor, want in (("input", config.input[0], want_in), ("output", config.output[0], want_out)):
         dims = list(tensor.dims)
         if len(dims) != len(want) or any(d not in (-1, w) for d, w in zip(dims, want)):
             raise ExportError(
                 f"{where}: DeepClean {what} {tensor.name} has dims {dims}, which do not fit {want} "
-                f"(W={spec.num_witnesses} witnesses, kernel {g.kernel_size} samples, batch {g.batch_size})"
+                f"(W={spec.num_witnesses} witnesses, {g.input_size} samples, batch {g.model_batch}, "
+                f"{g.mode.value} mode: export DeepClean with the same stream mode)"
             )
         if tensor.data_type != mc.TYPE_FP32:
             raise ExportError(
@@ -170,6 +174,7 @@ def _ensemble_parameters(spec: StreamSpec) -> dict[str, object]:
         "max_latencies": list(spec.max_latencies),
         "lag_samples": [spec.geometry(latency).lag_samples for latency in spec.max_latencies],
         "streams": spec.streams,
+        "stream_mode": spec.stream_mode.value,
         **spec.parameters,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from deepclean.utils.streaming import StreamGeometry
+from deepclean.utils.streaming import StreamGeometry, StreamMode
 from deepclean.utils.triton.names import Role
 
 
@@ -19,11 +19,14 @@ class StreamSpec:
         kernel_length: seconds of data per DeepClean window (1.0).
         stride_length: seconds between consecutive windows (1/512 in production).
         batch_size: windows per update, so an update holds ``stride_length * batch_size`` s.
-        max_latencies: seconds of each prediction averaged, one aggregator pair per value; the
-            output lags by ``stride_length * (max_latency // stride_length)`` s.
+        max_latencies: windowed mode: seconds of each prediction averaged, one aggregator pair per
+            value; the output lags by ``stride_length * (max_latency // stride_length)`` s.
+            Contiguous mode: replaced by the one lag the mode needs, in seconds (one pair).
         streams: sequences served at once (instances of the snapshotter and of each aggregator).
         sequence_idle_timeout: seconds after which Triton frees the slot of a silent sequence.
         parameters: extra ensemble config parameters (e.g. the training span).
+        stream_mode: how DeepClean runs over the stream (:class:`StreamMode`; windowed: B
+            overlapping windows per update, contiguous: one stretch per phase).
     """
 
     channels: tuple[str, ...]
@@ -35,10 +38,20 @@ class StreamSpec:
     streams: int = 1
     sequence_idle_timeout: float = 60.0
     parameters: Mapping[str, object] = field(default_factory=dict)
+    stream_mode: StreamMode = StreamMode.WINDOWED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "max_latencies", tuple(self.max_latencies))
+        try:
+            object.__setattr__(self, "stream_mode", StreamMode(self.stream_mode))
+        except ValueError:
+            raise ValueError(
+                f"stream_mode {self.stream_mode!r} is not one of {[m.value for m in StreamMode]}"
+            ) from None
+        if self.stream_mode is StreamMode.CONTIGUOUS:  # the lag follows from the network, in seconds
+            lag = self.geometry(0.0).lag_samples
+            object.__setattr__(self, "max_latencies", (lag / self.sample_rate,))
         if len(self.channels) < 2:
             raise ValueError(f"channels must name the strain and at least one witness, got {list(self.channels)}")
         if not isinstance(self.streams, int) or self.streams < 1:
@@ -65,6 +78,7 @@ class StreamSpec:
             sample_rate=self.sample_rate,
             batch_size=self.batch_size,
             max_latency=self.max_latencies[0] if max_latency is None else max_latency,
+            mode=self.stream_mode,
         )
 
 

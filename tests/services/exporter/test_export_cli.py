@@ -235,3 +235,25 @@ def test_nan_weights_refused(tmp_path, inputs, capsys) -> None:
     torch.save(state, run / "weights.pt")
     assert _export(tmp_path / "repo", channels, run, "--platform", "python") == 2
     assert "hold NaN or infinite values in network.output_conv.bias" in capsys.readouterr().err
+
+
+def test_contiguous_stream_mode(tmp_path, inputs) -> None:
+    """--stream-mode contiguous: DeepClean takes one stretch per phase; the ensemble records mode and lag."""
+    channels, run = inputs
+    repo_dir = tmp_path / "repo"
+    # 256-sample kernel, stride 8 samples, 4 windows per update: 32 new samples, lag 104, stretch 224
+    geometry = ["--kernel-length", "0.25", "--stride-length", "0.0078125"]
+    assert _export(repo_dir, channels, run, "--platform", "python", *geometry, "--stream-mode", "contiguous") == 0
+    repo = ModelRepository(repo_dir)
+    deepclean = repo["deepclean"]
+    assert json.loads((repo_dir / "deepclean" / "1" / STATUS_FILENAME).read_text())["verification"]["passed"]
+    assert {n: list(t.dims) for n, t in deepclean.inputs.items()} == {"witness": [3, 224]}
+    params = repo["deepclean-stream"].parameters
+    assert params["stream_mode"] == "contiguous" and params["lag_samples"] == [104]
+    assert params["max_latencies"] == [104 / 1024]
+    assert repo["snapshotter"].parameters["mode"] == "contiguous"
+
+    # a windowed export into the contiguous repository is refused and changes nothing
+    before = _tree(repo_dir)
+    assert _export(repo_dir, channels, run, "--platform", "python", *geometry, "--stream-mode", "windowed") != 0
+    assert _tree(repo_dir) == before

@@ -51,8 +51,11 @@ def root(tmp_path: Path) -> Path:
         ({"max_latencies": (2.0,)}, "exceeds kernel_size"),
         ({"stride_length": 0.3}, "not a multiple of stride_length|not a positive whole number"),
         ({"sequence_idle_timeout": 0}, "sequence_idle_timeout must be > 0 s"),
+        ({"stream_mode": "sliding"}, r"stream_mode 'sliding' is not one of \['windowed', 'contiguous'\]"),
+        ({"stream_mode": "contiguous", "kernel_length": 0.25}, "exceeds kernel_size 64"),
     ],
-    ids=["no-witness", "no-stream", "no-latency", "same-latency", "latency<stride", "latency>kernel", "bad-stride", "idle"],
+    ids=["no-witness", "no-stream", "no-latency", "same-latency", "latency<stride", "latency>kernel", "bad-stride", "idle",
+         "bad-mode", "contiguous-lag>kernel"],
 )
 def test_spec_errors(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -87,7 +90,8 @@ def test_streaming_models_configs(root: Path) -> None:
     assert [c.name for c in snap.config.sequence_batching.control_input] == ["START", "END", "CORRID"]
     assert {t.name: list(t.dims) for t in snap.config.input} == {"update": [1, W, 64]}
     assert {t.name: list(t.dims) for t in snap.config.output} == {"windows": [4, W, RATE], "update_index": [1]}
-    assert snap.parameters == {"num_channels": W, "kernel_size": RATE, "stride": 16, "batch_size": 4}
+    assert snap.parameters == {"num_channels": W, "kernel_size": RATE, "stride": 16, "batch_size": 4, "num_updates": 1,
+                               "mode": "windowed"}
     for name, num_updates in (("aggregator-canary-250ms", 4), ("aggregator-production-500ms", 8)):
         agg = repo[name]
         assert agg.parameters["num_updates"] == num_updates
@@ -129,7 +133,7 @@ def test_ensemble_pins_versions_and_carries_parameters(root: Path) -> None:
 @pytest.mark.parametrize(
     "deepclean, message",
     [
-        ({"max_batch_size": 2}, "max_batch_size 2 is smaller than the batch of 4 windows"),
+        ({"max_batch_size": 2}, r"max_batch_size 2 is smaller than the batch of 4 inputs per update \(windowed mode\)"),
         ({"dims": (W + 1, RATE)}, r"input witness has dims \[4, 256\], which do not fit \[3, 256\]"),
         ({"out": (RATE // 2,)}, r"output noise has dims \[128\]"),
         ({"max_batch_size": 0, "dims": (-1, W, RATE), "out": (5, RATE)}, r"output noise has dims \[5, 256\], which do not fit \[4, 256\]"),
@@ -195,3 +199,28 @@ def test_python_model_files_import_only_what_the_server_has(root: Path) -> None:
             for name in names:
                 assert name.split(".")[0] in allowed, f"{source.name} imports {name}"
     assert (version / "__pycache__").is_file()
+
+
+def test_contiguous_mode_models_and_parameters(root: Path) -> None:
+    """Contiguous: DeepClean takes one stretch per phase; the ensemble's max_latencies hold the lag."""
+    s = spec(stride_length=1 / 32, max_latencies=(0.5, 0.25), stream_mode="contiguous")  # stride 8, update 32
+    assert s.max_latencies == (104 / RATE,) and [a.model for a in aggregators(s)] == [
+        "aggregator-production", "aggregator-canary"]
+    add_deepclean(root, dims=(W, 224), out=(224,))  # 32 + 104 + 81 rounded up to 16
+    build_stream(root, s, production=1, canary=2)
+    repo = ModelRepository(root)
+    snap = repo[SNAPSHOTTER]
+    assert {t.name: list(t.dims) for t in snap.config.output} == {"windows": [2, W, 224], "update_index": [1]}
+    assert snap.parameters["mode"] == "contiguous" and snap.parameters["num_updates"] == 13
+    agg = repo["aggregator-production"]
+    assert {t.name: list(t.dims) for t in agg.config.input} == {"prediction": [2, 224], "update_index": [1]}
+    assert {t.name: list(t.dims) for t in agg.config.output} == {"noise": [1, 32]}
+    params = get_parameters(repo[ENSEMBLE].config)
+    assert params["stream_mode"] == "contiguous" and params["lag_samples"] == [104]
+    assert params["max_latencies"] == [104 / RATE]
+
+
+def test_contiguous_mode_refuses_a_windowed_deepclean(root: Path) -> None:
+    add_deepclean(root)
+    with pytest.raises(ExportError, match=r"do not fit \[3, 224\] .*contiguous mode: export DeepClean with the same"):
+        build_stream(root, spec(stride_length=1 / 32, stream_mode="contiguous"), production=1, canary=2)

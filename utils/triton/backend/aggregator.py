@@ -3,12 +3,12 @@
 Runs inside the Triton server (copied to ``<repo>/aggregator-<role>/1/model.py``). Per sequence
 (CORRID) it keeps a :class:`deepclean_streaming.OnlineAverager` and the index of the update it
 expects next. Config parameters (strings): ``kernel_size``, ``stride``, ``batch_size``,
-``num_updates``.
+``num_updates`` and ``mode`` (``windowed`` or ``contiguous``).
 
-Inputs: ``prediction`` (batch, kernel) float32 from DeepClean, ``update_index`` (1,) int64 from
-the snapshotter, and the sequence controls START, END, CORRID. Output: ``noise`` (1,
-stride*batch) float32, lagging the input by ``stride*num_updates`` samples. An update that
-arrives out of order is refused with an error instead of corrupting the averages.
+Inputs: ``prediction`` (batch, kernel) float32 from DeepClean (contiguous mode: (phases, stretch)),
+``update_index`` (1,) int64 from the snapshotter, and the sequence controls START, END, CORRID.
+Output: ``noise`` (1, stride*batch) float32, lagging the input by ``stride*num_updates`` samples.
+An update that arrives out of order is refused with an error instead of corrupting the averages.
 """
 
 import json
@@ -41,7 +41,8 @@ class TritonPythonModel:
             kernel_size=int(params["kernel_size"]),
             stride=int(params["stride"]),
             batch_size=int(params["batch_size"]),
-            num_updates=int(params["num_updates"]),
+            num_updates=int(params.get("num_updates", "1")),
+            mode=params.get("mode", "windowed"),
         )
         slots = max(1, int(config.get("max_batch_size", 0)))
         self.streams = SequenceStates(lambda: _Stream(self.geometry), capacity=slots)

@@ -2,11 +2,13 @@
 
 Runs inside the Triton server (copied to ``<repo>/snapshotter/1/model.py``). Per sequence (CORRID)
 it keeps a :class:`deepclean_streaming.Snapshotter` and counts updates. Config parameters
-(strings): ``num_channels``, ``kernel_size``, ``stride``, ``batch_size`` (samples / windows).
+(strings): ``num_channels``, ``kernel_size``, ``stride``, ``batch_size``, ``num_updates`` (samples /
+windows) and ``mode`` (``windowed`` or ``contiguous``, see ``deepclean_streaming.StreamMode``).
 
 Inputs: ``update`` (1, W, stride*batch) float32, and the sequence controls START, END, CORRID.
-Outputs: ``windows`` (batch, W, kernel) float32, ``update_index`` (1,) int64 counting updates of
-the sequence from 0, so the aggregators (and clients) can check that none was lost or reordered.
+Outputs: ``windows`` (batch, W, kernel) float32 (contiguous mode: (phases, W, stretch)),
+``update_index`` (1,) int64 counting updates of the sequence from 0, so the aggregators (and
+clients) can check that none was lost or reordered.
 """
 
 import json
@@ -39,7 +41,8 @@ class TritonPythonModel:
             kernel_size=int(params["kernel_size"]),
             stride=int(params["stride"]),
             batch_size=int(params["batch_size"]),
-            num_updates=1,
+            num_updates=int(params.get("num_updates", "1")),
+            mode=params.get("mode", "windowed"),
         )
         slots = max(1, int(config.get("max_batch_size", 0)))
         self.streams = SequenceStates(lambda: _Stream(self.num_channels, self.geometry), capacity=slots)
