@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import traceback
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(modules[args.command].run(args) or 0)
     except ConfigError as exc:
-        for line in str(exc).splitlines():
+        for line in _redact(str(exc)).splitlines():
             print(f"deepclean {args.command}: error: {line}", file=sys.stderr)
         return 2
     except DeepCleanError as exc:
@@ -71,9 +72,21 @@ def main(argv: list[str] | None = None) -> int:
         return BUG_EXIT
 
 
+def _redact(text: str) -> str:
+    """``text`` without torch's advice to load a file with ``weights_only=False`` (never to be
+    followed for a file one does not trust); the unpickler's reason is kept."""
+    if "weights_only" not in text:
+        return text
+    detail = re.search(r"WeightsUnpickler error: ([^\n]*)", text)
+    safe = "torch.load(weights_only=True) refused it" + (f": {detail.group(1).strip()}" if detail else "")
+    text = re.sub(r"Weights only load failed.*", safe, text, flags=re.S)
+    return text + ")" * (text.count("(") - text.count(")"))
+
+
 def _one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (multi-line messages are joined with '; ')."""
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    text = _redact(str(exc))
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
 
 
 if __name__ == "__main__":

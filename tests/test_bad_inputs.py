@@ -334,6 +334,7 @@ case("triton-ifo-not-a-flag")(lambda c: (["triton", "--model-repository", str(c.
 
 # export-model, through the shared mechanism only (its internals belong to the exporter)
 case("export-repository-is-file")(lambda c: (export(c, repo=c.file("afile", "x")), "afile"))
+case("export-weights-garbage")(lambda c: (export(c, weights=garbage_model(c)), "garbage-model"))
 case("export-channels-binary")(lambda c: (export(c, channels=c.file("ch.txt", BINARY)), "ch.txt"))
 
 
