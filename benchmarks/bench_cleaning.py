@@ -13,7 +13,8 @@ Prints: training wall time, in-band cleaned/raw (DeepClean, Wiener), out-of-band
 Every step runs the real commands as subprocesses, so the timings include their start-up.
 
     .venv/bin/python benchmarks/bench_cleaning.py [--profile cpu] [--train-seconds 1024] \\
-        [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep]
+        [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep] [--reuse-data] [--reuse-model] \\
+        [--stream-mode windowed|contiguous] [--inference-geometry profile|production]
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=None, help="keep data and models here (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="do not delete the temporary work dir")
     parser.add_argument("--reuse-data", action="store_true", help="skip simulation if WORK_DIR/data exists")
+    parser.add_argument("--reuse-model", action="store_true",
+                        help="skip training if WORK_DIR/model holds a trained model (compare modes on one model)")
+    parser.add_argument("--stream-mode", choices=["windowed", "contiguous"], default=None,
+                        help="clean-offline's stream mode (default: its own default)")
+    parser.add_argument("--inference-geometry", choices=["profile", "production"], default="profile",
+                        help="clean with the profile's inference geometry, or the production one (1 s windows, "
+                        "512/s, 128 per update, 0.5 s averaged)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
 
@@ -95,15 +103,22 @@ def main() -> None:
             sim = deepclean("simulate", "--data-dir", str(data), "--ifo", IFO, "--start", str(GPS),
                             "--duration", str(total), "--backfill", "--seed", str(args.seed))
             print(f"simulated {total} s in {sim:.0f} s", flush=True)
-        shutil.rmtree(model, ignore_errors=True)
-        train_wall = deepclean(
-            "train", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO,
-            "--channels", str(data / "channels.txt"), "--start", str(train[0]), "--duration", str(args.train_seconds),
-            "--output-dir", str(model), "--seed", str(args.seed),
-        )
+        train_wall = 0.0
+        if not (args.reuse_model and (model / "weights.pt").is_file()):
+            shutil.rmtree(model, ignore_errors=True)
+            train_wall = deepclean(
+                "train", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO,
+                "--channels", str(data / "channels.txt"), "--start", str(train[0]),
+                "--duration", str(args.train_seconds), "--output-dir", str(model), "--seed", str(args.seed),
+            )
+        extra = [] if args.stream_mode is None else ["--stream-mode", args.stream_mode]
+        if args.inference_geometry == "production":
+            extra += ["--inference-kernel-length", "1", "--inference-sampling-rate", "512",
+                      "--inference-batch-size", "128", "--max-latency", "0.5"]
         clean_wall = deepclean(
             "clean-offline", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO, "--weights", str(model),
             "--start", str(test[0]), "--duration", str(args.test_seconds), "--output-dir", str(clean),
+            "--overwrite", "--allow-worse", *extra,
         )
         dc = json.loads((clean / "report.json").read_text())
         meta = json.loads((model / "metadata.json").read_text())
@@ -114,7 +129,8 @@ def main() -> None:
 
     oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
     print(f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
-          f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}")
+          f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry {args.inference_geometry}, "
+          f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}")
     print(f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
           f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)")
     print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")

@@ -120,6 +120,7 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
         sample_rate=fs,
         batch_size=settings.inference_batch_size,
         max_latency=settings.max_latency,
+        mode=settings.stream_mode,
     )
     pad = padding(geometry, fs, settings.filter_pad)
     check_context(settings.duration, pad.before, pad.after, settings.inference_kernel_length)
@@ -144,8 +145,9 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
     per_s = int(round(fs))
     t_infer = time.monotonic()
     logger.info(
-        "inference over %d windows of %g s (%d per request)",
+        "inference over %d windows of %g s (%d per request, %s stream mode)",
         span.data.shape[1] // geometry.stride, settings.inference_kernel_length, geometry.batch_size,
+        geometry.mode.value,
     )
     updates = span.data.shape[1] // geometry.update_size
     noise = predict_noise(_Progress(model, updates, geometry.update_size / fs), span.data[1:], geometry)

@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from deepclean.utils.config import MAX_GPS, SharedSettings
+from deepclean.utils.streaming import StreamMode
 
 
 class OfflineSettings(SharedSettings):
@@ -25,6 +26,11 @@ class OfflineSettings(SharedSettings):
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
     max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    stream_mode: StreamMode = Field(
+        StreamMode.WINDOWED,
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
+        "or contiguous (one pass per phase over a contiguous stretch, as export-model --stream-mode)",
+    )
     filter_pad: PositiveFloat = Field(
         2.0, description="seconds of noise on each side band-passed with the cleaned stretch"
     )

@@ -1,9 +1,11 @@
 """Apply a trained model to a whole stretch exactly as the streaming cleaner will.
 
-Windows are cut by :class:`deepclean.utils.streaming.Snapshotter`, predicted by the model
-(raw witnesses in, noise in strain units out) and averaged by
-:class:`deepclean.utils.streaming.OnlineAverager`: the same code the Triton snapshotter
-and aggregator run, so offline and streaming numbers agree.
+Network inputs are cut by :class:`deepclean.utils.streaming.Snapshotter`, predicted by the
+model (raw witnesses in, noise in strain units out) and combined by
+:class:`deepclean.utils.streaming.OnlineAverager`: the same code the Triton snapshotter and
+aggregator run, so offline and streaming numbers agree. The geometry's ``mode`` chooses the
+stream mode (windowed: overlapping windows averaged; contiguous: one pass per phase over a
+contiguous stretch, see :mod:`deepclean.utils.streaming`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from deepclean.utils.streaming import Predictor, StreamGeometry, align, stream
 
 
 def torch_predictor(model: DeepCleanModel) -> Predictor:
-    """``windows (batch, W, kernel)`` -> ``noise (batch, kernel)`` (float64) with ``model`` in eval mode."""
+    """``inputs (batch, W, samples)`` -> ``noise (batch, samples)`` (float64) with ``model`` in eval mode."""
     model.eval()
 
     def predict(windows: np.ndarray) -> np.ndarray:
@@ -30,7 +32,8 @@ def torch_predictor(model: DeepCleanModel) -> Predictor:
 def warmup_samples(geometry: StreamGeometry) -> int:
     """Samples at the start of :func:`predict_noise`'s output that are not trustworthy
     (windows still holding the snapshotter's initial zeros, or fewer than ``num_updates``
-    predictions averaged): ``kernel_size + lag_samples``."""
+    predictions averaged): ``kernel_size + lag_samples``. The contiguous mode would need only
+    ``EDGE_LEFT + lag_samples``; both modes count the same, as the cleaner does."""
     return geometry.kernel_size + geometry.lag_samples
 
 

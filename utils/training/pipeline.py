@@ -61,6 +61,7 @@ def inference_geometry(settings: TrainingSettings) -> StreamGeometry:
         sample_rate=settings.sample_rate,
         batch_size=settings.inference_batch_size,
         max_latency=settings.max_latency,
+        mode=settings.stream_mode,
     )
 
 

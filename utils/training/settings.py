@@ -35,6 +35,7 @@ from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, give
 from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
+from deepclean.utils.streaming import StreamMode
 
 S = TypeVar("S", bound=SharedSettings)
 
@@ -126,6 +127,11 @@ class TrainingSettings(SharedSettings):
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
     max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    stream_mode: StreamMode = Field(
+        StreamMode.WINDOWED,
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
+        "or contiguous (one pass per phase over a contiguous stretch, as export-model --stream-mode)",
+    )
     channels: list[str] = Field(
         default_factory=list,
         description="channels, strain first then witnesses: a file with one name per line "
