@@ -78,7 +78,7 @@ def _redact(text: str) -> str:
     if "weights_only" not in text:
         return text
     detail = re.search(r"WeightsUnpickler error: ([^\n]*)", text)
-    safe = "torch.load(weights_only=True) refused it" + (f": {detail.group(1).strip()}" if detail else "")
+    safe = "torch's safe loader refused it" + (f": {detail.group(1).strip()}" if detail else "")
     text = re.sub(r"Weights only load failed.*", safe, text, flags=re.S)
     return text + ")" * (text.count("(") - text.count(")"))
 
