@@ -55,3 +55,21 @@ def read_cleaned(path: Path, ifo: IFO | str) -> CleanedSecond:
         channels[Flag.CANARY_VERSION.channel(ifo)].data,
     )
     return CleanedSecond(gps=gps, series=series, summary=summary, mtime=mtime)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The last ``length`` seconds handed to the checker (copies: the loop goes on)."""
+
+    end: int
+    length: int
+    summaries: dict[int, SecondSummary | None]
+    series: dict[int, np.ndarray]  #: gps -> (len(SERIES), 4096) for the seconds read
+
+    @property
+    def complete(self) -> bool:
+        return all(g in self.series for g in range(self.end - self.length, self.end))
+
+    def stacked(self) -> np.ndarray:
+        """(len(SERIES), length * 4096), oldest first (only when complete)."""
+        return np.concatenate([self.series[g] for g in range(self.end - self.length, self.end)], axis=1)

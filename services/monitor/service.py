@@ -20,15 +20,12 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from deepclean.services.monitor.archive import Archive
 from deepclean.services.monitor.carousel import Carousel
-from deepclean.services.monitor.cleaned import SERIES, CleanedSecond, read_cleaned
-from deepclean.services.monitor.exporter import ExporterClient, ModelVersion, Versions
+from deepclean.services.monitor.cleaned import SERIES, CleanedSecond, Segment, read_cleaned
+from deepclean.services.monitor.exporter import ExporterClient, ModelVersion
 from deepclean.services.monitor.plots import asd_png
 from deepclean.services.monitor.served import served_versions, unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
@@ -42,24 +39,6 @@ from deepclean.utils.monitoring.spans import to_archive
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """The last ``length`` seconds handed to the checker (copies: the loop goes on)."""
-
-    end: int
-    length: int
-    summaries: dict[int, SecondSummary | None]
-    series: dict[int, np.ndarray]  #: gps -> (len(SERIES), 4096) for the seconds read
-
-    @property
-    def complete(self) -> bool:
-        return all(g in self.series for g in range(self.end - self.length, self.end))
-
-    def stacked(self) -> np.ndarray:
-        """(len(SERIES), length * 4096), oldest first (only when complete)."""
-        return np.concatenate([self.series[g] for g in range(self.end - self.length, self.end)], axis=1)
 
 
 class MonitorService:
@@ -322,5 +301,3 @@ class MonitorService:
 def _describe(model: ModelVersion) -> dict:
     return {"version": model.version, **model.info.to_json()}
 
-
-__all__ = ["MonitorService", "Segment", "Versions"]

@@ -26,13 +26,13 @@ REQUIRED_BITS = StateBit.INPUT_READY | StateBit.PRODUCTION_VALID | StateBit.CANA
 class SkipReason(StrEnum):
     """Why a check was skipped (not counted as a pass or a failure)."""
 
-    MISSING = "missing seconds"
-    UNREADABLE = "unreadable frames"
-    TAPERED = "tapered or zero-filled seconds"
-    NOT_READY = "input not analysis-ready"
-    NOT_VALID = "production or canary not warmed up"
-    MIXED_VERSIONS = "versions change within a second"
-    OTHER_VERSIONS = "seconds made by other versions than the ones compared"
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+    TAPERED = "tapered or zero-filled"
+    NOT_READY = "not analysis-ready"
+    NOT_VALID = "without a warmed-up production or canary"
+    MIXED_VERSIONS = "with a version change inside"
+    OTHER_VERSIONS = "made by other versions than those compared"
 
 
 @dataclass(frozen=True)

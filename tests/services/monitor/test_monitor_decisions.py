@@ -73,10 +73,10 @@ def test_unusable_seconds_skip_checks_without_counting(tmp_path):
         got = [(d.verdict, d.reason.split(": ")[-1]) for d in service.state.decisions]
         assert got == [
             (Verdict.PASS, "canary/raw <= 0.5100"),
-            (Verdict.SKIP, "8 s tapered or zero-filled seconds"),
-            (Verdict.SKIP, "8 s input not analysis-ready"),
-            (Verdict.SKIP, "1 s missing seconds"),
-            (Verdict.SKIP, "8 s seconds made by other versions than the ones compared"),
+            (Verdict.SKIP, "8 s tapered or zero-filled"),
+            (Verdict.SKIP, "8 s not analysis-ready"),
+            (Verdict.SKIP, "1 s missing"),
+            (Verdict.SKIP, "8 s made by other versions than those compared"),
             (Verdict.PASS, "canary/raw <= 0.5100"),
             (Verdict.PROMOTE, got[-1][1]),
         ]

@@ -89,6 +89,6 @@ def test_corrupt_frame_counts_as_missing(tmp_path, caplog):
             run.feed(GPS + 16, 8 * 3, Second(0.5, 0.4))
     verdicts = [d.verdict for d in service.state.decisions]
     assert verdicts == [Verdict.PASS, Verdict.SKIP, Verdict.PASS, Verdict.PROMOTE]
-    assert service.state.decisions[1].reason == "GPS 1400000008-1400000016: 1 s unreadable frames"
+    assert service.state.decisions[1].reason == "GPS 1400000008-1400000016: 1 s unreadable"
     assert "unreadable cleaned frame, second 1400000011 counts as missing" in caplog.text
     assert service.state.metrics.bad_frames._value.get() == 1

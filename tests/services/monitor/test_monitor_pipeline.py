@@ -193,6 +193,10 @@ def story(tmp_path_factory):
                             "--window-size=1280,1600", f"{monitor_url}/"], capture_output=True, timeout=120)
         versions_end = http("GET", f"{base}/versions")[1]
         served_end = served_versions(triton.grpc_url)
+        for name in ("simulate", "cleaner"):  # the writers stop first: the bound holds while the monitor runs
+            stop_process(processes.pop(name))
+        keeper.stopping.set()
+        keeper.join(5)
         monitor_code = stop_process(processes.pop("monitor"))
     finally:
         keeper.stopping.set()

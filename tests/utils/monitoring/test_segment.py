@@ -49,7 +49,7 @@ def test_segment_usable_and_skips():
     del missing[104]
     result = check_segment(missing, 110, 10, 1, 2)
     assert (result.reason, result.count) == (SkipReason.MISSING, 1)
-    assert result.describe() == "GPS 100-110: 1 s missing seconds"
+    assert result.describe() == "GPS 100-110: 1 s missing"
     unreadable = {**seconds, 103: None, 104: second(104, GOOD | StateBit.TAPERED)}
     assert check_segment(unreadable, 110, 10, 1, 2).reason is SkipReason.UNREADABLE
     assert check_segment(seconds, 111, 10, 1, 2).reason is SkipReason.MISSING
