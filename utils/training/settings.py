@@ -35,7 +35,7 @@ from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, give
 from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
-from deepclean.utils.streaming import StreamMode
+from deepclean.utils.streaming import StreamGeometry, StreamMode
 
 S = TypeVar("S", bound=SharedSettings)
 
@@ -248,6 +248,15 @@ def check_inference(settings: SharedSettings) -> None:
         batch_size=settings.inference_batch_size,
         max_latency=settings.max_latency,
     )
+    if getattr(settings, "stream_mode", None) == StreamMode.CONTIGUOUS:  # its lag must fit in a kernel
+        fs, stride = settings.sample_rate, round(settings.sample_rate / settings.inference_sampling_rate)
+        lag = -(-StreamGeometry.min_lag(stride) // stride) * stride
+        if lag > round(settings.inference_kernel_length * fs):
+            raise ValueError(
+                f"stream_mode contiguous lags by {lag} samples at inference_sampling_rate "
+                f"{settings.inference_sampling_rate:g} Hz, more than inference_kernel_length "
+                f"{settings.inference_kernel_length:g} s; allowed: inference_kernel_length >= {lag / fs:g} s"
+            )
     start, duration = getattr(settings, "start", None), getattr(settings, "duration", None)
     if start is not None and start + (duration or 1) > MAX_GPS:
         span = f"span GPS {start} + {duration} s ends" if duration else f"start GPS {start} is"

@@ -105,3 +105,14 @@ def test_contiguous_stream_against_windowed_stream(trained) -> None:
     print(f"\nwhole stream, contiguous vs windowed: rms difference {rms:.2e}, largest {peak:.2e} of the noise std "
           f"({len(a)} samples)")
     assert rms < 0.05 and np.corrcoef(a, b)[0, 1] > 0.99
+
+
+def test_settings_refuse_a_contiguous_lag_longer_than_the_kernel() -> None:
+    from pydantic import ValidationError
+
+    from deepclean.services.offline.settings import OfflineSettings
+
+    with pytest.raises(ValidationError, match=r"stream_mode contiguous lags by 104 samples .* >= 0.0253906 s"):
+        OfflineSettings(inference_kernel_length=1 / 64, inference_sampling_rate=512, max_latency=1 / 128,
+                        stream_mode="contiguous")
+    assert OfflineSettings(stream_mode="contiguous").stream_mode is StreamMode.CONTIGUOUS
