@@ -30,9 +30,10 @@ right have arrived and :data:`EDGE_LEFT` to its left are inside the stretch (Dee
 receptive field beyond which the zero padding at a stretch's edges reaches, measured for
 stretches of a multiple of 16 samples; ``tests/utils/nn/test_inference_modes.py`` measures
 them again), so the lag is ``EDGE_RIGHT + 16 - g`` rounded up to a whole stride (104
-samples, 25 ms, for s = 8 at 4096 Hz, instead of ``max_latency``). It equals the windowed
-mode wherever a window's zero padding does not reach (everywhere but the last ~EDGE_RIGHT
-samples of each window), at ~2x (stride 8) to 64x less computation.
+samples, 25 ms, for s = 8 at 4096 Hz, instead of ``max_latency``). Each window's prediction
+equals its phase's contiguous pass wherever the window's zero padding does not reach (all
+but its first EDGE_LEFT and last EDGE_RIGHT samples); at the production geometry an update
+runs DeepClean over 2 x 1216 samples instead of 128 x 4096.
 
 Both modes: after an update ending at sample ``T`` the averager emits samples
 ``[T - U - L, T - L)``: the output lags the input by ``L`` samples. The stream starts from
