@@ -52,9 +52,10 @@ def run(triton, trained_model, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("live")
     data, project = root / "data", root / "project"
     last = LIVE_GPS + DURATION - 3  # the newest second the cleaner can write (it needs 2 s after it)
+    sim = simulate_live(data, LIVE_GPS, DURATION, SPEED, root / "simulate.log",
+                        "--drop-gps", str(DROP), "--drop-streams", "strain", "witness")
+    wait_for(lambda: (data / "kafka" / "H1").is_dir(), 60, "the simulator's first frame")  # start-up on a busy machine
     with ServiceThread(data, project, triton.grpc_url, LIVE_GPS) as cleaner:
-        sim = simulate_live(data, LIVE_GPS, DURATION, SPEED, root / "simulate.log",
-                            "--drop-gps", str(DROP), "--drop-streams", "strain", "witness")
         try:
             assert sim.wait(DURATION / SPEED + 60) == 0, (root / "simulate.log").read_text()[-2000:]
         finally:
