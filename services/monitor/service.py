@@ -47,7 +47,7 @@ class MonitorService:
     def __init__(self, settings: MonitorSettings, *, token: str | None = None) -> None:
         s = self.settings = settings
         self.stop_event = threading.Event()
-        self.carousel = Carousel(s.project_dir, s.ifo, s.max_files)
+        self.carousel = Carousel(s.project_dir, s.ifo, s.max_files, s.carousel_headroom)
         self.archive = Archive(s.project_dir, s.ifo, max_age=s.archive_max_age, max_bytes=s.archive_max_bytes)
         thresholds = Thresholds(passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance)
         self.state = MonitorState(Path(s.project_dir) / "monitor", thresholds, s.plot_history)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from deepclean.utils.config import SharedSettings
 from deepclean.utils.monitoring.asd import DEFAULT_FFTLENGTH_S, DEFAULT_SEGMENT_S, Average, welch_segments
@@ -33,6 +33,10 @@ class MonitorSettings(SharedSettings):
         0.02, description="a passing canary is no worse than production by more than this fraction"
     )
     max_files: PositiveInt = Field(300, description="cleaned frames kept in the carousel (oldest deleted)")
+    carousel_headroom: NonNegativeInt = Field(
+        32, description="frames kept free below max_files for what the cleaner writes while the monitor works "
+        "(a catch-up burst during an archive write)"
+    )
     write_cadence: PositiveInt = Field(128, description="seconds per archive file (aligned to GPS multiples)")
     archive_max_age: PositiveFloat | None = Field(
         None, description="delete archive files ending more than this many seconds before the newest data (none: keep)"
@@ -56,10 +60,11 @@ class MonitorSettings(SharedSettings):
                 f"asd_segment_length {self.asd_segment_length} s is shorter than asd_fftlength "
                 f"{self.asd_fftlength} s; need at least one FFT per segment"
             )
-        if self.max_files < self.write_cadence + 4:
+        least = self.write_cadence + 2 + self.carousel_headroom
+        if self.max_files < least:
             raise ValueError(
-                f"max_files {self.max_files} must be at least write_cadence + 4 = {self.write_cadence + 4}: "
+                f"max_files {self.max_files} must be at least write_cadence + 2 + carousel_headroom = {least}: "
                 "an open span's frames stay until the frame after it arrives and the span is archived, "
-                "and the carousel keeps room for the frames written meanwhile"
+                "and the carousel keeps headroom for the frames written meanwhile"
             )
         return self

@@ -25,7 +25,7 @@ GOOD = int(StateBit.INPUT_READY | StateBit.PRODUCTION_VALID | StateBit.CANARY_VA
            | StateBit.WITNESSES_PRESENT | StateBit.PRODUCTION_TRAINED | StateBit.CANARY_TRAINED)
 #: small, fast settings: 8 s segments with 2 s FFTs, a check every 8 s, 16 s archive spans
 FAST = {"asd_segment_length": 8, "asd_fftlength": 2.0, "monitor_period": 8, "passes": 3, "failures": 3,
-        "write_cadence": 16, "max_files": 20, "frame_timeout": 0.2, "exporter_retries": 2,
+        "write_cadence": 16, "max_files": 20, "carousel_headroom": 2, "frame_timeout": 0.2, "exporter_retries": 2,
         "exporter_backoff": 0.05, "exporter_timeout": 2.0}
 
 

@@ -20,7 +20,7 @@ def test_cli_serves_promotes_and_stops_on_sigterm(tmp_path):
         argv = [sys.executable, "-m", "deepclean.services.cli", "monitor", "--project-dir", str(tmp_path),
                 "--data-dir", str(tmp_path / "data"), "--ifo", "H1", "--exporter-url", exporter.url,
                 "--triton-url", "127.0.0.1:1", "--port", str(port), "--monitor-period", "8",
-                "--asd-segment-length", "8", "--passes", "2", "--failures", "2", "--max-files", "40",
+                "--asd-segment-length", "8", "--passes", "2", "--failures", "2", "--max-files", "40", "--carousel-headroom", "4",
                 "--write-cadence", "16", "--frame-timeout", "0.2"]
         env = {**os.environ, "DEEPCLEAN_TOKEN": "tok3n", "DEEPCLEAN_CONFIG": str(tmp_path / "none.toml")}
         (tmp_path / "none.toml").write_text("[tool.deepclean]\n")

@@ -42,10 +42,10 @@ pytestmark = pytest.mark.slow
 TOKEN = "pipeline-token"
 SPEED = 2.0
 DURATION = 900  # s of live data at most; the simulator is stopped when the story is over
-MAX_FILES = 40
+MAX_FILES = 40  #: with 16 frames of headroom: the trims keep 24 (one open 16 s span and 8 archived frames)
 PHASE_TIMEOUT = 300.0  # wall seconds per phase
 MONITOR_FLAGS = ["--monitor-period", "8", "--asd-segment-length", "8", "--asd-fftlength", "2", "--passes", "3",
-                 "--failures", "3", "--max-files", str(MAX_FILES), "--write-cadence", "16", "--frame-timeout", "0.5",
+                 "--failures", "3", "--max-files", str(MAX_FILES), "--carousel-headroom", "16", "--write-cadence", "16", "--frame-timeout", "0.5",
                  "--exporter-backoff", "0.5", "--refresh", "5"]
 
 
