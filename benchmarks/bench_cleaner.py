@@ -130,9 +130,10 @@ def main() -> None:
     time.sleep(warm)
     cpu0, t0 = {k: cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
     try:
+        time.sleep(args.duration)  # measured while every process still runs
+        cpu1, t1 = {k: cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
         sim.wait(total + 60)
         time.sleep(4)
-        cpu1, t1 = {k: cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     finally:
         for proc in (cleaner, sim):
