@@ -33,11 +33,11 @@ BAND = (58.0, 62.0)
 RATE = 4096
 #: seconds of consecutive OUT_DQ-cleaned frames measured
 MEASURED = 16
-#: OUT_DQ / raw in-band ASD ratio must be below this; measured here (2 shared cores, load ~13):
-#: 0.34 (0.40 with a weaker 3-epoch model)
+#: OUT_DQ / raw in-band ASD ratio must be below this; measured here (2 shared cores, load ~13)
+#: in two runs: 0.34, 0.48
 MAX_RATIO_RAW = 0.7
 #: OUT_DQ / the simulator's background (what perfect cleaning reaches: 1), in band; raw strain is
-#: 22-27x the background; measured here: 8.2 (8.8)
+#: 21-24x the background; measured here: 8.2, 9.9
 MAX_RATIO_TRUTH = 15.0
 
 SHORT = {
