@@ -30,7 +30,7 @@ from tritonclient.grpc import InferenceServerClient
 from deepclean.services.cli import main as deepclean
 from deepclean.services.exporter.app import Exporter, create_app
 from deepclean.services.exporter.repository import ModelStore
-from deepclean.services.exporter.server import HttpServer
+from deepclean.utils.http_server import HttpServer
 from deepclean.services.exporter.settings import ExporterSettings
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.config import load_settings

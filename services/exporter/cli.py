@@ -90,7 +90,7 @@ def load(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.exporter.app import Exporter, create_app
     from deepclean.services.exporter.repository import ModelStore
-    from deepclean.services.exporter.server import HttpServer
+    from deepclean.utils.http_server import HttpServer
     from deepclean.utils.logs import configure_logging
 
     settings, profile, channels = load(args)
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         exporter = Exporter(settings, store)
         app = create_app(settings, store, exporter=exporter)
         server = HttpServer(app, settings.host, settings.port, threads=settings.threads,
-                            max_body_bytes=settings.max_body_bytes).start()
+                            max_body_bytes=settings.max_body_bytes, name="deepclean-exporter").start()
         exporter.submit_newest()
         stop.wait()
         logger.info("stopping: closing HTTP, letting a running export finish")

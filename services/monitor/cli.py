@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.monitor.app import create_app
-    from deepclean.services.monitor.served import StatusServer
+    from deepclean.utils.http_server import HttpServer
     from deepclean.services.monitor.service import MonitorService
     from deepclean.services.monitor.settings import MonitorSettings
     from deepclean.utils.config import given_flags, load_settings
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(service.state, ifo=str(settings.ifo), refresh=settings.refresh, max_ratio=settings.max_ratio,
                      history=settings.plot_history, stale_after=max(30.0, 3 * settings.frame_timeout))
     try:
-        server = StatusServer(app, settings.host, settings.port)
+        server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")
     except OSError as exc:
         raise ServerUnavailableError(f"status page cannot listen on {settings.host}:{settings.port}: {exc}") from exc
     previous = {}
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: service.stop())
     server.start()
+    logger.info("status page on %s", server.url)
     try:
         service.run()
     finally:

@@ -20,7 +20,7 @@ import torch
 
 from deepclean.services.exporter.app import Exporter, create_app
 from deepclean.services.exporter.repository import ModelStore
-from deepclean.services.exporter.server import HttpServer
+from deepclean.utils.http_server import HttpServer
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.export import ModelRepository
 from deepclean.utils.nn import DeepCleanModel

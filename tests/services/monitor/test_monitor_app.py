@@ -10,7 +10,7 @@ from PIL import Image
 
 from deepclean.services.monitor.app import create_app
 from deepclean.services.monitor.plots import ASD_SIZE, COLORS, RATIO_SIZE
-from deepclean.services.monitor.served import StatusServer
+from deepclean.utils.http_server import HttpServer
 from deepclean.services.monitor.service import MonitorService
 
 from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
@@ -34,7 +34,7 @@ def page(tmp_path_factory):
             exporter.canary = version_entry(3)
             run.feed(GPS + 24, 16, Second(0.5, 0.45, canary=3))
         app = create_app(service.state, ifo="H1", refresh=7, max_ratio=1.0, history=3600)
-        server = StatusServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0, name="deepclean-monitor").start()
         try:
             yield server.url, service
         finally:
