@@ -61,6 +61,10 @@ def read_channel_file(path: str | Path) -> list[str]:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"channel list file {path} cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"channel list file {path} is not UTF-8 text (byte {exc.start}); give a text file with one channel name per line"
+        ) from None
     names = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()

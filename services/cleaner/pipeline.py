@@ -199,8 +199,10 @@ class CleanerPipeline:
                 first = s * self.n - g_.lag_samples
                 warm = answer.sequence_start + g_.kernel_size + g_.lag_samples
                 ok = np.arange(first, first + self.n) >= warm
-                for role in Role:
-                    self.noise[role].write(first, answer.noise[role], ok)
+                for role in Role:  # a non-finite prediction is no prediction: never subtracted, never written
+                    noise = answer.noise[role]
+                    finite = np.isfinite(noise)
+                    self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
         out = self._assemble(s - self.delay)
         for old in [k for k in self.raw if k < s - 12]:
             del self.raw[old]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from deepclean.utils.channels import ChannelList, check_channel_name, parse_channels, split_channels
+from deepclean.utils.channels import ChannelList, check_channel_name, parse_channels, read_channel_file, split_channels
 from deepclean.utils.errors import ConfigError
 
 NAMES = ["H1:GDS-CALIB_STRAIN", "H1:PEM-CS_MAINSMON_EBAY_1_DQ", "H1:ASC-DHARD_P_OUT_DQ", "H1:ASC-CHARD_Y_OUT_DQ"]
@@ -69,3 +69,10 @@ def test_check_channel_name_strips_and_accepts_ifo_enum() -> None:
     assert check_channel_name("  L1:ASC-DHARD_P_OUT_DQ\n", IFO.L1) == "L1:ASC-DHARD_P_OUT_DQ"
     with pytest.raises(ValueError, match="'X9' is not a valid IFO"):
         check_channel_name("X9:A", "X9")
+
+
+def test_binary_channel_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "channels.txt"
+    path.write_bytes(b"H1:GDS-CALIB_STRAIN\n\xff\xfe\x00garbage\n")
+    with pytest.raises(ConfigError, match=r"channel list file .*channels.txt is not UTF-8 text \(byte 20\)"):
+        read_channel_file(path)

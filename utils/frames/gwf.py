@@ -57,10 +57,15 @@ class Channel:
 # --------------------------------------------------------------------------- writing
 
 
-def write_frame(path: str | Path, channels: Sequence[Channel], *, compress: bool = False) -> Path:
+def write_frame(
+    path: str | Path, channels: Sequence[Channel], *, compress: bool = False, allow_nonfinite: bool = False
+) -> Path:
     """Write ``channels`` into the GWF file ``path`` atomically; return the path.
 
-    The frame spans from the earliest channel start to the latest channel end. Samples are
+    The frame spans from the earliest channel start to the latest channel end. NaN or
+    infinite samples are refused (FrameError, nothing written): no reader should ever get
+    them from this project; ``allow_nonfinite`` exists only to make bad input for tests and
+    fault injection. Samples are
     stored bit-exactly in their dtype (one of :data:`SUPPORTED_DTYPES`), uncompressed
     unless ``compress`` (LALFrame's usual gzip/zero-suppression, ~10x slower to write).
     """
@@ -71,7 +76,7 @@ def write_frame(path: str | Path, channels: Sequence[Channel], *, compress: bool
     if len(set(names)) != len(names):
         raise FrameError(f"frame file {path}: duplicate channel names in {names}")
     for channel in channels:
-        _check_writable(channel)
+        _check_writable(channel, allow_nonfinite)
     start = min(c.t0 for c in channels)
     end = max(c.t0 + c.duration for c in channels)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +100,7 @@ def write_frame(path: str | Path, channels: Sequence[Channel], *, compress: bool
     return path
 
 
-def _check_writable(channel: Channel) -> None:
+def _check_writable(channel: Channel, allow_nonfinite: bool = False) -> None:
     data = np.asarray(channel.data)
     if data.ndim != 1 or data.size == 0:
         raise FrameError(f"channel {channel.name}: need a non-empty 1-D array, got shape {data.shape}")
@@ -106,6 +111,10 @@ def _check_writable(channel: Channel) -> None:
         )
     if not channel.sample_rate > 0:
         raise FrameError(f"channel {channel.name}: sample rate {channel.sample_rate} Hz must be positive")
+    if not allow_nonfinite and data.dtype.kind in "fc" and not np.isfinite(data).all():
+        bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
+        raise FrameError(f"channel {channel.name}: {bad} of {data.size} samples are NaN or infinite; "
+                         "frames hold finite samples only")
 
 
 def _add_channel(lalframe, frame, channel: Channel, start: float, compress: bool) -> None:

@@ -104,7 +104,10 @@ def test_read_validation_errors(frame: Path, kwargs: dict, message: str) -> None
 def test_nan_and_inf_samples_are_errors(tmp_path: Path) -> None:
     data = np.ones(16)
     data[[3, 9]] = [np.nan, np.inf]
-    path = write_frame(tmp_path / "x.gwf", [Channel("H1:A", data, 16.0, float(T0))])
+    with pytest.raises(FrameError, match="channel H1:A: 2 of 16 samples are NaN or infinite"):
+        write_frame(tmp_path / "refused.gwf", [Channel("H1:A", data, 16.0, float(T0))])
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
+    path = write_frame(tmp_path / "x.gwf", [Channel("H1:A", data, 16.0, float(T0))], allow_nonfinite=True)
     with pytest.raises(FrameError, match="channel H1:A has 2 NaN/Inf sample"):
         read_frame(path, ["H1:A"])
 

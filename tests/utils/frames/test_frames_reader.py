@@ -47,7 +47,7 @@ def _witness(data_dir: Path, gps: int, channels: list[Channel]) -> None:
 
 
 def _strain(data_dir: Path, gps: int, channels: list[Channel]) -> None:
-    write_frame(strain_path(data_dir, gps), channels)
+    write_frame(strain_path(data_dir, gps), channels, allow_nonfinite=True)  # some cases are NaN on purpose
 
 
 def _nan_strain(data_dir: Path, gps: int) -> None:
