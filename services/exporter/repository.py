@@ -154,7 +154,13 @@ class ModelStore:
             return version
 
     def promote(self, version: Any) -> dict[str, Any]:
-        """Make ``version`` (default: the canary) production; the canary stays. RequestError if it may not be."""
+        """Make ``version`` (default: the canary) production. RequestError if it may not be.
+
+        Promoting the canary, or any version newer than production, leaves the canary as it is.
+        A rollback (a version older than production) also makes it the canary: the newer
+        versions are retired, so the monitor, which checks a canary newer than production, does
+        not promote them straight back; the next training run brings a new canary.
+        """
         if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
             raise RequestError(400, f"version must be a positive integer (a {DEEPCLEAN} version), got {version!r}")
         with self.lock:
@@ -168,13 +174,16 @@ class ModelStore:
                 raise RequestError(409, f"{DEEPCLEAN} version {version} is the untrained placeholder; promote a trained version")
             if not _verified(dc.path / str(version)):
                 raise RequestError(409, f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})")
+            rollback = version < pins[Role.PRODUCTION]
+            canary = version if rollback and pins[Role.CANARY] > version else pins[Role.CANARY]
             started = time.perf_counter()
-            previous = set_versions(self.path, production=version, canary=pins[Role.CANARY], url=self.url)
+            previous = set_versions(self.path, production=version, canary=canary, url=self.url)
             seconds = time.perf_counter() - started
             if previous[Role.PRODUCTION] != version:
-                logger.info("promoted %s version %d to production (was %d) in %.2f s",
-                            DEEPCLEAN, version, previous[Role.PRODUCTION], seconds)
-            return {"production": version, "canary": pins[Role.CANARY], "seconds": round(seconds, 3),
+                logger.info("%s %s version %d to production (was %d; canary %d, was %d) in %.2f s",
+                            "rolled back" if rollback else "promoted", DEEPCLEAN, version, previous[Role.PRODUCTION],
+                            canary, previous[Role.CANARY], seconds)
+            return {"production": version, "canary": canary, "seconds": round(seconds, 3),
                     "previous": {"production": previous[Role.PRODUCTION], "canary": previous[Role.CANARY]}}
 
     def _retain(self, newest: int) -> None:

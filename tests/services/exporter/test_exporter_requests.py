@@ -263,11 +263,16 @@ def test_promote_rollback_and_retention(world) -> None:
     assert reply.status_code == 200, reply.json
     assert reply.json["production"] == canary and reply.json["canary"] == canary
     assert reply.json["previous"] == {"production": 1, "canary": canary}
+    # a rollback retires the newer versions from the canary slot (the monitor would promote them back)
     rollback = client.post("/promote", json={"version": 2})
-    assert rollback.status_code == 200 and rollback.json["production"] == 2 and rollback.json["canary"] == canary
-    assert read_versions(store.path) == {"production": 2, "canary": canary}
+    assert rollback.status_code == 200 and rollback.json["production"] == 2 and rollback.json["canary"] == 2
+    assert rollback.json["previous"] == {"production": canary, "canary": canary}
+    assert read_versions(store.path) == {"production": 2, "canary": 2}
     again = client.post("/promote", json={"version": 2})  # already production: nothing to do
-    assert again.status_code == 200 and again.json["previous"] == {"production": 2, "canary": canary}
+    assert again.status_code == 200 and again.json["previous"] == {"production": 2, "canary": 2}
+    forward = client.post("/promote", json={"version": 3})  # a newer version: the canary stays
+    assert forward.status_code == 200 and forward.json["production"] == 3 and forward.json["canary"] == 2
+    assert client.post("/promote", json={"version": 2}).json["canary"] == 2
 
     # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its records
     shutil.copytree(world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036")  # another run name
