@@ -98,12 +98,20 @@ class ModelStore:
                               f"platform {self.target.platform.value}; all versions share one platform")
 
     def _remove_orphans(self, repo: ModelRepository) -> None:
-        """Remove what an export interrupted by a crash left: temporary folders and unpinned newer versions."""
+        """Remove what an export interrupted by a crash left: temporary folders, and versions newer than
+        every pinned one that have no record or no passed verification (an export that did not finish).
+
+        A finished version newer than the pins stays: a rollback retires newer versions that way, and an
+        export that crashed between finishing and being pinned left a whole version (retention removes it
+        in time).
+        """
         dc = repo[DEEPCLEAN]
         for tmp in dc.path.glob(".export-*"):
             shutil.rmtree(tmp, ignore_errors=True)
         pins = read_versions(self.path)
-        orphans = [v for v in dc.versions if v > max(pins.values())]
+        infos = version_infos(dc)
+        orphans = [v for v in dc.versions if v > max(pins.values())
+                   and (v not in infos or not _verified(dc.path / str(v)))]
         if orphans:
             logger.warning("removing %s version(s) %s left by an interrupted export", DEEPCLEAN, orphans)
             self._remove_versions(dc, orphans)

@@ -273,6 +273,10 @@ def test_promote_rollback_and_retention(world) -> None:
     forward = client.post("/promote", json={"version": 3})  # a newer version: the canary stays
     assert forward.status_code == 200 and forward.json["production"] == 3 and forward.json["canary"] == 2
     assert client.post("/promote", json={"version": 2}).json["canary"] == 2
+    # the retired, finished versions 3 and 4 are newer than every pin but survive a restart's repairs
+    s = world["settings"]
+    ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
+    assert ModelRepository(store.path)["deepclean"].versions == [1, 2, 3, 4]
 
     # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its records
     shutil.copytree(world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036")  # another run name
@@ -285,6 +289,13 @@ def test_promote_rollback_and_retention(world) -> None:
     metrics = client.get("/metrics").data.decode()
     assert "deepclean_exporter_production_version 2.0" in metrics and "deepclean_exporter_canary_version 5.0" in metrics
     assert re.search(r'deepclean_exporter_exports_total\{result="done"\} 4.0', metrics)
+
+    # an export interrupted by a crash (a version folder without a record) is removed at start-up
+    dc_path = ModelRepository(store.path)["deepclean"].path
+    shutil.copytree(dc_path / "5", dc_path / "6")
+    ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
+    assert ModelRepository(store.path)["deepclean"].versions == [2, 3, 4, 5]
+    assert read_versions(store.path) == {"production": 2, "canary": 5}
 
 
 def test_real_http(world) -> None:
