@@ -14,7 +14,7 @@ sequence with one update in flight, as the cleaner does. It prints per mode:
   (> 1 keeps up with the detector; every update runs DeepClean for production and canary);
 * model ms: the same two DeepClean calls run by onnxruntime in this process.
 
-Run under the shared benchmark lock: ``flock /tmp/team/bench.lock .venv/bin/python benchmarks/bench_stream_modes.py``.
+Run it on a quiet machine (nothing else using the cores): ``.venv/bin/python benchmarks/bench_stream_modes.py``.
 """
 
 from __future__ import annotations
