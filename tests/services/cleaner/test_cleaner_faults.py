@@ -58,6 +58,8 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
                 os.killpg(triton.process.pid, signal.SIGKILL)
                 triton.process.wait(10)
                 killed = feed.written
+                # stay down for at least 4 s of data, however fast Triton restarts on this machine
+                wait_for(lambda: feed.written >= killed + 4, 60, "the feeder to pass the outage")
                 triton = TritonServer(repo, grpc_port=triton.grpc_port, http_port=triton.http_port,
                                       metrics_port=triton.metrics_port, log_path=tmp_path / "triton2.log").start()
                 restarted = feed.written
