@@ -22,6 +22,7 @@ reads them), because:
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -93,11 +94,20 @@ def write_frame(
                 del stream  # closes the file
             except RuntimeError as exc:
                 raise FrameError(f"frame file {path}: LALFrame could not write it: {exc}") from exc
+        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; frames are for every reader, as any file written plainly
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@functools.cache
+def _file_mode() -> int:
+    """0o666 less the process umask: the mode ``open(path, "w")`` would have given the frame."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _check_writable(channel: Channel, allow_nonfinite: bool = False) -> None:

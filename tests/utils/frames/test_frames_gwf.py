@@ -154,3 +154,10 @@ def test_missing_file_is_a_frame_error(tmp_path: Path) -> None:
         read_frame(tmp_path / "nope.gwf", ["H1:A"])
     with pytest.raises(FrameError, match="does not exist"):
         check_frame(tmp_path / "nope.gwf")
+
+
+def test_frames_are_readable_by_others_like_plainly_written_files(tmp_path: Path) -> None:
+    path = write_frame(tmp_path / "x.gwf", [Channel("H1:A", np.ones(16), 16.0, float(T0))])
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
