@@ -41,6 +41,8 @@ GEOMETRY_KEYS = ("channels", "sample_rate", "kernel_length", "stride_length", "b
                  "stream_mode")
 
 
+RETIRED = "retired_versions"  #: DeepClean config parameter: versions a rollback retired from the canary slot
+
 class ModelStore:
     """DeepClean versions in ``settings.repository`` served by the Triton at ``url``."""
 
@@ -99,19 +101,14 @@ class ModelStore:
 
     def _remove_orphans(self, repo: ModelRepository) -> None:
         """Remove what an export interrupted by a crash left: temporary folders, and versions newer than
-        every pinned one that have no record or no passed verification (an export that did not finish).
-
-        A finished version newer than the pins stays: a rollback retires newer versions that way, and an
-        export that crashed between finishing and being pinned left a whole version (retention removes it
-        in time).
-        """
+        every pinned one (an export that never became the canary; the run is exported again), except
+        the versions a rollback retired (config parameter ``retired_versions``)."""
         dc = repo[DEEPCLEAN]
         for tmp in dc.path.glob(".export-*"):
             shutil.rmtree(tmp, ignore_errors=True)
         pins = read_versions(self.path)
-        infos = version_infos(dc)
-        orphans = [v for v in dc.versions if v > max(pins.values())
-                   and (v not in infos or not _verified(dc.path / str(v)))]
+        retired = set(dc.parameters.get(RETIRED) or ())
+        orphans = [v for v in dc.versions if v > max(pins.values()) and v not in retired]
         if orphans:
             logger.warning("removing %s version(s) %s left by an interrupted export", DEEPCLEAN, orphans)
             self._remove_versions(dc, orphans)
@@ -184,6 +181,10 @@ class ModelStore:
                 raise RequestError(409, f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})")
             rollback = version < pins[Role.PRODUCTION]
             canary = version if rollback and pins[Role.CANARY] > version else pins[Role.CANARY]
+            newer = [v for v in dc.versions if v > version] if rollback else []
+            if newer:  # recorded before the switch: a restart must not take them for an interrupted export
+                dc.set_parameters({RETIRED: sorted(set(dc.parameters.get(RETIRED) or ()) | set(newer))})
+                dc.write_config()
             started = time.perf_counter()
             previous = set_versions(self.path, production=version, canary=canary, url=self.url)
             seconds = time.perf_counter() - started
@@ -212,6 +213,8 @@ class ModelStore:
         for key in (VERSION_INFO, "training_spans"):
             if isinstance(params.get(key), dict):
                 dc.set_parameters({key: {k: v for k, v in params[key].items() if k not in {str(x) for x in versions}}})
+        if isinstance(params.get(RETIRED), list):
+            dc.set_parameters({RETIRED: [v for v in params[RETIRED] if v not in versions]})
         dc.write_config()
         for version in versions:
             shutil.rmtree(dc.path / str(version), ignore_errors=True)
