@@ -56,7 +56,7 @@ from enum import StrEnum
 import numpy as np
 from scipy import signal
 
-from deepclean.utils.signal.filters import band_mask
+from deepclean.utils.signal.metrics import band_ratio  # noqa: F401 - part of this module's API
 
 DEFAULT_SEGMENT_S = 64.0  #: seconds of data per check
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch FFT (0.5 Hz resolution)
@@ -94,17 +94,6 @@ def asd(
         average=Average(average).value, axis=-1,
     )
     return freqs, np.sqrt(psd)
-
-
-def band_ratio(
-    asd_a: np.ndarray, asd_b: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float]]
-) -> float:
-    """Mean over the bins of ``freqs`` inside ``bands`` of ``asd_a / asd_b``."""
-    mask = band_mask(freqs, bands)
-    if not mask.any():
-        step = freqs[1] - freqs[0] if len(freqs) > 1 else float("nan")
-        raise ValueError(f"no frequency bin (resolution {step} Hz) inside bands {list(bands)}")
-    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
 
 
 def asd_ratio(

@@ -43,9 +43,17 @@ def asd_ratio(
     """Mean over the bins inside ``bands`` of ASD(a) / ASD(b)."""
     freqs, asd_a = asd(a, sample_rate, fftlength)
     _, asd_b = asd(b, sample_rate, fftlength)
+    return band_ratio(asd_a, asd_b, freqs, bands)
+
+
+def band_ratio(
+    asd_a: np.ndarray, asd_b: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float]]
+) -> float:
+    """Mean over the bins of ``freqs`` (Hz) inside ``bands`` of ``asd_a / asd_b``."""
     mask = band_mask(freqs, bands)
     if not mask.any():
-        raise ValueError(f"no frequency bin (resolution {1 / fftlength} Hz) inside bands {list(bands)}")
+        step = freqs[1] - freqs[0] if len(freqs) > 1 else float("nan")
+        raise ValueError(f"no frequency bin (resolution {step} Hz) inside bands {list(bands)}")
     return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
 
 
