@@ -56,7 +56,7 @@ from enum import StrEnum
 import numpy as np
 from scipy import signal
 
-from deepclean.utils.signal.metrics import band_ratio  # noqa: F401 - part of this module's API
+from deepclean.utils.signal.metrics import band_ratio
 
 DEFAULT_SEGMENT_S = 64.0  #: seconds of data per check
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch FFT (0.5 Hz resolution)
