@@ -9,7 +9,9 @@ For every GPS second ``g`` pushed (its frames, or a drop):
 2. the witnesses of ``s`` are sent to Triton through ``infer`` (``stride * batch`` samples per
    update); the noise that comes back covers ``[s - lag, s + 1 - lag)``;
 3. second ``o = s - delay`` is assembled, ``delay = ceil((lag + filter_lead) / 1 s)`` (1 s by
-   default): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is band-passed with the
+   default: ``filter_lead`` defaults to what the lag leaves of that second, 0.5 s windowed and
+   0.975 s contiguous; when the delay changes with the served geometry, every second is still
+   assembled once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is band-passed with the
    filter bands of the version that made it, gated by analysis readiness (as offline), and
    subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
 
@@ -51,7 +53,7 @@ class Budget:
     resample_buffer: int = 3  #: seconds resampled together (look-ahead buffer // 2 = 1 s)
     drop_taper: float = 1.0  #: half-Hann taper around a dropped second
     filter_memory: float = 2.0  #: past noise band-passed with each second
-    filter_lead: float = 0.5  #: future noise band-passed with each second (look-ahead)
+    filter_lead: float | None = None  #: future noise band-passed with each second (None: what fits in the delay)
     noise_settle: float = 0.5  #: valid noise needed before a second (filter settling)
     ready_taper: float = 1.0  #: noise taper at analysis-ready edges (as clean-offline)
     outdq_buffer: int = 8  #: seconds in the OUT_DQ ASD ratio
@@ -116,10 +118,19 @@ class CleanerPipeline:
         )
         self._filters: dict[Bands, BandpassFilter] = {}
         self.memory = int(round(budget.filter_memory * self.fs))
-        self.lead = int(round(budget.filter_lead * self.fs))
+        self.next_out: int | None = None  #: the next second to assemble
         self.settle = int(round(budget.noise_settle * self.fs))
 
     # ------------------------------------------------------------------ configuration
+    @property
+    def lead(self) -> int:
+        """Samples of future noise band-passed with each second: ``filter_lead``, or by default all
+        that the served lag leaves of the smallest whole-second delay (``ceil(lag / 1 s) s - lag``)."""
+        if self.budget.filter_lead is not None:
+            return int(round(self.budget.filter_lead * self.fs))
+        lag = self.served.geometry.lag_samples if self.served else 0
+        return max(1, math.ceil(lag / self.n)) * self.n - lag
+
     @property
     def delay(self) -> int:
         """Seconds between the newest resampled second and the second assembled."""
@@ -203,14 +214,18 @@ class CleanerPipeline:
                     noise = answer.noise[role]
                     finite = np.isfinite(noise)
                     self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
-        out = self._assemble(s - self.delay)
+        # every second once, in order, also when the delay changed with the served geometry
+        target = s - self.delay
+        first = target if self.next_out is None else self.next_out
+        out = [c for c in map(self._assemble, range(first, target + 1)) if c is not None]
+        self.next_out = max(first, target + 1)
         for old in [k for k in self.raw if k < s - 12]:
             del self.raw[old]
         for old in [k for k in self.states if k < s - 12]:
             del self.states[old]
         for old in [k for k in self.versions_at if k < s - 12]:
             del self.versions_at[old]
-        return [] if out is None else [out]
+        return out
 
     # ------------------------------------------------------------------ one second out
     def _ready_gate(self, o: int) -> np.ndarray:

@@ -38,8 +38,10 @@ class CleanerSettings(SharedSettings):
     resample_buffer: int = Field(3, ge=3, description="seconds resampled together; look-ahead = buffer // 2 s")
     drop_taper: PositiveFloat = Field(1.0, le=1.0, description="half-Hann taper around a dropped second, seconds")
     filter_memory: NonNegativeFloat = Field(2.0, description="seconds of past noise band-passed with each second")
-    filter_lead: NonNegativeFloat = Field(
-        0.5, description="seconds of future noise band-passed with each second (adds latency beyond the aggregation lag)"
+    filter_lead: NonNegativeFloat | None = Field(
+        None,
+        description="seconds of future noise band-passed with each second (default: what the served lag leaves of "
+        "one whole second, 0.5 s windowed, 0.975 s contiguous; more adds a second of latency)",
     )
     noise_settle: NonNegativeFloat = Field(
         0.5, description="seconds of valid noise needed before a second for its cleaning to count as valid"

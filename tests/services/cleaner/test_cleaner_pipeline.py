@@ -180,6 +180,38 @@ def test_untrained_production_leaves_out_dq_raw(data) -> None:
     assert np.all(out[G0 + 8].bits & (StateBit.CANARY_TRAINED | StateBit.PRODUCTION_VALID))
 
 
+def test_default_lead_fills_the_whole_second_delay() -> None:
+    pipeline = CleanerPipeline(FS, Budget(), BANDS)
+    contiguous = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 32, sample_rate=FS, batch_size=8,
+                                             max_latency=None, mode="contiguous")
+    for geometry, lead in ((GEOMETRY, N - 2048), (contiguous, N - 128)):  # lag 0.5 s; 128 samples
+        pipeline.configure(ServedStream((STRAIN, *WITNESSES), FS, geometry, {Role.PRODUCTION: 1, Role.CANARY: 1},
+                                        {1: INFO}))
+        assert (pipeline.lead, pipeline.delay) == (lead, 1)
+    assert CleanerPipeline(FS, Budget(filter_lead=0.25), BANDS).lead == N // 4
+
+
+def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
+    """A re-export in the other stream mode changes the lag; with a 0.8 s lead the delay goes 2 <-> 1 s."""
+    contiguous = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 8, sample_rate=FS, batch_size=2,
+                                             max_latency=None, mode="contiguous")
+
+    def zeros(witnesses: np.ndarray, first: int) -> Answer:
+        return Answer({role: np.zeros(N) for role in Role}, G0 * N)
+
+    for before, after in ((GEOMETRY, contiguous), (contiguous, GEOMETRY)):
+        pipeline = CleanerPipeline(FS, Budget(filter_lead=0.8), BANDS)
+        written, delays = [], []
+        for i in range(SECONDS):
+            if i in (0, 10):
+                pipeline.configure(ServedStream((STRAIN, *WITNESSES), FS, before if i == 0 else after,
+                                                {Role.PRODUCTION: 1, Role.CANARY: 2}, {1: INFO, 2: INFO}))
+            written += [second.gps for second in pipeline.push(frame(data, i), zeros)]
+            delays.append(pipeline.delay)
+        assert sorted(set(delays)) == [1, 2]
+        assert written == list(range(G0, G0 + SECONDS - 1 - delays[-1])), (before.mode, written)
+
+
 def test_state_bits_need_the_whole_slice_and_tracks_window() -> None:
     mask = np.ones(64, dtype=bool)
     mask[5] = False
