@@ -14,7 +14,8 @@ Every step runs the real commands as subprocesses, so the timings include their 
 
     .venv/bin/python benchmarks/bench_cleaning.py [--profile cpu] [--train-seconds 1024] \\
         [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep] [--reuse-data] [--reuse-model] \\
-        [--stream-mode windowed|contiguous] [--inference-geometry profile|production]
+        [--stream-mode windowed|contiguous] [--inference-geometry profile|production] \\
+        [--max-train-seconds S]
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def main() -> None:
                         help="skip training if WORK_DIR/model holds a trained model (compare modes on one model)")
     parser.add_argument("--stream-mode", choices=["windowed", "contiguous"], default=None,
                         help="clean-offline's stream mode (default: its own default)")
+    parser.add_argument("--max-train-seconds", type=float, default=None,
+                        help="training's wall-time budget (default: the profile's; raise it on a loaded machine)")
     parser.add_argument("--inference-geometry", choices=["profile", "production"], default="profile",
                         help="clean with the profile's inference geometry, or the production one (1 s windows, "
                         "512/s, 128 per update, 0.5 s averaged)")
@@ -110,6 +113,7 @@ def main() -> None:
                 "train", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO,
                 "--channels", str(data / "channels.txt"), "--start", str(train[0]),
                 "--duration", str(args.train_seconds), "--output-dir", str(model), "--seed", str(args.seed),
+                *([] if args.max_train_seconds is None else ["--max-train-seconds", str(args.max_train_seconds)]),
             )
         extra = [] if args.stream_mode is None else ["--stream-mode", args.stream_mode]
         if args.inference_geometry == "production":

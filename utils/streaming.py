@@ -85,6 +85,12 @@ class StreamGeometry:
             object.__setattr__(self, "mode", StreamMode(self.mode))
         except ValueError:
             raise ValueError(f"stream mode {self.mode!r} is not one of {[m.value for m in StreamMode]}") from None
+        if self.lag_samples > self.kernel_size and self.mode is StreamMode.CONTIGUOUS:
+            raise ValueError(
+                f"the contiguous stream mode lags by {self.lag_samples} samples (DeepClean's reach to the right, "
+                f"rounded up to the stride of {self.stride}), more than kernel_size {self.kernel_size} samples; "
+                "allowed: a kernel at least that long, or the windowed stream mode"
+            )
         if self.lag_samples > self.kernel_size:
             raise ValueError(
                 f"num_updates*stride = {self.lag_samples} samples exceeds kernel_size {self.kernel_size}: "

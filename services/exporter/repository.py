@@ -93,7 +93,10 @@ class ModelStore:
         differ = [f"{k} {have.get(k)!r} (settings: {want[k]!r})" for k in GEOMETRY_KEYS if have.get(k) != want[k]]
         if differ:
             raise ConfigError(f"model repository {self.path} was built with other settings: " + "; ".join(differ)
-                              + "; use the settings (profile) it was built with, or a new repository")
+                              + "; use the settings (profile) it was built with, or a new repository"
+                              + ("; a repository built before contiguous became the default stream mode needs "
+                                 "stream_mode windowed (DEEPCLEAN_EXPORTER_STREAM_MODE=windowed)"
+                                 if (have["stream_mode"], want["stream_mode"]) == ("windowed", "contiguous") else ""))
         platform = repo[DEEPCLEAN].platform
         if platform is not Platform(self.target.platform.value):
             raise ConfigError(f"model repository {self.path}: {DEEPCLEAN} is {platform.value}, the settings say "

@@ -114,6 +114,12 @@ def test_repository_built_with_other_settings_is_refused(built, tmp_path) -> Non
     other = settings(s.project_dir, s.data_dir, inference_sampling_rate=16.0)
     with pytest.raises(ConfigError, match=r"was built with other settings: stride_length 0.03125 \(settings: 0.0625\)"):
         ModelStore(other, store.channels, url=None).bootstrap()
+    old = settings(s.project_dir, s.data_dir, repository_directory=tmp_path / "windowed", stream_mode="windowed")
+    ModelStore(old, store.channels, url=None).bootstrap()  # a repository from before contiguous was the default
+    new = settings(s.project_dir, s.data_dir, repository_directory=tmp_path / "windowed")
+    with pytest.raises(ConfigError, match=r"stream_mode 'windowed' \(settings: 'contiguous'\).*needs stream_mode "
+                                          r"windowed \(DEEPCLEAN_EXPORTER_STREAM_MODE=windowed\)"):
+        ModelStore(new, store.channels, url=None).bootstrap()
     foreign = tmp_path / "foreign"
     (foreign / "some-model").mkdir(parents=True)
     (foreign / "some-model" / "config.pbtxt").write_text('name: "some-model"\nbackend: "python"\n')
