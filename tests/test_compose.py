@@ -81,12 +81,7 @@ def test_compose_resolves_with_the_example_env(config: dict) -> None:
     assert "simulator" not in yaml.safe_load(without_demo.stdout)["services"]
 
 
-def test_cpu_override_resolves_without_gpu_reservations() -> None:
-    result = compose_config(COMPOSE, CPU_OVERRIDE)
-    assert result.returncode == 0, result.stderr[-3000:]
-    services = yaml.safe_load(result.stdout)["services"]
-    assert not any("deploy" in service for service in services.values())
-    assert services["exporter"]["environment"]["DEEPCLEAN_EXPORTER_PLATFORM"] == "onnxruntime_onnx"
+# the CPU override (docker-compose.cpu.yml): tests/test_compose_cpu.py
 
 
 @pytest.mark.parametrize("missing", ["DATA_DIR", "PROJECT_DIR", "IFO"])

@@ -1,0 +1,121 @@
+"""docker-compose.cpu.yml keeps the CPU stack in step with the GPU one: both files resolved by a
+real compose implementation (podman-compose) must give the same services with the same commands,
+volumes, environment, healthchecks and dependencies; only Triton's image (and its build), the
+GPU device reservations and the networking of an engine without bridge networking may differ.
+No Docker needed; scripts/compose-smoke runs the same files on a real engine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_compose import COMPOSE, CPU_OVERRIDE, ENV_EXAMPLE, ROOT, compose_config
+
+#: what the override may set: per service, beyond the networking every service gets
+NETWORKING = {"network_mode", "extra_hosts", "ports"}
+ALLOWED = {name: NETWORKING | {"deploy"} for name in ("exporter", "trainer")}
+ALLOWED |= {name: set(NETWORKING) for name in ("cleaner", "monitor", "simulator")}
+ALLOWED["triton"] = NETWORKING | {"deploy", "image", "build"}
+TRITON_CPU_DOCKERFILE = ROOT / "services" / "triton" / "Dockerfile.cpu"
+
+
+class _OverrideLoader(yaml.SafeLoader):
+    """Reads the override as written, with the Compose Specification's merge tags."""
+
+
+for _tag in ("!reset", "!override"):
+    _OverrideLoader.add_constructor(_tag, lambda loader, node: node.tag)  # only which keys are set matters here
+
+
+def _resolve(*files: Path) -> dict:
+    result = compose_config(*files)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return yaml.safe_load(result.stdout)["services"]
+
+
+@pytest.fixture(scope="module")
+def gpu() -> dict:
+    return _resolve(COMPOSE)
+
+
+@pytest.fixture(scope="module")
+def cpu() -> dict:
+    return _resolve(COMPOSE, CPU_OVERRIDE)
+
+
+@pytest.fixture(scope="module")
+def override() -> dict:
+    return yaml.load(CPU_OVERRIDE.read_text(), Loader=_OverrideLoader)
+
+
+def test_same_services(gpu: dict, cpu: dict) -> None:
+    assert set(cpu) == set(gpu)
+
+
+@pytest.mark.parametrize("key", ["command", "volumes", "environment", "healthcheck", "depends_on", "user",
+                                 "working_dir", "restart", "profiles", "shm_size"])
+def test_same_everything_but_image_devices_and_networking(gpu: dict, cpu: dict, key: str) -> None:
+    for name in gpu:
+        assert cpu[name].get(key) == gpu[name].get(key), f"{name}: {key} differs between the GPU and CPU files"
+
+
+def test_no_other_key_differs(gpu: dict, cpu: dict) -> None:
+    for name in gpu:
+        differing = {k for k in set(gpu[name]) | set(cpu[name]) if gpu[name].get(k) != cpu[name].get(k)}
+        assert differing <= ALLOWED[name], f"{name}: {sorted(differing - ALLOWED[name])} differ"
+
+
+def test_override_sets_only_what_a_cpu_machine_lacks(override: dict) -> None:
+    assert set(override) == {"services"}, "the override holds services only"
+    for name, service in override["services"].items():
+        assert set(service) <= ALLOWED[name], f"{name} overrides {sorted(set(service) - ALLOWED[name])}"
+
+
+def test_cpu_stack_has_no_gpu_and_host_networking(gpu: dict, cpu: dict) -> None:
+    assert any("deploy" in service for service in gpu.values()), "the GPU file reserves GPUs"
+    for name, service in cpu.items():
+        assert "deploy" not in service, f"{name} still reserves a device"
+        assert not service.get("ports"), f"{name} publishes ports on a host-network container"
+        assert service["network_mode"] == "host", name
+
+
+def _hosts_in(command: list) -> set[str]:
+    """Host names the command line connects to (``name:port`` and ``http://name:port``)."""
+    hosts = set()
+    for arg in map(str, command):
+        match = re.fullmatch(r"(?:https?://)?([a-z][\w.-]*):\d+(?:/.*)?", arg)
+        if match:
+            hosts.add(match[1])
+    return hosts
+
+
+def test_service_names_resolve_to_the_host(gpu: dict, cpu: dict) -> None:
+    for name, service in gpu.items():
+        hosts = _hosts_in(service["command"])
+        assert hosts <= set(gpu), f"{name} connects to {sorted(hosts - set(gpu))}, not services of the file"
+        mapped = dict(entry.split(":", 1) for entry in cpu[name].get("extra_hosts", []))
+        assert {host: mapped.get(host) for host in hosts} == {host: "127.0.0.1" for host in hosts}, name
+
+
+def test_triton_cpu_image_is_built_from_the_wheel_server(cpu: dict) -> None:
+    triton = cpu["triton"]
+    assert triton["build"]["dockerfile"] == "services/triton/Dockerfile.cpu"
+    assert triton["command"][0] == "tritonserver", "the CPU image provides tritonserver on PATH, as NVIDIA's does"
+    text = TRITON_CPU_DOCKERFILE.read_text()
+    # the launch recipe of `deepclean triton` (utils/triton/environment.py)
+    assert "constraints-triton.txt" in text
+    assert "python_backend_stubs/$version/triton_python_backend_stub" in text
+    assert '"$tree/backends/python/"' in text
+    assert "LD_LIBRARY_PATH=$libdir:$site/nvidia_pytriton.libs" in text
+    assert "PATH=/opt/tritonserver/venv/bin:" in text
+    assert re.search(r"^USER (?!root)\w+", text, re.M), "non-root user"
+    assert re.search(r"^ARG BASE_IMAGE=\S+:\d", text, re.M), "pinned base image"
+
+
+def test_env_example_names_the_cpu_triton_image(override: dict) -> None:
+    text = ENV_EXAMPLE.read_text()
+    default = re.search(r"\$\{TRITON_CPU_IMAGE:-([^}]+)\}", override["services"]["triton"]["image"])[1]
+    assert re.search(rf"^TRITON_CPU_IMAGE={re.escape(default)}$", text, re.M)
