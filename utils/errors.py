@@ -36,6 +36,10 @@ class TrainingError(DeepCleanError):
     """Training failed or produced a model that must not replace the previous one."""
 
 
+class TrainingInterrupted(TrainingError):
+    """Training was asked to stop (SIGTERM/SIGINT) before it finished; nothing was saved."""
+
+
 class ResourceError(DeepCleanError):
     """A run would need more memory or disk space than there is; refused before any work."""
 

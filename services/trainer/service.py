@@ -27,7 +27,7 @@ from pathlib import Path
 from deepclean.services.trainer.notify import notify
 from deepclean.services.trainer.settings import TrainerSettings
 from deepclean.utils.channels import ChannelList, parse_channels
-from deepclean.utils.errors import ConfigError, FrameError, TrainingError
+from deepclean.utils.errors import ConfigError, FrameError, TrainingError, TrainingInterrupted
 from deepclean.utils.frames.reader import FrameData, FrameStream
 from deepclean.utils.training.artifacts import METADATA_FILE, WEIGHTS_FILE, read_metadata
 from deepclean.utils.training.pipeline import train_model
@@ -163,8 +163,12 @@ class TrainerService:
             )
             result = train_model(
                 span, s, tmp, init_weights=self.previous, profile=self.profile,
-                interactive=False, background_channel=background,
+                interactive=False, background_channel=background, should_stop=self.stop_event.is_set,
             )
+        except TrainingInterrupted as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            logger.warning("training run %s stopped before it finished (%s); nothing kept", name, exc)
+            return None
         except (TrainingError, FrameError) as exc:
             failed = self.train_dir / f"{name}.failed"
             shutil.rmtree(failed, ignore_errors=True)

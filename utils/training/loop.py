@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepclean.utils.errors import TrainingError
+from deepclean.utils.errors import TrainingError, TrainingInterrupted
 from deepclean.utils.training.dataset import PreparedData
 
 logger = logging.getLogger(__name__)
@@ -93,11 +93,15 @@ def fit(
     *,
     checkpoint_path: Path | None = None,
     progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> History:
     """Train ``network`` (standard units in and out) on ``data``; restore the best weights.
 
+    ``should_stop`` is asked before every batch; when it says yes, training ends at once.
+
     Raises:
         TrainingError: a loss became NaN/Inf.
+        TrainingInterrupted: ``should_stop`` said yes.
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -116,7 +120,7 @@ def fit(
                 history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
                 break
         t0 = time.monotonic()
-        train_loss = _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch)
+        train_loss = _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_stop)
         valid_loss = evaluate(network, loss_fn, data, config.batch_size) if has_valid else None
         monitored = valid_loss if valid_loss is not None else train_loss
         if not math.isfinite(monitored):
@@ -143,10 +147,12 @@ def fit(
     return history
 
 
-def _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch) -> float:
+def _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_stop=None) -> float:
     network.train()
     total, count = 0.0, 0
     for step, (x, y) in enumerate(data.batches(data.train_starts, config.batch_size, rng)):
+        if should_stop is not None and should_stop():
+            raise TrainingInterrupted(f"training stopped on request at epoch {epoch}, batch {step}")
         if config.max_steps is not None and step >= config.max_steps:
             break
         if len(x) < 2:  # BatchNorm cannot train on a single window

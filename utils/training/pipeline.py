@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def train_model(
     profile: str | None = None,
     interactive: bool | None = None,
     background_channel: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train on ``span`` and write the model into ``output_dir``; see the module docstring.
 
@@ -87,6 +89,8 @@ def train_model(
         interactive: progress line on a terminal (default: when stderr is one).
         background_channel: key of ``span.extras`` holding the true background (plotted
             and reported when present).
+        should_stop: asked before every batch; yes ends training with
+            :class:`~deepclean.utils.errors.TrainingInterrupted` (nothing saved).
     """
     started = time.monotonic()
     torch.set_num_threads(settings.num_threads)
@@ -139,7 +143,8 @@ def train_model(
     reporter = ProgressReporter(config.max_epochs, config.max_seconds, interactive=interactive)
     try:
         history = fit(
-            model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter
+            model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter,
+            should_stop=should_stop,
         )
     finally:
         reporter.close()

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import threading
+import time
 
 import pytest
 
@@ -106,6 +108,34 @@ def test_failed_run_keeps_previous_and_is_not_announced(stream_dir, tmp_path, ca
     assert not (tmp_path / "train" / f"{GPS}-{GPS + 20}").exists()
     assert service.previous is None
     assert "training run" in caplog.text and "failed" in caplog.text
+
+
+def test_stop_during_training_ends_the_run_at_once(stream_dir, tmp_path, caplog):
+    """SIGTERM's handler calls stop(): a run that would take minutes ends within a batch, keeps nothing."""
+    settings = _settings(stream_dir, tmp_path, notify_url=closed_port_url(), max_runs=1, max_epochs=10_000,
+                         early_stop=10_000, max_steps=None)
+    service = TrainerService(settings, profile="cpu")
+    tmp = tmp_path / "train" / f".{GPS}-{GPS + 20}.tmp"
+
+    def stop_once_training() -> None:
+        deadline = time.monotonic() + 120
+        while not tmp.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside the optimisation
+        stopped_at.append(time.monotonic())
+        service.stop()
+
+    stopped_at: list[float] = []
+    stopper = threading.Thread(target=stop_once_training)
+    with caplog.at_level(logging.WARNING):
+        stopper.start()
+        assert service.run() == 0
+        returned = time.monotonic()
+        stopper.join()
+    assert stopped_at and returned - stopped_at[0] < 10.0
+    assert "stopped before it finished" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == []  # no model, no .failed, no temporary
+    assert service.previous is None
 
 
 def test_unreachable_exporter_is_not_fatal(stream_dir, tmp_path, caplog):
