@@ -22,13 +22,15 @@ from deepclean.services.cleaner.metrics import CleanerMetrics, MetricsServer
 from deepclean.services.cleaner.output import newest_written, write_cleaned
 from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
 from deepclean.services.cleaner.settings import CleanerSettings
-from deepclean.utils.frames.crawler import resolve_start
+from deepclean.utils.frames.crawler import gps_now, newest_frame, resolve_start
 from deepclean.utils.frames.naming import FrameKind, frame_path, stream_dir, strain_channel
 from deepclean.utils.frames.reader import DroppedFrame, FrameStream
 from deepclean.utils.products import StateBit
 from deepclean.utils.triton.names import Role
 
 logger = logging.getLogger(__name__)
+
+FAR_AHEAD_S = 60  #: a start further than this after the stream's head is logged (likely a typo, or the wrong clock)
 
 
 def budget_of(settings: CleanerSettings) -> Budget:
@@ -78,6 +80,11 @@ class CleanerService:
         if newest is not None and newest >= first:
             logger.info("frames up to GPS %d are written already; resuming after it", newest)
             first = newest + 1
+        head = newest_frame(stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo)
+        ahead = first - (head if head is not None else gps_now())
+        if ahead > FAR_AHEAD_S:
+            logger.warning("start GPS %d is %d s after the %s (GPS %d); waiting for it", first, ahead,
+                           "newest strain frame" if head is not None else "current time", first - ahead)
         begin = first
         for gps in range(first - s.context, first):  # the earliest context second that exists
             if frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, gps).exists():

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import MAX_GPS, SharedSettings
 
 
 class CleanerSettings(SharedSettings):
@@ -21,7 +21,7 @@ class CleanerSettings(SharedSettings):
 
     triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
     start: NonNegativeInt | None = Field(
-        None, description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)"
+        None, le=MAX_GPS, description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)"
     )
     duration: PositiveInt | None = Field(None, description="stop after this many input seconds (default: run forever)")
     host: str = Field("127.0.0.1", description="address the metrics/health HTTP server binds to")

@@ -87,6 +87,17 @@ def test_bad_settings_are_one_line_errors(capsys) -> None:
     assert run_cli(["cleaner", "--resample-buffer", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "resample_buffer" in err[0] and "2" in err[0]
+    assert run_cli(["cleaner", "--start", "99999999999"]) == 2  # after the last second a GWF frame can hold
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "start" in err[0] and "99999999999" in err[0] and "2147483647" in err[0]
+
+
+def test_a_start_far_after_the_stream_is_logged(frames: Path, tmp_path: Path, caplog) -> None:
+    start = G0 + 24 + 3600  # an hour after the newest frame: waits, and says so
+    cleaner = ServiceThread(frames, tmp_path / "project", f"127.0.0.1:{free_port()}", start, frame_timeout=0.5)
+    with caplog.at_level("WARNING"):
+        cleaner.service.plan()
+    assert f"start GPS {start} is 3601 s after the newest strain frame (GPS {G0 + 23}); waiting for it" in caplog.text
 
 
 def _ensemble(**params) -> dict:
