@@ -38,6 +38,7 @@ SETTINGS = {
 NOT_SETTINGS = {
     "DEEPCLEAN_TOKEN": "bearer token of state-changing HTTP requests, read by the services directly",
     PROFILE_ENV: "the training/inference profile (--profile)",
+    "DEEPCLEAN_ENV_FILE": "the .env file the settings (and compose's env_file) read",
 }
 #: variables only docker-compose.yml itself uses (image names, user, host paths)
 COMPOSE_ONLY = {"TRITON_RELEASE", "TRITON_CPU_IMAGE", "DEEPCLEAN_IMAGE_PREFIX", "DEEPCLEAN_IMAGE_TAG",
@@ -117,20 +118,26 @@ def test_service_command_is_a_real_subcommand_with_known_settings(config: dict, 
 
 
 @pytest.mark.parametrize("name", [*PIPELINE, "simulator"])
-def test_volumes_are_the_settings_defaults(config: dict, parser, name: str) -> None:
+def test_volumes_are_the_directories_the_command_names(config: dict, parser, name: str) -> None:
     service = config["services"][name]
-    cls = settings_class(parser.parse_args(_command(service)[1:]).command)
+    args = parser.parse_args(_command(service)[1:])
+    cls = settings_class(args.command)
     workdir = PurePosixPath(service["working_dir"])
     mounts = {}
     for volume in service["volumes"]:
         source, target, *mode = volume.split(":")
         mounts[target] = mode[0] if mode else "rw"
+    # the flags name the mounts (.env, which reaches the container, holds host paths), and the
+    # mounts are the settings' defaults too (a `docker run` without the flags works the same)
     data = str(workdir / PurePosixPath(cls.model_fields["data_dir"].default))
-    project = str(workdir / PurePosixPath(cls.model_fields["project_dir"].default))
+    assert args.data_dir is not None and str(args.data_dir) == data
     if name == "simulator":
         assert mounts == {data: "rw"}
     else:
+        project = str(workdir / PurePosixPath(cls.model_fields["project_dir"].default))
+        assert args.project_dir is not None and str(args.project_dir) == project
         assert mounts == {data: "ro", project: "rw"}, f"{name}: data read-only, project read-write"
+    assert service["env_file"] == [".env"], "every setting of .env reaches the service"
 
 
 def test_triton_serves_the_project_model_repository(config: dict) -> None:
