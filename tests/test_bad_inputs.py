@@ -359,6 +359,16 @@ case("exporter-port-out-of-range")(lambda c: (service(c, "exporter", "--port", "
 case("cleaner-metrics-port-out-of-range")(lambda c: (service(c, "cleaner", "--metrics-port", "70000"), "70000"))
 case("cleaner-grace-negative")(lambda c: (service(c, "cleaner", "--grace", "-1"), "grace"))
 case("monitor-max-ratio-negative")(lambda c: (service(c, "monitor", "--max-ratio", "-1"), "max_ratio"))
+case("monitor-port-out-of-range")(lambda c: (service(c, "monitor", "--port", "70000"), "70000"))
+case("monitor-exporter-url-without-scheme")(
+    lambda c: (service(c, "monitor", "--exporter-url", "127.0.0.1:5000"), "exporter_url = '127.0.0.1:5000'"))
+case("cleaner-triton-url-with-scheme")(
+    lambda c: (service(c, "cleaner", "--triton-url", "grpc://127.0.0.1:8001"), "triton_url = 'grpc://127.0.0.1:8001'"))
+case("exporter-triton-url-bad-port")(
+    lambda c: (service(c, "exporter", "--triton-url", "127.0.0.1:99999"), "triton_url = '127.0.0.1:99999'"))
+case("trainer-notify-url-without-scheme")(
+    lambda c: (["trainer", "--data-dir", str(c.data), "--project-dir", str(c.tmp / "project"), "--ifo", IFO,
+                "--notify-url", "localhost:5000/models"], "notify_url = 'localhost:5000/models'"))
 for _command in ("exporter", "cleaner", "monitor"):
     def _env_case(c, command=_command):
         c.env["DEEPCLEAN_ENV_FILE"] = str(c.file(f"{command}.env", BINARY))

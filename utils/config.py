@@ -31,9 +31,10 @@ from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 from pydantic_core import PydanticUndefined
 
 from deepclean.utils.errors import ConfigError, read_text_file
@@ -49,6 +50,30 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MAX_GPS = 2**31 - 1
 #: a GPS second a frame can start at: the type of every ``start`` setting
 GPSSecond = typing.Annotated[int, Field(ge=0, le=MAX_GPS)]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or 1 <= parts.port <= 65535
+    except ValueError:  # urlsplit's own check of the port
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ValueError("not an HTTP URL; allowed: http(s)://HOST[:PORT][/PATH] with a port 1-65535")
+    return value
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or "/" in value or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("not a gRPC address; allowed: HOST:PORT (no scheme) with a port 1-65535")
+    return value
+
+
+#: an http(s) URL of another service (the exporter)
+HttpUrl = typing.Annotated[str, AfterValidator(_http_url)]
+#: a gRPC address HOST:PORT (Triton)
+HostPort = typing.Annotated[str, AfterValidator(_host_port)]
 
 
 class SharedSettings(BaseModel):

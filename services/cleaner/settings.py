@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import MAX_GPS, SharedSettings
+from deepclean.utils.config import MAX_GPS, HostPort, SharedSettings
 
 
 class CleanerSettings(SharedSettings):
@@ -19,7 +19,7 @@ class CleanerSettings(SharedSettings):
 
     service: ClassVar[str] = "cleaner"
 
-    triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
+    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
     start: NonNegativeInt | None = Field(
         None, le=MAX_GPS, description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)"
     )

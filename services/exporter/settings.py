@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import HostPort, SharedSettings
 from deepclean.utils.streaming import StreamMode
 
 
@@ -49,7 +49,7 @@ class ExportModelSettings(SharedSettings):
         [0.5], description="seconds of each window's prediction averaged, seconds; one aggregator pair per value"
     )
     stream_mode: StreamMode = Field(
-        StreamMode.WINDOWED,
+        StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
         "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
     )
@@ -89,7 +89,7 @@ class ExporterSettings(SharedSettings):
     inference_batch_size: PositiveInt = Field(128, description="windows per update (request)")
     max_latency: PositiveFloat = Field(0.5, description="seconds of each window's prediction averaged")
     stream_mode: StreamMode = Field(
-        StreamMode.WINDOWED,
+        StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
         "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
     )
@@ -104,7 +104,7 @@ class ExporterSettings(SharedSettings):
         "on a GPU node (a repository keeps its platform)",
     )
     keep_versions: PositiveInt = Field(5, ge=2, description="DeepClean versions kept on disk (production and canary always)")
-    triton_url: str = Field("127.0.0.1:8001", description="Triton's gRPC address, host:port")
+    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton's gRPC address, host:port")
     triton_timeout: PositiveFloat = Field(120.0, description="seconds to wait for Triton at start-up")
     host: str = Field("127.0.0.1", description="address the HTTP API binds to")
     port: int = Field(5000, ge=1, le=65535, description="TCP port of the HTTP API")

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import HostPort, HttpUrl, SharedSettings
 from deepclean.utils.monitoring.asd import DEFAULT_FFTLENGTH_S, DEFAULT_SEGMENT_S, Average, welch_segments
 
 
@@ -16,10 +16,10 @@ class MonitorSettings(SharedSettings):
 
     service: ClassVar[str] = "monitor"
 
-    exporter_url: str = Field("http://127.0.0.1:5000", description="base URL of the exporter (GET /versions, POST /promote)")
-    triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)")
+    exporter_url: HttpUrl = Field("http://127.0.0.1:5000", description="base URL of the exporter (GET /versions, POST /promote)")
+    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)")
     host: str = Field("127.0.0.1", description="address the status page binds to")
-    port: PositiveInt = Field(5001, description="port of the status page (/, /status, /health, /metrics)")
+    port: int = Field(5001, ge=1, le=65535, description="port of the status page (/, /status, /health, /metrics)")
     monitor_period: PositiveInt = Field(
         64, description="seconds of data between two canary checks (>= asd_segment_length: disjoint checks)"
     )

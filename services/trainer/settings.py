@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
+from deepclean.utils.config import HttpUrl
 from deepclean.utils.training.settings import TrainingSettings
 
 
@@ -24,7 +25,7 @@ class TrainerSettings(TrainingSettings):
     )
     train_duration: PositiveInt = Field(4096, description="seconds of analysis-ready data per training run")
     retrain_cadence: PositiveInt = Field(2048, description="seconds of data between the ends of two runs")
-    notify_url: str = Field(
+    notify_url: HttpUrl = Field(
         "http://127.0.0.1:5000/models", description="exporter URL receiving a POST after each successful run"
     )
     notify_retries: NonNegativeInt = Field(4, description="retries of a failed notification")
