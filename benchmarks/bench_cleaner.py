@@ -2,7 +2,7 @@
 
 Setup (skipped with ``--weights``): 168 s of default simulated data (21 witnesses) and a short
 cpu-profile training run. Then a python-platform repository with the cpu profile's geometry
-(1 s kernel, 32 windows/s, batch 8, max latency 0.5 s), a real Triton, ``deepclean simulate
+(1 s kernel, 32 windows/s, batch 8, max latency 0.5 s) in ``--stream-mode`` (default contiguous), a real Triton, ``deepclean simulate
 --start now`` (1x) and ``deepclean cleaner`` as child processes, for ``--duration`` seconds
 (default 300). Printed:
 
@@ -13,7 +13,7 @@ cpu-profile training run. Then a python-platform repository with the cpu profile
 * CPU use of the cleaner, Triton (with its python stubs) and the simulator, in cores;
 * the fraction of written seconds whose OUT_DQ is fully cleaned, and any missing seconds.
 
-Run: ``.venv/bin/python benchmarks/bench_cleaner.py [--weights RUN_DIR] [--duration 300]``.
+Run: ``.venv/bin/python benchmarks/bench_cleaner.py [--weights RUN_DIR] [--duration 300] [--stream-mode MODE]``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ from tests.services.cleaner.cleaner_helpers import IFO, TRAIN_GPS, run_cli, star
 from deepclean.utils.channels import parse_channels  # noqa: E402
 from deepclean.utils.frames.gwf import read_frame  # noqa: E402
 from deepclean.utils.frames.naming import FrameKind, frame_path  # noqa: E402
+from deepclean.utils.export import ModelRepository  # noqa: E402
 from deepclean.utils.products import Flag, StateBit  # noqa: E402
+from deepclean.utils.triton.names import ENSEMBLE  # noqa: E402
 from deepclean.utils.triton.server import free_port, start_on_free_ports  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,13 +81,14 @@ def train(root: Path) -> Path:
     return model
 
 
-def export(weights: Path, repo: Path) -> None:
+def export(weights: Path, repo: Path, mode: str) -> None:
     channels = json.loads((weights / "metadata.json").read_text())["channels"]
     channel_file = repo.parent / "channels.txt"
     channel_file.write_text("\n".join(channels) + "\n")
     assert run_cli(["export-model", "--repository-directory", str(repo), "--channels", str(channel_file),
                     "--weights", str(weights), "--kernel-length", "1", "--stride-length", str(1 / 32),
-                    "--batch-size", "8", "--max-latency", "0.5", "--platform", "python", "autoencoder"]) == 0
+                    "--batch-size", "8", "--max-latency", "0.5", "--stream-mode", mode, "--platform", "python",
+                    "autoencoder"]) == 0
 
 
 def stage_means(metrics: str) -> dict[str, float]:
@@ -107,13 +110,15 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="a training run directory (default: train one, ~2-5 min)")
     parser.add_argument("--duration", type=int, default=300, help="seconds of live data measured (default 300)")
     parser.add_argument("--keep", type=Path, help="keep the work directory here")
+    parser.add_argument("--stream-mode", choices=["windowed", "contiguous"], default="contiguous",
+                        help="the exported stream mode (default contiguous)")
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-cleaner-"))
     root.mkdir(parents=True, exist_ok=True)
     weights = args.weights or train(root)
     repo = root / "model_repo"
     shutil.rmtree(repo, ignore_errors=True)
-    export(weights, repo)
+    export(weights, repo, args.stream_mode)
     triton = start_on_free_ports(repo, log_path=root / "triton.log")
     data, project, port = root / "data", root / "project", free_port()
     shutil.rmtree(data, ignore_errors=True)
@@ -155,11 +160,14 @@ def main() -> None:
     missing = [g for g in measured if g not in cleaned]
     lat = np.array(latencies)
     wall = t1 - t0
-    print(f"live cleaner at 1x, cpu-profile geometry (32 windows/s, batch 8, max latency 0.5 s, python platform), "
+    params = ModelRepository(repo)[ENSEMBLE].parameters
+    lag_s = float(params["max_latencies"][0])
+    print(f"live cleaner at 1x, {args.stream_mode} stream mode, cpu-profile geometry (32 windows/s, batch 8, "
+          f"python platform), "
           f"{len(parse_channels(root / 'channels.txt', IFO).witnesses)} witnesses, {len(measured)} s measured")
     print(f"latency (cleaned frame renamed - strain frame renamed): median {np.median(lat):.2f} s, "
           f"p99 {np.percentile(lat, 99):.2f} s, max {lat.max():.2f} s   (original DeepClean: ~4.2 s)")
-    print("designed look-ahead: resampler 1 s (3 s buffer) + aggregation lag 0.5 s + filter lead 0.5 s "
+    print(f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + filter lead {1 - lag_s:.4f} s "
           "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 s + compute")
     for name, value in stage_means(metrics).items():
         print(f"  measured mean {name}: {value:.3f} s")

@@ -139,8 +139,8 @@ def main() -> None:
           f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)")
     print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")
     print(f"{'':30s} {'DeepClean':>10s} {'Wiener':>10s}")
-    print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.3f} {wf['in_band_ratio']:10.3f}")
-    print(f"in-band cleaned/background    {dc['background_ratio']:10.3f} {wf['background_ratio']:10.3f}")
+    print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.4f} {wf['in_band_ratio']:10.4f}")
+    print(f"in-band cleaned/background    {dc['background_ratio']:10.4f} {wf['background_ratio']:10.4f}")
     print(f"out of band cleaned/raw       DeepClean: {oob(dc)} | Wiener: {oob(wf)}")
     print(f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} s of data per s "
           f"(DeepClean inference only; clean-offline command {args.test_seconds / clean_wall:.1f} s/s overall)")

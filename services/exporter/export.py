@@ -55,7 +55,7 @@ class ExportTarget:
     max_latencies: tuple[float, ...]  #: s, one aggregator pair per value
     streams: int = 1
     instances: int | None = None
-    stream_mode: StreamMode = StreamMode.WINDOWED
+    stream_mode: StreamMode = StreamMode.CONTIGUOUS
 
     @classmethod
     def of(cls, settings: ExportModelSettings | ExporterSettings) -> "ExportTarget":

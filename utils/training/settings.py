@@ -128,7 +128,7 @@ class TrainingSettings(SharedSettings):
     inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
     max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
     stream_mode: StreamMode = Field(
-        StreamMode.WINDOWED,
+        StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
         "or contiguous (one pass per phase over a contiguous stretch, as export-model --stream-mode)",
     )

@@ -22,7 +22,7 @@ CHANNELS = ["H1:GDS-CALIB_STRAIN", "H1:PEM-CS_MAINSMON_EBAY_1_DQ", "H1:ASC-DHARD
 WITNESSES = sorted(CHANNELS[1:])  # model input order: witnesses sorted
 START, DURATION = 1400000000, 1024
 # 1024 Hz, 64-sample kernels, 4-sample stride, 4 windows per update, 32-sample averaging
-GEOMETRY = ["--sample-rate", "1024", "--kernel-length", "0.0625", "--stride-length", "0.00390625",
+GEOMETRY = ["--stream-mode", "windowed", "--sample-rate", "1024", "--kernel-length", "0.0625", "--stride-length", "0.00390625",
             "--batch-size", "4", "--max-latency", "0.03125"]
 
 
@@ -152,6 +152,9 @@ ERRORS = [
     pytest.param(lambda t, i: list(i), ["--kernel-length", "0.0703125", "--stride-length", "0.0009765625"], 2,
                  "kernel_length 0.0703125 s is 72 samples at 1024.0 Hz; DeepClean needs a multiple of 16",
                  id="kernel-not-multiple-of-16"),
+    pytest.param(lambda t, i: list(i), ["--stream-mode", "contiguous"], 2,
+                 "the contiguous stream mode lags by 108 samples .* more than kernel_size 64 samples; allowed: a "
+                 "kernel at least that long, or the windowed stream mode", id="contiguous-lag-beyond-kernel"),
     pytest.param(lambda t, i: list(i), ["--platform", "tensorrt_plan"], 1,
                  "needs the Python package 'tensorrt'.*must be built on the serving GPU", id="tensorrt-missing"),
 ]
