@@ -2,8 +2,9 @@
 
 Real time: frame N (covering GPS [N, N+1)) is written when the simulated clock reaches
 N + 1. The simulated clock runs ``speed`` times faster than the wall clock from an origin:
-with ``--start now`` and speed 1 the origin is the real GPS time (frames appear at the
-GPS second boundaries, like a detector's); otherwise the origin is the launch time. Each
+with ``--start now`` (or ``--follow-clock``) and speed 1 the origin is the real GPS time
+(frames appear at the GPS second boundaries, like a detector's; with a start in the past the
+seconds already due are written at once); otherwise the origin is the launch time. Each
 frame is generated before it is due, so the logged latency (completion minus due time) is
 the cost of writing. A ``stop`` event (set by SIGINT/SIGTERM) ends either loop cleanly
 after the current frame; pending partial files are completed before returning.
@@ -133,7 +134,7 @@ def run_simulation(
     )
     detector = SimulatedDetector(config, start)
     loop_mono = time.monotonic()
-    if settings.start == "now" and settings.speed == 1.0:
+    if (settings.start == "now" or settings.follow_clock) and settings.speed == 1.0:
         origin = launch_mono - (launch_gps - start)  # wall time at which GPS `start` began
     else:
         origin = loop_mono

@@ -57,6 +57,11 @@ class SimulateSettings(SharedSettings):
     speed: PositiveFloat = Field(
         1.0, description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)"
     )
+    follow_clock: bool = Field(
+        False,
+        description="real time at speed 1 with a GPS start: each frame appears when the real GPS clock reaches its "
+        "end, as with --start now (seconds already past are written at once); default: paced from launch",
+    )
     seed: NonNegativeInt = Field(0, description="random seed of the data and of the injected faults")
     truth: bool = Field(True, description="also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames")
     channels_file: Path | None = Field(
@@ -104,6 +109,15 @@ class SimulateSettings(SharedSettings):
         for span in spans:
             parse_span(span)
         return spans
+
+    @model_validator(mode="after")
+    def _check_follow_clock(self) -> "SimulateSettings":
+        if self.follow_clock and (self.backfill or self.speed != 1.0):
+            raise ValueError(
+                f"follow_clock follows the real GPS clock, so it needs real time at speed 1; got "
+                f"{'backfill' if self.backfill else f'speed {self.speed:g}'}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_span(self) -> "SimulateSettings":

@@ -150,13 +150,18 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
             # the history is written in the background while the live stream starts at once, so
             # the live frames keep up with the clock; both are in honcho's process group
             command = (_cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
-                       + " & exec " + _cmd(*sim, "--start", live_start))
+                       + " & exec " + _cmd(*sim, "--start", live_start, "--follow-clock"))
         else:
-            live_start = head
-            command = "exec " + _cmd(*sim, "--start", live_start)
+            # the demo detector follows the GPS clock: the seconds it missed while stopped are caught up at
+            # once, unless it was off longer than a training run's history (then that stretch stays a gap,
+            # as after a detector outage, and the trainer starts afresh after it)
+            live_start = head if now - head <= (s.history or train_duration) else now
+            command = "exec " + _cmd(*sim, "--start", live_start, "--follow-clock")
         procs.append(Proc("simulator", command))
     oldest = frames.oldest if frames.oldest is not None else (backfill[0] if backfill else None)
     trainer_start = None if head is None else max(oldest, head - train_duration)
+    if live_start is not None and head is not None and live_start > head:  # an outage gap
+        trainer_start = live_start
 
     procs.append(Proc("triton", "exec " + _cmd(
         "deepclean", "triton", "--model-repository", project / "model_repo")))

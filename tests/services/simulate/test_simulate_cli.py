@@ -17,6 +17,7 @@ from deepclean.services.simulate.loop import run_simulation
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.config import load_settings
+from deepclean.utils.errors import ConfigError
 from deepclean.utils.frames.gwf import check_frame, read_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path
 from deepclean.utils.simulation.channels import channel_list, default_witnesses
@@ -101,6 +102,18 @@ def test_real_time_at_high_speed(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert summary.frames == 5 and _gps_of(tmp_path / "kafka" / "H1") == list(range(GPS, GPS + 5))
     lines = [r.getMessage() for r in caplog.records if "written: latency" in r.getMessage()]
     assert len(lines) == 5 and lines[0].startswith(f"GPS {GPS} written")
+
+
+def test_follow_clock_catches_up_then_keeps_to_the_gps_clock(tmp_path: Path) -> None:
+    """Start 3 s in the past at 1x: those 3 frames are due at once, the 4th when the clock reaches its end."""
+    launch = time.monotonic()
+    summary = run_simulation(settings(tmp_path, start=GPS, duration=4, follow_clock=True), clock=lambda: GPS + 3.2)
+    took = time.monotonic() - launch
+    assert summary.frames == 4 and _gps_of(tmp_path / "kafka" / "H1") == list(range(GPS, GPS + 4))
+    assert 0.6 <= took < 2.5  # GPS + 4 is 0.8 s after launch; paced from launch it would take 4 s
+    with pytest.raises(ConfigError, match="follow_clock follows the real GPS clock, so it needs real time at speed 1; "
+                                          "got speed 2"):
+        settings(tmp_path, start=GPS, follow_clock=True, speed=2.0)
 
 
 def test_real_time_without_duration_stops_cleanly(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
     assert plan.backfill == (NOW - 1024, 1024) and plan.live_start == NOW and plan.trainer_start == NOW - 1024
     backfill, live = procs["simulator"].split(" & exec ")
     assert f"--start {NOW - 1024} --duration 1024 --backfill" in backfill
-    assert live.endswith(f"--start {NOW}") and "--backfill" not in live
+    assert live.endswith(f"--start {NOW} --follow-clock") and "--backfill" not in live
     last = frame_path(tmp_path / "data", FrameKind.STRAIN, "H1", NOW - 1)
     first_live = frame_path(tmp_path / "data", FrameKind.STRAIN, "H1", NOW)
     assert f"--file {last}" in procs["trainer"] and f"--file {first_live}" in procs["cleaner"]
@@ -55,12 +55,20 @@ def test_demo_passes_go_to_the_monitor_unless_it_has_its_own(tmp_path: Path) -> 
 
 def test_second_start_resumes_after_the_newest_frame(tmp_path: Path) -> None:
     frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
-    plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 2000)
+    plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 1500)
     procs = commands(plan)
-    assert plan.backfill is None and plan.live_start == NOW + 501
+    assert plan.backfill is None and plan.live_start == NOW + 501  # 999 s missed: caught up, then the clock
     assert procs["simulator"].startswith("exec deepclean simulate") and "--backfill" not in procs["simulator"]
+    assert procs["simulator"].endswith(f"--start {NOW + 501} --follow-clock")
     assert plan.trainer_start == NOW + 501 - 1024
     assert "--file" not in procs["cleaner"]  # no history to wait for
+
+
+def test_a_start_after_a_long_stop_leaves_a_gap(tmp_path: Path) -> None:
+    frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
+    plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 2000)
+    assert plan.live_start == NOW + 2000 and plan.trainer_start == NOW + 2000  # 1499 s > a run's history
+    assert commands(plan)["simulator"].endswith(f"--start {NOW + 2000} --follow-clock")
 
 
 def test_no_demo_runs_on_the_frames_there(tmp_path: Path) -> None:
