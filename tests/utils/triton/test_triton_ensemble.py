@@ -52,7 +52,7 @@ def root(tmp_path: Path) -> Path:
         ({"stride_length": 0.3}, "not a multiple of stride_length|not a positive whole number"),
         ({"sequence_idle_timeout": 0}, "sequence_idle_timeout must be > 0 s"),
         ({"stream_mode": "sliding"}, r"stream_mode 'sliding' is not one of \['windowed', 'contiguous'\]"),
-        ({"stream_mode": "contiguous", "kernel_length": 0.25}, "exceeds kernel_size 64"),
+        ({"stream_mode": "contiguous", "kernel_length": 0.25}, "more than kernel_size 64 samples; allowed: a kernel"),
     ],
     ids=["no-witness", "no-stream", "no-latency", "same-latency", "latency<stride", "latency>kernel", "bad-stride", "idle",
          "bad-mode", "contiguous-lag>kernel"],
