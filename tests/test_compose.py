@@ -146,6 +146,9 @@ def test_triton_serves_the_project_model_repository(config: dict) -> None:
     command = _command(triton)
     assert f"--model-repository={target}/model_repo" in command
     assert "--model-control-mode=explicit" in command
+    # a first start creates the repository, as the user the exporter writes it with
+    assert command[:2] == ["sh", "-c"] and f"mkdir -p {target}/model_repo && exec tritonserver" in command[2]
+    assert triton["user"] == config["services"]["exporter"]["user"]
     assert "/v2/health/ready" in " ".join(triton["healthcheck"]["test"])
     assert re.fullmatch(r"nvcr\.io/nvidia/tritonserver:\d\d\.\d\d-py3", triton["image"])
 
