@@ -104,9 +104,11 @@ class FramePairReader:
         *,
         extra_strain_channels: Sequence[str] = (),
         expected_rates: Mapping[str, float] | None = None,
+        log_drops: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.ifo = IFO(ifo)
+        self.log_drops = log_drops  #: a warning per dropped second (False: the caller summarises them)
         names = list(channels.names if isinstance(channels, ChannelList) else channels)
         if len(names) < 1:
             raise ValueError("channels is empty: give the strain channel first, then the witnesses")
@@ -149,9 +151,10 @@ class FramePairReader:
                         raise
                     witness_error = str(exc)
         except FrameError as exc:
-            logger.warning("GPS %d: frame dropped: %s", gps, exc)
+            if self.log_drops:
+                logger.warning("GPS %d: frame dropped: %s", gps, exc)
             return DroppedFrame(gps=gps, reason=str(exc))
-        if witness_error:
+        if witness_error and self.log_drops:
             logger.warning("GPS %d: witnesses missing: %s", gps, witness_error)
         for channel in (*strain.values(), *witnesses.values()):
             self.rates.setdefault(channel.name, channel.sample_rate)

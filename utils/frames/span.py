@@ -95,7 +95,8 @@ def read_span(
         raise ValueError(f"chunk_seconds {chunk_seconds} must be at least 1")
     out_n = samples_per_second(sample_rate)
     reader = FramePairReader(
-        data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates
+        data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates,
+        log_drops=False,  # one summary line below instead of a warning per second
     )
     loader = _Loader(reader, start, duration)
     first = loader.first_good()
@@ -125,7 +126,9 @@ def read_span(
         loader.forget_before(b - 1)
     missing = tuple(sorted(loader.missing))
     if missing:
-        logger.info("span %d+%d s: %d second(s) missing or invalid, zero-filled", start, duration, len(missing))
+        first_reason = loader.cache_reasons.get(missing[0], "")
+        logger.warning("span %d+%d s: %d second(s) missing or invalid, zero-filled: GPS %s (first: %s)",
+                       start, duration, len(missing), gps_ranges(missing), first_reason)
     extras = {name: data[len(names) + i] for i, name in enumerate(extra_strain_channels)}
     return Span(
         channels=tuple(names),
@@ -149,6 +152,18 @@ def _piece(item: FrameData | DroppedFrame | None, row: int, n: int) -> np.ndarra
     return arrays[row]
 
 
+def gps_ranges(seconds: tuple[int, ...], limit: int = 8) -> str:
+    """``(1, 2, 3, 7)`` -> ``"1-3, 7"`` (GPS seconds, sorted); beyond ``limit`` ranges, how many more."""
+    ranges: list[list[int]] = []
+    for gps in seconds:
+        if ranges and gps == ranges[-1][1] + 1:
+            ranges[-1][1] = gps
+        else:
+            ranges.append([gps, gps])
+    text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in ranges[:limit])
+    return text + (f" and {len(ranges) - limit} more range(s)" if len(ranges) > limit else "")
+
+
 class _Loader:
     """Reads each second once; tracks missing seconds; knows which seconds are padding."""
 
@@ -157,6 +172,7 @@ class _Loader:
         self.start, self.end = start, start + duration
         self.cache: dict[int, FrameData | DroppedFrame] = {}
         self.missing: set[int] = set()
+        self.cache_reasons: dict[int, str] = {}  #: why each missing second was dropped
         self.absent_pads: set[int] = set()
 
     def get(self, gps: int) -> FrameData | DroppedFrame | None:
@@ -176,6 +192,7 @@ class _Loader:
                 self.absent_pads.add(gps)
                 return None
             self.missing.add(gps)
+            self.cache_reasons.setdefault(gps, item.reason)
         return item
 
     def unpadded_edge(self, gps: int) -> bool:

@@ -8,7 +8,7 @@ from .frame_fixtures import BACKGROUND, CHANNELS, IFO_, STRAIN, T0, WITNESS_RATE
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.resample import resample
-from deepclean.utils.frames.span import read_span
+from deepclean.utils.frames.span import gps_ranges, read_span
 from deepclean.utils.frames.taper import fill_gaps
 
 RATES = {STRAIN: 16384, BACKGROUND: 16384, **WITNESS_RATES}
@@ -64,8 +64,11 @@ def test_result_does_not_depend_on_chunking(stream_dir: Path) -> None:
 def test_unpadded_edges_are_zero_padded_and_not_ready(stream_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING"):
         span = read_span(stream_dir, IFO_, CHANNELS, T0, LAST - T0)  # no frame at T0 - 1 nor at LAST
-    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-    assert all(str(MISSING) in message for message in dropped), "absent padding is no dropped frame"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings  # one summary line, and absent padding is no dropped frame
+    assert warnings[0].startswith(f"span {T0}+{LAST - T0} s: 1 second(s) missing or invalid, zero-filled: "
+                                  f"GPS {MISSING} (first: frame file ")
+    assert warnings[0].endswith(f"-{MISSING}-1.gwf does not exist)")
     for row, name in enumerate(CHANNELS):
         rate = RATES[name]
         pieces = [np.zeros(rate)] + [
@@ -83,3 +86,8 @@ def test_errors(stream_dir: Path, tmp_path: Path) -> None:
         read_span(tmp_path / "empty", IFO_, CHANNELS, T0, 5)
     with pytest.raises(ValueError, match="duration 0 s must be at least 1"):
         read_span(stream_dir, IFO_, CHANNELS, T0, 0)
+
+
+def test_gps_ranges() -> None:
+    assert gps_ranges((5, 6, 7, 9, 11, 12)) == "5-7, 9, 11-12"
+    assert gps_ranges(tuple(range(0, 40, 2)), limit=3) == "0, 2, 4 and 17 more range(s)"
