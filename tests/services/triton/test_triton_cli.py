@@ -72,7 +72,11 @@ def test_serves_until_signal_then_stops_cleanly(tmp_path: Path, signum: signal.S
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     command = [sys.executable, "-m", "deepclean.services.cli", "triton", "--model-repository", str(repository),
                "--grpc-port", str(grpc_port), "--http-port", str(http_port), "--metrics-port", str(metrics_port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # output to a file, not a pipe: the test waits for the process to exit, not for every inheritor of
+    # its stdout (Triton's python-backend stubs) to close it (a loaded fresh-clone run once timed out there)
+    log = tmp_path / "triton.out"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_ready(http_port, process)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/models/aggregator-canary/ready") as response:
@@ -80,11 +84,12 @@ def test_serves_until_signal_then_stops_cleanly(tmp_path: Path, signum: signal.S
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
             assert b"nv_inference_request_success" in response.read()
         process.send_signal(signum)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)  # the server's own stop waits 20 s at most before killing its group
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
+            process.wait()
+    output = log.read_text(errors="replace")
     assert process.returncode == 0, output
     assert f"{signum.name} received; stopping Triton" in output or "SIGINT" in output
     with pytest.raises(OSError):
