@@ -43,6 +43,9 @@ from deepclean.utils.ifo import IFO
 CONFIG_ENV = "DEEPCLEAN_CONFIG"  #: path of the pyproject.toml to read, overriding the search
 ENV_FILE_ENV = "DEEPCLEAN_ENV_FILE"  #: path of the .env file to read (default ./.env)
 _REPO_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+#: the same file as shipped inside an installed (non-editable) package, where the repository's is absent
+#: (``setup.py`` copies it at build time): the profiles and defaults of ``[tool.deepclean]``
+_PACKAGED_PYPROJECT = Path(__file__).resolve().with_name("defaults.toml")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -118,7 +121,7 @@ class SharedSettings(BaseModel):
 def find_pyproject(start: Path | None = None) -> Path | None:
     """The pyproject.toml to read: ``$DEEPCLEAN_CONFIG``, else the nearest one holding
     ``[tool.deepclean]`` from ``start`` (default: the working directory) upwards, else the
-    repository's own."""
+    repository's own (in an installed package: its copy, ``deepclean/utils/defaults.toml``)."""
     if os.environ.get(CONFIG_ENV):
         path = Path(os.environ[CONFIG_ENV])
         if not path.is_file():
@@ -129,7 +132,10 @@ def find_pyproject(start: Path | None = None) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file() and "[tool.deepclean" in candidate.read_text(errors="replace"):
             return candidate
-    return _REPO_PYPROJECT if _REPO_PYPROJECT.is_file() else None
+    for shipped in (_REPO_PYPROJECT, _PACKAGED_PYPROJECT):
+        if shipped.is_file():
+            return shipped
+    return None
 
 
 def read_tables(pyproject: Path | None, service: str) -> tuple[dict[str, Any], dict[str, Any]]:
