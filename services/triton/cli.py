@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 class _Stop(Exception):
-    """Raised in the main thread by SIGTERM, like KeyboardInterrupt for SIGINT."""
+    """Raised in the main thread by SIGINT or SIGTERM."""
 
 
 def _raise_stop(signum: int, frame: object) -> None:
@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
         venv=settings.venv,
         startup_timeout=settings.startup_timeout,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # both signals explicitly: a process started in the background by a shell inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt
+    previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start()
         logger.info("serving %s; stop with SIGINT or SIGTERM", repository)
@@ -69,4 +71,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -72,11 +72,12 @@ def test_serves_until_signal_then_stops_cleanly(tmp_path: Path, signum: signal.S
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     command = [sys.executable, "-m", "deepclean.services.cli", "triton", "--model-repository", str(repository),
                "--grpc-port", str(grpc_port), "--http-port", str(http_port), "--metrics-port", str(metrics_port)]
-    # output to a file, not a pipe: the test waits for the process to exit, not for every inheritor of
-    # its stdout (Triton's python-backend stubs) to close it (a loaded fresh-clone run once timed out there)
+    # started with SIGINT ignored, as a shell starts a background job (`./run.sh test &`): Python then
+    # raises no KeyboardInterrupt, and the command must handle SIGINT itself (it once hung there)
     log = tmp_path / "triton.out"
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         wait_ready(http_port, process)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/models/aggregator-canary/ready") as response:
