@@ -21,6 +21,7 @@ class BuildPy(build_py):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(Path(__file__).resolve().with_name("pyproject.toml").read_bytes())
 
+
 ROOTS = {"deepclean.utils": "utils", "deepclean.services": "services"}
 
 packages = []

@@ -33,7 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the tests' helpers
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repository root: the tests' helpers
 
 from tests.services.cleaner.cleaner_helpers import IFO, TRAIN_GPS, run_cli, start_process  # noqa: E402
 from deepclean.utils.channels import parse_channels  # noqa: E402
@@ -72,12 +74,57 @@ def group_pids(pgid: int) -> list[int]:
 
 def train(root: Path) -> Path:
     data, model = root / "train-data", root / "model"
-    assert run_cli(["simulate", "--data-dir", str(data), "--ifo", IFO, "--start", str(TRAIN_GPS), "--duration", "168",
-                    "--backfill", "--seed", "3"]) == 0
-    assert run_cli(["train", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--channels",
-                    str(data / "channels.txt"), "--start", str(TRAIN_GPS), "--duration", "128", "--output-dir",
-                    str(model), "--kernel-length", "4", "--batch-size", "8", "--max-epochs", "8", "--max-steps", "16",
-                    "--early-stop", "8"]) == 0
+    assert (
+        run_cli(
+            [
+                "simulate",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--start",
+                str(TRAIN_GPS),
+                "--duration",
+                "168",
+                "--backfill",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
+    assert (
+        run_cli(
+            [
+                "train",
+                "--profile",
+                "cpu",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--channels",
+                str(data / "channels.txt"),
+                "--start",
+                str(TRAIN_GPS),
+                "--duration",
+                "128",
+                "--output-dir",
+                str(model),
+                "--kernel-length",
+                "4",
+                "--batch-size",
+                "8",
+                "--max-epochs",
+                "8",
+                "--max-steps",
+                "16",
+                "--early-stop",
+                "8",
+            ]
+        )
+        == 0
+    )
     return model
 
 
@@ -85,17 +132,44 @@ def export(weights: Path, repo: Path, mode: str) -> None:
     channels = json.loads((weights / "metadata.json").read_text())["channels"]
     channel_file = repo.parent / "channels.txt"
     channel_file.write_text("\n".join(channels) + "\n")
-    assert run_cli(["export-model", "--repository-directory", str(repo), "--channels", str(channel_file),
-                    "--weights", str(weights), "--kernel-length", "1", "--stride-length", str(1 / 32),
-                    "--batch-size", "8", "--max-latency", "0.5", "--stream-mode", mode, "--platform", "python",
-                    "autoencoder"]) == 0
+    assert (
+        run_cli(
+            [
+                "export-model",
+                "--repository-directory",
+                str(repo),
+                "--channels",
+                str(channel_file),
+                "--weights",
+                str(weights),
+                "--kernel-length",
+                "1",
+                "--stride-length",
+                str(1 / 32),
+                "--batch-size",
+                "8",
+                "--max-latency",
+                "0.5",
+                "--stream-mode",
+                mode,
+                "--platform",
+                "python",
+                "autoencoder",
+            ]
+        )
+        == 0
+    )
 
 
 def stage_means(metrics: str) -> dict[str, float]:
     out = {}
     for name in ("read", "lookahead", "compute"):
-        s = re.search(rf'deepclean_cleaner_stage_seconds_sum{{stage="{name}"}} ([0-9.e+-]+)', metrics)
-        c = re.search(rf'deepclean_cleaner_stage_seconds_count{{stage="{name}"}} ([0-9.e+-]+)', metrics)
+        s = re.search(
+            rf'deepclean_cleaner_stage_seconds_sum{{stage="{name}"}} ([0-9.e+-]+)', metrics
+        )
+        c = re.search(
+            rf'deepclean_cleaner_stage_seconds_count{{stage="{name}"}} ([0-9.e+-]+)', metrics
+        )
         if s and c and float(c.group(1)):
             out[name] = float(s.group(1)) / float(c.group(1))
     s = re.search(r"deepclean_cleaner_inference_seconds_sum ([0-9.e+-]+)", metrics)
@@ -106,12 +180,22 @@ def stage_means(metrics: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, help="a training run directory (default: train one, ~2-5 min)")
-    parser.add_argument("--duration", type=int, default=300, help="seconds of live data measured (default 300)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--weights", type=Path, help="a training run directory (default: train one, ~2-5 min)"
+    )
+    parser.add_argument(
+        "--duration", type=int, default=300, help="seconds of live data measured (default 300)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the work directory here")
-    parser.add_argument("--stream-mode", choices=["windowed", "contiguous"], default="contiguous",
-                        help="the exported stream mode (default contiguous)")
+    parser.add_argument(
+        "--stream-mode",
+        choices=["windowed", "contiguous"],
+        default="contiguous",
+        help="the exported stream mode (default contiguous)",
+    )
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-cleaner-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -125,11 +209,39 @@ def main() -> None:
     shutil.rmtree(project, ignore_errors=True)
     warm = 15  # s of stream before measuring (resampler, warm-up, OUT_DQ gate)
     total = args.duration + warm + 5
-    sim = start_process(["simulate", "--data-dir", str(data), "--ifo", IFO, "--start", "now", "--duration", str(total),
-                         "--seed", "7"], root / "simulate.log")
+    sim = start_process(
+        [
+            "simulate",
+            "--data-dir",
+            str(data),
+            "--ifo",
+            IFO,
+            "--start",
+            "now",
+            "--duration",
+            str(total),
+            "--seed",
+            "7",
+        ],
+        root / "simulate.log",
+    )
     time.sleep(3)  # the first frames exist: the cleaner starts at the newest one
-    cleaner = start_process(["cleaner", "--data-dir", str(data), "--project-dir", str(project), "--ifo", IFO,
-                             "--triton-url", triton.grpc_url, "--metrics-port", str(port)], root / "cleaner.log")
+    cleaner = start_process(
+        [
+            "cleaner",
+            "--data-dir",
+            str(data),
+            "--project-dir",
+            str(project),
+            "--ifo",
+            IFO,
+            "--triton-url",
+            triton.grpc_url,
+            "--metrics-port",
+            str(port),
+        ],
+        root / "cleaner.log",
+    )
     triton_pids = group_pids(triton.process.pid)
     pids = {"cleaner": [cleaner.pid], "triton": triton_pids, "simulator": [sim.pid]}
     time.sleep(warm)
@@ -139,7 +251,9 @@ def main() -> None:
         cpu1, t1 = {k: cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
         sim.wait(total + 60)
         time.sleep(4)
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
     finally:
         for proc in (cleaner, sim):
             if proc.poll() is None:
@@ -154,7 +268,9 @@ def main() -> None:
     for g in measured:
         if g not in cleaned:
             continue
-        latencies.append(cleaned[g].stat().st_mtime - frame_path(data, FrameKind.STRAIN, IFO, g).stat().st_mtime)
+        latencies.append(
+            cleaned[g].stat().st_mtime - frame_path(data, FrameKind.STRAIN, IFO, g).stat().st_mtime
+        )
         bits = read_frame(cleaned[g], [Flag.STATE.channel(IFO)])[Flag.STATE.channel(IFO)].data
         full += bool(np.all(bits & StateBit.OUT_DQ_CLEANED))
     missing = [g for g in measured if g not in cleaned]
@@ -162,19 +278,29 @@ def main() -> None:
     wall = t1 - t0
     params = ModelRepository(repo)[ENSEMBLE].parameters
     lag_s = float(params["max_latencies"][0])
-    print(f"live cleaner at 1x, {args.stream_mode} stream mode, cpu-profile geometry (32 windows/s, batch 8, "
-          f"python platform), "
-          f"{len(parse_channels(root / 'channels.txt', IFO).witnesses)} witnesses, {len(measured)} s measured")
-    print(f"latency (cleaned frame renamed - strain frame renamed): median {np.median(lat):.2f} s, "
-          f"p99 {np.percentile(lat, 99):.2f} s, max {lat.max():.2f} s   (original DeepClean: ~4.2 s)")
-    print(f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + filter lead {1 - lag_s:.4f} s "
-          "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 s + compute")
+    print(
+        f"live cleaner at 1x, {args.stream_mode} stream mode, cpu-profile geometry (32 windows/s, batch 8, "
+        f"python platform), "
+        f"{len(parse_channels(root / 'channels.txt', IFO).witnesses)} witnesses, {len(measured)} s measured"
+    )
+    print(
+        f"latency (cleaned frame renamed - strain frame renamed): median {np.median(lat):.2f} s, "
+        f"p99 {np.percentile(lat, 99):.2f} s, max {lat.max():.2f} s   (original DeepClean: ~4.2 s)"
+    )
+    print(
+        f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + filter lead {1 - lag_s:.4f} s "
+        "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 s + compute"
+    )
     for name, value in stage_means(metrics).items():
         print(f"  measured mean {name}: {value:.3f} s")
-    print("CPU use (cores, mean over the measured span): "
-          + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / wall:.2f}" for k in pids))
-    print(f"seconds with OUT_DQ fully cleaned: {full}/{len(latencies)} = {full / max(len(latencies), 1):.1%}; "
-          f"missing seconds: {missing or 'none'}")
+    print(
+        "CPU use (cores, mean over the measured span): "
+        + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / wall:.2f}" for k in pids)
+    )
+    print(
+        f"seconds with OUT_DQ fully cleaned: {full}/{len(latencies)} = {full / max(len(latencies), 1):.1%}; "
+        f"missing seconds: {missing or 'none'}"
+    )
     print(f"work directory: {root}")
 
 

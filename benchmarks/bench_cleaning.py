@@ -62,8 +62,15 @@ def wiener(data: Path, train: tuple[int, int], test: tuple[int, int]) -> dict:
     t0 = time.monotonic()
     wf = WienerFilter.fit(span.data[1:], span.data[0], FS, BANDS)
     fit_seconds = time.monotonic() - t0
-    held = read_span(data, IFO, channels, test[0] - WIENER_PAD_S, test[1] - test[0] + 2 * WIENER_PAD_S, FS,
-                     extra_strain_channels=[bg])
+    held = read_span(
+        data,
+        IFO,
+        channels,
+        test[0] - WIENER_PAD_S,
+        test[1] - test[0] + 2 * WIENER_PAD_S,
+        FS,
+        extra_strain_channels=[bg],
+    )
     t0 = time.monotonic()
     noise = BandpassFilter(tuple(BANDS), FS)(wf.predict(held.data[1:]))
     apply_seconds = time.monotonic() - t0
@@ -75,24 +82,50 @@ def wiener(data: Path, train: tuple[int, int], test: tuple[int, int]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--train-seconds", type=int, default=1024)
     parser.add_argument("--test-seconds", type=int, default=256)
-    parser.add_argument("--gap", type=int, default=16, help="seconds between the training and held-out spans")
+    parser.add_argument(
+        "--gap", type=int, default=16, help="seconds between the training and held-out spans"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work-dir", type=Path, default=None, help="keep data and models here (default: a temp dir)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="keep data and models here (default: a temp dir)",
+    )
     parser.add_argument("--keep", action="store_true", help="do not delete the temporary work dir")
-    parser.add_argument("--reuse-data", action="store_true", help="skip simulation if WORK_DIR/data exists")
-    parser.add_argument("--reuse-model", action="store_true",
-                        help="skip training if WORK_DIR/model holds a trained model (compare modes on one model)")
-    parser.add_argument("--stream-mode", choices=["windowed", "contiguous"], default=None,
-                        help="clean-offline's stream mode (default: its own default)")
-    parser.add_argument("--max-train-seconds", type=float, default=None,
-                        help="training's wall-time budget (default: the profile's; raise it on a loaded machine)")
-    parser.add_argument("--inference-geometry", choices=["profile", "production"], default="profile",
-                        help="clean with the profile's inference geometry, or the production one (1 s windows, "
-                        "512/s, 128 per update, 0.5 s averaged)")
+    parser.add_argument(
+        "--reuse-data", action="store_true", help="skip simulation if WORK_DIR/data exists"
+    )
+    parser.add_argument(
+        "--reuse-model",
+        action="store_true",
+        help="skip training if WORK_DIR/model holds a trained model (compare modes on one model)",
+    )
+    parser.add_argument(
+        "--stream-mode",
+        choices=["windowed", "contiguous"],
+        default=None,
+        help="clean-offline's stream mode (default: its own default)",
+    )
+    parser.add_argument(
+        "--max-train-seconds",
+        type=float,
+        default=None,
+        help="training's wall-time budget (default: the profile's; raise it on a loaded machine)",
+    )
+    parser.add_argument(
+        "--inference-geometry",
+        choices=["profile", "production"],
+        default="profile",
+        help="clean with the profile's inference geometry, or the production one (1 s windows, "
+        "512/s, 128 per update, 0.5 s averaged)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
 
@@ -103,26 +136,79 @@ def main() -> None:
     total = test[1] + WIENER_PAD_S + 8 - GPS
     try:
         if not (args.reuse_data and data.is_dir()):
-            sim = deepclean("simulate", "--data-dir", str(data), "--ifo", IFO, "--start", str(GPS),
-                            "--duration", str(total), "--backfill", "--seed", str(args.seed))
+            sim = deepclean(
+                "simulate",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--start",
+                str(GPS),
+                "--duration",
+                str(total),
+                "--backfill",
+                "--seed",
+                str(args.seed),
+            )
             print(f"simulated {total} s in {sim:.0f} s", flush=True)
         train_wall = 0.0
         if not (args.reuse_model and (model / "weights.pt").is_file()):
             shutil.rmtree(model, ignore_errors=True)
             train_wall = deepclean(
-                "train", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO,
-                "--channels", str(data / "channels.txt"), "--start", str(train[0]),
-                "--duration", str(args.train_seconds), "--output-dir", str(model), "--seed", str(args.seed),
-                *([] if args.max_train_seconds is None else ["--max-train-seconds", str(args.max_train_seconds)]),
+                "train",
+                "--profile",
+                args.profile,
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--channels",
+                str(data / "channels.txt"),
+                "--start",
+                str(train[0]),
+                "--duration",
+                str(args.train_seconds),
+                "--output-dir",
+                str(model),
+                "--seed",
+                str(args.seed),
+                *(
+                    []
+                    if args.max_train_seconds is None
+                    else ["--max-train-seconds", str(args.max_train_seconds)]
+                ),
             )
         extra = [] if args.stream_mode is None else ["--stream-mode", args.stream_mode]
         if args.inference_geometry == "production":
-            extra += ["--inference-kernel-length", "1", "--inference-sampling-rate", "512",
-                      "--inference-batch-size", "128", "--max-latency", "0.5"]
+            extra += [
+                "--inference-kernel-length",
+                "1",
+                "--inference-sampling-rate",
+                "512",
+                "--inference-batch-size",
+                "128",
+                "--max-latency",
+                "0.5",
+            ]
         clean_wall = deepclean(
-            "clean-offline", "--profile", args.profile, "--data-dir", str(data), "--ifo", IFO, "--weights", str(model),
-            "--start", str(test[0]), "--duration", str(args.test_seconds), "--output-dir", str(clean),
-            "--overwrite", "--allow-worse", *extra,
+            "clean-offline",
+            "--profile",
+            args.profile,
+            "--data-dir",
+            str(data),
+            "--ifo",
+            IFO,
+            "--weights",
+            str(model),
+            "--start",
+            str(test[0]),
+            "--duration",
+            str(args.test_seconds),
+            "--output-dir",
+            str(clean),
+            "--overwrite",
+            "--allow-worse",
+            *extra,
         )
         dc = json.loads((clean / "report.json").read_text())
         meta = json.loads((model / "metadata.json").read_text())
@@ -132,18 +218,26 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
     oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
-    print(f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
-          f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry {args.inference_geometry}, "
-          f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}")
-    print(f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
-          f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)")
+    print(
+        f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
+        f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry {args.inference_geometry}, "
+        f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}"
+    )
+    print(
+        f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
+        f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)"
+    )
     print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")
     print(f"{'':30s} {'DeepClean':>10s} {'Wiener':>10s}")
     print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.4f} {wf['in_band_ratio']:10.4f}")
-    print(f"in-band cleaned/background    {dc['background_ratio']:10.4f} {wf['background_ratio']:10.4f}")
+    print(
+        f"in-band cleaned/background    {dc['background_ratio']:10.4f} {wf['background_ratio']:10.4f}"
+    )
     print(f"out of band cleaned/raw       DeepClean: {oob(dc)} | Wiener: {oob(wf)}")
-    print(f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} s of data per s "
-          f"(DeepClean inference only; clean-offline command {args.test_seconds / clean_wall:.1f} s/s overall)")
+    print(
+        f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} s of data per s "
+        f"(DeepClean inference only; clean-offline command {args.test_seconds / clean_wall:.1f} s/s overall)"
+    )
     if args.work_dir is None and args.keep:
         print(f"work dir kept: {work}")
 

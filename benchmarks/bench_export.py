@@ -56,8 +56,12 @@ def deepclean() -> DeepCleanModel:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 128], help="verification batch sizes")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--batch-sizes", type=int, nargs="+", default=[1, 128], help="verification batch sizes"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -65,8 +69,10 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     module = deepclean()
     verification = Verification(batch_sizes=tuple(args.batch_sizes))
-    print(f"DeepClean W={W}, kernel {KERNEL} samples, {sum(p.numel() for p in module.parameters())} parameters; "
-          f"torch {torch.__version__}, {args.threads} thread(s)")
+    print(
+        f"DeepClean W={W}, kernel {KERNEL} samples, {sum(p.numel() for p in module.parameters())} parameters; "
+        f"torch {torch.__version__}, {args.threads} thread(s)"
+    )
     header = f"{'platform':34s} {'total s':>8s} {'export s':>9s} {'max abs err':>12s} {'max rel err':>12s}  latency ms per batch"
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,18 +82,26 @@ def main() -> None:
             model.config.max_batch_size = max(args.batch_sizes)
             start = time.perf_counter()
             try:
-                path = model.export_version(module, input_shapes={"witness": (None, W, KERNEL)}, output_names=[
-                    "noise__0" if platform is Platform.TORCHSCRIPT else "noise"], verification=verification,
-                    options=ExportOptions(onnx_exporter=exporter))
+                path = model.export_version(
+                    module,
+                    input_shapes={"witness": (None, W, KERNEL)},
+                    output_names=["noise__0" if platform is Platform.TORCHSCRIPT else "noise"],
+                    verification=verification,
+                    options=ExportOptions(onnx_exporter=exporter),
+                )
             except ExportError as exc:
                 print(f"{label:34s} unavailable: {str(exc)[:110]}...")
                 continue
             total = time.perf_counter() - start
             status = json.loads((path.parent / STATUS_FILENAME).read_text())
             check = status["verification"]
-            latency = ", ".join(f"{b['batch_size']}: {b['latency_ms']:.1f}" for b in check["batches"])
-            print(f"{label:34s} {total:8.2f} {status['export_seconds']:9.2f} {check['worst_abs_error']:12.3g} "
-                  f"{check['worst_rel_error']:12.3g}  {latency}")
+            latency = ", ".join(
+                f"{b['batch_size']}: {b['latency_ms']:.1f}" for b in check["batches"]
+            )
+            print(
+                f"{label:34s} {total:8.2f} {status['export_seconds']:9.2f} {check['worst_abs_error']:12.3g} "
+                f"{check['worst_rel_error']:12.3g}  {latency}"
+            )
 
 
 if __name__ == "__main__":

@@ -40,13 +40,31 @@ from deepclean.utils.triton.server import start_on_free_ports
 from deepclean.utils.triton.versions import served_versions
 
 GPS = 1_400_000_000
-TRAIN = ["--kernel-length", "2", "--kernel-stride", "1", "--batch-size", "8", "--max-epochs", "1", "--max-steps", "3",
-         "--num-threads", "1", "--max-valid-loss", "10", "--max-valid-ratio", "10"]
+TRAIN = [
+    "--kernel-length",
+    "2",
+    "--kernel-stride",
+    "1",
+    "--batch-size",
+    "8",
+    "--max-epochs",
+    "1",
+    "--max-steps",
+    "3",
+    "--num-threads",
+    "1",
+    "--max-valid-loss",
+    "10",
+    "--max-valid-ratio",
+    "10",
+]
 
 
 def request(method: str, url: str, body=None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=300) as response:
             return response.status, json.loads(response.read())
@@ -71,7 +89,9 @@ class PacedStream(threading.Thread):
             index = 0
             while not self.halt.is_set():
                 started = time.monotonic()
-                result = self.client.infer(1, rng.standard_normal(self.shape).astype(np.float32), start=index == 0)
+                result = self.client.infer(
+                    1, rng.standard_normal(self.shape).astype(np.float32), start=index == 0
+                )
                 assert result.index == index
                 self.latencies.append(result.latency)
                 index += 1
@@ -88,9 +108,15 @@ def summary(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3, help="training runs exported one after the other")
-    parser.add_argument("--witnesses", type=int, default=21, help="witness channels of the simulated detector")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="training runs exported one after the other"
+    )
+    parser.add_argument(
+        "--witnesses", type=int, default=21, help="witness channels of the simulated detector"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("torch.onnx", "onnx_ir", "onnxscript"):
@@ -99,30 +125,83 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-exporter-") as tmp:
         root = Path(tmp)
         data, project = root / "data", root / "project"
-        assert deepclean(["simulate", "--data-dir", str(data), "--ifo", "H1", "--start", str(GPS), "--duration",
-                          str(40 + 4 * args.runs), "--backfill", "--num-witnesses", str(args.witnesses)]) == 0
+        assert (
+            deepclean(
+                [
+                    "simulate",
+                    "--data-dir",
+                    str(data),
+                    "--ifo",
+                    "H1",
+                    "--start",
+                    str(GPS),
+                    "--duration",
+                    str(40 + 4 * args.runs),
+                    "--backfill",
+                    "--num-witnesses",
+                    str(args.witnesses),
+                ]
+            )
+            == 0
+        )
         runs = []
         for i in range(args.runs):
             start = GPS + 4 * i
             out = project / "train" / f"{start}-{start + 32}"
-            assert deepclean(["train", "--profile", "cpu", "--data-dir", str(data), "--ifo", "H1", "--channels",
-                              str(data / "channels.txt"), "--start", str(start), "--duration", "32",
-                              "--output-dir", str(out), *TRAIN]) == 0
+            assert (
+                deepclean(
+                    [
+                        "train",
+                        "--profile",
+                        "cpu",
+                        "--data-dir",
+                        str(data),
+                        "--ifo",
+                        "H1",
+                        "--channels",
+                        str(data / "channels.txt"),
+                        "--start",
+                        str(start),
+                        "--duration",
+                        "32",
+                        "--output-dir",
+                        str(out),
+                        *TRAIN,
+                    ]
+                )
+                == 0
+            )
             runs.append(out.resolve())
         logging.getLogger().setLevel(logging.WARNING)
         (project / "model_repo").mkdir()
-        settings = load_settings(ExporterSettings, {"project_dir": project, "data_dir": data, "ifo": "H1",
-                                                    "channels": [str(data / "channels.txt")]},
-                                 environ={}, env_file=None, overrides=profile_overrides("cpu", ExporterSettings))
+        settings = load_settings(
+            ExporterSettings,
+            {
+                "project_dir": project,
+                "data_dir": data,
+                "ifo": "H1",
+                "channels": [str(data / "channels.txt")],
+            },
+            environ={},
+            env_file=None,
+            overrides=profile_overrides("cpu", ExporterSettings),
+        )
         with start_on_free_ports(project / "model_repo", log_path=root / "triton.log") as triton:
             started = time.perf_counter()
-            store = ModelStore(settings, parse_channels(settings.channels, "H1"), url=triton.grpc_url)
+            store = ModelStore(
+                settings, parse_channels(settings.channels, "H1"), url=triton.grpc_url
+            )
             store.bootstrap()
             bootstrap = time.perf_counter() - started
             exporter = Exporter(settings, store)
             with HttpServer(create_app(settings, store, exporter=exporter, token="")) as server:
                 g = store.spec.geometry()
-                stream = PacedStream(triton.grpc_url, args.witnesses, g.update_size, g.update_size / settings.sample_rate)
+                stream = PacedStream(
+                    triton.grpc_url,
+                    args.witnesses,
+                    g.update_size,
+                    g.update_size / settings.sample_rate,
+                )
                 stream.start()
                 client = InferenceServerClient(triton.grpc_url)
                 exports, promotions, rollbacks = [], [], []
@@ -142,7 +221,9 @@ def main() -> None:
                     assert status == 200, body
                     promotions.append(time.perf_counter() - t0)
                 versions = list(range(2, 2 + args.runs))
-                for version in reversed(versions[:-1]):  # roll back one version at a time (not loaded before)
+                for version in reversed(
+                    versions[:-1]
+                ):  # roll back one version at a time (not loaded before)
                     t0 = time.perf_counter()
                     status, body = request("POST", f"{server.url}/promote", {"version": version})
                     assert status == 200, body
@@ -150,17 +231,23 @@ def main() -> None:
                 stream.halt.set()
                 stream.join(60)
                 client.close()
-    print(f"exporter on {args.witnesses} witnesses, cpu profile ({g.kernel_size}-sample windows every {g.stride} "
-          f"samples, {g.batch_size} per update), platform {settings.platform.value}:")
-    print(f"  start-up on an empty repository (untrained version 1 built and loaded): {bootstrap:.2f} s")
+    print(
+        f"exporter on {args.witnesses} witnesses, cpu profile ({g.kernel_size}-sample windows every {g.stride} "
+        f"samples, {g.batch_size} per update), platform {settings.platform.value}:"
+    )
+    print(
+        f"  start-up on an empty repository (untrained version 1 built and loaded): {bootstrap:.2f} s"
+    )
     print(f"  POST /models -> canary serving the run:           {summary(exports)}")
     print(f"  POST /promote of the canary (already loaded):     {summary(promotions)}")
     if rollbacks:
         print(f"  POST /promote of an older version (rollback):    {summary(rollbacks)}")
     lat = sorted(stream.latencies)
-    print(f"  stream meanwhile: {len(lat)} updates, none lost or repeated"
-          f"{'' if stream.error is None else f' -- FAILED: {stream.error}'}; update latency median "
-          f"{statistics.median(lat) * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    print(
+        f"  stream meanwhile: {len(lat)} updates, none lost or repeated"
+        f"{'' if stream.error is None else f' -- FAILED: {stream.error}'}; update latency median "
+        f"{statistics.median(lat) * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

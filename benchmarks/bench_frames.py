@@ -43,7 +43,9 @@ def frames(gps: int, rng: np.random.Generator) -> tuple[list[Channel], list[Chan
         Channel(STRAIN, 1e-21 * rng.standard_normal(16384), 16384.0, float(gps)),
         Channel(STATE, np.full(16, 3, dtype=np.uint32), 16.0, float(gps)),
     ]
-    witness = [Channel(n, rng.standard_normal(r), float(r), float(gps)) for n, r in WITNESSES.items()]
+    witness = [
+        Channel(n, rng.standard_normal(r), float(r), float(gps)) for n, r in WITNESSES.items()
+    ]
     return strain, witness
 
 
@@ -59,10 +61,16 @@ def median_ms(action: Callable[[int], None], count: int, repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--frames", type=int, default=50, help="frames per timing run (default 50)")
-    parser.add_argument("--repeats", type=int, default=5, help="timing runs; the median is printed (default 5)")
-    parser.add_argument("--span-seconds", type=int, default=1024, help="span loaded by read_span (default 1024)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timing runs; the median is printed (default 5)"
+    )
+    parser.add_argument(
+        "--span-seconds", type=int, default=1024, help="span loaded by read_span (default 1024)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     pairs = [frames(GPS + i, rng) for i in range(args.frames)]
@@ -74,13 +82,21 @@ def main() -> None:
         w_path = [frame_path(root, FrameKind.WITNESS, IFO, GPS + i) for i in range(args.frames)]
         z_path = [root / "z" / p.name for p in w_path]
         rows = {
-            "write strain frame": median_ms(lambda i: write_frame(s_path[i], pairs[i][0]), args.frames, args.repeats),
-            "write witness frame": median_ms(lambda i: write_frame(w_path[i], pairs[i][1]), args.frames, args.repeats),
+            "write strain frame": median_ms(
+                lambda i: write_frame(s_path[i], pairs[i][0]), args.frames, args.repeats
+            ),
+            "write witness frame": median_ms(
+                lambda i: write_frame(w_path[i], pairs[i][1]), args.frames, args.repeats
+            ),
             "write witness frame, compressed": median_ms(
-                lambda i: write_frame(z_path[i], pairs[i][1], compress=True), args.frames, args.repeats
+                lambda i: write_frame(z_path[i], pairs[i][1], compress=True),
+                args.frames,
+                args.repeats,
             ),
             "read strain frame (validated)": median_ms(
-                lambda i: read_frame(s_path[i], [STRAIN, STATE], expected_t0=GPS + i, expected_duration=1.0),
+                lambda i: read_frame(
+                    s_path[i], [STRAIN, STATE], expected_t0=GPS + i, expected_duration=1.0
+                ),
                 args.frames,
                 args.repeats,
             ),
@@ -92,13 +108,18 @@ def main() -> None:
             "read witness frame, compressed": median_ms(
                 lambda i: read_frame(z_path[i], names), args.frames, args.repeats
             ),
-            "check strain frame (crawler)": median_ms(lambda i: check_frame(s_path[i]), args.frames, args.repeats),
+            "check strain frame (crawler)": median_ms(
+                lambda i: check_frame(s_path[i]), args.frames, args.repeats
+            ),
         }
         from gwpy.timeseries import TimeSeries, TimeSeriesDict
 
         def gwpy_write(i: int) -> None:
             tsd = TimeSeriesDict(
-                {c.name: TimeSeries(c.data, t0=c.t0, sample_rate=c.sample_rate, name=c.name) for c in pairs[i][1]}
+                {
+                    c.name: TimeSeries(c.data, t0=c.t0, sample_rate=c.sample_rate, name=c.name)
+                    for c in pairs[i][1]
+                }
             )
             tsd.write(str(root / "gwpy.gwf"), format="gwf", backend="lalframe")
 
@@ -109,18 +130,28 @@ def main() -> None:
             args.repeats,
         )
 
-        print(f"1-s frames: strain 16384 Hz + state 16 Hz; witness frame of {len(WITNESSES)} channels (seed {SEED})")
+        print(
+            f"1-s frames: strain 16384 Hz + state 16 Hz; witness frame of {len(WITNESSES)} channels (seed {SEED})"
+        )
         for label, ms in rows.items():
             print(f"  {label:34s} {ms:7.2f} ms")
         sizes = [p[0].stat().st_size / 1e3 for p in (s_path, w_path, z_path)]
-        print("  file sizes: strain {:.0f} kB, witness {:.0f} kB, witness compressed {:.0f} kB".format(*sizes))
+        print(
+            "  file sizes: strain {:.0f} kB, witness {:.0f} kB, witness compressed {:.0f} kB".format(
+                *sizes
+            )
+        )
 
         rates = [16384.0, *WITNESSES.values()]
         resampler = StreamingResampler(rates)
         seconds = [[p[0][0].data, *(c.data for c in p[1])] for p in pairs]
         counter = iter(range(10**9))
-        per_second = median_ms(lambda i: resampler.push(GPS + next(counter), seconds[i]), args.frames, args.repeats)
-        print(f"streaming resampler, {len(rates)} channels to 4096 Hz (3 s buffer): {per_second:.2f} ms per second")
+        per_second = median_ms(
+            lambda i: resampler.push(GPS + next(counter), seconds[i]), args.frames, args.repeats
+        )
+        print(
+            f"streaming resampler, {len(rates)} channels to 4096 Hz (3 s buffer): {per_second:.2f} ms per second"
+        )
 
         span = args.span_seconds
         begun = time.perf_counter()
@@ -132,8 +163,10 @@ def main() -> None:
         begun = time.perf_counter()
         loaded = read_span(root / "span", IFO, [STRAIN, *WITNESSES], GPS, span)
         took = time.perf_counter() - begun
-        print(f"read_span of {span} s ({loaded.data.shape[0]} channels, {loaded.data.nbytes / 1e9:.2f} GB at 4096 Hz): "
-              f"{took:.1f} s ({1e3 * took / span:.1f} ms per second of data; writing them took {written:.1f} s)")
+        print(
+            f"read_span of {span} s ({loaded.data.shape[0]} channels, {loaded.data.nbytes / 1e9:.2f} GB at 4096 Hz): "
+            f"{took:.1f} s ({1e3 * took / span:.1f} ms per second of data; writing them took {written:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -28,25 +28,45 @@ SEED = 0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=120, help="seconds of data to simulate (default 120)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=int, default=120, help="seconds of data to simulate (default 120)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(
             SimulateSettings,
-            {"data_dir": Path(tmp), "start": START, "duration": args.duration, "backfill": True, "seed": SEED},
-            environ={}, pyproject=None, env_file=None,
+            {
+                "data_dir": Path(tmp),
+                "start": START,
+                "duration": args.duration,
+                "backfill": True,
+                "seed": SEED,
+            },
+            environ={},
+            pyproject=None,
+            env_file=None,
         )
         t0 = time.perf_counter()
         summary = run_simulation(settings)
         total = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*.gwf")) / summary.frames
     print(f"backfill, default settings, {summary.frames} s of data (seed {SEED}):")
-    print(f"  throughput            {summary.throughput:7.1f} s of data per wall second (loop only)")
-    print(f"  including set-up      {summary.frames / total:7.1f} s/s ({total - summary.wall_s:.2f} s set-up)")
-    print(f"  generation            {1e3 * summary.generate_s / summary.frames:7.1f} ms per second of data")
-    print(f"  frame writing         {1e3 * summary.write_s / summary.frames:7.1f} ms per second of data (strain + witness frame)")
+    print(
+        f"  throughput            {summary.throughput:7.1f} s of data per wall second (loop only)"
+    )
+    print(
+        f"  including set-up      {summary.frames / total:7.1f} s/s ({total - summary.wall_s:.2f} s set-up)"
+    )
+    print(
+        f"  generation            {1e3 * summary.generate_s / summary.frames:7.1f} ms per second of data"
+    )
+    print(
+        f"  frame writing         {1e3 * summary.write_s / summary.frames:7.1f} ms per second of data (strain + witness frame)"
+    )
     print(f"  disk                  {size / 1e6:7.2f} MB per second of data")
 
     # the two parts alone, per frame

@@ -38,7 +38,9 @@ from deepclean.utils.triton.server import start_on_free_ports
 UPDATE_S = 0.25
 
 
-def export_deepclean(root: Path, num_witnesses: int, kernel: int, max_batch: int) -> dict[str, float]:
+def export_deepclean(
+    root: Path, num_witnesses: int, kernel: int, max_batch: int
+) -> dict[str, float]:
     """Export an untrained DeepClean twice (versions 1 and 2); return timing figures."""
     model = ModelRepository(root).create_model("deepclean", Platform.PYTHON)
     model.config.max_batch_size = max_batch
@@ -47,8 +49,11 @@ def export_deepclean(root: Path, num_witnesses: int, kernel: int, max_batch: int
     for version in (1, 2):
         torch.manual_seed(version)
         started = time.perf_counter()
-        model.export_version(DeepCleanModel(num_witnesses).eval(), input_shapes={"witness": (None, num_witnesses, kernel)},
-                             output_names=["noise"])
+        model.export_version(
+            DeepCleanModel(num_witnesses).eval(),
+            input_shapes={"witness": (None, num_witnesses, kernel)},
+            output_names=["noise"],
+        )
         seconds.append(time.perf_counter() - started)
     status = json.loads((model.path / "1" / STATUS_FILENAME).read_text())
     return {"export_s": seconds[0], "export_again_s": seconds[1], "status": status}
@@ -58,8 +63,14 @@ def bench_rate(base: Path, rate: int, args: argparse.Namespace) -> dict[str, flo
     root = base / f"rate{rate}"
     shutil.copytree(base / "deepclean-export", root)
     channels = ("STRAIN", *(f"W{i:02d}" for i in range(args.witnesses)))
-    spec = StreamSpec(channels=channels, sample_rate=args.sample_rate, kernel_length=1.0, stride_length=1 / rate,
-                      batch_size=int(rate * UPDATE_S), max_latencies=(0.5,))
+    spec = StreamSpec(
+        channels=channels,
+        sample_rate=args.sample_rate,
+        kernel_length=1.0,
+        stride_length=1 / rate,
+        batch_size=int(rate * UPDATE_S),
+        max_latencies=(0.5,),
+    )
     build_stream(root, spec, production=1, canary=2)
     g = spec.geometry()
     rng = np.random.default_rng(rate)
@@ -80,7 +91,11 @@ def bench_rate(base: Path, rate: int, args: argparse.Namespace) -> dict[str, flo
         client.infer(1, update, end=True)
     lat = np.array(latencies) * 1e3
     run = onnx_runner(root / "deepclean" / "1" / "model.onnx", ["noise"])
-    windows = {"witness": rng.standard_normal((g.batch_size, args.witnesses, g.kernel_size)).astype(np.float32)}
+    windows = {
+        "witness": rng.standard_normal((g.batch_size, args.witnesses, g.kernel_size)).astype(
+            np.float32
+        )
+    }
     run(windows)
     model_ms = []
     for _ in range(5):
@@ -88,37 +103,64 @@ def bench_rate(base: Path, rate: int, args: argparse.Namespace) -> dict[str, flo
         run(windows), run(windows)  # production and canary
         model_ms.append((time.perf_counter() - t) * 1e3)
     return {
-        "rate": rate, "batch": g.batch_size, "stride": g.stride, "updates": len(lat), "startup_s": startup,
-        "median_ms": float(np.median(lat)), "p95_ms": float(np.percentile(lat, 95)), "max_ms": float(lat.max()),
-        "updates_per_s": len(lat) / wall, "realtime": len(lat) * UPDATE_S / wall, "model_ms": float(np.median(model_ms)),
+        "rate": rate,
+        "batch": g.batch_size,
+        "stride": g.stride,
+        "updates": len(lat),
+        "startup_s": startup,
+        "median_ms": float(np.median(lat)),
+        "p95_ms": float(np.percentile(lat, 95)),
+        "max_ms": float(lat.max()),
+        "updates_per_s": len(lat) / wall,
+        "realtime": len(lat) * UPDATE_S / wall,
+        "model_ms": float(np.median(model_ms)),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", type=int, nargs="+", default=[64, 128, 256, 512], help="kernels per second of data")
+    parser.add_argument(
+        "--rates",
+        type=int,
+        nargs="+",
+        default=[64, 128, 256, 512],
+        help="kernels per second of data",
+    )
     parser.add_argument("--witnesses", type=int, default=21, help="witness channels W")
     parser.add_argument("--sample-rate", type=int, default=4096, help="Hz")
     parser.add_argument("--updates", type=int, default=120, help="timed updates per rate (at most)")
-    parser.add_argument("--max-seconds", type=float, default=30.0, help="wall-time cap of the timed part per rate")
+    parser.add_argument(
+        "--max-seconds", type=float, default=30.0, help="wall-time cap of the timed part per rate"
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     base = Path(tempfile.mkdtemp(prefix="bench-triton-"))
     try:
-        figures = export_deepclean(base / "deepclean-export", args.witnesses, args.sample_rate,
-                                   max_batch=int(max(args.rates) * UPDATE_S))
+        figures = export_deepclean(
+            base / "deepclean-export",
+            args.witnesses,
+            args.sample_rate,
+            max_batch=int(max(args.rates) * UPDATE_S),
+        )
         verification = figures["status"].get("verification", {})
-        print(f"DeepClean export (python platform, W={args.witnesses}, kernel {args.sample_rate} samples): "
-              f"first {figures['export_s']:.1f} s, second {figures['export_again_s']:.1f} s (export + verification); "
-              f"worst abs error {verification.get('worst_abs_error', float('nan')):.2g}")
-        print(f"{'rate/s':>7} {'batch':>5} {'stride':>6} {'updates':>7} {'start s':>7} {'median ms':>9} "
-              f"{'p95 ms':>8} {'max ms':>8} {'upd/s':>7} {'x realtime':>10} {'model ms':>8}")
+        print(
+            f"DeepClean export (python platform, W={args.witnesses}, kernel {args.sample_rate} samples): "
+            f"first {figures['export_s']:.1f} s, second {figures['export_again_s']:.1f} s (export + verification); "
+            f"worst abs error {verification.get('worst_abs_error', float('nan')):.2g}"
+        )
+        print(
+            f"{'rate/s':>7} {'batch':>5} {'stride':>6} {'updates':>7} {'start s':>7} {'median ms':>9} "
+            f"{'p95 ms':>8} {'max ms':>8} {'upd/s':>7} {'x realtime':>10} {'model ms':>8}"
+        )
         for rate in args.rates:
             r = bench_rate(base, rate, args)
-            print(f"{r['rate']:>7} {r['batch']:>5} {r['stride']:>6} {r['updates']:>7} {r['startup_s']:>7.1f} "
-                  f"{r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['updates_per_s']:>7.2f} "
-                  f"{r['realtime']:>10.2f} {r['model_ms']:>8.1f}", flush=True)
+            print(
+                f"{r['rate']:>7} {r['batch']:>5} {r['stride']:>6} {r['updates']:>7} {r['startup_s']:>7.1f} "
+                f"{r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['updates_per_s']:>7.2f} "
+                f"{r['realtime']:>10.2f} {r['model_ms']:>8.1f}",
+                flush=True,
+            )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")

@@ -46,7 +46,9 @@ class WienerFilter:
         nperseg = int(round(fftlength * sample_rate))
         step = nperseg // 2
         if target.size < nperseg:
-            raise ValueError(f"{target.size} samples are fewer than one {fftlength} s segment ({nperseg} samples)")
+            raise ValueError(
+                f"{target.size} samples are fewer than one {fftlength} s segment ({nperseg} samples)"
+            )
         freqs = np.fft.rfftfreq(nperseg, 1 / sample_rate)
         keep = np.zeros(freqs.size, dtype=bool)
         for lo, hi in bands:
@@ -58,7 +60,9 @@ class WienerFilter:
         b = np.zeros((bins.size, w), dtype=complex)
         count = 0
         for start in range(0, target.size - nperseg + 1, step):
-            x = np.fft.rfft(witnesses[:, start : start + nperseg] * window, axis=1)[:, bins].T  # (F, W)
+            x = np.fft.rfft(witnesses[:, start : start + nperseg] * window, axis=1)[
+                :, bins
+            ].T  # (F, W)
             y = np.fft.rfft(target[start : start + nperseg] * window)[bins]  # (F,)
             a += np.conj(x)[:, :, None] * x[:, None, :]
             b += np.conj(x) * y[:, None]
@@ -78,7 +82,9 @@ class WienerFilter:
         """Noise estimate ``(N,)`` for ``witnesses`` ``(W, N)`` (zero-phase; edges less accurate)."""
         witnesses = np.asarray(witnesses, dtype=np.float64)
         if witnesses.shape[0] != self.taps.shape[0]:
-            raise ValueError(f"filter has {self.taps.shape[0]} witnesses, input {witnesses.shape[0]}")
+            raise ValueError(
+                f"filter has {self.taps.shape[0]} witnesses, input {witnesses.shape[0]}"
+            )
         n, centre = witnesses.shape[1], self.taps.shape[1] // 2  # tap ``centre`` is lag zero
         out = np.zeros(n)
         for x, h in zip(witnesses, self.taps):

@@ -86,7 +86,9 @@ def _redact(text: str) -> str:
 def _one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (multi-line messages are joined with '; ')."""
     text = _redact(str(exc))
-    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
+    return (
+        "; ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
+    )
 
 
 if __name__ == "__main__":

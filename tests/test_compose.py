@@ -21,7 +21,11 @@ from deepclean.utils.config import SharedSettings, _env_names, given_flags, load
 from deepclean.utils.training.settings import PROFILE_ENV, Profile
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE, CPU_OVERRIDE, ENV_EXAMPLE = ROOT / "docker-compose.yml", ROOT / "docker-compose.cpu.yml", ROOT / ".env.example"
+COMPOSE, CPU_OVERRIDE, ENV_EXAMPLE = (
+    ROOT / "docker-compose.yml",
+    ROOT / "docker-compose.cpu.yml",
+    ROOT / ".env.example",
+)
 PODMAN_COMPOSE = Path(sys.executable).parent / "podman-compose"
 
 #: deepclean subcommand -> its settings class (module, name)
@@ -41,8 +45,14 @@ NOT_SETTINGS = {
     "DEEPCLEAN_ENV_FILE": "the .env file the settings (and compose's env_file) read",
 }
 #: variables only docker-compose.yml itself uses (image names, user, host paths)
-COMPOSE_ONLY = {"TRITON_RELEASE", "TRITON_CPU_IMAGE", "DEEPCLEAN_IMAGE_PREFIX", "DEEPCLEAN_IMAGE_TAG",
-                "DEEPCLEAN_UID", "DEEPCLEAN_GID"}
+COMPOSE_ONLY = {
+    "TRITON_RELEASE",
+    "TRITON_CPU_IMAGE",
+    "DEEPCLEAN_IMAGE_PREFIX",
+    "DEEPCLEAN_IMAGE_TAG",
+    "DEEPCLEAN_UID",
+    "DEEPCLEAN_GID",
+}
 PIPELINE = ["exporter", "trainer", "cleaner", "monitor"]
 GPU_SERVICES = {"triton", "exporter", "trainer"}
 
@@ -52,15 +62,25 @@ def settings_class(command: str) -> type[SharedSettings]:
     return getattr(importlib.import_module(module), name)
 
 
-def compose_config(*files: Path, env_file: Path = ENV_EXAMPLE, profile: str | None = "demo",
-                   environ: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def compose_config(
+    *files: Path,
+    env_file: Path = ENV_EXAMPLE,
+    profile: str | None = "demo",
+    environ: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     args = [str(PODMAN_COMPOSE), "--dry-run", "--env-file", str(env_file)]
     for path in files:
         args += ["-f", str(path)]
     if profile:
         args += ["--profile", profile]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")} if environ is None else environ
-    return subprocess.run([*args, "config"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    env = (
+        {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+        if environ is None
+        else environ
+    )
+    return subprocess.run(
+        [*args, "config"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +121,9 @@ def _command(service: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("name", [*PIPELINE, "simulator"])
-def test_service_command_is_a_real_subcommand_with_known_settings(config: dict, parser, name: str) -> None:
+def test_service_command_is_a_real_subcommand_with_known_settings(
+    config: dict, parser, name: str
+) -> None:
     service = config["services"][name]
     command = _command(service)
     assert command[0] == "deepclean"
@@ -110,7 +132,9 @@ def test_service_command_is_a_real_subcommand_with_known_settings(config: dict, 
     environment = {k: str(v) for k, v in service.get("environment", {}).items()}
     known = {env for field in cls.model_fields for env in _env_names(cls, field)}
     unknown = set(environment) - known - set(NOT_SETTINGS)
-    assert not unknown, f"{name} sets variables that are no setting of {cls.__name__}: {sorted(unknown)}"
+    assert not unknown, (
+        f"{name} sets variables that are no setting of {cls.__name__}: {sorted(unknown)}"
+    )
     if PROFILE_ENV in environment:
         Profile(environment[PROFILE_ENV])
     # the settings the container will build from its command line and environment validate
@@ -147,7 +171,10 @@ def test_triton_serves_the_project_model_repository(config: dict) -> None:
     assert f"--model-repository={target}/model_repo" in command
     assert "--model-control-mode=explicit" in command
     # a first start creates the repository, as the user the exporter writes it with
-    assert command[:2] == ["sh", "-c"] and f"mkdir -p {target}/model_repo && exec tritonserver" in command[2]
+    assert (
+        command[:2] == ["sh", "-c"]
+        and f"mkdir -p {target}/model_repo && exec tritonserver" in command[2]
+    )
     assert triton["user"] == config["services"]["exporter"]["user"]
     assert "/v2/health/ready" in " ".join(triton["healthcheck"]["test"])
     assert re.fullmatch(r"nvcr\.io/nvidia/tritonserver:\d\d\.\d\d-py3", triton["image"])
@@ -202,5 +229,7 @@ def test_dockerfiles(config: dict, name: str) -> None:
     assert len(re.findall(r"^FROM \$\{BASE_IMAGE\}", text, re.M)) == 2, "multi-stage"
     assert re.search(r"^USER (?!root)\w+", text, re.M), "non-root user"
     assert "PYTHONUNBUFFERED=1" in text
-    assert text.index("-r requirements.txt") < text.index("COPY utils"), "dependencies before the source"
+    assert text.index("-r requirements.txt") < text.index("COPY utils"), (
+        "dependencies before the source"
+    )
     assert re.search(rf"^WORKDIR {config['services'][name]['working_dir']}$", text, re.M)

@@ -27,7 +27,9 @@ class _OverrideLoader(yaml.SafeLoader):
 
 
 for _tag in ("!reset", "!override"):
-    _OverrideLoader.add_constructor(_tag, lambda loader, node: node.tag)  # only which keys are set matters here
+    _OverrideLoader.add_constructor(
+        _tag, lambda loader, node: node.tag
+    )  # only which keys are set matters here
 
 
 def _resolve(*files: Path) -> dict:
@@ -55,23 +57,42 @@ def test_same_services(gpu: dict, cpu: dict) -> None:
     assert set(cpu) == set(gpu)
 
 
-@pytest.mark.parametrize("key", ["command", "volumes", "environment", "healthcheck", "depends_on", "user",
-                                 "working_dir", "restart", "profiles", "shm_size"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "command",
+        "volumes",
+        "environment",
+        "healthcheck",
+        "depends_on",
+        "user",
+        "working_dir",
+        "restart",
+        "profiles",
+        "shm_size",
+    ],
+)
 def test_same_everything_but_image_devices_and_networking(gpu: dict, cpu: dict, key: str) -> None:
     for name in gpu:
-        assert cpu[name].get(key) == gpu[name].get(key), f"{name}: {key} differs between the GPU and CPU files"
+        assert cpu[name].get(key) == gpu[name].get(key), (
+            f"{name}: {key} differs between the GPU and CPU files"
+        )
 
 
 def test_no_other_key_differs(gpu: dict, cpu: dict) -> None:
     for name in gpu:
-        differing = {k for k in set(gpu[name]) | set(cpu[name]) if gpu[name].get(k) != cpu[name].get(k)}
+        differing = {
+            k for k in set(gpu[name]) | set(cpu[name]) if gpu[name].get(k) != cpu[name].get(k)
+        }
         assert differing <= ALLOWED[name], f"{name}: {sorted(differing - ALLOWED[name])} differ"
 
 
 def test_override_sets_only_what_a_cpu_machine_lacks(override: dict) -> None:
     assert set(override) == {"services"}, "the override holds services only"
     for name, service in override["services"].items():
-        assert set(service) <= ALLOWED[name], f"{name} overrides {sorted(set(service) - ALLOWED[name])}"
+        assert set(service) <= ALLOWED[name], (
+            f"{name} overrides {sorted(set(service) - ALLOWED[name])}"
+        )
 
 
 def test_cpu_stack_has_no_gpu_and_host_networking(gpu: dict, cpu: dict) -> None:
@@ -95,15 +116,21 @@ def _hosts_in(command: list) -> set[str]:
 def test_service_names_resolve_to_the_host(gpu: dict, cpu: dict) -> None:
     for name, service in gpu.items():
         hosts = _hosts_in(service["command"])
-        assert hosts <= set(gpu), f"{name} connects to {sorted(hosts - set(gpu))}, not services of the file"
+        assert hosts <= set(gpu), (
+            f"{name} connects to {sorted(hosts - set(gpu))}, not services of the file"
+        )
         mapped = dict(entry.split(":", 1) for entry in cpu[name].get("extra_hosts", []))
-        assert {host: mapped.get(host) for host in hosts} == {host: "127.0.0.1" for host in hosts}, name
+        assert {host: mapped.get(host) for host in hosts} == {
+            host: "127.0.0.1" for host in hosts
+        }, name
 
 
 def test_triton_cpu_image_is_built_from_the_wheel_server(cpu: dict) -> None:
     triton = cpu["triton"]
     assert triton["build"]["dockerfile"] == "services/triton/Dockerfile.cpu"
-    assert "exec tritonserver" in " ".join(triton["command"]), "the CPU image has tritonserver on PATH, as NVIDIA's does"
+    assert "exec tritonserver" in " ".join(triton["command"]), (
+        "the CPU image has tritonserver on PATH, as NVIDIA's does"
+    )
     text = TRITON_CPU_DOCKERFILE.read_text()
     # the launch recipe of `deepclean triton` (utils/triton/environment.py)
     assert "constraints-triton.txt" in text
@@ -117,5 +144,7 @@ def test_triton_cpu_image_is_built_from_the_wheel_server(cpu: dict) -> None:
 
 def test_env_example_names_the_cpu_triton_image(override: dict) -> None:
     text = ENV_EXAMPLE.read_text()
-    default = re.search(r"\$\{TRITON_CPU_IMAGE:-([^}]+)\}", override["services"]["triton"]["image"])[1]
+    default = re.search(
+        r"\$\{TRITON_CPU_IMAGE:-([^}]+)\}", override["services"]["triton"]["image"]
+    )[1]
     assert re.search(rf"^TRITON_CPU_IMAGE={re.escape(default)}$", text, re.M)

@@ -28,7 +28,9 @@ FORBIDDEN = {
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.S | re.M)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_INLINE_LINK = re.compile(
+    r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)"
+)
 _REFERENCE_LINK = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.M)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
 _EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # http:, https:, mailto:, ...
@@ -74,8 +76,10 @@ def anchors(text: str) -> set[str]:
 def check_link(doc: Path, target: str, root: Path = ROOT) -> str | None:
     """Why ``target`` (a link in ``doc``) is broken, or None when it resolves inside ``root``."""
     if _EXTERNAL.match(target):
-        return None if target.lower().startswith(("http://", "https://", "mailto:")) else (
-            f"{target!r} is not a web link; link a file of the repository relatively"
+        return (
+            None
+            if target.lower().startswith(("http://", "https://", "mailto:"))
+            else (f"{target!r} is not a web link; link a file of the repository relatively")
         )
     path_part, _, anchor = target.partition("#")
     if path_part.startswith("/"):
@@ -144,8 +148,11 @@ def service_folders(root: Path = ROOT) -> list[Path]:
 
 @pytest.mark.parametrize("doc", documents(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_relative_link_resolves_inside_the_repository(doc: Path) -> None:
-    broken = [f"{target}: {why}" for target in links(doc.read_text(encoding="utf-8"))
-              if (why := check_link(doc, target))]
+    broken = [
+        f"{target}: {why}"
+        for target in links(doc.read_text(encoding="utf-8"))
+        if (why := check_link(doc, target))
+    ]
     assert not broken, f"{doc.relative_to(ROOT)} has broken links:\n" + "\n".join(broken)
 
 
@@ -174,7 +181,9 @@ def test_run_sh_points_at_documents_that_exist() -> None:
     text = (ROOT / "run.sh").read_text(encoding="utf-8")
     assert not forbidden_references(text), forbidden_references(text)
     for name in re.findall(r"[\w./-]+\.md\b", text):
-        assert (ROOT / name).is_file(), f"run.sh refers to {name}, which is not a file of the repository"
+        assert (ROOT / name).is_file(), (
+            f"run.sh refers to {name}, which is not a file of the repository"
+        )
 
 
 # ------------------------------------------------------------- the checker on a made-up tree
@@ -242,7 +251,9 @@ def test_two_clicks_follows_one_document_from_readme(tree: Path) -> None:
     readme = tree / "README.md"
     assert within_two_clicks(alpha, readme, tree)
     assert not within_two_clicks(beta, readme, tree)
-    (tree / "docs" / "guide.md").write_text((tree / "docs" / "guide.md").read_text() + "\n`services/beta/`\n")
+    (tree / "docs" / "guide.md").write_text(
+        (tree / "docs" / "guide.md").read_text() + "\n`services/beta/`\n"
+    )
     assert within_two_clicks(beta, readme, tree)
 
 

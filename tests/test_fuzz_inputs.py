@@ -51,10 +51,29 @@ def shared(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("fuzz")
     data = simulate(root / "data", 52)
     model = root / "model"
-    assert run_cli([
-        "train", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--channels", str(data / "channels.txt"),
-        "--start", str(GPS), "--duration", "32", "--output-dir", str(model), *flags(TINY_TRAIN),
-    ]) == 0
+    assert (
+        run_cli(
+            [
+                "train",
+                "--profile",
+                "cpu",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--channels",
+                str(data / "channels.txt"),
+                "--start",
+                str(GPS),
+                "--duration",
+                "32",
+                "--output-dir",
+                str(model),
+                *flags(TINY_TRAIN),
+            ]
+        )
+        == 0
+    )
     return data, model
 
 
@@ -76,14 +95,49 @@ def files_under(path: Path) -> list[Path]:
 
 
 def clean_argv(data: Path, weights: Path, out: Path) -> list[str]:
-    return ["clean-offline", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--weights", str(weights),
-            "--start", str(CLEAN_START), "--duration", str(CLEAN_SECONDS), "--output-dir", str(out),
-            "--num-threads", "1", "--allow-worse", *GEOMETRY]
+    return [
+        "clean-offline",
+        "--profile",
+        "cpu",
+        "--data-dir",
+        str(data),
+        "--ifo",
+        IFO,
+        "--weights",
+        str(weights),
+        "--start",
+        str(CLEAN_START),
+        "--duration",
+        str(CLEAN_SECONDS),
+        "--output-dir",
+        str(out),
+        "--num-threads",
+        "1",
+        "--allow-worse",
+        *GEOMETRY,
+    ]
 
 
 def train_argv(data: Path, channels: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--channels", str(channels),
-            "--start", str(GPS), "--duration", "32", "--output-dir", str(out), *flags(TINY_TRAIN), *extra]
+    return [
+        "train",
+        "--profile",
+        "cpu",
+        "--data-dir",
+        str(data),
+        "--ifo",
+        IFO,
+        "--channels",
+        str(channels),
+        "--start",
+        str(GPS),
+        "--duration",
+        "32",
+        "--output-dir",
+        str(out),
+        *flags(TINY_TRAIN),
+        *extra,
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +156,9 @@ def test_model_files(name, how, shared, tmp_path, capsys):
     data, model = shared
     damaged = tmp_path / "model"
     shutil.copytree(model, damaged)
-    (damaged / name).write_bytes(mutate((model / name).read_bytes(), how, seed=zlib.crc32(f'{name}{how}'.encode())))
+    (damaged / name).write_bytes(
+        mutate((model / name).read_bytes(), how, seed=zlib.crc32(f"{name}{how}".encode()))
+    )
     out = tmp_path / "out"
     code, err = run(clean_argv(data, damaged, out), capsys)
     if code != 0:
@@ -117,7 +173,9 @@ def test_init_weights(how, shared, tmp_path, capsys):
     shutil.copytree(model, damaged)
     (damaged / "weights.pt").write_bytes(mutate((model / "weights.pt").read_bytes(), how, seed=7))
     out = tmp_path / "out"
-    code, err = run(train_argv(data, data / "channels.txt", out, "--init-weights", str(damaged)), capsys)
+    code, err = run(
+        train_argv(data, data / "channels.txt", out, "--init-weights", str(damaged)), capsys
+    )
     assert code != 0 and not out.exists() and str(damaged) in err
 
 
@@ -144,11 +202,26 @@ def test_settings_files(kind, how, shared, tmp_path, capsys, monkeypatch):
     data, model = shared
     source = REPO / ("pyproject.toml" if kind == "config" else ".env.example")
     damaged = tmp_path / ("pyproject.toml" if kind == "config" else "settings.env")
-    damaged.write_bytes(mutate(source.read_bytes(), how, seed=zlib.crc32(f'{kind}{how}'.encode())))
-    monkeypatch.setenv("DEEPCLEAN_CONFIG" if kind == "config" else "DEEPCLEAN_ENV_FILE", str(damaged))
+    damaged.write_bytes(mutate(source.read_bytes(), how, seed=zlib.crc32(f"{kind}{how}".encode())))
+    monkeypatch.setenv(
+        "DEEPCLEAN_CONFIG" if kind == "config" else "DEEPCLEAN_ENV_FILE", str(damaged)
+    )
     sim_dir, out = tmp_path / "sim", tmp_path / "out"
-    code, _ = run(["simulate", "--data-dir", str(sim_dir), "--ifo", IFO, "--start", str(GPS), "--duration", "1",
-                   "--backfill"], capsys)
+    code, _ = run(
+        [
+            "simulate",
+            "--data-dir",
+            str(sim_dir),
+            "--ifo",
+            IFO,
+            "--start",
+            str(GPS),
+            "--duration",
+            "1",
+            "--backfill",
+        ],
+        capsys,
+    )
     if code != 0:
         assert not sim_dir.exists()
     code, _ = run(clean_argv(data, model, out), capsys)
@@ -177,7 +250,7 @@ def test_one_damaged_frame(kind, how, shared, tmp_path, capsys):
     _copy_span(data, copy, CLEAN_START - 6, GPS + 52)
     bad_gps = CLEAN_START + 3
     path = frame_path(copy, kind, IFO, bad_gps)
-    path.write_bytes(mutate(path.read_bytes(), how, seed=zlib.crc32(f'{kind}{how}'.encode())))
+    path.write_bytes(mutate(path.read_bytes(), how, seed=zlib.crc32(f"{kind}{how}".encode())))
     out = tmp_path / "out"
     code, err = run(clean_argv(copy, model, out), capsys)
     if code == 0:

@@ -100,10 +100,14 @@ def _in_band(x: np.ndarray) -> float:
 
 def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: Path) -> None:
     data, project = tmp_path / "data", tmp_path / "project"
-    ports = {name: free_port() for name in ("triton_http", "triton_grpc", "exporter", "monitor", "cleaner")}
+    ports = {
+        name: free_port()
+        for name in ("triton_http", "triton_grpc", "exporter", "monitor", "cleaner")
+    }
     (tmp_path / "empty.env").write_text("")  # no .env of the developer's
     env = {
-        **os.environ, **SHORT,
+        **os.environ,
+        **SHORT,
         "DEEPCLEAN_ENV_FILE": str(tmp_path / "empty.env"),
         "DEEPCLEAN_TRITON_HTTP_PORT": str(ports["triton_http"]),
         "DEEPCLEAN_TRITON_GRPC_PORT": str(ports["triton_grpc"]),
@@ -112,21 +116,37 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         "DEEPCLEAN_MONITOR_PORT": str(ports["monitor"]),
         "DEEPCLEAN_CLEANER_METRICS_PORT": str(ports["cleaner"]),
     }
-    env.setdefault("DEEPCLEAN_TRITON_VENV", str(Path(__file__).resolve().parents[1] / ".triton" / "venv"))
+    env.setdefault(
+        "DEEPCLEAN_TRITON_VENV", str(Path(__file__).resolve().parents[1] / ".triton" / "venv")
+    )
     log = tmp_path / "up.out"
     begun = time.monotonic()
     with open(log, "w") as out:
         up = subprocess.Popen(
-            [str(Path(sys.executable).parent / "deepclean"), "up", "--data-dir", str(data), "--project-dir",
-             str(project), "--ifo", IFO],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "deepclean"),
+                "up",
+                "--data-dir",
+                str(data),
+                "--project-dir",
+                str(project),
+                "--ifo",
+                IFO,
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     cleaned_dir = project / "cleaned" / IFO
     marks: dict[str, float] = {}
     try:
         deadline = begun + 600
         while time.monotonic() < deadline:
-            assert up.poll() is None, f"deepclean up exited with {up.returncode}:\n{log.read_text()[-6000:]}"
+            assert up.poll() is None, (
+                f"deepclean up exited with {up.returncode}:\n{log.read_text()[-6000:]}"
+            )
             frames = sorted(cleaned_dir.glob("*.gwf")) if cleaned_dir.is_dir() else []
             if frames and "raw frames" not in marks:
                 marks["raw frames"] = time.monotonic() - begun
@@ -136,8 +156,12 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
             if (versions.get("production") or {}).get("trained") and "promotion" not in marks:
                 marks["promotion"] = time.monotonic() - begun
             if "promotion" in marks:
-                recent = frames[-MEASURED - 2:-1]  # the newest may still be written by the monitor's carousel
-                if len(recent) > MEASURED and all(_cleaned_bits(p) & StateBit.OUT_DQ_CLEANED for p in recent):
+                recent = frames[
+                    -MEASURED - 2 : -1
+                ]  # the newest may still be written by the monitor's carousel
+                if len(recent) > MEASURED and all(
+                    _cleaned_bits(p) & StateBit.OUT_DQ_CLEANED for p in recent
+                ):
                     marks.setdefault("OUT_DQ cleaned", time.monotonic() - begun)
                     break
             time.sleep(2)
@@ -153,14 +177,21 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         assert gps == list(range(gps[0], gps[0] + MEASURED)), "consecutive seconds"
         out_dq, raw = (np.concatenate([s[n].data for s in series]) for n in names)
         truth_name = f"{IFO}:SIM-BACKGROUND"
-        truth = np.concatenate([
-            read_frame(frame_path(data, FrameKind.STRAIN, IFO, g), [truth_name])[truth_name].data for g in gps
-        ])
+        truth = np.concatenate(
+            [
+                read_frame(frame_path(data, FrameKind.STRAIN, IFO, g), [truth_name])[
+                    truth_name
+                ].data
+                for g in gps
+            ]
+        )
         truth = resample_poly(truth, 1, 4)
         ratio_raw = _in_band(out_dq) / _in_band(raw)
         ratio_truth = _in_band(out_dq) / _in_band(truth)
-        print(f"in-band ASD ratio over {MEASURED} s: OUT_DQ/raw {ratio_raw:.3f}, OUT_DQ/truth {ratio_truth:.2f}, "
-              f"raw/truth {_in_band(raw) / _in_band(truth):.1f}")
+        print(
+            f"in-band ASD ratio over {MEASURED} s: OUT_DQ/raw {ratio_raw:.3f}, OUT_DQ/truth {ratio_truth:.2f}, "
+            f"raw/truth {_in_band(raw) / _in_band(truth):.1f}"
+        )
         assert _in_band(raw) / _in_band(truth) > 10  # the coupled noise is there to be removed
         assert ratio_raw < MAX_RATIO_RAW
         assert ratio_truth < MAX_RATIO_TRUTH

@@ -23,6 +23,7 @@ from deepclean.utils.ifo import IFO
 #: ``<IFO>:<NAME>``: IFO like H1, then letters, digits, ``_``, ``-`` (and ``.`` for rare names)
 CHANNEL_NAME = re.compile(r"^(?P<ifo>[A-Z][0-9]):(?P<name>[A-Za-z0-9][A-Za-z0-9_\-.]*)$")
 
+
 @dataclass(frozen=True)
 class ChannelList:
     """A validated channel list: ``strain`` (the target) and sorted ``witnesses``."""
@@ -50,7 +51,9 @@ def check_channel_name(name: str, ifo: IFO | str) -> str:
             "letters, digits, '_', '-' after the colon)"
         )
     if match["ifo"] != ifo:
-        raise ConfigError(f"channel {clean} belongs to {match['ifo']}, but the configured IFO is {ifo}")
+        raise ConfigError(
+            f"channel {clean} belongs to {match['ifo']}, but the configured IFO is {ifo}"
+        )
     return clean
 
 
@@ -60,7 +63,9 @@ def read_channel_file(path: str | Path) -> list[str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"channel list file {path} cannot be read: {exc.strerror or exc}") from exc
+        raise ConfigError(
+            f"channel list file {path} cannot be read: {exc.strerror or exc}"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"channel list file {path} is not UTF-8 text (byte {exc.start}); give a text file with one channel name per line"
@@ -111,5 +116,7 @@ def parse_channels(channels: str | Path | Sequence[str | Path], ifo: IFO | str) 
 def split_channels(names: Sequence[str]) -> tuple[str, list[str]]:
     """``(strain channel, witnesses sorted)`` from names given strain first (no validation)."""
     if not names:
-        raise ConfigError("channel list is empty: give the strain channel first, then the witnesses")
+        raise ConfigError(
+            "channel list is empty: give the strain channel first, then the witnesses"
+        )
     return names[0], sorted(names[1:])

@@ -34,7 +34,15 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticUndefined
 
 from deepclean.utils.errors import ConfigError, read_text_file
@@ -62,7 +70,9 @@ def _http_url(value: str) -> str:
     except ValueError:  # urlsplit's own check of the port
         port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise ValueError("not an HTTP URL; allowed: http(s)://HOST[:PORT][/PATH] with a port 1-65535")
+        raise ValueError(
+            "not an HTTP URL; allowed: http(s)://HOST[:PORT][/PATH] with a port 1-65535"
+        )
     return value
 
 
@@ -82,16 +92,28 @@ HostPort = typing.Annotated[str, AfterValidator(_host_port)]
 class SharedSettings(BaseModel):
     """Settings every service shares (the base table ``[tool.deepclean]``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # no NaN/inf setting anywhere
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False
+    )  # no NaN/inf setting anywhere
     #: name of the service table ``[tool.deepclean.<service>]`` and of the env prefix
     service: ClassVar[str] = ""
 
     ifo: IFO = Field(IFO.H1, description="interferometer: H1, L1, V1 or K1")
-    sample_rate: PositiveFloat = Field(4096.0, description="sample rate of every processed channel, Hz")
-    freq_low: list[PositiveFloat] = Field([58.0], description="lower edge(s) of the cleaning band(s), Hz")
-    freq_high: list[PositiveFloat] = Field([62.0], description="upper edge(s) of the cleaning band(s), Hz")
-    data_dir: Path = Field(Path("./data"), description="root of the detector frame stream (kafka/, lldetchar/)")
-    project_dir: Path = Field(Path("./project"), description="root of trained models, model repository, cleaned frames")
+    sample_rate: PositiveFloat = Field(
+        4096.0, description="sample rate of every processed channel, Hz"
+    )
+    freq_low: list[PositiveFloat] = Field(
+        [58.0], description="lower edge(s) of the cleaning band(s), Hz"
+    )
+    freq_high: list[PositiveFloat] = Field(
+        [62.0], description="upper edge(s) of the cleaning band(s), Hz"
+    )
+    data_dir: Path = Field(
+        Path("./data"), description="root of the detector frame stream (kafka/, lldetchar/)"
+    )
+    project_dir: Path = Field(
+        Path("./project"), description="root of trained models, model repository, cleaned frames"
+    )
     log_level: LogLevel = Field("INFO", description="log level")
 
     @model_validator(mode="after")
@@ -198,7 +220,9 @@ def read_env_file(path: Path, *, explicit: bool = True) -> dict[str, str]:
         raise ConfigError(f"{where}: not a regular file; allowed: a .env file of NAME=value lines")
     text = read_text_file(path, f".env file ({ENV_FILE_ENV})" if explicit else ".env file")
     if "\x00" in text:
-        raise ConfigError(f"{where}: holds NUL bytes, not text; allowed: a .env file of NAME=value lines")
+        raise ConfigError(
+            f"{where}: holds NUL bytes, not text; allowed: a .env file of NAME=value lines"
+        )
     import io
 
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
@@ -223,7 +247,9 @@ def load_settings(
     explicit = env_file != "default" or bool(environ.get(ENV_FILE_ENV))
     if env_file == "default":
         env_file = Path(environ.get(ENV_FILE_ENV) or ".env")
-    merged_env: dict[str, str] = read_env_file(env_file, explicit=explicit) if env_file is not None else {}
+    merged_env: dict[str, str] = (
+        read_env_file(env_file, explicit=explicit) if env_file is not None else {}
+    )
     merged_env.update(environ)
     if pyproject == "search":
         pyproject = find_pyproject()
@@ -263,11 +289,15 @@ def require(settings: BaseModel, names: "typing.Iterable[str]") -> None:
     missing = [name for name in names if getattr(settings, name) in (None, "", [], ())]
     if missing:
         raise ConfigError(
-            "\n".join(f"setting {name} is required: give --{name.replace('_', '-')}" for name in missing)
+            "\n".join(
+                f"setting {name} is required: give --{name.replace('_', '-')}" for name in missing
+            )
         )
 
 
-def describe_errors(exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+def describe_errors(
+    exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> str:
     """One line per bad setting: name, value, source, what is allowed."""
     messages: dict[str, list[str]] = {}  # a value failing every member of a union: one line
     for error in exc.errors():
@@ -299,12 +329,16 @@ def check_output_dir(path: Path, setting: str) -> Path:
     path = Path(path)
     where = f"setting {setting} = {str(path)!r}"
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"{where}: exists and is not a directory; allowed: a directory, or a path to create one at")
+        raise ConfigError(
+            f"{where}: exists and is not a directory; allowed: a directory, or a path to create one at"
+        )
     folder = path
     while not folder.exists() and folder.parent != folder:
         folder = folder.parent
     if not folder.is_dir():
-        raise ConfigError(f"{where}: {folder} is a file, so no directory can be made under it; allowed: a directory")
+        raise ConfigError(
+            f"{where}: {folder} is a file, so no directory can be made under it; allowed: a directory"
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=".deepclean-probe-", dir=folder)
         os.close(fd)
@@ -320,7 +354,9 @@ def check_output_file(path: Path, setting: str) -> Path:
     """Like :func:`check_output_dir` for a file ``path``: not a directory, its folder writable."""
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(f"setting {setting} = {str(path)!r}: is a directory; allowed: a file path")
+        raise ConfigError(
+            f"setting {setting} = {str(path)!r}: is a directory; allowed: a file path"
+        )
     check_output_dir(path.parent, setting)
     return path
 
@@ -405,7 +441,10 @@ def add_command(
     """A ``deepclean <name>`` subcommand whose flags are the fields of ``cls`` (see
     :func:`add_settings_flags`); ``first`` adds flags that lead the usage line (e.g. ``--profile``)."""
     parser = subparsers.add_parser(
-        name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if first is not None:
         first(parser)

@@ -15,18 +15,34 @@ from waitress.server import create_server
 
 logger = logging.getLogger(__name__)
 
-LOOP_TIMEOUT_SECONDS = 1  #: waitress polls its sockets at least this often; a whole number (see above)
+LOOP_TIMEOUT_SECONDS = (
+    1  #: waitress polls its sockets at least this often; a whole number (see above)
+)
 
 
 class HttpServer:
     """``app`` served by waitress on ``host:port`` (port 0: a free one, see :attr:`port`); a context manager."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, threads: int = 4,
-                 max_body_bytes: int = 1 << 20, name: str = "deepclean") -> None:
+    def __init__(
+        self,
+        app,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 4,
+        max_body_bytes: int = 1 << 20,
+        name: str = "deepclean",
+    ) -> None:
         # waitress refuses bodies far beyond the limit; Flask answers those just above it with a JSON 413
-        self.server = create_server(app, host=host, port=port, threads=threads,
-                                    max_request_body_size=2 * max_body_bytes + 65536,
-                                    asyncore_loop_timeout=LOOP_TIMEOUT_SECONDS, ident=name)
+        self.server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=2 * max_body_bytes + 65536,
+            asyncore_loop_timeout=LOOP_TIMEOUT_SECONDS,
+            ident=name,
+        )
         self.host = host
         self.port = int(self.server.effective_port)
         self._thread = threading.Thread(target=self.server.run, name=f"{name}-http", daemon=True)

@@ -38,7 +38,9 @@ from deepclean.utils.ifo import IFO
 
 CLEANED_RATE_HZ = 4096.0  #: sample rate of the strain-like channels of a cleaned frame
 FLAG_RATE_HZ = 16.0  #: sample rate of the state-vector and version channels
-VERSION_INFO = "version_info"  #: the DeepClean config parameter holding :class:`VersionInfo` per version
+VERSION_INFO = (
+    "version_info"  #: the DeepClean config parameter holding :class:`VersionInfo` per version
+)
 
 
 class Product(StrEnum):
@@ -98,7 +100,9 @@ class VersionInfo:
     valid_loss: float | None = None  #: best validation loss of its training run
     in_band_ratio: float | None = None  #: validation in-band ASD ratio of its training run
     bands: list[list[float]] = field(default_factory=list)  #: reported cleaning band(s), Hz
-    filter_bands: list[list[float]] = field(default_factory=list)  #: band-pass applied to the noise, Hz
+    filter_bands: list[list[float]] = field(
+        default_factory=list
+    )  #: band-pass applied to the noise, Hz
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +124,8 @@ def parse_version_info(parameter: Any) -> dict[int, VersionInfo]:
         try:
             version = int(key)
         except ValueError:
-            raise ValueError(f"parameter {VERSION_INFO}: key {key!r} is not a version number") from None
+            raise ValueError(
+                f"parameter {VERSION_INFO}: key {key!r} is not a version number"
+            ) from None
         out[version] = VersionInfo.from_json(value)
     return out

@@ -50,16 +50,26 @@ from enum import Enum
 
 import numpy as np
 
-NETWORK_STRIDE = 16  #: samples: DeepClean's four stride-2 stages; its input length must be a multiple
-EDGE_LEFT = 81  #: samples at the start of a DeepClean pass (multiple of 16 long) its zero padding changes
-EDGE_RIGHT = 96  #: samples at the end of a DeepClean pass (multiple of 16 long) its zero padding changes
+NETWORK_STRIDE = (
+    16  #: samples: DeepClean's four stride-2 stages; its input length must be a multiple
+)
+EDGE_LEFT = (
+    81  #: samples at the start of a DeepClean pass (multiple of 16 long) its zero padding changes
+)
+EDGE_RIGHT = (
+    96  #: samples at the end of a DeepClean pass (multiple of 16 long) its zero padding changes
+)
 
 
 class StreamMode(str, Enum):
     """How DeepClean is run over the stream."""
 
-    WINDOWED = "windowed"  #: overlapping windows of kernel_size, averaged over max_latency (the original)
-    CONTIGUOUS = "contiguous"  #: one pass per phase over a contiguous stretch, lag of the receptive field
+    WINDOWED = (
+        "windowed"  #: overlapping windows of kernel_size, averaged over max_latency (the original)
+    )
+    CONTIGUOUS = (
+        "contiguous"  #: one pass per phase over a contiguous stretch, lag of the receptive field
+    )
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -80,11 +90,15 @@ class StreamGeometry:
         for name in ("kernel_size", "stride", "batch_size", "num_updates"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number of samples/windows, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive whole number of samples/windows, got {value!r}"
+                )
         try:
             object.__setattr__(self, "mode", StreamMode(self.mode))
         except ValueError:
-            raise ValueError(f"stream mode {self.mode!r} is not one of {[m.value for m in StreamMode]}") from None
+            raise ValueError(
+                f"stream mode {self.mode!r} is not one of {[m.value for m in StreamMode]}"
+            ) from None
         if self.lag_samples > self.kernel_size and self.mode is StreamMode.CONTIGUOUS:
             raise ValueError(
                 f"the contiguous stream mode lags by {self.lag_samples} samples (DeepClean's reach to the right, "
@@ -179,9 +193,16 @@ class StreamGeometry:
                 raise ValueError("the windowed stream mode needs max_latency (seconds)")
             num_updates = int(round(max_latency * sample_rate)) // stride
             if num_updates < 1:
-                raise ValueError(f"max_latency {max_latency} s is shorter than one stride ({stride_length} s)")
-        return cls(kernel_size=kernel_size, stride=stride, batch_size=int(batch_size), num_updates=num_updates,
-                   mode=mode)
+                raise ValueError(
+                    f"max_latency {max_latency} s is shorter than one stride ({stride_length} s)"
+                )
+        return cls(
+            kernel_size=kernel_size,
+            stride=stride,
+            batch_size=int(batch_size),
+            num_updates=num_updates,
+            mode=mode,
+        )
 
 
 def _whole(value: float, what: str) -> int:
@@ -211,13 +232,17 @@ class Snapshotter:
         g = self.geometry
         expected = (self.num_channels, g.update_size)
         if x.shape != expected:
-            raise ValueError(f"snapshotter update has shape {x.shape}, expected (channels, samples) = {expected}")
+            raise ValueError(
+                f"snapshotter update has shape {x.shape}, expected (channels, samples) = {expected}"
+            )
         if self._state is None:
             self._state = np.zeros((self.num_channels, g.history), dtype=x.dtype)
         full = np.concatenate([self._state, x], axis=-1)
         end = full.shape[-1]
         if g.mode is StreamMode.WINDOWED:
-            views = np.lib.stride_tricks.sliding_window_view(full, g.kernel_size, axis=-1)[:, :: g.stride]
+            views = np.lib.stride_tricks.sliding_window_view(full, g.kernel_size, axis=-1)[
+                :, :: g.stride
+            ]
             inputs = np.ascontiguousarray(views.transpose(1, 0, 2))
         else:
             m = g.input_size
@@ -253,7 +278,10 @@ class OnlineAverager:
         if g.mode is StreamMode.CONTIGUOUS:
             # stretch j ends o_j samples before the newest one; emit [T - U - L, T - L)
             first = g.input_size - g.update_size - g.lag_samples
-            parts = [predictions[j, first + o : first + o + g.update_size] for j, o in enumerate(g.phase_offsets)]
+            parts = [
+                predictions[j, first + o : first + o + g.update_size]
+                for j, o in enumerate(g.phase_offsets)
+            ]
             return np.mean(parts, axis=0).astype(predictions.dtype, copy=False)
         lag, s, n, b = g.lag_samples, g.stride, g.num_updates, g.batch_size
         if self._state is None:

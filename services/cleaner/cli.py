@@ -29,8 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
 
     return add_command(
-        subparsers, "cleaner", CleanerSettings,
-        help="the live cleaning service: frames through Triton to cleaned frames", description=DESCRIPTION,
+        subparsers,
+        "cleaner",
+        CleanerSettings,
+        help="the live cleaning service: frames through Triton to cleaned frames",
+        description=DESCRIPTION,
     )
 
 

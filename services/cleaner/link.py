@@ -69,14 +69,25 @@ class TritonLink:
                 self._connect()
             served = fetch_served(self.client.client, timeout=self.connect_timeout)
         except DeepCleanError as exc:
-            if self.connected:  # e.g. the ensemble reloading during a promotion: the stream itself is fine
+            if (
+                self.connected
+            ):  # e.g. the ensemble reloading during a promotion: the stream itself is fine
                 logger.info("could not re-read the served configs (%s); keeping the stream", exc)
             else:
                 self._fail(f"served configs: {exc}")
             return self.served
-        if self.served is None or served.versions != self.served.versions or not served.same_stream(self.served):
-            logger.info("Triton serves %d witnesses, geometry %s, production %d, canary %d", len(served.witnesses),
-                        served.geometry, served.versions[Role.PRODUCTION], served.versions[Role.CANARY])
+        if (
+            self.served is None
+            or served.versions != self.served.versions
+            or not served.same_stream(self.served)
+        ):
+            logger.info(
+                "Triton serves %d witnesses, geometry %s, production %d, canary %d",
+                len(served.witnesses),
+                served.geometry,
+                served.versions[Role.PRODUCTION],
+                served.versions[Role.CANARY],
+            )
         self.served = served
         return served
 
@@ -109,29 +120,44 @@ class TritonLink:
             outputs: dict[Role, list[np.ndarray]] = {role: [] for role in Role}
             size = geometry.update_size
             for i in range(0, witnesses.shape[1], size):
-                index = self.client.send(self.sequence_id, witnesses[:, i : i + size], start=start and i == 0)
-                result = self.client.result(self.sequence_id, index, timeout=max(deadline - time.monotonic(), 1e-3))
+                index = self.client.send(
+                    self.sequence_id, witnesses[:, i : i + size], start=start and i == 0
+                )
+                result = self.client.result(
+                    self.sequence_id, index, timeout=max(deadline - time.monotonic(), 1e-3)
+                )
                 for role in Role:
                     outputs[role].append(result.outputs[f"noise_{role}"])
         except (DeepCleanError, InferenceServerException, KeyError, ValueError) as exc:
-            self._fail(f"sample {first_sample} (GPS {first_sample / witnesses.shape[1]:.0f}): {exc}")
+            self._fail(
+                f"sample {first_sample} (GPS {first_sample / witnesses.shape[1]:.0f}): {exc}"
+            )
             return None
         if self.failures:
             logger.info("Triton at %s answers again (sequence %d)", self.url, self.sequence_id)
         self.failures = 0
         self.last_latency = time.perf_counter() - began
         self.next_sample = first_sample + witnesses.shape[1]
-        return Answer({role: np.concatenate(parts) for role, parts in outputs.items()}, self.sequence_start)
+        return Answer(
+            {role: np.concatenate(parts) for role, parts in outputs.items()}, self.sequence_start
+        )
 
     def _fail(self, why: str) -> None:
         self.failures += 1
         delay = min(self.backoff * 2 ** (self.failures - 1), self.backoff_max)
         self.retry_at = time.monotonic() + delay
         if self.failures == 1:
-            logger.warning("Triton at %s: %s; writing raw strain, retrying in %.3g s", self.url, why, delay)
+            logger.warning(
+                "Triton at %s: %s; writing raw strain, retrying in %.3g s", self.url, why, delay
+            )
         else:
-            logger.info("Triton at %s still unavailable (%d tries): %s; next try in %.3g s",
-                        self.url, self.failures, why, delay)
+            logger.info(
+                "Triton at %s still unavailable (%d tries): %s; next try in %.3g s",
+                self.url,
+                self.failures,
+                why,
+                delay,
+            )
         self._drop_sequence()
 
     def _drop_sequence(self) -> None:
@@ -145,13 +171,21 @@ class TritonLink:
             client.close()
             self.client = None
         elif self.sequence_id and self.served is not None:
-            client.abandon(self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size))
+            client.abandon(
+                self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size)
+            )
 
     def close(self) -> None:
         """End the current sequence on the server and close the stream."""
         if self.client is not None:
-            if self.sequence_start is not None and self.served is not None and not self.client.broken:
-                self.client.abandon(self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size))
+            if (
+                self.sequence_start is not None
+                and self.served is not None
+                and not self.client.broken
+            ):
+                self.client.abandon(
+                    self.sequence_id, (len(self.served.witnesses), self.served.geometry.update_size)
+                )
                 time.sleep(0.2)  # let the end request leave before the stream is cancelled
             self.client.close()
             self.client = None

@@ -14,9 +14,35 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
-LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0, 7.5, 10.0, 20.0)
+LATENCY_BUCKETS = (
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    1.25,
+    1.5,
+    1.75,
+    2.0,
+    2.25,
+    2.5,
+    2.75,
+    3.0,
+    3.5,
+    4.0,
+    5.0,
+    7.5,
+    10.0,
+    20.0,
+)
 
 
 @dataclass
@@ -27,23 +53,52 @@ class CleanerMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.latency = Histogram("deepclean_cleaner_latency_seconds",
-                                 "cleaned frame renamed into place minus strain frame appearance", buckets=LATENCY_BUCKETS,
-                                 registry=r)
-        self.stage = Histogram("deepclean_cleaner_stage_seconds", "latency per pipeline stage", ["stage"],
-                               buckets=LATENCY_BUCKETS, registry=r)
-        self.inference = Histogram("deepclean_cleaner_inference_seconds", "Triton time for one second of data",
-                                   buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0), registry=r)
-        self.frames = Counter("deepclean_cleaner_frames_written", "cleaned frames written", registry=r)
-        self.raw_seconds = Counter("deepclean_cleaner_raw_seconds", "frames whose OUT_DQ is raw strain throughout",
-                                   registry=r)
-        self.cleaned_seconds = Counter("deepclean_cleaner_cleaned_seconds",
-                                       "frames whose OUT_DQ is fully cleaned throughout", registry=r)
-        self.dropped = Counter("deepclean_cleaner_dropped_seconds", "input seconds dropped (no output frame)",
-                               registry=r)
-        self.triton_up = Gauge("deepclean_cleaner_triton_connected", "1 while Triton answers", registry=r)
-        self.last_gps = Gauge("deepclean_cleaner_last_gps", "GPS of the newest cleaned frame", registry=r)
-        self.versions = Gauge("deepclean_cleaner_version", "DeepClean version in use", ["role"], registry=r)
+        self.latency = Histogram(
+            "deepclean_cleaner_latency_seconds",
+            "cleaned frame renamed into place minus strain frame appearance",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.stage = Histogram(
+            "deepclean_cleaner_stage_seconds",
+            "latency per pipeline stage",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inference = Histogram(
+            "deepclean_cleaner_inference_seconds",
+            "Triton time for one second of data",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
+            registry=r,
+        )
+        self.frames = Counter(
+            "deepclean_cleaner_frames_written", "cleaned frames written", registry=r
+        )
+        self.raw_seconds = Counter(
+            "deepclean_cleaner_raw_seconds",
+            "frames whose OUT_DQ is raw strain throughout",
+            registry=r,
+        )
+        self.cleaned_seconds = Counter(
+            "deepclean_cleaner_cleaned_seconds",
+            "frames whose OUT_DQ is fully cleaned throughout",
+            registry=r,
+        )
+        self.dropped = Counter(
+            "deepclean_cleaner_dropped_seconds",
+            "input seconds dropped (no output frame)",
+            registry=r,
+        )
+        self.triton_up = Gauge(
+            "deepclean_cleaner_triton_connected", "1 while Triton answers", registry=r
+        )
+        self.last_gps = Gauge(
+            "deepclean_cleaner_last_gps", "GPS of the newest cleaned frame", registry=r
+        )
+        self.versions = Gauge(
+            "deepclean_cleaner_version", "DeepClean version in use", ["role"], registry=r
+        )
         self.health: dict = {"status": "starting"}
         self.lock = threading.Lock()
 
@@ -69,14 +124,20 @@ class _Handler(BaseHTTPRequestHandler):
             code = 200 if health.get("status") in ("ok", "starting") else 503
             body, ctype = json.dumps(health).encode(), "application/json"
         else:
-            body, ctype, code = b'{"error": "not found; try /health or /metrics"}', "application/json", 404
+            body, ctype, code = (
+                b'{"error": "not found; try /health or /metrics"}',
+                "application/json",
+                404,
+            )
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:  # quiet: one line per cycle is the service's own log
+    def log_message(
+        self, *args: object
+    ) -> None:  # quiet: one line per cycle is the service's own log
         pass
 
 
@@ -88,7 +149,9 @@ class MetricsServer:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="cleaner-metrics", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, name="cleaner-metrics", daemon=True
+        )
 
     def start(self) -> "MetricsServer":
         self.thread.start()

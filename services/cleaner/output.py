@@ -52,14 +52,20 @@ def frame_channels(ifo: IFO | str, second: "CleanedSecond") -> list[Channel]:
     """The channels of one cleaned frame."""
     t0, rate = float(second.gps), CLEANED_RATE_HZ
     strain = {
-        Product.OUT_DQ: second.out_dq, Product.PRODUCTION: second.production,
-        Product.CANARY: second.canary, Product.RAW: second.raw,
+        Product.OUT_DQ: second.out_dq,
+        Product.PRODUCTION: second.production,
+        Product.CANARY: second.canary,
+        Product.RAW: second.raw,
     }
-    channels = [Channel(p.channel(ifo), np.asarray(strain[p], dtype=np.float64), rate, t0) for p in Product]
+    channels = [
+        Channel(p.channel(ifo), np.asarray(strain[p], dtype=np.float64), rate, t0) for p in Product
+    ]
     flags = {
         Flag.INPUT_STATE: np.asarray(second.input_state).astype(np.int32),
         Flag.STATE: second.bits.astype(np.int32),
-        Flag.PRODUCTION_VERSION: np.full(SLICES, second.versions.get(Role.PRODUCTION, 0), dtype=np.int32),
+        Flag.PRODUCTION_VERSION: np.full(
+            SLICES, second.versions.get(Role.PRODUCTION, 0), dtype=np.int32
+        ),
         Flag.CANARY_VERSION: np.full(SLICES, second.versions.get(Role.CANARY, 0), dtype=np.int32),
     }
     channels += [Channel(f.channel(ifo), flags[f], FLAG_RATE_HZ, t0) for f in Flag]

@@ -53,7 +53,9 @@ class Budget:
     resample_buffer: int = 3  #: seconds resampled together (look-ahead buffer // 2 = 1 s)
     drop_taper: float = 1.0  #: half-Hann taper around a dropped second
     filter_memory: float = 2.0  #: past noise band-passed with each second
-    filter_lead: float | None = None  #: future noise band-passed with each second (None: what fits in the delay)
+    filter_lead: float | None = (
+        None  #: future noise band-passed with each second (None: what fits in the delay)
+    )
     noise_settle: float = 0.5  #: valid noise needed before a second (filter settling)
     ready_taper: float = 1.0  #: noise taper at analysis-ready edges (as clean-offline)
     outdq_buffer: int = 8  #: seconds in the OUT_DQ ASD ratio
@@ -66,7 +68,9 @@ class Budget:
 class Answer:
     """Triton's noise for one second of witnesses."""
 
-    noise: dict[Role, np.ndarray]  #: ``(samples,)`` per role, covering ``[first - lag, first + n - lag)``
+    noise: dict[
+        Role, np.ndarray
+    ]  #: ``(samples,)`` per role, covering ``[first - lag, first + n - lag)``
     sequence_start: int  #: absolute sample at which the answering sequence started
 
 
@@ -100,7 +104,10 @@ class CleanerPipeline:
         self.budget = budget
         self.default_bands = tuple(tuple(map(float, b)) for b in default_bands)
         self.strain_rs = StreamingResampler(
-            [STRAIN_RATE_HZ], rate_out=self.fs, buffer_seconds=budget.resample_buffer, taper_seconds=budget.drop_taper
+            [STRAIN_RATE_HZ],
+            rate_out=self.fs,
+            buffer_seconds=budget.resample_buffer,
+            taper_seconds=budget.drop_taper,
         )
         self.served: ServedStream | None = None
         self.wit_rs: StreamingResampler | None = None
@@ -108,13 +115,22 @@ class CleanerPipeline:
         self.wit_ok = SampleTrack(self.n)
         self.ready = SampleTrack(self.n)  #: trusted analysis-ready mask of resampled seconds
         self.raw: dict[int, ResampledSecond] = {}
-        self.versions_at: dict[int, dict[Role, int]] = {}  #: served versions when each second was inferred
+        self.versions_at: dict[
+            int, dict[Role, int]
+        ] = {}  #: served versions when each second was inferred
         self.states: dict[int, np.ndarray | None] = {}
         self.started = False
-        self.ready_raw: tuple[int | None, np.ndarray | None] = (None, None)  #: newest pushed second's ready mask
+        self.ready_raw: tuple[int | None, np.ndarray | None] = (
+            None,
+            None,
+        )  #: newest pushed second's ready mask
         self.gate = OutDqGate(
-            self.fs, self.default_bands, buffer_seconds=budget.outdq_buffer, min_seconds=budget.outdq_min,
-            taper_seconds=budget.outdq_taper, fftlength=budget.outdq_fftlength,
+            self.fs,
+            self.default_bands,
+            buffer_seconds=budget.outdq_buffer,
+            min_seconds=budget.outdq_min,
+            taper_seconds=budget.outdq_taper,
+            fftlength=budget.outdq_fftlength,
         )
         self._filters: dict[Bands, BandpassFilter] = {}
         self.memory = int(round(budget.filter_memory * self.fs))
@@ -175,21 +191,38 @@ class CleanerPipeline:
         g = item.gps
         frame = item if isinstance(item, FrameData) else None
         self.states[g] = None if frame is None else np.asarray(frame.state)
-        self.ready_raw = (g, None if frame is None else upsample_mask(ready_mask(frame.state), len(frame.state), self.fs))
-        if not self.started:  # the stream's first second: the one before it is unknown, as if dropped
+        self.ready_raw = (
+            g,
+            None
+            if frame is None
+            else upsample_mask(ready_mask(frame.state), len(frame.state), self.fs),
+        )
+        if (
+            not self.started
+        ):  # the stream's first second: the one before it is unknown, as if dropped
             self.strain_rs.push(g - 1, None)
             self.started = True
-        rs = self.strain_rs.push(g, None if frame is None else [frame.arrays[0]], ready=bool(frame and frame.ready))
+        rs = self.strain_rs.push(
+            g, None if frame is None else [frame.arrays[0]], ready=bool(frame and frame.ready)
+        )
         witnesses = None
-        if frame is not None and self.served is not None and frame.witnesses_present \
-                and tuple(frame.channels) == self.served.channels:
+        if (
+            frame is not None
+            and self.served is not None
+            and frame.witnesses_present
+            and tuple(frame.channels) == self.served.channels
+        ):
             witnesses = frame.arrays[1:]
         if self.wit_rs is None and witnesses is not None:
             self.wit_rs = StreamingResampler(
-                frame.sample_rates[1:], rate_out=self.fs, buffer_seconds=self.budget.resample_buffer,
+                frame.sample_rates[1:],
+                rate_out=self.fs,
+                buffer_seconds=self.budget.resample_buffer,
                 taper_seconds=self.budget.drop_taper,
             )
-            self.wit_rs.push(g - 1, None)  # as for the strain: so its first second comes out with the strain's
+            self.wit_rs.push(
+                g - 1, None
+            )  # as for the strain: so its first second comes out with the strain's
         wrs = self.wit_rs.push(g, witnesses) if self.wit_rs is not None else None
         if rs is None:
             return []
@@ -210,7 +243,9 @@ class CleanerPipeline:
                 first = s * self.n - g_.lag_samples
                 warm = answer.sequence_start + g_.kernel_size + g_.lag_samples
                 ok = np.arange(first, first + self.n) >= warm
-                for role in Role:  # a non-finite prediction is no prediction: never subtracted, never written
+                for role in (
+                    Role
+                ):  # a non-finite prediction is no prediction: never subtracted, never written
                     noise = answer.noise[role]
                     finite = np.isfinite(noise)
                     self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
@@ -263,7 +298,11 @@ class CleanerPipeline:
             trained[role] = info.trained
             values, ok = self.noise[role].read(o * n - self.memory, (o + 1) * n + self.lead)
             valid[role] = wit_context and bool(ok[self.memory - self.settle :].all())
-            filtered[role] = filter_noise(values, self.bandpass(fbands), self.memory, self.lead) if valid[role] else 0.0
+            filtered[role] = (
+                filter_noise(values, self.bandpass(fbands), self.memory, self.lead)
+                if valid[role]
+                else 0.0
+            )
             cleaned[role] = raw - rgate * filtered[role] if valid[role] else raw.copy()
         usable = valid[Role.PRODUCTION] and trained[Role.PRODUCTION]
         decision = self.gate.push(raw, cleaned[Role.PRODUCTION], valid=usable)
@@ -288,7 +327,15 @@ class CleanerPipeline:
             StateBit.CANARY_TRAINED: trained[Role.CANARY],
         }
         return CleanedSecond(
-            gps=o, raw=raw, production=cleaned[Role.PRODUCTION], canary=cleaned[Role.CANARY], out_dq=out_dq,
-            input_state=state, bits=state_bits(masks, n), versions=versions, valid=valid,
-            ratio=decision.ratio, cleaned_fraction=float(gate.mean()),
+            gps=o,
+            raw=raw,
+            production=cleaned[Role.PRODUCTION],
+            canary=cleaned[Role.CANARY],
+            out_dq=out_dq,
+            input_state=state,
+            bits=state_bits(masks, n),
+            versions=versions,
+            valid=valid,
+            ratio=decision.ratio,
+            cleaned_fraction=float(gate.mean()),
         )

@@ -35,10 +35,16 @@ FAR_AHEAD_S = 60  #: a start further than this after the stream's head is logged
 
 def budget_of(settings: CleanerSettings) -> Budget:
     return Budget(
-        resample_buffer=settings.resample_buffer, drop_taper=settings.drop_taper,
-        filter_memory=settings.filter_memory, filter_lead=settings.filter_lead, noise_settle=settings.noise_settle,
-        ready_taper=settings.ready_taper, outdq_buffer=settings.outdq_buffer, outdq_min=settings.outdq_min,
-        outdq_fftlength=settings.outdq_fftlength, outdq_taper=settings.outdq_taper,
+        resample_buffer=settings.resample_buffer,
+        drop_taper=settings.drop_taper,
+        filter_memory=settings.filter_memory,
+        filter_lead=settings.filter_lead,
+        noise_settle=settings.noise_settle,
+        ready_taper=settings.ready_taper,
+        outdq_buffer=settings.outdq_buffer,
+        outdq_min=settings.outdq_min,
+        outdq_fftlength=settings.outdq_fftlength,
+        outdq_taper=settings.outdq_taper,
     )
 
 
@@ -50,12 +56,17 @@ class CleanerService:
         self.metrics = metrics or CleanerMetrics()
         self.pipeline = CleanerPipeline(settings.sample_rate, budget_of(settings), settings.bands)
         self.link = TritonLink(
-            settings.triton_url, grace=settings.grace, backoff=settings.reconnect_backoff,
-            backoff_max=settings.reconnect_backoff_max, poll_seconds=settings.config_poll,
+            settings.triton_url,
+            grace=settings.grace,
+            backoff=settings.reconnect_backoff,
+            backoff_max=settings.reconnect_backoff_max,
+            poll_seconds=settings.config_poll,
         )
         self.stream: FrameStream | None = None
         self.server: MetricsServer | None = None
-        self.records: deque[dict] = deque(maxlen=100_000)  #: one dict per frame written (tests, benchmark)
+        self.records: deque[dict] = deque(
+            maxlen=100_000
+        )  #: one dict per frame written (tests, benchmark)
         self.written = 0
         self._stop = threading.Event()
         self._read_times: dict[int, float] = {}
@@ -76,15 +87,24 @@ class CleanerService:
         elif newest is not None:
             first = newest + 1
         else:
-            first = resolve_start(None, stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo)
+            first = resolve_start(
+                None, stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo
+            )
         if newest is not None and newest >= first:
             logger.info("frames up to GPS %d are written already; resuming after it", newest)
             first = newest + 1
-        head = newest_frame(stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo)
+        head = newest_frame(
+            stream_dir(s.data_dir, FrameKind.STRAIN, s.ifo), FrameKind.STRAIN, s.ifo
+        )
         ahead = first - (head if head is not None else gps_now())
         if ahead > FAR_AHEAD_S:
-            logger.warning("start GPS %d is %d s after the %s (GPS %d); waiting for it", first, ahead,
-                           "newest strain frame" if head is not None else "current time", first - ahead)
+            logger.warning(
+                "start GPS %d is %d s after the %s (GPS %d); waiting for it",
+                first,
+                ahead,
+                "newest strain frame" if head is not None else "current time",
+                first - ahead,
+            )
         begin = first
         for gps in range(first - s.context, first):  # the earliest context second that exists
             if frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, gps).exists():
@@ -100,24 +120,41 @@ class CleanerService:
         last = None if s.duration is None else first + s.duration - 1
         if s.metrics_port is not None:
             self.server = MetricsServer(self.metrics, s.host, s.metrics_port).start()
-            logger.info("metrics and health on http://%s:%d/metrics, /health", s.host, self.server.port)
+            logger.info(
+                "metrics and health on http://%s:%d/metrics, /health", s.host, self.server.port
+            )
         served = self.link.poll(force=True)
         self._configure(served)
         channels = list(served.channels) if self.pipeline.served else [strain_channel(s.ifo)]
-        logger.info("cleaning %s from GPS %d (reading from %d) with Triton at %s", s.ifo, first, begin, s.triton_url)
+        logger.info(
+            "cleaning %s from GPS %d (reading from %d) with Triton at %s",
+            s.ifo,
+            first,
+            begin,
+            s.triton_url,
+        )
         self.metrics.set_health(status="ok", first=first)
         try:
             with FrameStream(
-                s.data_dir, s.ifo, channels, start=begin, timeout=s.frame_timeout, max_consecutive_drops=None,
-                optional_witnesses=True, drop_early=True,
+                s.data_dir,
+                s.ifo,
+                channels,
+                start=begin,
+                timeout=s.frame_timeout,
+                max_consecutive_drops=None,
+                optional_witnesses=True,
+                drop_early=True,
             ) as stream:
                 self.stream = stream
                 if self._stop.is_set():
                     stream.close()
                 for item in stream:
                     self._second(item, first)
-                    if last is not None and (self.written and self.records[-1]["gps"] >= last
-                                             or item.gps > last + self.pipeline.delay + 2):
+                    if last is not None and (
+                        self.written
+                        and self.records[-1]["gps"] >= last
+                        or item.gps > last + self.pipeline.delay + 2
+                    ):
                         break
                     if self._stop.is_set():
                         break
@@ -153,7 +190,9 @@ class CleanerService:
                 self._write(second, now)
         connected = self.link.connected
         self.metrics.triton_up.set(1 if connected else 0)
-        self.metrics.set_health(triton="connected" if connected else "disconnected", input_gps=item.gps)
+        self.metrics.set_health(
+            triton="connected" if connected else "disconnected", input_gps=item.gps
+        )
 
     def _write(self, second: CleanedSecond, triggered: float) -> None:
         s = self.settings
@@ -165,14 +204,24 @@ class CleanerService:
             appeared = os.stat(strain).st_mtime
         except OSError:
             appeared = None
-        record = {"gps": second.gps, "written": done, "appeared": appeared, "cleaned": second.cleaned_fraction,
-                  "valid": second.valid.get(Role.PRODUCTION, False), "versions": dict(second.versions),
-                  "inference": self.link.last_latency}
+        record = {
+            "gps": second.gps,
+            "written": done,
+            "appeared": appeared,
+            "cleaned": second.cleaned_fraction,
+            "valid": second.valid.get(Role.PRODUCTION, False),
+            "versions": dict(second.versions),
+            "inference": self.link.last_latency,
+        }
         m = self.metrics
         if appeared is not None:
             read = self._read_times.get(second.gps, triggered)
-            record.update(latency=done - appeared, read=read - appeared, lookahead=triggered - read,
-                          compute=done - triggered)
+            record.update(
+                latency=done - appeared,
+                read=read - appeared,
+                lookahead=triggered - read,
+                compute=done - triggered,
+            )
             m.latency.observe(done - appeared)
             for stage in ("read", "lookahead", "compute"):
                 m.stage.labels(stage).observe(max(record[stage], 0.0))
@@ -192,7 +241,14 @@ class CleanerService:
         latency = "?" if appeared is None else f"{done - appeared:.2f} s"
         logger.info(
             "GPS %d: %s latency %s; OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, canary v%d%s; state 0x%x",
-            second.gps, Path(path).name, latency, 100 * second.cleaned_fraction, ratio,
-            second.versions[Role.PRODUCTION], "" if second.valid[Role.PRODUCTION] else " (raw)",
-            second.versions[Role.CANARY], "" if second.valid[Role.CANARY] else " (raw)", bits,
+            second.gps,
+            Path(path).name,
+            latency,
+            100 * second.cleaned_fraction,
+            ratio,
+            second.versions[Role.PRODUCTION],
+            "" if second.valid[Role.PRODUCTION] else " (raw)",
+            second.versions[Role.CANARY],
+            "" if second.valid[Role.CANARY] else " (raw)",
+            bits,
         )

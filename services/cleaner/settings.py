@@ -21,36 +21,66 @@ class CleanerSettings(SharedSettings):
 
     triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
     start: NonNegativeInt | None = Field(
-        None, le=MAX_GPS, description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)"
+        None,
+        le=MAX_GPS,
+        description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)",
     )
-    duration: PositiveInt | None = Field(None, description="stop after this many input seconds (default: run forever)")
+    duration: PositiveInt | None = Field(
+        None, description="stop after this many input seconds (default: run forever)"
+    )
     host: str = Field("127.0.0.1", description="address the metrics/health HTTP server binds to")
-    metrics_port: int = Field(5002, ge=0, le=65535, description="port of /metrics and /health (0: any free port)")
+    metrics_port: int = Field(
+        5002, ge=0, le=65535, description="port of /metrics and /health (0: any free port)"
+    )
     frame_timeout: PositiveFloat = Field(
-        2.0, description="seconds to wait for a frame before declaring it dropped (sooner once a later second is complete)"
+        2.0,
+        description="seconds to wait for a frame before declaring it dropped (sooner once a later second is complete)",
     )
     grace: PositiveFloat = Field(
-        1.0, description="seconds from sending a second's data to Triton until it is written raw without an answer"
+        1.0,
+        description="seconds from sending a second's data to Triton until it is written raw without an answer",
     )
-    reconnect_backoff: PositiveFloat = Field(1.0, description="first wait before reconnecting to Triton, seconds (doubles)")
-    reconnect_backoff_max: PositiveFloat = Field(8.0, description="longest wait between reconnection attempts, seconds")
-    config_poll: PositiveFloat = Field(1.0, description="seconds between re-reads of the served configs (versions)")
-    resample_buffer: int = Field(3, ge=3, description="seconds resampled together; look-ahead = buffer // 2 s")
-    drop_taper: PositiveFloat = Field(1.0, le=1.0, description="half-Hann taper around a dropped second, seconds")
-    filter_memory: NonNegativeFloat = Field(2.0, description="seconds of past noise band-passed with each second")
+    reconnect_backoff: PositiveFloat = Field(
+        1.0, description="first wait before reconnecting to Triton, seconds (doubles)"
+    )
+    reconnect_backoff_max: PositiveFloat = Field(
+        8.0, description="longest wait between reconnection attempts, seconds"
+    )
+    config_poll: PositiveFloat = Field(
+        1.0, description="seconds between re-reads of the served configs (versions)"
+    )
+    resample_buffer: int = Field(
+        3, ge=3, description="seconds resampled together; look-ahead = buffer // 2 s"
+    )
+    drop_taper: PositiveFloat = Field(
+        1.0, le=1.0, description="half-Hann taper around a dropped second, seconds"
+    )
+    filter_memory: NonNegativeFloat = Field(
+        2.0, description="seconds of past noise band-passed with each second"
+    )
     filter_lead: NonNegativeFloat | None = Field(
         None,
         description="seconds of future noise band-passed with each second (default: what the served lag leaves of "
         "one whole second, 0.5 s windowed, 0.975 s contiguous; more adds a second of latency)",
     )
     noise_settle: NonNegativeFloat = Field(
-        0.5, description="seconds of valid noise needed before a second for its cleaning to count as valid"
+        0.5,
+        description="seconds of valid noise needed before a second for its cleaning to count as valid",
     )
-    ready_taper: NonNegativeFloat = Field(1.0, le=1.0, description="noise taper at analysis-ready edges, seconds")
-    outdq_buffer: PositiveInt = Field(8, description="seconds of raw/cleaned strain in the OUT_DQ ASD ratio")
-    outdq_min: PositiveInt = Field(4, description="valid seconds before the OUT_DQ gate first decides")
-    outdq_fftlength: PositiveFloat = Field(2.0, description="Welch segment of the OUT_DQ ASD ratio, seconds")
+    ready_taper: NonNegativeFloat = Field(
+        1.0, le=1.0, description="noise taper at analysis-ready edges, seconds"
+    )
+    outdq_buffer: PositiveInt = Field(
+        8, description="seconds of raw/cleaned strain in the OUT_DQ ASD ratio"
+    )
+    outdq_min: PositiveInt = Field(
+        4, description="valid seconds before the OUT_DQ gate first decides"
+    )
+    outdq_fftlength: PositiveFloat = Field(
+        2.0, description="Welch segment of the OUT_DQ ASD ratio, seconds"
+    )
     outdq_taper: PositiveFloat = Field(1.0, le=1.0, description="OUT_DQ taper in/out, seconds")
     context: NonNegativeInt = Field(
-        6, description="seconds read before the first second to write (resampler, warm-up, filter memory)"
+        6,
+        description="seconds read before the first second to write (resampler, warm-up, filter memory)",
     )

@@ -54,7 +54,9 @@ class SampleTrack:
             second, offset = divmod(pos, self.n)
             take = min(self.n - offset, stop - pos)
             if second in self._values:
-                values[pos - start : pos - start + take] = self._values[second][offset : offset + take]
+                values[pos - start : pos - start + take] = self._values[second][
+                    offset : offset + take
+                ]
                 ok[pos - start : pos - start + take] = self._ok[second][offset : offset + take]
             pos += take
         return values, ok

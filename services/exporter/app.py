@@ -136,8 +136,13 @@ def _json_body(*, required: bool) -> dict[str, Any]:
     return body
 
 
-def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | None = None,
-               exporter: Exporter | None = None) -> Flask:
+def create_app(
+    settings: ExporterSettings,
+    store: ModelStore,
+    *,
+    token: str | None = None,
+    exporter: Exporter | None = None,
+) -> Flask:
     """The Flask app over a started (bootstrapped) ``store``; ``token`` default: ``$DEEPCLEAN_TOKEN``."""
     token = os.environ.get(TOKEN_ENV) if token is None else token
     app = Flask("deepclean.exporter")
@@ -152,8 +157,10 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
         if token and request.method not in _OPEN_METHODS:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
-                return _error(401, f"missing header 'Authorization: Bearer <token>' ({TOKEN_ENV} is set)")
-            if not hmac.compare_digest(header[len("Bearer "):].encode(), token.encode()):
+                return _error(
+                    401, f"missing header 'Authorization: Bearer <token>' ({TOKEN_ENV} is set)"
+                )
+            if not hmac.compare_digest(header[len("Bearer ") :].encode(), token.encode()):
                 return _error(401, "wrong token in the Authorization header")
         return None
 
@@ -161,7 +168,13 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
     def _log(response: Response) -> Response:
         ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         service.metrics.requests.labels(request.method, str(response.status_code)).inc()
-        logger.info("%s %s -> %d (%.0f ms)", request.method, request.full_path.rstrip("?"), response.status_code, ms)
+        logger.info(
+            "%s %s -> %d (%.0f ms)",
+            request.method,
+            request.full_path.rstrip("?"),
+            response.status_code,
+            ms,
+        )
         return response
 
     @app.errorhandler(RequestError)
@@ -173,11 +186,18 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
         if exc.code == 413:
             return _error(413, f"request body larger than {settings.max_body_bytes} bytes")
         if exc.code == 405:
-            allowed = ", ".join(sorted(m for m in exc.valid_methods or [] if m not in ("HEAD", "OPTIONS")))
-            return _error(405, f"method {request.method} is not allowed on {request.path}; allowed: {allowed}")
+            allowed = ", ".join(
+                sorted(m for m in exc.valid_methods or [] if m not in ("HEAD", "OPTIONS"))
+            )
+            return _error(
+                405, f"method {request.method} is not allowed on {request.path}; allowed: {allowed}"
+            )
         if exc.code == 404:
-            return _error(404, f"no route {request.path}; routes: /health, /ready, /versions, /models, /jobs/<id>, "
-                               "/promote, /metrics")
+            return _error(
+                404,
+                f"no route {request.path}; routes: /health, /ready, /versions, /models, /jobs/<id>, "
+                "/promote, /metrics",
+            )
         return _error(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(DeepCleanError)
@@ -208,7 +228,9 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
         body = _json_body(required=True)
         ifo = body.get("ifo")
         if ifo is not None and ifo != str(settings.ifo):
-            raise RequestError(422, f"the run is for IFO {ifo!r}; this exporter serves {settings.ifo}")
+            raise RequestError(
+                422, f"the run is for IFO {ifo!r}; this exporter serves {settings.ifo}"
+            )
         job, new = service.submit(body.get("model_dir"))
         status = 200 if job.status is JobStatus.DONE else 202
         return jsonify(job.to_json()), status
@@ -229,7 +251,10 @@ def create_app(settings: ExporterSettings, store: ModelStore, *, token: str | No
         body = _json_body(required=False)
         unknown = sorted(set(body) - {"version"})
         if unknown:
-            raise RequestError(400, f"unknown field(s) {unknown}; the body is {{\"version\": N}} (default: the canary)")
+            raise RequestError(
+                400,
+                f'unknown field(s) {unknown}; the body is {{"version": N}} (default: the canary)',
+            )
         return jsonify(service.promote(body.get("version")))
 
     @app.get("/metrics")

@@ -20,7 +20,9 @@ from deepclean.utils.config import ENV_FILE_ENV, SharedSettings, read_env
 from deepclean.utils.ifo import IFO
 
 
-def ifo_is_explicit(cls: type[SharedSettings], cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
+def ifo_is_explicit(
+    cls: type[SharedSettings], cli: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> bool:
     """True when ``ifo`` came from a flag, the environment or the ``.env`` file."""
     if cli.get("ifo") is not None:
         return True
@@ -50,10 +52,16 @@ def ifo_of_channels(channels: Sequence[str | Path]) -> IFO | None:
         return None
 
 
-def settings_with_channel_ifo(settings: SharedSettings, cli: Mapping[str, Any], channels: Sequence[str | Path],
-                              environ: Mapping[str, str] | None = None) -> SharedSettings:
+def settings_with_channel_ifo(
+    settings: SharedSettings,
+    cli: Mapping[str, Any],
+    channels: Sequence[str | Path],
+    environ: Mapping[str, str] | None = None,
+) -> SharedSettings:
     """``settings`` with the IFO of ``channels`` unless the IFO was given explicitly."""
     if ifo_is_explicit(type(settings), cli, environ):
         return settings
     ifo = ifo_of_channels(channels)
-    return settings if ifo is None or ifo == settings.ifo else settings.model_copy(update={"ifo": ifo})
+    return (
+        settings if ifo is None or ifo == settings.ifo else settings.model_copy(update={"ifo": ifo})
+    )

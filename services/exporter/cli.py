@@ -33,8 +33,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
     from deepclean.utils.training.settings import add_profile_flag
 
-    return add_command(subparsers, "exporter", ExporterSettings, help="serve the model repository: exports, promotions",
-                       description=DESCRIPTION, first=add_profile_flag)
+    return add_command(
+        subparsers,
+        "exporter",
+        ExporterSettings,
+        help="serve the model repository: exports, promotions",
+        description=DESCRIPTION,
+        first=add_profile_flag,
+    )
 
 
 def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> bool:
@@ -63,9 +69,13 @@ def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = Non
             return False
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ServerUnavailableError(f"Triton at {url} did not answer within {timeout:g} s ({problem}); "
-                                         "start it with deepclean triton or set --triton-url")
-        logger.info("waiting for Triton at %s (attempt %d, %.0f s left): %s", url, attempt, left, problem)
+            raise ServerUnavailableError(
+                f"Triton at {url} did not answer within {timeout:g} s ({problem}); "
+                "start it with deepclean triton or set --triton-url"
+            )
+        logger.info(
+            "waiting for Triton at %s (attempt %d, %.0f s left): %s", url, attempt, left, problem
+        )
         if stop is not None:
             stop.wait(min(2.0, left))
         else:
@@ -82,8 +92,12 @@ def load(args: argparse.Namespace):
 
     settings, profile = load_profiled_settings(ExporterSettings, args)
     if not settings.channels:
-        settings = settings.model_copy(update={"channels": [str(settings.data_dir / "channels.txt")]})
-    settings = settings_with_channel_ifo(settings, given_flags(args, ExporterSettings), settings.channels)
+        settings = settings.model_copy(
+            update={"channels": [str(settings.data_dir / "channels.txt")]}
+        )
+    settings = settings_with_channel_ifo(
+        settings, given_flags(args, ExporterSettings), settings.channels
+    )
     return settings, profile, parse_channels(settings.channels, settings.ifo)
 
 
@@ -98,10 +112,19 @@ def run(args: argparse.Namespace) -> int:
     for name in ("torch.onnx", "onnx_ir", "onnxscript"):
         logging.getLogger(name).setLevel(logging.ERROR)
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stop.set())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
-        logger.info("profile %s; repository %s; %s, %d witnesses, platform %s", profile, settings.repository,
-                    settings.ifo, len(channels.witnesses), settings.platform.value)
+        logger.info(
+            "profile %s; repository %s; %s, %d witnesses, platform %s",
+            profile,
+            settings.repository,
+            settings.ifo,
+            len(channels.witnesses),
+            settings.platform.value,
+        )
         if not wait_for_triton(settings.triton_url, settings.triton_timeout, stop):
             logger.info("stopped before Triton answered")
             return 0
@@ -112,8 +135,14 @@ def run(args: argparse.Namespace) -> int:
             return 0
         exporter = Exporter(settings, store)
         app = create_app(settings, store, exporter=exporter)
-        server = HttpServer(app, settings.host, settings.port, threads=settings.threads,
-                            max_body_bytes=settings.max_body_bytes, name="deepclean-exporter").start()
+        server = HttpServer(
+            app,
+            settings.host,
+            settings.port,
+            threads=settings.threads,
+            max_body_bytes=settings.max_body_bytes,
+            name="deepclean-exporter",
+        ).start()
         exporter.submit_newest()
         stop.wait()
         logger.info("stopping: closing HTTP, letting a running export finish")

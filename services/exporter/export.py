@@ -22,7 +22,12 @@ from typing import Any
 
 import torch
 
-from deepclean.services.exporter.settings import Architecture, ExporterSettings, ExportModelSettings, ExportPlatform
+from deepclean.services.exporter.settings import (
+    Architecture,
+    ExporterSettings,
+    ExportModelSettings,
+    ExportPlatform,
+)
 from deepclean.utils.channels import ChannelList
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.export import Model, ModelRepository, Platform, Verification
@@ -60,12 +65,30 @@ class ExportTarget:
     @classmethod
     def of(cls, settings: ExportModelSettings | ExporterSettings) -> "ExportTarget":
         if isinstance(settings, ExporterSettings):
-            return cls(settings.repository, settings.platform, settings.sample_rate, settings.inference_kernel_length,
-                       settings.stride_length, settings.inference_batch_size, (settings.max_latency,),
-                       settings.streams_per_gpu, settings.instances, settings.stream_mode)
-        return cls(settings.repository, settings.platform, settings.sample_rate, settings.kernel_length,
-                   settings.stride_length, settings.batch_size, tuple(settings.max_latency),
-                   settings.streams_per_gpu, settings.instances, settings.stream_mode)
+            return cls(
+                settings.repository,
+                settings.platform,
+                settings.sample_rate,
+                settings.inference_kernel_length,
+                settings.stride_length,
+                settings.inference_batch_size,
+                (settings.max_latency,),
+                settings.streams_per_gpu,
+                settings.instances,
+                settings.stream_mode,
+            )
+        return cls(
+            settings.repository,
+            settings.platform,
+            settings.sample_rate,
+            settings.kernel_length,
+            settings.stride_length,
+            settings.batch_size,
+            tuple(settings.max_latency),
+            settings.streams_per_gpu,
+            settings.instances,
+            settings.stream_mode,
+        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,9 @@ class ExportResult:
     paths: list[Path]  #: DeepClean's artifact, then the streaming models and the ensemble
 
 
-def stream_spec(target: ExportTarget, channels: ChannelList, parameters: dict[str, Any]) -> StreamSpec:
+def stream_spec(
+    target: ExportTarget, channels: ChannelList, parameters: dict[str, Any]
+) -> StreamSpec:
     """The stream geometry, or ConfigError naming what does not fit."""
     try:
         spec = StreamSpec(
@@ -108,39 +133,58 @@ def stream_spec(target: ExportTarget, channels: ChannelList, parameters: dict[st
     return spec
 
 
-def load_trained(weights: Path, channels: ChannelList, sample_rate: float, architecture: Architecture,
-                 bands: list[tuple[float, float]] | None = None) -> TrainedModel:
+def load_trained(
+    weights: Path,
+    channels: ChannelList,
+    sample_rate: float,
+    architecture: Architecture,
+    bands: list[tuple[float, float]] | None = None,
+) -> TrainedModel:
     """The trained network, checked against the channel list (and metadata.json, when present).
 
     ``bands`` are recorded for a run without metadata.json (default: none).
     """
     if architecture is not Architecture.AUTOENCODER:
-        raise ConfigError(f"architecture {architecture!r} is not known; allowed: {[a.value for a in Architecture]}")
+        raise ConfigError(
+            f"architecture {architecture!r} is not known; allowed: {[a.value for a in Architecture]}"
+        )
     path = resolve_weights(weights)
     if not path.is_file():
-        raise ConfigError(f"setting weights = {weights}: no file {path}; give weights.pt or the training run directory holding it")
+        raise ConfigError(
+            f"setting weights = {weights}: no file {path}; give weights.pt or the training run directory holding it"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         trained = int(state["witness_scaler.mean"].shape[0])
     except Exception as exc:  # noqa: BLE001 - any failure means: not DeepClean weights
-        raise ConfigError(f"setting weights = {path}: not a DeepClean state dict ({type(exc).__name__}: "
-                          f"{_one_line(exc)})") from None
+        raise ConfigError(
+            f"setting weights = {path}: not a DeepClean state dict ({type(exc).__name__}: "
+            f"{_one_line(exc)})"
+        ) from None
     if trained != len(channels.witnesses):
         raise ConfigError(
             f"weights {path} were trained on {trained} witnesses, but the channel list has {len(channels.witnesses)} "
             f"witnesses after the strain channel ({len(channels)} channels)"
         )
-    bad = sorted(k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all())
+    bad = sorted(
+        k
+        for k, v in state.items()
+        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
+    )
     if bad:
         raise ConfigError(f"weights {path} hold NaN or infinite values in {', '.join(bad)}")
     module = DeepCleanModel(trained)
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:
-        raise ConfigError(f"setting weights = {path}: does not fit DeepClean with {trained} witnesses: {exc}") from None
+        raise ConfigError(
+            f"setting weights = {path}: does not fit DeepClean with {trained} witnesses: {exc}"
+        ) from None
     meta = _metadata(path, channels, sample_rate)
     span = _training_span(path, meta)
-    return TrainedModel(module.eval(), path, span, version_info(path.parent, meta, span, bands or []))
+    return TrainedModel(
+        module.eval(), path, span, version_info(path.parent, meta, span, bands or [])
+    )
 
 
 def _one_line(exc: Exception) -> str:
@@ -167,7 +211,9 @@ def _metadata(path: Path, channels: ChannelList, sample_rate: float) -> dict[str
             f"given {list(channels.names)}, trained on {meta['channels']}"
         )
     if "sample_rate" in meta and float(meta["sample_rate"]) != float(sample_rate):
-        raise ConfigError(f"sample_rate {sample_rate} Hz differs from {meta['sample_rate']} Hz in {meta_path}")
+        raise ConfigError(
+            f"sample_rate {sample_rate} Hz differs from {meta['sample_rate']} Hz in {meta_path}"
+        )
     return meta
 
 
@@ -186,8 +232,12 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def version_info(model_dir: Path, meta: dict[str, Any], span: dict[str, Any] | None,
-                 bands: list[tuple[float, float]]) -> VersionInfo:
+def version_info(
+    model_dir: Path,
+    meta: dict[str, Any],
+    span: dict[str, Any] | None,
+    bands: list[tuple[float, float]],
+) -> VersionInfo:
     """The :class:`VersionInfo` of a trained run from its metadata.json (``bands`` when it has none)."""
     run_bands = [list(map(float, b)) for b in (meta.get("bands") or bands)]
     filter_bands = [list(map(float, b)) for b in (meta.get("filter_bands") or run_bands)]
@@ -217,8 +267,16 @@ def version_infos(deepclean: Model) -> dict[int, VersionInfo]:
     return parse_version_info(raw) if raw is not None else {}
 
 
-def add_version(repo: ModelRepository, target: ExportTarget, channels: ChannelList, module: torch.nn.Module,
-                spec: StreamSpec, info: VersionInfo, *, span: dict[str, Any] | None = None) -> tuple[int, Path]:
+def add_version(
+    repo: ModelRepository,
+    target: ExportTarget,
+    channels: ChannelList,
+    module: torch.nn.Module,
+    spec: StreamSpec,
+    info: VersionInfo,
+    *,
+    span: dict[str, Any] | None = None,
+) -> tuple[int, Path]:
     """Export ``module`` as the next DeepClean version with its ``version_info``; return (version, artifact).
 
     Call inside ``repo.transaction()``. DeepClean's version policy is left as it is.
@@ -242,25 +300,33 @@ def add_version(repo: ModelRepository, target: ExportTarget, channels: ChannelLi
     spans[str(version)] = span
     infos = {str(v): i.to_json() for v, i in version_infos(deepclean).items()}
     infos[str(version)] = info.to_json()
-    deepclean.set_parameters({
-        "channels": list(channels.names),
-        "sample_rate": target.sample_rate,
-        "kernel_length": target.kernel_length,
-        "stride_length": target.stride_length,
-        "training_spans": spans,
-        VERSION_INFO: infos,
-    })
+    deepclean.set_parameters(
+        {
+            "channels": list(channels.names),
+            "sample_rate": target.sample_rate,
+            "kernel_length": target.kernel_length,
+            "stride_length": target.stride_length,
+            "training_spans": spans,
+            VERSION_INFO: infos,
+        }
+    )
     artifact = deepclean.export_version(
         module,
         version=version,
         input_shapes={INPUT_NAME: (None, len(channels.witnesses), geometry.input_size)},
         output_names=[OUTPUT_NAME],
-        verification=Verification(batch_sizes=tuple(sorted({1, min(geometry.model_batch, deepclean.config.max_batch_size)}))),
+        verification=Verification(
+            batch_sizes=tuple(
+                sorted({1, min(geometry.model_batch, deepclean.config.max_batch_size)})
+            )
+        ),
     )
     return version, artifact
 
 
-def export_model(target: ExportTarget, channels: ChannelList, trained: TrainedModel, spec: StreamSpec) -> ExportResult:
+def export_model(
+    target: ExportTarget, channels: ChannelList, trained: TrainedModel, spec: StreamSpec
+) -> ExportResult:
     """Export ``trained`` as the next DeepClean version (the canary) and (re)write the ensemble.
 
     For a repository no server uses. A new repository serves the new version on both paths;
@@ -268,9 +334,18 @@ def export_model(target: ExportTarget, channels: ChannelList, trained: TrainedMo
     """
     repo = ModelRepository(target.repository)
     with repo.transaction():
-        version, artifact = add_version(repo, target, channels, trained.module, spec, trained.info, span=trained.span)
+        version, artifact = add_version(
+            repo, target, channels, trained.module, spec, trained.info, span=trained.span
+        )
         production = read_versions(repo.path)[Role.PRODUCTION] if ENSEMBLE in repo else version
         paths = build_stream(repo.path, spec, production=production, canary=version)
-    logger.info("exported %s version %d from %s; %s: production %d, canary %d",
-                DEEPCLEAN, version, trained.weights, ENSEMBLE, production, version)
+    logger.info(
+        "exported %s version %d from %s; %s: production %d, canary %d",
+        DEEPCLEAN,
+        version,
+        trained.weights,
+        ENSEMBLE,
+        production,
+        version,
+    )
     return ExportResult(version, production, [artifact, *paths])

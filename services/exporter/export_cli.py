@@ -26,24 +26,42 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.exporter.settings import Architecture, ExportModelSettings, ExportPlatform
+    from deepclean.services.exporter.settings import (
+        Architecture,
+        ExportModelSettings,
+        ExportPlatform,
+    )
     from deepclean.utils.config import add_command
 
     # --platform without argparse choices: a bad value is reported in one line by the settings
     parser = add_command(
-        subparsers, "export-model", ExportModelSettings,
+        subparsers,
+        "export-model",
+        ExportModelSettings,
         help="export trained weights and the streaming ensemble into a Triton model repository",
-        description=DESCRIPTION, exclude={"platform", "verbose"},
+        description=DESCRIPTION,
+        exclude={"platform", "verbose"},
     )
-    parser.add_argument("--platform", dest="platform", default=argparse.SUPPRESS,
-                        help=f"platform of the DeepClean step: {', '.join(p.value for p in ExportPlatform)} "
-                             f"(default: {ExportPlatform.ONNX.value})")
-    parser.add_argument("--verbose", dest="verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log at DEBUG level")
+    parser.add_argument(
+        "--platform",
+        dest="platform",
+        default=argparse.SUPPRESS,
+        help=f"platform of the DeepClean step: {', '.join(p.value for p in ExportPlatform)} "
+        f"(default: {ExportPlatform.ONNX.value})",
+    )
+    parser.add_argument(
+        "--verbose",
+        dest="verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log at DEBUG level",
+    )
     # not required here: a list option right before it (--max-latency 0.5 autoencoder) swallows
     # it in argparse; run() takes it back from there (see _architecture)
     architectures = parser.add_subparsers(dest="architecture", metavar="ARCHITECTURE")
-    architectures.add_parser(Architecture.AUTOENCODER.value, help="the DeepClean 1-D convolutional autoencoder")
+    architectures.add_parser(
+        Architecture.AUTOENCODER.value, help="the DeepClean 1-D convolutional autoencoder"
+    )
     return parser
 
 
@@ -64,7 +82,12 @@ def _architecture(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.exporter.channels import settings_with_channel_ifo
-    from deepclean.services.exporter.export import ExportTarget, export_model, load_trained, stream_spec
+    from deepclean.services.exporter.export import (
+        ExportTarget,
+        export_model,
+        load_trained,
+        stream_spec,
+    )
     from deepclean.services.exporter.settings import Architecture, ExportModelSettings
     from deepclean.utils.channels import parse_channels
     from deepclean.utils.config import given_flags, load_settings, require
@@ -80,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         for name in ("torch.onnx", "onnx_ir", "onnxscript"):
             logging.getLogger(name).setLevel(logging.ERROR)
     channels = parse_channels(settings.channels, settings.ifo)
-    trained = load_trained(settings.weights, channels, settings.sample_rate, architecture, settings.bands)
+    trained = load_trained(
+        settings.weights, channels, settings.sample_rate, architecture, settings.bands
+    )
     target = ExportTarget.of(settings)
     spec = stream_spec(target, channels, {"weights": str(trained.weights)})
     result = export_model(target, channels, trained, spec)

@@ -40,16 +40,31 @@ class Job:
     data: Any = field(default=None, repr=False)  #: what the work function needs (the checked run)
 
     def to_json(self) -> dict[str, Any]:
-        seconds = None if self.started is None or self.finished is None else round(self.finished - self.started, 3)
-        return {"job": self.id, "url": f"/jobs/{self.id}", "status": self.status.value, "model_dir": str(self.model_dir),
-                "version": self.version, "error": self.error, "submitted": self.submitted, "started": self.started,
-                "finished": self.finished, "seconds": seconds}
+        seconds = (
+            None
+            if self.started is None or self.finished is None
+            else round(self.finished - self.started, 3)
+        )
+        return {
+            "job": self.id,
+            "url": f"/jobs/{self.id}",
+            "status": self.status.value,
+            "model_dir": str(self.model_dir),
+            "version": self.version,
+            "error": self.error,
+            "submitted": self.submitted,
+            "started": self.started,
+            "finished": self.finished,
+            "seconds": seconds,
+        }
 
 
 class JobRunner:
     """Runs ``work(job)`` (returning the version) for each submitted job on one thread."""
 
-    def __init__(self, work: Callable[[Job], int], *, on_done: Callable[[Job], None] | None = None) -> None:
+    def __init__(
+        self, work: Callable[[Job], int], *, on_done: Callable[[Job], None] | None = None
+    ) -> None:
         self.work, self.on_done = work, on_done
         self.jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
@@ -61,10 +76,18 @@ class JobRunner:
     def find(self, model_dir: Path) -> Job | None:
         """The job (not failed) for ``model_dir``, if there is one."""
         with self._lock:
-            return next((j for j in self.jobs.values() if j.model_dir == model_dir and j.status is not JobStatus.FAILED),
-                        None)
+            return next(
+                (
+                    j
+                    for j in self.jobs.values()
+                    if j.model_dir == model_dir and j.status is not JobStatus.FAILED
+                ),
+                None,
+            )
 
-    def submit(self, model_dir: Path, *, version: int | None = None, data: Any = None) -> tuple[Job, bool]:
+    def submit(
+        self, model_dir: Path, *, version: int | None = None, data: Any = None
+    ) -> tuple[Job, bool]:
         """The job for ``model_dir``: an existing one, or a new one; ``version`` marks a run exported already.
 
         Returns the job and whether it is new.
@@ -88,7 +111,9 @@ class JobRunner:
 
     def busy(self) -> bool:
         with self._lock:
-            return any(j.status in (JobStatus.QUEUED, JobStatus.RUNNING) for j in self.jobs.values())
+            return any(
+                j.status in (JobStatus.QUEUED, JobStatus.RUNNING) for j in self.jobs.values()
+            )
 
     def _run(self) -> None:
         while True:
@@ -101,12 +126,20 @@ class JobRunner:
                 job.version = self.work(job)
                 job.status = JobStatus.DONE
             except Exception as exc:  # noqa: BLE001 - a failed export is reported on the job, the worker goes on
-                job.error, job.status = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc), JobStatus.FAILED
+                job.error, job.status = (
+                    f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc),
+                    JobStatus.FAILED,
+                )
                 logger.error("job %d: export of %s failed: %s", job.id, job.model_dir, job.error)
             job.finished, job.data = time.time(), None
             if job.status is JobStatus.DONE:
-                logger.info("job %d: %s is version %d (%.1f s)", job.id, job.model_dir, job.version,
-                            job.finished - job.started)
+                logger.info(
+                    "job %d: %s is version %d (%.1f s)",
+                    job.id,
+                    job.model_dir,
+                    job.version,
+                    job.finished - job.started,
+                )
             if self.on_done is not None:
                 self.on_done(job)
 

@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from deepclean.services.exporter.export import (
-    INPUT_NAME, OUTPUT_NAME, ExportTarget, TrainedModel, add_version, stream_spec, untrained_model, version_infos,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    ExportTarget,
+    TrainedModel,
+    add_version,
+    stream_spec,
+    untrained_model,
+    version_infos,
 )
 from deepclean.services.exporter.runs import RequestError
 from deepclean.services.exporter.settings import ExporterSettings
@@ -37,16 +44,27 @@ from deepclean.utils.triton.versions import read_versions, reconcile, set_versio
 logger = logging.getLogger(__name__)
 
 #: ensemble parameters that must agree with the settings for the exporter to take a repository over
-GEOMETRY_KEYS = ("channels", "sample_rate", "kernel_length", "stride_length", "batch_size", "max_latencies", "streams",
-                 "stream_mode")
+GEOMETRY_KEYS = (
+    "channels",
+    "sample_rate",
+    "kernel_length",
+    "stride_length",
+    "batch_size",
+    "max_latencies",
+    "streams",
+    "stream_mode",
+)
 
 
 RETIRED = "retired_versions"  #: DeepClean config parameter: versions a rollback retired from the canary slot
 
+
 class ModelStore:
     """DeepClean versions in ``settings.repository`` served by the Triton at ``url``."""
 
-    def __init__(self, settings: ExporterSettings, channels: ChannelList, *, url: str | None) -> None:
+    def __init__(
+        self, settings: ExporterSettings, channels: ChannelList, *, url: str | None
+    ) -> None:
         self.settings, self.channels, self.url = settings, channels, url
         self.target = ExportTarget.of(settings)
         self.spec = stream_spec(self.target, channels, {})
@@ -70,37 +88,78 @@ class ModelStore:
             else:
                 self._check_matches(repo)
                 self._remove_orphans(repo)
-            pins = reconcile(self.path, self.url) if self.url is not None else read_versions(self.path)
-            logger.info("serving %s: production %d, canary %d", ENSEMBLE, pins[Role.PRODUCTION], pins[Role.CANARY])
+            pins = (
+                reconcile(self.path, self.url) if self.url is not None else read_versions(self.path)
+            )
+            logger.info(
+                "serving %s: production %d, canary %d",
+                ENSEMBLE,
+                pins[Role.PRODUCTION],
+                pins[Role.CANARY],
+            )
             return pins
 
     def _build_placeholder(self, repo: ModelRepository) -> None:
         s = self.settings
-        info = VersionInfo(trained=False, bands=[list(b) for b in s.bands], filter_bands=[list(b) for b in s.filter_bands])
+        info = VersionInfo(
+            trained=False,
+            bands=[list(b) for b in s.bands],
+            filter_bands=[list(b) for b in s.filter_bands],
+        )
         with repo.transaction():
-            version, _ = add_version(repo, self.target, self.channels, untrained_model(len(self.channels.witnesses)),
-                                     self.spec, info)
+            version, _ = add_version(
+                repo,
+                self.target,
+                self.channels,
+                untrained_model(len(self.channels.witnesses)),
+                self.spec,
+                info,
+            )
             build_stream(self.path, self.spec, production=version, canary=version)
-        logger.info("built %s in %s with the untrained %s version %d", ENSEMBLE, self.path, DEEPCLEAN, version)
+        logger.info(
+            "built %s in %s with the untrained %s version %d",
+            ENSEMBLE,
+            self.path,
+            DEEPCLEAN,
+            version,
+        )
 
     def _check_matches(self, repo: ModelRepository) -> None:
         have = repo[ENSEMBLE].parameters
-        want = {"channels": list(self.spec.channels), "sample_rate": self.spec.sample_rate,
-                "kernel_length": self.spec.kernel_length, "stride_length": self.spec.stride_length,
-                "batch_size": self.spec.batch_size, "max_latencies": list(self.spec.max_latencies),
-                "streams": self.spec.streams, "stream_mode": self.spec.stream_mode.value}
+        want = {
+            "channels": list(self.spec.channels),
+            "sample_rate": self.spec.sample_rate,
+            "kernel_length": self.spec.kernel_length,
+            "stride_length": self.spec.stride_length,
+            "batch_size": self.spec.batch_size,
+            "max_latencies": list(self.spec.max_latencies),
+            "streams": self.spec.streams,
+            "stream_mode": self.spec.stream_mode.value,
+        }
         have.setdefault("stream_mode", "windowed")  # repositories built before the stream modes
-        differ = [f"{k} {have.get(k)!r} (settings: {want[k]!r})" for k in GEOMETRY_KEYS if have.get(k) != want[k]]
+        differ = [
+            f"{k} {have.get(k)!r} (settings: {want[k]!r})"
+            for k in GEOMETRY_KEYS
+            if have.get(k) != want[k]
+        ]
         if differ:
-            raise ConfigError(f"model repository {self.path} was built with other settings: " + "; ".join(differ)
-                              + "; use the settings (profile) it was built with, or a new repository"
-                              + ("; a repository built before contiguous became the default stream mode needs "
-                                 "stream_mode windowed (DEEPCLEAN_EXPORTER_STREAM_MODE=windowed)"
-                                 if (have["stream_mode"], want["stream_mode"]) == ("windowed", "contiguous") else ""))
+            raise ConfigError(
+                f"model repository {self.path} was built with other settings: "
+                + "; ".join(differ)
+                + "; use the settings (profile) it was built with, or a new repository"
+                + (
+                    "; a repository built before contiguous became the default stream mode needs "
+                    "stream_mode windowed (DEEPCLEAN_EXPORTER_STREAM_MODE=windowed)"
+                    if (have["stream_mode"], want["stream_mode"]) == ("windowed", "contiguous")
+                    else ""
+                )
+            )
         platform = repo[DEEPCLEAN].platform
         if platform is not Platform(self.target.platform.value):
-            raise ConfigError(f"model repository {self.path}: {DEEPCLEAN} is {platform.value}, the settings say "
-                              f"platform {self.target.platform.value}; all versions share one platform")
+            raise ConfigError(
+                f"model repository {self.path}: {DEEPCLEAN} is {platform.value}, the settings say "
+                f"platform {self.target.platform.value}; all versions share one platform"
+            )
 
     def _remove_orphans(self, repo: ModelRepository) -> None:
         """Remove what an export interrupted by a crash left: temporary folders, and versions newer than
@@ -113,7 +172,9 @@ class ModelStore:
         retired = set(dc.parameters.get(RETIRED) or ())
         orphans = [v for v in dc.versions if v > max(pins.values()) and v not in retired]
         if orphans:
-            logger.warning("removing %s version(s) %s left by an interrupted export", DEEPCLEAN, orphans)
+            logger.warning(
+                "removing %s version(s) %s left by an interrupted export", DEEPCLEAN, orphans
+            )
             self._remove_versions(dc, orphans)
 
     # ------------------------------------------------------------------ queries
@@ -127,16 +188,26 @@ class ModelStore:
         dc = repo[DEEPCLEAN]
         pins = read_versions(self.path)
         infos = version_infos(dc)
-        entry = lambda v: {"version": v, **(infos.get(v) or VersionInfo(trained=True)).to_json(),  # noqa: E731
-                           "verified": _verified(dc.path / str(v))}
+        entry = lambda v: {
+            "version": v,
+            **(infos.get(v) or VersionInfo(trained=True)).to_json(),  # noqa: E731
+            "verified": _verified(dc.path / str(v)),
+        }
         used = set(pins.values())
-        return {"production": entry(pins[Role.PRODUCTION]), "canary": entry(pins[Role.CANARY]),
-                "others": [entry(v) for v in dc.versions if v not in used]}
+        return {
+            "production": entry(pins[Role.PRODUCTION]),
+            "canary": entry(pins[Role.CANARY]),
+            "others": [entry(v) for v in dc.versions if v not in used],
+        }
 
     def exported_version(self, model_dir: Path) -> int | None:
         """The version on disk exported from ``model_dir``, if any (read without the lock)."""
         dc = ModelRepository(self.path)[DEEPCLEAN]
-        found = [v for v, i in version_infos(dc).items() if i.model_dir == str(model_dir) and v in dc.versions]
+        found = [
+            v
+            for v, i in version_infos(dc).items()
+            if i.model_dir == str(model_dir) and v in dc.versions
+        ]
         return max(found, default=None)
 
     # ------------------------------------------------------------------ changes
@@ -150,13 +221,27 @@ class ModelStore:
             repo = ModelRepository(self.path)
             pins = read_versions(self.path)
             with repo.transaction():
-                version, _ = add_version(repo, self.target, self.channels, trained.module, self.spec, trained.info,
-                                         span=trained.span)
-                set_versions(self.path, production=pins[Role.PRODUCTION], canary=version, url=self.url)
+                version, _ = add_version(
+                    repo,
+                    self.target,
+                    self.channels,
+                    trained.module,
+                    self.spec,
+                    trained.info,
+                    span=trained.span,
+                )
+                set_versions(
+                    self.path, production=pins[Role.PRODUCTION], canary=version, url=self.url
+                )
                 try:
                     self._check_served(version, trained.module)
                 except ExportError:
-                    set_versions(self.path, production=pins[Role.PRODUCTION], canary=pins[Role.CANARY], url=self.url)
+                    set_versions(
+                        self.path,
+                        production=pins[Role.PRODUCTION],
+                        canary=pins[Role.CANARY],
+                        url=self.url,
+                    )
                     raise
             self._retain(version)
             return version
@@ -169,42 +254,81 @@ class ModelStore:
         versions are retired, so the monitor, which checks a canary newer than production, does
         not promote them straight back; the next training run brings a new canary.
         """
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-            raise RequestError(400, f"version must be a positive integer (a {DEEPCLEAN} version), got {version!r}")
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 1
+        ):
+            raise RequestError(
+                400, f"version must be a positive integer (a {DEEPCLEAN} version), got {version!r}"
+            )
         with self.lock:
             dc = ModelRepository(self.path)[DEEPCLEAN]
             pins = read_versions(self.path)
             version = pins[Role.CANARY] if version is None else version
             if version not in dc.versions:
-                raise RequestError(404, f"{DEEPCLEAN} has no version {version}; versions on disk: {dc.versions}")
+                raise RequestError(
+                    404, f"{DEEPCLEAN} has no version {version}; versions on disk: {dc.versions}"
+                )
             info = version_infos(dc).get(version)
             if info is not None and not info.trained:
-                raise RequestError(409, f"{DEEPCLEAN} version {version} is the untrained placeholder; promote a trained version")
+                raise RequestError(
+                    409,
+                    f"{DEEPCLEAN} version {version} is the untrained placeholder; promote a trained version",
+                )
             if not _verified(dc.path / str(version)):
-                raise RequestError(409, f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})")
+                raise RequestError(
+                    409,
+                    f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})",
+                )
             rollback = version < pins[Role.PRODUCTION]
             canary = version if rollback and pins[Role.CANARY] > version else pins[Role.CANARY]
             newer = [v for v in dc.versions if v > version] if rollback else []
-            if newer:  # recorded before the switch: a restart must not take them for an interrupted export
-                dc.set_parameters({RETIRED: sorted(set(dc.parameters.get(RETIRED) or ()) | set(newer))})
+            if (
+                newer
+            ):  # recorded before the switch: a restart must not take them for an interrupted export
+                dc.set_parameters(
+                    {RETIRED: sorted(set(dc.parameters.get(RETIRED) or ()) | set(newer))}
+                )
                 dc.write_config()
             started = time.perf_counter()
             previous = set_versions(self.path, production=version, canary=canary, url=self.url)
             seconds = time.perf_counter() - started
             if previous[Role.PRODUCTION] != version:
-                logger.info("%s %s version %d to production (was %d; canary %d, was %d) in %.2f s",
-                            "rolled back" if rollback else "promoted", DEEPCLEAN, version, previous[Role.PRODUCTION],
-                            canary, previous[Role.CANARY], seconds)
-            return {"production": version, "canary": canary, "seconds": round(seconds, 3),
-                    "previous": {"production": previous[Role.PRODUCTION], "canary": previous[Role.CANARY]}}
+                logger.info(
+                    "%s %s version %d to production (was %d; canary %d, was %d) in %.2f s",
+                    "rolled back" if rollback else "promoted",
+                    DEEPCLEAN,
+                    version,
+                    previous[Role.PRODUCTION],
+                    canary,
+                    previous[Role.CANARY],
+                    seconds,
+                )
+            return {
+                "production": version,
+                "canary": canary,
+                "seconds": round(seconds, 3),
+                "previous": {
+                    "production": previous[Role.PRODUCTION],
+                    "canary": previous[Role.CANARY],
+                },
+            }
 
     def _retain(self, newest: int) -> None:
         """Keep the last ``keep_versions`` versions on disk; never production, canary or ``newest``."""
         dc = ModelRepository(self.path)[DEEPCLEAN]
-        keep = set(read_versions(self.path).values()) | {newest} | set(dc.versions[-self.settings.keep_versions:])
+        keep = (
+            set(read_versions(self.path).values())
+            | {newest}
+            | set(dc.versions[-self.settings.keep_versions :])
+        )
         old = [v for v in dc.versions if v not in keep]
         if old:
-            logger.info("removing %s version(s) %s (keeping %d)", DEEPCLEAN, old, self.settings.keep_versions)
+            logger.info(
+                "removing %s version(s) %s (keeping %d)",
+                DEEPCLEAN,
+                old,
+                self.settings.keep_versions,
+            )
             self._remove_versions(dc, old)
 
     def _remove_versions(self, dc, versions: list[int]) -> None:
@@ -215,7 +339,15 @@ class ModelStore:
         params = dc.parameters
         for key in (VERSION_INFO, "training_spans"):
             if isinstance(params.get(key), dict):
-                dc.set_parameters({key: {k: v for k, v in params[key].items() if k not in {str(x) for x in versions}}})
+                dc.set_parameters(
+                    {
+                        key: {
+                            k: v
+                            for k, v in params[key].items()
+                            if k not in {str(x) for x in versions}
+                        }
+                    }
+                )
         if isinstance(params.get(RETIRED), list):
             dc.set_parameters({RETIRED: [v for v in params[RETIRED] if v not in versions]})
         dc.write_config()
@@ -229,14 +361,24 @@ class ModelStore:
         from tritonclient.grpc import InferenceServerClient, InferInput
 
         g = self.spec.geometry()
-        x = np.random.default_rng(version).standard_normal((1, self.spec.num_witnesses, g.input_size)).astype(np.float32)
+        x = (
+            np.random.default_rng(version)
+            .standard_normal((1, self.spec.num_witnesses, g.input_size))
+            .astype(np.float32)
+        )
         client = InferenceServerClient(self.url)
         try:
-            if not client.is_model_ready(DEEPCLEAN, str(version)) or not client.is_model_ready(ENSEMBLE):
-                raise ExportError(f"Triton at {self.url} does not serve {DEEPCLEAN} version {version} after loading it")
+            if not client.is_model_ready(DEEPCLEAN, str(version)) or not client.is_model_ready(
+                ENSEMBLE
+            ):
+                raise ExportError(
+                    f"Triton at {self.url} does not serve {DEEPCLEAN} version {version} after loading it"
+                )
             request = InferInput(INPUT_NAME, list(x.shape), "FP32")
             request.set_data_from_numpy(x)
-            served = client.infer(DEEPCLEAN, [request], model_version=str(version)).as_numpy(OUTPUT_NAME)
+            served = client.infer(DEEPCLEAN, [request], model_version=str(version)).as_numpy(
+                OUTPUT_NAME
+            )
         finally:
             client.close()
         with torch.no_grad():
@@ -244,8 +386,10 @@ class ModelStore:
         error = float(np.max(np.abs(served - want)))
         scale = float(np.max(np.abs(want)))
         if not np.all(np.isfinite(served)) or error > 1e-3 * scale + 1e-30:
-            raise ExportError(f"{DEEPCLEAN} version {version} served by Triton differs from the torch model "
-                              f"(max error {error:.3g}, scale {scale:.3g})")
+            raise ExportError(
+                f"{DEEPCLEAN} version {version} served by Triton differs from the torch model "
+                f"(max error {error:.3g}, scale {scale:.3g})"
+            )
 
 
 def _verified(folder: Path) -> bool:

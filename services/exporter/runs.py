@@ -36,7 +36,12 @@ def newest_run(train_dir: Path) -> Path | None:
     runs = []
     for folder in train_dir.iterdir():
         match = RUN_DIR.match(folder.name)
-        if match and folder.is_dir() and (folder / WEIGHTS_FILE).is_file() and (folder / METADATA_FILE).is_file():
+        if (
+            match
+            and folder.is_dir()
+            and (folder / WEIGHTS_FILE).is_file()
+            and (folder / METADATA_FILE).is_file()
+        ):
             runs.append(((int(match[2]), int(match[1])), folder))
     return max(runs)[1].resolve() if runs else None
 
@@ -48,13 +53,18 @@ def resolve_run(model_dir: Any, train_dir: Path) -> Path:
     symlinks (its files included), 404 when it does not exist, 422 when files are missing.
     """
     if model_dir is None:
-        raise RequestError(400, f"field model_dir is required: the training run directory under {train_dir}")
+        raise RequestError(
+            400, f"field model_dir is required: the training run directory under {train_dir}"
+        )
     if not isinstance(model_dir, str) or not model_dir.strip() or "\0" in model_dir:
         raise RequestError(400, f"model_dir must be a non-empty path string, got {model_dir!r}")
     root = train_dir.resolve()
     path = (root / model_dir).resolve()
     if path == root or not path.is_relative_to(root):
-        raise RequestError(400, f"model_dir {model_dir!r} resolves to {path}, outside the training directory {root}")
+        raise RequestError(
+            400,
+            f"model_dir {model_dir!r} resolves to {path}, outside the training directory {root}",
+        )
     if not path.exists():
         raise RequestError(404, f"model_dir {model_dir!r}: {path} does not exist")
     if not path.is_dir():
@@ -62,24 +72,37 @@ def resolve_run(model_dir: Any, train_dir: Path) -> Path:
     for name in (WEIGHTS_FILE, METADATA_FILE):
         file = path / name
         if not file.is_file():
-            raise RequestError(422, f"model_dir {path} has no {name}; a training run holds {WEIGHTS_FILE} and {METADATA_FILE}")
+            raise RequestError(
+                422,
+                f"model_dir {path} has no {name}; a training run holds {WEIGHTS_FILE} and {METADATA_FILE}",
+            )
         if not file.resolve().is_relative_to(root):
-            raise RequestError(400, f"{file} resolves to {file.resolve()}, outside the training directory {root}")
+            raise RequestError(
+                400, f"{file} resolves to {file.resolve()}, outside the training directory {root}"
+            )
     return path
 
 
-def check_run(path: Path, channels: ChannelList, sample_rate: float, ifo: IFO,
-              bands: list[tuple[float, float]]) -> TrainedModel:
+def check_run(
+    path: Path,
+    channels: ChannelList,
+    sample_rate: float,
+    ifo: IFO,
+    bands: list[tuple[float, float]],
+) -> TrainedModel:
     """The run at ``path`` loaded and checked against the repository's channels (RequestError 422 if it does not fit)."""
     try:
         meta = read_metadata(path)
     except TrainingError as exc:
         raise RequestError(422, str(exc)) from None
     if str(meta.ifo) != str(ifo):
-        raise RequestError(422, f"{path / METADATA_FILE}: the run is for {meta.ifo}, this exporter serves {ifo}")
+        raise RequestError(
+            422, f"{path / METADATA_FILE}: the run is for {meta.ifo}, this exporter serves {ifo}"
+        )
     if list(meta.channels) != list(channels.names):
         raise RequestError(
-            422, f"{path}: the run's channels {list(meta.channels)} differ from the repository's {list(channels.names)}"
+            422,
+            f"{path}: the run's channels {list(meta.channels)} differ from the repository's {list(channels.names)}",
         )
     try:
         return load_trained(path, channels, sample_rate, Architecture.AUTOENCODER, bands)

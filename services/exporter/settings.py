@@ -39,23 +39,35 @@ class ExportModelSettings(SharedSettings):
         default_factory=list,
         description="channels the model was trained on, strain first: the names, or a file with one name per line",
     )
-    weights: Path | None = Field(None, description="weights.pt, or the training run directory holding it")
+    weights: Path | None = Field(
+        None, description="weights.pt, or the training run directory holding it"
+    )
     kernel_length: PositiveFloat = Field(1.0, description="window length DeepClean sees, seconds")
-    stride_length: PositiveFloat = Field(1 / 512, description="time between consecutive windows, seconds")
+    stride_length: PositiveFloat = Field(
+        1 / 512, description="time between consecutive windows, seconds"
+    )
     batch_size: PositiveInt = Field(
-        128, description="windows per update (request); one update holds stride_length * batch_size seconds"
+        128,
+        description="windows per update (request); one update holds stride_length * batch_size seconds",
     )
     max_latency: list[PositiveFloat] = Field(
-        [0.5], description="seconds of each window's prediction averaged, seconds; one aggregator pair per value"
+        [0.5],
+        description="seconds of each window's prediction averaged, seconds; one aggregator pair per value",
     )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
         "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
     )
-    streams_per_gpu: PositiveInt = Field(1, description="streams (sequences) served at once by the streaming models")
-    instances: PositiveInt | None = Field(None, description="DeepClean instances (default: Triton's choice)")
-    platform: ExportPlatform = Field(ExportPlatform.ONNX, description="platform of the DeepClean step")
+    streams_per_gpu: PositiveInt = Field(
+        1, description="streams (sequences) served at once by the streaming models"
+    )
+    instances: PositiveInt | None = Field(
+        None, description="DeepClean instances (default: Triton's choice)"
+    )
+    platform: ExportPlatform = Field(
+        ExportPlatform.ONNX, description="platform of the DeepClean step"
+    )
     verbose: bool = Field(False, description="log at DEBUG level")
 
     @property
@@ -82,30 +94,43 @@ class ExporterSettings(SharedSettings):
     repository_directory: Path | None = Field(
         None, description="Triton model repository (default: <project_dir>/model_repo)"
     )
-    inference_kernel_length: PositiveFloat = Field(1.0, description="window length DeepClean sees, seconds")
+    inference_kernel_length: PositiveFloat = Field(
+        1.0, description="window length DeepClean sees, seconds"
+    )
     inference_sampling_rate: PositiveFloat = Field(
         512.0, description="inference windows per second (stride = 1 / this), Hz"
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per update (request)")
-    max_latency: PositiveFloat = Field(0.5, description="seconds of each window's prediction averaged")
+    max_latency: PositiveFloat = Field(
+        0.5, description="seconds of each window's prediction averaged"
+    )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
         "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
     )
     band_margin: NonNegativeFloat = Field(
-        0.0, description="Hz added on both sides of each band for the untrained model's filter_bands"
+        0.0,
+        description="Hz added on both sides of each band for the untrained model's filter_bands",
     )
-    streams_per_gpu: PositiveInt = Field(1, description="streams (sequences) served at once by the streaming models")
-    instances: PositiveInt | None = Field(None, description="DeepClean instances (default: Triton's choice)")
+    streams_per_gpu: PositiveInt = Field(
+        1, description="streams (sequences) served at once by the streaming models"
+    )
+    instances: PositiveInt | None = Field(
+        None, description="DeepClean instances (default: Triton's choice)"
+    )
     platform: ExportPlatform = Field(
         ExportPlatform.PYTHON,
         description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or tensorrt_plan "
         "on a GPU node (a repository keeps its platform)",
     )
-    keep_versions: PositiveInt = Field(5, ge=2, description="DeepClean versions kept on disk (production and canary always)")
+    keep_versions: PositiveInt = Field(
+        5, ge=2, description="DeepClean versions kept on disk (production and canary always)"
+    )
     triton_url: HostPort = Field("127.0.0.1:8001", description="Triton's gRPC address, host:port")
-    triton_timeout: PositiveFloat = Field(120.0, description="seconds to wait for Triton at start-up")
+    triton_timeout: PositiveFloat = Field(
+        120.0, description="seconds to wait for Triton at start-up"
+    )
     host: str = Field("127.0.0.1", description="address the HTTP API binds to")
     port: int = Field(5000, ge=1, le=65535, description="TCP port of the HTTP API")
     max_body_bytes: PositiveInt = Field(65536, description="largest request body accepted, bytes")

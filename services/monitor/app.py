@@ -81,8 +81,15 @@ PAGE = """<!doctype html>
 """
 
 
-def create_app(state: MonitorState, *, ifo: str, refresh: int = 10, max_ratio: float = 1.0,
-               history: float = 3600.0, stale_after: float = 30.0) -> Flask:
+def create_app(
+    state: MonitorState,
+    *,
+    ifo: str,
+    refresh: int = 10,
+    max_ratio: float = 1.0,
+    history: float = 3600.0,
+    stale_after: float = 30.0,
+) -> Flask:
     """The status page over ``state``."""
     app = Flask(__name__)
     cache: dict[str, object] = {}
@@ -90,8 +97,14 @@ def create_app(state: MonitorState, *, ifo: str, refresh: int = 10, max_ratio: f
     @app.get("/")
     def index() -> str:
         return render_template_string(
-            PAGE, s=state.snapshot(), ifo=ifo, refresh=refresh, history=history,
-            now=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), asd_size=ASD_SIZE, ratio_size=RATIO_SIZE,
+            PAGE,
+            s=state.snapshot(),
+            ifo=ifo,
+            refresh=refresh,
+            history=history,
+            now=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            asd_size=ASD_SIZE,
+            ratio_size=RATIO_SIZE,
         )
 
     @app.get("/status")
@@ -102,8 +115,13 @@ def create_app(state: MonitorState, *, ifo: str, refresh: int = 10, max_ratio: f
     def health() -> tuple[Response, int]:
         age = time.time() - state.heartbeat
         ok = age < stale_after
-        return jsonify({"status": "ok" if ok else "stalled", "loop_age_s": round(age, 1),
-                        "last_gps": state.last_gps}), 200 if ok else 503
+        return jsonify(
+            {
+                "status": "ok" if ok else "stalled",
+                "loop_age_s": round(age, 1),
+                "last_gps": state.last_gps,
+            }
+        ), 200 if ok else 503
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -120,9 +138,15 @@ def create_app(state: MonitorState, *, ifo: str, refresh: int = 10, max_ratio: f
     @app.get("/plots/ratios.png")
     def ratio_plot() -> Response:
         snap = state.snapshot()
-        key = (len(snap["ratios"]), snap["ratios"][-1]["gps"] if snap["ratios"] else None, snap["ifo_time"]["last_gps"])
+        key = (
+            len(snap["ratios"]),
+            snap["ratios"][-1]["gps"] if snap["ratios"] else None,
+            snap["ifo_time"]["last_gps"],
+        )
         if cache.get("key") != key:
-            cache["png"] = ratio_png(snap["ratios"], snap["ifo_time"]["last_gps"], max_ratio, history)
+            cache["png"] = ratio_png(
+                snap["ratios"], snap["ifo_time"]["last_gps"], max_ratio, history
+            )
             cache["key"] = key
         return Response(cache["png"], mimetype="image/png", headers={"Cache-Control": "no-store"})
 

@@ -36,7 +36,12 @@ class Archive:
     """Archive files of ``ifo`` under ``project_dir/archive/<IFO>/``."""
 
     def __init__(
-        self, project_dir: Path, ifo: IFO | str, *, max_age: float | None = None, max_bytes: int | None = None
+        self,
+        project_dir: Path,
+        ifo: IFO | str,
+        *,
+        max_age: float | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.ifo = IFO(ifo)
         self.directory = Path(project_dir) / "archive" / str(self.ifo)
@@ -44,7 +49,12 @@ class Archive:
         self.max_bytes = max_bytes
 
     def path(self, gps: int, duration: int) -> Path:
-        return self.directory / FrameName(ifo=self.ifo, tag=FrameKind.CLEANED.value, gps=gps, duration=duration).filename
+        return (
+            self.directory
+            / FrameName(
+                ifo=self.ifo, tag=FrameKind.CLEANED.value, gps=gps, duration=duration
+            ).filename
+        )
 
     def files(self) -> list[tuple[int, int, Path]]:
         """``(gps, duration, path)`` of the archive files present, oldest first."""
@@ -64,10 +74,16 @@ class Archive:
 
     def archived(self, start: int, end: int) -> set[int]:
         """The GPS seconds of ``[start, end)`` that archive files cover."""
-        spans = [(gps, duration) for gps, duration, _ in self.files() if gps < end and gps + duration > start]
+        spans = [
+            (gps, duration)
+            for gps, duration, _ in self.files()
+            if gps < end and gps + duration > start
+        ]
         return {g for g in covered(spans) if start <= g < end}
 
-    def write(self, start: int, end: int, source: Callable[[int], Path]) -> tuple[list[Path], list[int]]:
+    def write(
+        self, start: int, end: int, source: Callable[[int], Path]
+    ) -> tuple[list[Path], list[int]]:
         """Archive seconds ``[start, end)`` read with ``source(gps) -> path``; return the files
         written and the seconds that could not be read (left out: gaps)."""
         names = cleaned_channels(self.ifo)
@@ -75,7 +91,9 @@ class Archive:
         bad = []
         for gps in range(start, end):
             try:
-                seconds[gps] = read_frame(source(gps), names, expected_t0=gps, expected_duration=1.0)
+                seconds[gps] = read_frame(
+                    source(gps), names, expected_t0=gps, expected_duration=1.0
+                )
             except FrameError as exc:
                 logger.warning("not archiving second %d: %s", gps, exc)
                 bad.append(gps)
@@ -85,7 +103,11 @@ class Archive:
             for name in names:
                 first = seconds[run_start][name]
                 data = np.concatenate([seconds[g][name].data for g in range(run_start, run_end)])
-                channels.append(Channel(name=name, data=data, sample_rate=first.sample_rate, t0=float(run_start)))
+                channels.append(
+                    Channel(
+                        name=name, data=data, sample_rate=first.sample_rate, t0=float(run_start)
+                    )
+                )
             path = write_frame(self.path(run_start, run_end - run_start), channels)
             written.append(path)
         return written, bad
@@ -111,5 +133,7 @@ class Archive:
                 except OSError as exc:
                     logger.error("could not delete archive file %s: %s", path, exc)
         if deleted:
-            logger.info("archive retention deleted %d file(s), oldest %s", len(deleted), deleted[0].name)
+            logger.info(
+                "archive retention deleted %d file(s), oldest %s", len(deleted), deleted[0].name
+            )
         return deleted

@@ -25,11 +25,12 @@ from deepclean.utils.monitoring.spans import carousel_victims
 logger = logging.getLogger(__name__)
 
 
-
 class Carousel:
     """The cleaned frames of ``ifo`` under ``project_dir/cleaned/<IFO>/``."""
 
-    def __init__(self, project_dir: Path, ifo: IFO | str, max_files: int, headroom: int = 0) -> None:
+    def __init__(
+        self, project_dir: Path, ifo: IFO | str, max_files: int, headroom: int = 0
+    ) -> None:
         self.project_dir = Path(project_dir)
         self.ifo = IFO(ifo)
         self.directory = frame_path(self.project_dir, FrameKind.CLEANED, self.ifo, 0).parent
@@ -75,6 +76,9 @@ class Carousel:
                 logger.error("could not delete cleaned frame %s: %s", self.path(gps), exc)
         left = len(present) - len(victims)
         if left > keep:
-            logger.warning("carousel holds %d frames (max_files %d): the oldest are not archived yet",
-                           left, self.max_files)
+            logger.warning(
+                "carousel holds %d frames (max_files %d): the oldest are not archived yet",
+                left,
+                self.max_files,
+            )
         return victims

@@ -24,7 +24,12 @@ from deepclean.utils.ifo import IFO
 from deepclean.utils.monitoring.segment import SecondSummary, summarize_second
 from deepclean.utils.products import CLEANED_RATE_HZ, FLAG_RATE_HZ, Flag, Product
 
-SERIES = (Product.RAW, Product.PRODUCTION, Product.CANARY, Product.OUT_DQ)  #: kept per second, in this order
+SERIES = (
+    Product.RAW,
+    Product.PRODUCTION,
+    Product.CANARY,
+    Product.OUT_DQ,
+)  #: kept per second, in this order
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,16 @@ def read_cleaned(path: Path, ifo: IFO | str) -> CleanedSecond:
     """Read the cleaned frame ``path``; FrameError names the file and the problem."""
     gps = FrameName.parse(path).gps
     rates = {p.channel(ifo): CLEANED_RATE_HZ for p in SERIES}
-    rates.update({f.channel(ifo): FLAG_RATE_HZ for f in (Flag.STATE, Flag.PRODUCTION_VERSION, Flag.CANARY_VERSION)})
+    rates.update(
+        {
+            f.channel(ifo): FLAG_RATE_HZ
+            for f in (Flag.STATE, Flag.PRODUCTION_VERSION, Flag.CANARY_VERSION)
+        }
+    )
     mtime = os.stat(path).st_mtime
-    channels = read_frame(path, list(rates), expected_t0=gps, expected_duration=1.0, expected_rates=rates)
+    channels = read_frame(
+        path, list(rates), expected_t0=gps, expected_duration=1.0, expected_rates=rates
+    )
     series = np.stack([channels[p.channel(ifo)].data.astype(np.float64) for p in SERIES])
     summary = summarize_second(
         gps,
@@ -72,4 +84,6 @@ class Segment:
 
     def stacked(self) -> np.ndarray:
         """(len(SERIES), length * 4096), oldest first (only when complete)."""
-        return np.concatenate([self.series[g] for g in range(self.end - self.length, self.end)], axis=1)
+        return np.concatenate(
+            [self.series[g] for g in range(self.end - self.length, self.end)], axis=1
+        )

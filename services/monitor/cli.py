@@ -36,8 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
 
     return add_command(
-        subparsers, "monitor", MonitorSettings,
-        help="the monitor service: canary promotion, carousel, archive, status page", description=DESCRIPTION,
+        subparsers,
+        "monitor",
+        MonitorSettings,
+        help="the monitor service: canary promotion, carousel, archive, status page",
+        description=DESCRIPTION,
     )
 
 
@@ -53,12 +56,20 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
     configure_logging("monitor", settings.log_level)
     service = MonitorService(settings, token=os.environ.get(TOKEN_ENV) or None)
-    app = create_app(service.state, ifo=str(settings.ifo), refresh=settings.refresh, max_ratio=settings.max_ratio,
-                     history=settings.plot_history, stale_after=max(30.0, 3 * settings.frame_timeout))
+    app = create_app(
+        service.state,
+        ifo=str(settings.ifo),
+        refresh=settings.refresh,
+        max_ratio=settings.max_ratio,
+        history=settings.plot_history,
+        stale_after=max(30.0, 3 * settings.frame_timeout),
+    )
     try:
         server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")
     except OSError as exc:
-        raise ServerUnavailableError(f"status page cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+        raise ServerUnavailableError(
+            f"status page cannot listen on {settings.host}:{settings.port}: {exc}"
+        ) from exc
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -30,7 +30,9 @@ class ModelVersion:
     @classmethod
     def from_json(cls, data: Any, role: str) -> "ModelVersion":
         if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-            raise ValueError(f"exporter /versions: {role} is {data!r}, expected an object with an integer 'version'")
+            raise ValueError(
+                f"exporter /versions: {role} is {data!r}, expected an object with an integer 'version'"
+            )
         fields = {k: v for k, v in data.items() if k != "version"}
         fields.setdefault("trained", False)
         return cls(version=data["version"], info=VersionInfo.from_json(fields))
@@ -47,8 +49,10 @@ class Versions:
     def from_json(cls, data: Any) -> "Versions":
         if not isinstance(data, dict):
             raise ValueError(f"exporter /versions answered {data!r}, expected an object")
-        return cls(ModelVersion.from_json(data.get("production"), "production"),
-                   ModelVersion.from_json(data.get("canary"), "canary"))
+        return cls(
+            ModelVersion.from_json(data.get("production"), "production"),
+            ModelVersion.from_json(data.get("canary"), "canary"),
+        )
 
 
 class ExporterClient:
@@ -73,12 +77,16 @@ class ExporterClient:
         self.last_error: str | None = None
 
     def _request(self, method: str, path: str, body: Any = None) -> requests.Response | None:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token and method == "POST" else {}
+        headers = (
+            {"Authorization": f"Bearer {self.token}"} if self.token and method == "POST" else {}
+        )
         url = f"{self.url}{path}"
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                response = requests.request(method, url, json=body, headers=headers, timeout=self.timeout)
+                response = requests.request(
+                    method, url, json=body, headers=headers, timeout=self.timeout
+                )
             except requests.RequestException as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
@@ -87,11 +95,20 @@ class ExporterClient:
                 problem = f"HTTP {response.status_code}: {response.text[:200]}"
             self.last_error = f"{method} {url}: {problem}"
             if attempt == attempts:
-                logger.error("exporter %s %s failed after %d attempt(s): %s", method, url, attempts, problem)
+                logger.error(
+                    "exporter %s %s failed after %d attempt(s): %s", method, url, attempts, problem
+                )
                 return None
             delay = self.backoff * 2 ** (attempt - 1)
-            logger.warning("exporter %s %s failed (attempt %d/%d: %s); retrying in %.1f s",
-                           method, url, attempt, attempts, problem, delay)
+            logger.warning(
+                "exporter %s %s failed (attempt %d/%d: %s); retrying in %.1f s",
+                method,
+                url,
+                attempt,
+                attempts,
+                problem,
+                delay,
+            )
             if self.stop.wait(delay):
                 return None
         return None
@@ -118,14 +135,18 @@ class ExporterClient:
         if response is None:
             return None
         if response.status_code != 200:
-            self.last_error = f"POST {self.url}/promote: HTTP {response.status_code}: {response.text[:200]}"
-            logger.error("exporter refused to promote version %d: HTTP %d %s", version, response.status_code,
-                         response.text[:200])
+            self.last_error = (
+                f"POST {self.url}/promote: HTTP {response.status_code}: {response.text[:200]}"
+            )
+            logger.error(
+                "exporter refused to promote version %d: HTTP %d %s",
+                version,
+                response.status_code,
+                response.text[:200],
+            )
             return None
         self.last_error = None
         try:
             return response.json()
         except ValueError:
             return {}
-
-

@@ -20,7 +20,12 @@ DPI = 100
 ASD_SIZE = (800, 450)  #: width, height of the ASD figure in pixels
 RATIO_SIZE = (800, 300)  #: width, height of the ratio history in pixels
 MARGIN_HZ = 15.0  #: shown on each side of the band(s)
-STYLES = {"raw": {"lw": 1.6}, "production": {"lw": 2.4}, "canary": {"lw": 1.4}, "out_dq": {"lw": 1.0, "ls": "--"}}
+STYLES = {
+    "raw": {"lw": 1.6},
+    "production": {"lw": 2.4},
+    "canary": {"lw": 1.4},
+    "out_dq": {"lw": 1.0, "ls": "--"},
+}
 COLORS = {"raw": "0.45", "production": "tab:blue", "canary": "tab:orange", "out_dq": "tab:green"}
 
 
@@ -35,7 +40,10 @@ def _figure(size: tuple[int, int]):
 
 
 def asd_png(
-    freqs: np.ndarray, asds: Mapping[str, np.ndarray], bands: Sequence[tuple[float, float]], title: str
+    freqs: np.ndarray,
+    asds: Mapping[str, np.ndarray],
+    bands: Sequence[tuple[float, float]],
+    title: str,
 ) -> bytes:
     """ASDs (keys of :data:`COLORS`) against frequency around ``bands``."""
     fig = _figure(ASD_SIZE)
@@ -44,7 +52,9 @@ def asd_png(
     high = max(b[1] for b in bands) + MARGIN_HZ
     shown = (freqs >= low) & (freqs <= high)
     for name, values in asds.items():  # OUT_DQ often equals production: dashed and thinner, on top
-        ax.semilogy(freqs[shown], values[shown], label=name, color=COLORS.get(name), **STYLES.get(name, {}))
+        ax.semilogy(
+            freqs[shown], values[shown], label=name, color=COLORS.get(name), **STYLES.get(name, {})
+        )
     for lo, hi in bands:
         ax.axvspan(lo, hi, color="tab:red", alpha=0.08, lw=0)
     ax.set_xlim(low, high)
@@ -56,21 +66,39 @@ def asd_png(
     return _png(fig)
 
 
-def ratio_png(points: Sequence[Mapping[str, float]], now_gps: int | None, max_ratio: float, window: float) -> bytes:
+def ratio_png(
+    points: Sequence[Mapping[str, float]], now_gps: int | None, max_ratio: float, window: float
+) -> bytes:
     """Ratios (``gps``, ``production_ratio``, ``canary_ratio``, ``out_dq_ratio``) over the last ``window`` s."""
     fig = _figure(RATIO_SIZE)
     ax = fig.add_subplot()
     if points and now_gps is not None:
         minutes = np.array([(p["gps"] - now_gps) / 60.0 for p in points])
-        for key, label in (("production_ratio", "production"), ("canary_ratio", "canary"), ("out_dq_ratio", "out_dq")):
-            style = {"ls": "--", "marker": "x", "ms": 4} if label == "out_dq" else {"marker": "o", "ms": 5}
-            ax.plot(minutes, [p[key] for p in points], lw=1, label=label, color=COLORS[label], **style)
+        for key, label in (
+            ("production_ratio", "production"),
+            ("canary_ratio", "canary"),
+            ("out_dq_ratio", "out_dq"),
+        ):
+            style = (
+                {"ls": "--", "marker": "x", "ms": 4}
+                if label == "out_dq"
+                else {"marker": "o", "ms": 5}
+            )
+            ax.plot(
+                minutes, [p[key] for p in points], lw=1, label=label, color=COLORS[label], **style
+            )
         ax.legend(loc="upper left", fontsize=9)
     else:
         ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)
     ax.axhline(max_ratio, color="tab:red", ls="--", lw=1)
-    earliest = min(((p["gps"] - now_gps) / 60.0 for p in points), default=-window / 60.0) if now_gps else 0.0
-    ax.set_xlim(max(-window / 60.0, min(earliest * 1.1, -1.0)), 0.2)  # the data's span, at most the window
+    earliest = (
+        min(((p["gps"] - now_gps) / 60.0 for p in points), default=-window / 60.0)
+        if now_gps
+        else 0.0
+    )
+    ax.set_xlim(
+        max(-window / 60.0, min(earliest * 1.1, -1.0)), 0.2
+    )  # the data's span, at most the window
     ax.set_xlabel("minutes before the latest frame")
     ax.set_ylabel("in-band ASD ratio / raw")
     ax.grid(True, alpha=0.3)

@@ -30,7 +30,9 @@ def served_versions(triton_url: str, timeout: float = 1.0) -> dict[str, int] | N
     try:
         client = grpcclient.InferenceServerClient(triton_url)
         try:
-            config = client.get_model_config(ENSEMBLE, as_json=True, client_timeout=timeout)["config"]
+            config = client.get_model_config(ENSEMBLE, as_json=True, client_timeout=timeout)[
+                "config"
+            ]
         finally:
             client.close()
     except (InferenceServerException, OSError, ValueError) as exc:

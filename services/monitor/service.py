@@ -49,11 +49,21 @@ class MonitorService:
         s = self.settings = settings
         self.stop_event = threading.Event()
         self.carousel = Carousel(s.project_dir, s.ifo, s.max_files, s.carousel_headroom)
-        self.archive = Archive(s.project_dir, s.ifo, max_age=s.archive_max_age, max_bytes=s.archive_max_bytes)
-        thresholds = Thresholds(passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance)
+        self.archive = Archive(
+            s.project_dir, s.ifo, max_age=s.archive_max_age, max_bytes=s.archive_max_bytes
+        )
+        thresholds = Thresholds(
+            passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance
+        )
         self.state = MonitorState(Path(s.project_dir) / "monitor", thresholds, s.plot_history)
-        self.exporter = ExporterClient(s.exporter_url, token=token, retries=s.exporter_retries,
-                                       backoff=s.exporter_backoff, timeout=s.exporter_timeout, stop=self.stop_event)
+        self.exporter = ExporterClient(
+            s.exporter_url,
+            token=token,
+            retries=s.exporter_retries,
+            backoff=s.exporter_backoff,
+            timeout=s.exporter_timeout,
+            stop=self.stop_event,
+        )
         self.buffer: OrderedDict[int, CleanedSecond] = OrderedDict()
         self.summaries: dict[int, SecondSummary | None] = {}
         self.latest: int | None = None  #: newest GPS read
@@ -61,7 +71,9 @@ class MonitorService:
         self.archived: set[int] = set()
         self.unarchivable: set[int] = set()
         self.last_archived: str | None = None
-        self._archive_summary: tuple[int, int | None] | None = None  #: (files, end GPS) of the archive
+        self._archive_summary: tuple[int, int | None] | None = (
+            None  #: (files, end GPS) of the archive
+        )
         self.jobs: queue.Queue[Segment] = queue.Queue(maxsize=1)
         self.checks_queued = 0  #: segments handed to the checker
         self.checks_done = 0  #: segments the checker finished
@@ -81,7 +93,9 @@ class MonitorService:
         checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
         checker.start()
         try:
-            self.carousel.directory.mkdir(parents=True, exist_ok=True)  # watched before the cleaner's first frame
+            self.carousel.directory.mkdir(
+                parents=True, exist_ok=True
+            )  # watched before the cleaner's first frame
             self._resume()
             with DirectoryWatcher(self.carousel.directory) as watcher:
                 woke = False
@@ -89,8 +103,12 @@ class MonitorService:
                     generation = watcher.generation()
                     present = self.carousel.seconds()
                     new = [g for g in present if self.latest is None or g > self.latest]
-                    if new or not woke:  # a writer's other events (temporary file, rename) change nothing
-                        self._housekeeping(present)  # first: the carousel is bounded before frames are read
+                    if (
+                        new or not woke
+                    ):  # a writer's other events (temporary file, rename) change nothing
+                        self._housekeeping(
+                            present
+                        )  # first: the carousel is bounded before frames are read
                     if new:
                         self._read(new)
                         self._maybe_check()
@@ -109,8 +127,13 @@ class MonitorService:
         """Archived seconds from the archive's file names; the newest segment read back."""
         present = self.carousel.seconds()
         self.archived = self.archive.archived(present[0], present[-1] + 1) if present else set()
-        logger.info("following %s: %d cleaned frame(s) present, %d archive file(s) in %s",
-                    self.carousel.directory, len(present), len(self.archive.files()), self.archive.directory)
+        logger.info(
+            "following %s: %d cleaned frame(s) present, %d archive file(s) in %s",
+            self.carousel.directory,
+            len(present),
+            len(self.archive.files()),
+            self.archive.directory,
+        )
         self._read(present)
         if self.latest is not None:
             self.last_check_end = self.latest + 1
@@ -151,12 +174,16 @@ class MonitorService:
         """Archive closed spans, then trim the carousel (``present``: its seconds) and apply retention."""
         if present:
             latest = max(present[-1], self.latest or present[-1])
-            pending = to_archive(present, self.archived | self.unarchivable, latest, self.settings.write_cadence)
+            pending = to_archive(
+                present, self.archived | self.unarchivable, latest, self.settings.write_cadence
+            )
             for start, end in pending:
                 try:
                     written, bad = self.archive.write(start, end, self.carousel.path)
                 except (FrameError, OSError) as exc:
-                    logger.error("archiving GPS %d-%d failed (frames kept, retried): %s", start, end, exc)
+                    logger.error(
+                        "archiving GPS %d-%d failed (frames kept, retried): %s", start, end, exc
+                    )
                     continue
                 self.unarchivable.update(bad)
                 for path in written:
@@ -171,11 +198,16 @@ class MonitorService:
                 self.archived = {g for g in self.archived if g >= oldest}
                 self.unarchivable = {g for g in self.unarchivable if g >= oldest}
             self.state.record_carousel(len(present) - len(deleted), self.carousel.max_seen)
-            if pending or self._archive_summary is None:  # the archive changes only when a span is written
+            if (
+                pending or self._archive_summary is None
+            ):  # the archive changes only when a span is written
                 if self.latest is not None:
                     self.archive.enforce_retention(self.latest + 1)
                 files = self.archive.files()
-                self._archive_summary = (len(files), max((g + d for g, d, _ in files), default=None))
+                self._archive_summary = (
+                    len(files),
+                    max((g + d for g, d, _ in files), default=None),
+                )
             self.state.record_archive(*self._archive_summary, self.last_archived)
 
     def _maybe_check(self) -> None:
@@ -189,8 +221,12 @@ class MonitorService:
         self.last_check_end = end
         length = self.settings.asd_segment_length
         window = range(end - length, end)
-        segment = Segment(end, length, {g: self.summaries[g] for g in window if g in self.summaries},
-                          {g: self.buffer[g].series.copy() for g in window if g in self.buffer})
+        segment = Segment(
+            end,
+            length,
+            {g: self.summaries[g] for g in window if g in self.summaries},
+            {g: self.buffer[g].series.copy() for g in window if g in self.buffer},
+        )
         try:
             stale = self.jobs.get_nowait()  # the checker is behind: drop the stale segment
             self.checks_dropped += 1
@@ -202,8 +238,14 @@ class MonitorService:
 
     def _log_cycle(self, new: list[int]) -> None:
         latency = self.state.latencies[-1][1] if self.state.latencies else float("nan")
-        logger.info("GPS %d: %d new frame(s), latency %.2f s, carousel %d, archive to GPS %s",
-                    new[-1], len(new), latency, self.state.carousel_files, self.state.archive.get("end"))
+        logger.info(
+            "GPS %d: %d new frame(s), latency %.2f s, carousel %d, archive to GPS %s",
+            new[-1],
+            len(new),
+            latency,
+            self.state.carousel_files,
+            self.state.archive.get("end"),
+        )
 
     # ------------------------------------------------------------------ the checker
 
@@ -224,8 +266,12 @@ class MonitorService:
             return [(float(lo), float(hi)) for lo, hi in model.info.bands]
         if model.version not in self._warned_bands:
             self._warned_bands.add(model.version)
-            logger.warning("version %d has no bands in its version info (training metadata missing?); "
-                           "using the configured band(s) %s Hz", model.version, self.settings.bands)
+            logger.warning(
+                "version %d has no bands in its version info (training metadata missing?); "
+                "using the configured band(s) %s Hz",
+                model.version,
+                self.settings.bands,
+            )
         return list(self.settings.bands)
 
     def check(self, segment: Segment) -> Decision | None:
@@ -233,8 +279,12 @@ class MonitorService:
         s = self.settings
         versions = self.exporter.versions()
         self.state.record_versions(
-            None if versions is None else {"production": _describe(versions.production),
-                                           "canary": _describe(versions.canary)},
+            None
+            if versions is None
+            else {
+                "production": _describe(versions.production),
+                "canary": _describe(versions.canary),
+            },
             self.exporter.last_error,
         )
         self.state.served = served_versions(s.triton_url)
@@ -249,12 +299,18 @@ class MonitorService:
             production, canary = versions.production.version, versions.canary.version
             if not tracker.should_check(production, canary):
                 return None
-            usable = check_segment(segment.summaries, segment.end, segment.length, production, canary)
+            usable = check_segment(
+                segment.summaries, segment.end, segment.length, production, canary
+            )
             if not usable.usable or ratios is None:
                 decision = tracker.skip(segment.end, production, canary, usable.describe())
             else:
-                production_ratio = ratios["production"] if versions.production.info.trained else None
-                decision = tracker.check(segment.end, production, canary, ratios["canary"], production_ratio)
+                production_ratio = (
+                    ratios["production"] if versions.production.info.trained else None
+                )
+                decision = tracker.check(
+                    segment.end, production, canary, ratios["canary"], production_ratio
+                )
                 if decision.verdict is Verdict.PROMOTE:
                     decision = self._promote(decision)
         log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
@@ -266,14 +322,23 @@ class MonitorService:
     def _promote(self, decision: Decision) -> Decision:
         answer = self.exporter.promote(decision.canary)
         if answer is None:
-            return dataclasses.replace(decision, reason=f"{decision.reason}; promotion request failed "
-                                                        f"({self.exporter.last_error}), retried at the next check")
+            return dataclasses.replace(
+                decision,
+                reason=f"{decision.reason}; promotion request failed "
+                f"({self.exporter.last_error}), retried at the next check",
+            )
         self.state.tracker.promoted(decision.canary)
         logger.warning("promoted canary %d to production (exporter: %s)", decision.canary, answer)
-        now = {k: answer.get(k) for k in ("production", "canary")} if isinstance(answer, dict) else answer
+        now = (
+            {k: answer.get(k) for k in ("production", "canary")}
+            if isinstance(answer, dict)
+            else answer
+        )
         return dataclasses.replace(decision, reason=f"promoted; exporter now serves {now}")
 
-    def _ratios(self, segment: Segment, bands: list[tuple[float, float]]) -> dict[str, float] | None:
+    def _ratios(
+        self, segment: Segment, bands: list[tuple[float, float]]
+    ) -> dict[str, float] | None:
         """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when usable)."""
         s = self.settings
         data = segment.stacked()
@@ -286,19 +351,43 @@ class MonitorService:
             "out_dq": band_ratio(by_name[Product.OUT_DQ], raw, freqs, bands),
         }
         last = segment.summaries.get(segment.end - 1)
-        title = (f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
-                 f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
-                 f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}")
-        names = {Product.RAW: "raw", Product.PRODUCTION: "production", Product.CANARY: "canary",
-                 Product.OUT_DQ: "out_dq"}
-        self.state.set_plots(segment.end, {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)})
-        if last is not None and check_segment(segment.summaries, segment.end, segment.length,
-                                              last.production or 0, last.canary or 0).usable:
-            self.state.record_ratio(RatioPoint(segment.end, last.production, last.canary, ratios["production"],
-                                               ratios["canary"], ratios["out_dq"]))
+        title = (
+            f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
+            f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
+            f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}"
+        )
+        names = {
+            Product.RAW: "raw",
+            Product.PRODUCTION: "production",
+            Product.CANARY: "canary",
+            Product.OUT_DQ: "out_dq",
+        }
+        self.state.set_plots(
+            segment.end,
+            {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)},
+        )
+        if (
+            last is not None
+            and check_segment(
+                segment.summaries,
+                segment.end,
+                segment.length,
+                last.production or 0,
+                last.canary or 0,
+            ).usable
+        ):
+            self.state.record_ratio(
+                RatioPoint(
+                    segment.end,
+                    last.production,
+                    last.canary,
+                    ratios["production"],
+                    ratios["canary"],
+                    ratios["out_dq"],
+                )
+            )
         return ratios
 
 
 def _describe(model: ModelVersion) -> dict:
     return {"version": model.version, **model.info.to_json()}
-

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from deepclean.utils.config import HostPort, HttpUrl, SharedSettings
-from deepclean.utils.monitoring.asd import DEFAULT_FFTLENGTH_S, DEFAULT_SEGMENT_S, Average, welch_segments
+from deepclean.utils.monitoring.asd import (
+    DEFAULT_FFTLENGTH_S,
+    DEFAULT_SEGMENT_S,
+    Average,
+    welch_segments,
+)
 
 
 class MonitorSettings(SharedSettings):
@@ -16,42 +28,76 @@ class MonitorSettings(SharedSettings):
 
     service: ClassVar[str] = "monitor"
 
-    exporter_url: HttpUrl = Field("http://127.0.0.1:5000", description="base URL of the exporter (GET /versions, POST /promote)")
-    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)")
-    host: str = Field("127.0.0.1", description="address the status page binds to")
-    port: int = Field(5001, ge=1, le=65535, description="port of the status page (/, /status, /health, /metrics)")
-    monitor_period: PositiveInt = Field(
-        64, description="seconds of data between two canary checks (>= asd_segment_length: disjoint checks)"
+    exporter_url: HttpUrl = Field(
+        "http://127.0.0.1:5000",
+        description="base URL of the exporter (GET /versions, POST /promote)",
     )
-    asd_segment_length: PositiveInt = Field(int(DEFAULT_SEGMENT_S), description="seconds of data per ASD ratio")
-    asd_fftlength: PositiveFloat = Field(DEFAULT_FFTLENGTH_S, description="seconds per Welch FFT of the ASD ratio")
+    triton_url: HostPort = Field(
+        "127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)"
+    )
+    host: str = Field("127.0.0.1", description="address the status page binds to")
+    port: int = Field(
+        5001, ge=1, le=65535, description="port of the status page (/, /status, /health, /metrics)"
+    )
+    monitor_period: PositiveInt = Field(
+        64,
+        description="seconds of data between two canary checks (>= asd_segment_length: disjoint checks)",
+    )
+    asd_segment_length: PositiveInt = Field(
+        int(DEFAULT_SEGMENT_S), description="seconds of data per ASD ratio"
+    )
+    asd_fftlength: PositiveFloat = Field(
+        DEFAULT_FFTLENGTH_S, description="seconds per Welch FFT of the ASD ratio"
+    )
     asd_average: Average = Field(Average.MEAN, description="averaging of Welch periodograms")
-    passes: PositiveInt = Field(10, description="consecutive passing checks that promote the canary")
-    failures: PositiveInt = Field(5, description="consecutive failing checks that reject the canary")
-    max_ratio: PositiveFloat = Field(1.0, description="a passing canary has in-band ASD ratio canary/raw <= this")
+    passes: PositiveInt = Field(
+        10, description="consecutive passing checks that promote the canary"
+    )
+    failures: PositiveInt = Field(
+        5, description="consecutive failing checks that reject the canary"
+    )
+    max_ratio: PositiveFloat = Field(
+        1.0, description="a passing canary has in-band ASD ratio canary/raw <= this"
+    )
     tolerance: NonNegativeFloat = Field(
         0.02, description="a passing canary is no worse than production by more than this fraction"
     )
-    max_files: PositiveInt = Field(300, description="cleaned frames kept in the carousel (oldest deleted)")
-    carousel_headroom: NonNegativeInt = Field(
-        32, description="frames kept free below max_files for what the cleaner writes while the monitor works "
-        "(a catch-up burst during an archive write)"
+    max_files: PositiveInt = Field(
+        300, description="cleaned frames kept in the carousel (oldest deleted)"
     )
-    write_cadence: PositiveInt = Field(128, description="seconds per archive file (aligned to GPS multiples)")
+    carousel_headroom: NonNegativeInt = Field(
+        32,
+        description="frames kept free below max_files for what the cleaner writes while the monitor works "
+        "(a catch-up burst during an archive write)",
+    )
+    write_cadence: PositiveInt = Field(
+        128, description="seconds per archive file (aligned to GPS multiples)"
+    )
     archive_max_age: PositiveFloat | None = Field(
-        None, description="delete archive files ending more than this many seconds before the newest data (none: keep)"
+        None,
+        description="delete archive files ending more than this many seconds before the newest data (none: keep)",
     )
     archive_max_bytes: PositiveInt | None = Field(
-        None, description="delete the oldest archive files beyond this total size, bytes (none: no limit)"
+        None,
+        description="delete the oldest archive files beyond this total size, bytes (none: no limit)",
     )
-    plot_history: PositiveFloat = Field(3600.0, description="seconds of ratio history on the status page")
+    plot_history: PositiveFloat = Field(
+        3600.0, description="seconds of ratio history on the status page"
+    )
     frame_timeout: PositiveFloat = Field(
-        5.0, description="wall seconds without a new cleaned frame before a status cycle runs anyway"
+        5.0,
+        description="wall seconds without a new cleaned frame before a status cycle runs anyway",
     )
     exporter_retries: int = Field(4, ge=0, description="retries of a failed exporter request")
-    exporter_backoff: PositiveFloat = Field(1.0, description="first retry delay, seconds (doubles each retry)")
-    exporter_timeout: PositiveFloat = Field(10.0, description="timeout of one exporter request, seconds")
-    refresh: PositiveInt = Field(10, description="seconds between automatic reloads of the status page")
+    exporter_backoff: PositiveFloat = Field(
+        1.0, description="first retry delay, seconds (doubles each retry)"
+    )
+    exporter_timeout: PositiveFloat = Field(
+        10.0, description="timeout of one exporter request, seconds"
+    )
+    refresh: PositiveInt = Field(
+        10, description="seconds between automatic reloads of the status page"
+    )
 
     @model_validator(mode="after")
     def _check_monitor(self) -> "MonitorSettings":

@@ -48,22 +48,56 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.ratio = Gauge("deepclean_monitor_asd_ratio", "latest in-band ASD ratio against raw", ["series"], registry=r)
-        self.decisions = Counter("deepclean_monitor_decisions", "canary checks by verdict", ["verdict"], registry=r)
-        self.promotions = Counter("deepclean_monitor_promotions", "promotions the exporter accepted", registry=r)
-        self.rejected = Gauge("deepclean_monitor_rejected_canaries", "canary versions rejected", registry=r)
-        self.version = Gauge("deepclean_monitor_version", "DeepClean version per role (exporter)", ["role"], registry=r)
-        self.carousel = Gauge("deepclean_monitor_carousel_files", "cleaned frames in the carousel", registry=r)
-        self.archive_lag = Gauge("deepclean_monitor_archive_lag_seconds",
-                                 "seconds of cleaned data newer than the archive's end", registry=r)
-        self.archive_files = Gauge("deepclean_monitor_archive_files", "archive files present", registry=r)
-        self.latency = Gauge("deepclean_monitor_frame_latency_seconds",
-                             "latest cleaned frame: file time minus the end of its data", registry=r)
-        self.bad_frames = Counter("deepclean_monitor_unreadable_frames", "cleaned frames that could not be read",
-                                  registry=r)
-        self.exporter_up = Gauge("deepclean_monitor_exporter_up", "1 if the exporter answered the last request",
-                                 registry=r)
-        self.last_gps = Gauge("deepclean_monitor_last_frame_gps", "GPS of the latest cleaned frame read", registry=r)
+        self.ratio = Gauge(
+            "deepclean_monitor_asd_ratio",
+            "latest in-band ASD ratio against raw",
+            ["series"],
+            registry=r,
+        )
+        self.decisions = Counter(
+            "deepclean_monitor_decisions", "canary checks by verdict", ["verdict"], registry=r
+        )
+        self.promotions = Counter(
+            "deepclean_monitor_promotions", "promotions the exporter accepted", registry=r
+        )
+        self.rejected = Gauge(
+            "deepclean_monitor_rejected_canaries", "canary versions rejected", registry=r
+        )
+        self.version = Gauge(
+            "deepclean_monitor_version",
+            "DeepClean version per role (exporter)",
+            ["role"],
+            registry=r,
+        )
+        self.carousel = Gauge(
+            "deepclean_monitor_carousel_files", "cleaned frames in the carousel", registry=r
+        )
+        self.archive_lag = Gauge(
+            "deepclean_monitor_archive_lag_seconds",
+            "seconds of cleaned data newer than the archive's end",
+            registry=r,
+        )
+        self.archive_files = Gauge(
+            "deepclean_monitor_archive_files", "archive files present", registry=r
+        )
+        self.latency = Gauge(
+            "deepclean_monitor_frame_latency_seconds",
+            "latest cleaned frame: file time minus the end of its data",
+            registry=r,
+        )
+        self.bad_frames = Counter(
+            "deepclean_monitor_unreadable_frames",
+            "cleaned frames that could not be read",
+            registry=r,
+        )
+        self.exporter_up = Gauge(
+            "deepclean_monitor_exporter_up",
+            "1 if the exporter answered the last request",
+            registry=r,
+        )
+        self.last_gps = Gauge(
+            "deepclean_monitor_last_frame_gps", "GPS of the latest cleaned frame read", registry=r
+        )
 
 
 class MonitorState:
@@ -106,8 +140,12 @@ class MonitorState:
             logger.error("ignoring unreadable monitor state %s: %s", self.path, exc)
             return
         self.metrics.rejected.set(len(self.tracker.rejected))
-        logger.info("resumed monitor state from %s: %d decision(s), rejected canaries %s", self.path,
-                    len(self.decisions), sorted(self.tracker.rejected) or "none")
+        logger.info(
+            "resumed monitor state from %s: %d decision(s), rejected canaries %s",
+            self.path,
+            len(self.decisions),
+            sorted(self.tracker.rejected) or "none",
+        )
 
     def save(self) -> None:
         with self.lock:
@@ -117,7 +155,9 @@ class MonitorState:
                 "ratios": [vars(r) for r in self.ratios],
             }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump(data, handle)
@@ -193,17 +233,26 @@ class MonitorState:
         with self.lock:
             t = self.tracker
             return {
-                "ifo_time": {"last_gps": self.last_gps, "uptime_s": round(time.time() - self.started, 1)},
+                "ifo_time": {
+                    "last_gps": self.last_gps,
+                    "uptime_s": round(time.time() - self.started, 1),
+                },
                 "versions": self.versions,
                 "served": self.served,
                 "exporter_error": self.exporter_error,
-                "canary": {"version": t.canary, "passes": t.passes, "failures": t.failures,
-                           "needed": {"passes": t.thresholds.passes, "failures": t.thresholds.failures},
-                           "rejected": sorted(t.rejected)},
+                "canary": {
+                    "version": t.canary,
+                    "passes": t.passes,
+                    "failures": t.failures,
+                    "needed": {"passes": t.thresholds.passes, "failures": t.thresholds.failures},
+                    "rejected": sorted(t.rejected),
+                },
                 "thresholds": vars(t.thresholds),
                 "decisions": [d.to_json() for d in list(self.decisions)[-20:]][::-1],
                 "ratios": [vars(r) for r in self.ratios],
-                "latency": [{"gps": g, "seconds": round(s, 3)} for g, s in list(self.latencies)[-20:]][::-1],
+                "latency": [
+                    {"gps": g, "seconds": round(s, 3)} for g, s in list(self.latencies)[-20:]
+                ][::-1],
                 "carousel": {"files": self.carousel_files, "max_seen": self.carousel_max},
                 "archive": {**self.archive, "lag": self._archive_lag()},
                 "unreadable_frames": list(self.unreadable),

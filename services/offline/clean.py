@@ -37,7 +37,12 @@ from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.training.artifacts import load_model
 from deepclean.utils.training.gating import ready_segments
-from deepclean.utils.training.preflight import check_context, check_finite, check_finite_json, check_span_memory
+from deepclean.utils.training.preflight import (
+    check_context,
+    check_finite,
+    check_finite_json,
+    check_span_memory,
+)
 from deepclean.utils.training.span_io import load_span
 from deepclean.services.offline.settings import OfflineSettings
 
@@ -83,14 +88,18 @@ def existing_outputs(settings: OfflineSettings) -> list[Path]:
             name = FrameName.parse(path.name)
         except ValueError:
             continue
-        if name.ifo == IFO(settings.ifo) and name.tag == FrameKind.CLEANED.value and (
-            settings.start <= name.gps < settings.start + settings.duration
+        if (
+            name.ifo == IFO(settings.ifo)
+            and name.tag == FrameKind.CLEANED.value
+            and (settings.start <= name.gps < settings.start + settings.duration)
         ):
             found.append(path)
     return found + [out / REPORT_FILE] * (out / REPORT_FILE).exists()
 
 
-def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overwrite: bool = False) -> dict:
+def clean_offline(
+    settings: OfflineSettings, *, allow_worse: bool = False, overwrite: bool = False
+) -> dict:
     """Run the whole job; return the report (also written to ``output_dir/report.json``).
 
     ``allow_worse``: write even when the in-band ratio is above ``max_in_band_ratio``;
@@ -109,9 +118,15 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
     model, meta = load_model(settings.weights)
     fs = settings.sample_rate
     if meta.sample_rate != fs:
-        raise ConfigError(f"model {settings.weights} was trained at {meta.sample_rate} Hz, not sample_rate {fs} Hz")
+        raise ConfigError(
+            f"model {settings.weights} was trained at {meta.sample_rate} Hz, not sample_rate {fs} Hz"
+        )
     if [tuple(b) for b in settings.bands] != [tuple(b) for b in meta.bands]:
-        logger.warning("cleaning band(s) %s differ from the model's %s; using the model's", settings.bands, meta.bands)
+        logger.warning(
+            "cleaning band(s) %s differ from the model's %s; using the model's",
+            settings.bands,
+            meta.bands,
+        )
     bands = [tuple(b) for b in meta.bands]
     filter_bands = [tuple(b) for b in meta.filter_bands]
     geometry = StreamGeometry.from_seconds(
@@ -128,7 +143,10 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
     check_span_memory(len(meta.channels), read_seconds, fs, "duration", settings.duration)
     logger.info(
         "reading GPS %d-%d (%d s of context before, %d s after) for model %s",
-        settings.start - pad.before, settings.start + settings.duration + pad.after, pad.before, pad.after,
+        settings.start - pad.before,
+        settings.start + settings.duration + pad.after,
+        pad.before,
+        pad.after,
         settings.weights,
     )
     span, background_name = load_span(
@@ -141,16 +159,22 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
         background_channel=settings.background_channel,
     )
     if list(span.channels) != meta.channels:
-        raise ConfigError(f"span channels {list(span.channels)} differ from the model's {meta.channels}")
+        raise ConfigError(
+            f"span channels {list(span.channels)} differ from the model's {meta.channels}"
+        )
     per_s = int(round(fs))
     t_infer = time.monotonic()
     logger.info(
         "inference over %d windows of %g s (%d per request, %s stream mode)",
-        span.data.shape[1] // geometry.stride, settings.inference_kernel_length, geometry.batch_size,
+        span.data.shape[1] // geometry.stride,
+        settings.inference_kernel_length,
+        geometry.batch_size,
         geometry.mode.value,
     )
     updates = span.data.shape[1] // geometry.update_size
-    noise = predict_noise(_Progress(model, updates, geometry.update_size / fs), span.data[1:], geometry)
+    noise = predict_noise(
+        _Progress(model, updates, geometry.update_size / fs), span.data[1:], geometry
+    )
     infer_seconds = time.monotonic() - t_infer
     first, n = pad.before * per_s, settings.duration * per_s
     memory = lead = int(round(settings.filter_pad * fs))
@@ -159,7 +183,10 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
     gate = ready_gate(span.ready, int(round(settings.ready_taper * fs)))[first : first + n]
     raw = span.data[0, first : first + n]
     cleaned = raw - gate * filtered
-    check_finite(cleaned, f"cleaned strain of model {settings.weights} on GPS {settings.start}+{settings.duration} s")
+    check_finite(
+        cleaned,
+        f"cleaned strain of model {settings.weights} on GPS {settings.start}+{settings.duration} s",
+    )
 
     ready = span.ready[first : first + n]
     a, b = max(ready_segments(ready), key=lambda seg: seg[1] - seg[0], default=(0, 0))
@@ -171,8 +198,12 @@ def clean_offline(settings: OfflineSettings, *, allow_worse: bool = False, overw
         "duration": settings.duration,
         "bands": [list(b) for b in bands],
         "filter_bands": [list(b) for b in filter_bands],
-        "frames_written": sum(1 for i in range(settings.duration) if settings.start + i not in set(span.missing)),
-        "missing_seconds": [s for s in span.missing if settings.start <= s < settings.start + settings.duration],
+        "frames_written": sum(
+            1 for i in range(settings.duration) if settings.start + i not in set(span.missing)
+        ),
+        "missing_seconds": [
+            s for s in span.missing if settings.start <= s < settings.start + settings.duration
+        ],
         "ready_seconds": float(ready.sum()) / fs,
         "report_span": [settings.start + a / fs, settings.start + b / fs],
         "geometry": {
@@ -233,9 +264,16 @@ class _Progress:
         if now - self.last >= PROGRESS_EVERY_S:
             self.last = now
             rate = self.done * self.seconds_per_update / (now - self.started)
-            logger.info("inference: %d of %d updates (%.0f%%), %.1f s of data per s, about %.0f s left",
-                        self.done, self.updates, 100 * self.done / max(self.updates, 1), rate,
-                        (self.updates - self.done) * self.seconds_per_update / rate if rate > 0 else float("nan"))
+            logger.info(
+                "inference: %d of %d updates (%.0f%%), %.1f s of data per s, about %.0f s left",
+                self.done,
+                self.updates,
+                100 * self.done / max(self.updates, 1),
+                rate,
+                (self.updates - self.done) * self.seconds_per_update / rate
+                if rate > 0
+                else float("nan"),
+            )
         return out
 
 

@@ -30,10 +30,15 @@ logger = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from deepclean.services.offline.settings import OfflineSettings
     from deepclean.utils.config import add_command
+
     return add_command(
-        subparsers, "clean-offline", OfflineSettings,
+        subparsers,
+        "clean-offline",
+        OfflineSettings,
         help="clean a span of frames with a trained model; write cleaned frames and report.json",
-        description=DESCRIPTION, first=_first_flags, exclude={"project_dir", "freq_low", "freq_high"},
+        description=DESCRIPTION,
+        first=_first_flags,
+        exclude={"project_dir", "freq_low", "freq_high"},
     )
 
 
@@ -41,12 +46,20 @@ def _first_flags(parser: argparse.ArgumentParser) -> None:
     from deepclean.utils.training.settings import add_profile_flag
 
     add_profile_flag(parser)
-    parser.add_argument("--allow-worse", action="store_true", default=False,
-                        help="write the cleaned frames even when the in-band ASD ratio is above max_in_band_ratio "
-                             "(default: fail, write nothing)")
-    parser.add_argument("--overwrite", action="store_true", default=False,
-                        help="replace cleaned frames and report.json already in OUTPUT_DIR for the span "
-                             "(default: refuse)")
+    parser.add_argument(
+        "--allow-worse",
+        action="store_true",
+        default=False,
+        help="write the cleaned frames even when the in-band ASD ratio is above max_in_band_ratio "
+        "(default: fail, write nothing)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=False,
+        help="replace cleaned frames and report.json already in OUTPUT_DIR for the span "
+        "(default: refuse)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,12 +73,19 @@ def run(args: argparse.Namespace) -> int:
     require(settings, ("weights", "start", "duration", "output_dir"))
     configure_logging("clean-offline", settings.log_level)
     report = clean_offline(
-        settings, allow_worse=getattr(args, "allow_worse", False), overwrite=getattr(args, "overwrite", False)
+        settings,
+        allow_worse=getattr(args, "allow_worse", False),
+        overwrite=getattr(args, "overwrite", False),
     )
     logger.info(
         "cleaned GPS %d+%d s into %s: in-band ratio %s, out of band %s, vs background %s, %.1f s of data per s",
-        settings.start, settings.duration, settings.output_dir, _fmt(report.get("in_band_ratio")),
-        report.get("out_of_band_ratio"), _fmt(report.get("background_ratio")), report["throughput"] or 0.0,
+        settings.start,
+        settings.duration,
+        settings.output_dir,
+        _fmt(report.get("in_band_ratio")),
+        report.get("out_of_band_ratio"),
+        _fmt(report.get("background_ratio")),
+        report["throughput"] or 0.0,
     )
     return 0
 

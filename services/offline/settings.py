@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from deepclean.utils.config import MAX_GPS, SharedSettings
 from deepclean.utils.streaming import StreamMode
@@ -17,15 +24,25 @@ class OfflineSettings(SharedSettings):
     service: ClassVar[str] = "clean-offline"
 
     weights: Path | None = Field(None, description="trained model directory (or its weights.pt)")
-    start: NonNegativeInt | None = Field(None, le=MAX_GPS, description="GPS start of the span to clean, seconds")
-    duration: PositiveInt | None = Field(None, le=MAX_GPS, description="length of the span to clean, seconds")
-    output_dir: Path | None = Field(None, description="directory receiving cleaned frames and report.json")
-    inference_kernel_length: PositiveFloat = Field(1.0, description="window length at inference, seconds")
+    start: NonNegativeInt | None = Field(
+        None, le=MAX_GPS, description="GPS start of the span to clean, seconds"
+    )
+    duration: PositiveInt | None = Field(
+        None, le=MAX_GPS, description="length of the span to clean, seconds"
+    )
+    output_dir: Path | None = Field(
+        None, description="directory receiving cleaned frames and report.json"
+    )
+    inference_kernel_length: PositiveFloat = Field(
+        1.0, description="window length at inference, seconds"
+    )
     inference_sampling_rate: PositiveFloat = Field(
         512.0, description="inference windows per second (stride = 1 / this), Hz"
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
-    max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    max_latency: PositiveFloat = Field(
+        0.5, description="seconds at the end of each window that are averaged"
+    )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
@@ -35,11 +52,16 @@ class OfflineSettings(SharedSettings):
         2.0, description="seconds of noise on each side band-passed with the cleaned stretch"
     )
     ready_taper: NonNegativeFloat = Field(
-        1.0, le=1.0, description="seconds over which the noise is tapered in/out at analysis-ready edges"
+        1.0,
+        le=1.0,
+        description="seconds over which the noise is tapered in/out at analysis-ready edges",
     )
-    num_threads: PositiveInt = Field(2, le=2, description="torch CPU threads (at most 2 on this machine)")
+    num_threads: PositiveInt = Field(
+        2, le=2, description="torch CPU threads (at most 2 on this machine)"
+    )
     background_channel: str | None = Field(
-        None, description="channel with the true background, reported when present (default <IFO>:SIM-BACKGROUND)"
+        None,
+        description="channel with the true background, reported when present (default <IFO>:SIM-BACKGROUND)",
     )
     max_in_band_ratio: PositiveFloat = Field(
         1.0,

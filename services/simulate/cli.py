@@ -26,9 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
 
     return add_command(
-        subparsers, "simulate", SimulateSettings,
-        help="write simulated detector frames (strain, witnesses, faults)", description=DESCRIPTION,
-        exclude=UNUSED, first=_add_overwrite_flag,
+        subparsers,
+        "simulate",
+        SimulateSettings,
+        help="write simulated detector frames (strain, witnesses, faults)",
+        description=DESCRIPTION,
+        exclude=UNUSED,
+        first=_add_overwrite_flag,
     )
 
 
@@ -39,7 +43,9 @@ UNUSED = {"sample_rate", "freq_low", "freq_high", "project_dir"}
 
 def _add_overwrite_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--overwrite", action="store_true", default=False,
+        "--overwrite",
+        action="store_true",
+        default=False,
         help="replace frames (and a different channel list) already in DATA_DIR for the span (default: refuse)",
     )
 

@@ -66,7 +66,10 @@ class FaultPlan:
 
     def partial(self, stream: Stream, gps: int) -> bool:
         """Whether the frame of ``stream`` at ``gps`` is written in pieces (never if dropped)."""
-        return not self.dropped(stream, gps) and uniform(self.seed, f"partial-{stream}", gps) < self.partial_rate
+        return (
+            not self.dropped(stream, gps)
+            and uniform(self.seed, f"partial-{stream}", gps) < self.partial_rate
+        )
 
     def state_vector(self, gps: int) -> np.ndarray:
         """The 16 int32 state-vector samples of GPS second ``gps``."""

@@ -129,8 +129,14 @@ def run_simulation(
         write_channel_list(channels_file, config.channel_list())
     logger.info(
         "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; channel list %s",
-        settings.ifo, start, "backfill" if settings.backfill else f"real time x{settings.speed:g}",
-        settings.seed, len(config.witnesses), settings.line_frequency, settings.data_dir, channels_file,
+        settings.ifo,
+        start,
+        "backfill" if settings.backfill else f"real time x{settings.speed:g}",
+        settings.seed,
+        len(config.witnesses),
+        settings.line_frequency,
+        settings.data_dir,
+        channels_file,
     )
     detector = SimulatedDetector(config, start)
     loop_mono = time.monotonic()
@@ -168,15 +174,28 @@ def run_simulation(
             if not settings.backfill:
                 latency = time.monotonic() - due
                 summary.max_latency_s = max(summary.max_latency_s, latency)
-                logger.info("GPS %d written: latency %.3f s (generate %.1f ms, write %.1f ms)%s",
-                            gps, latency, 1e3 * generate_s, 1e3 * outcome.write_s, _faults(outcome))
+                logger.info(
+                    "GPS %d written: latency %.3f s (generate %.1f ms, write %.1f ms)%s",
+                    gps,
+                    latency,
+                    1e3 * generate_s,
+                    1e3 * outcome.write_s,
+                    _faults(outcome),
+                )
             else:
-                logger.debug("GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome))
+                logger.debug(
+                    "GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome)
+                )
                 if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
                     last_progress = time.monotonic()
                     total = f"/{settings.duration}" if settings.duration else ""
-                    logger.info("backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
-                                gps, done, total, summary.frames / (last_progress - loop_mono))
+                    logger.info(
+                        "backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
+                        gps,
+                        done,
+                        total,
+                        summary.frames / (last_progress - loop_mono),
+                    )
     finally:
         sink.close()
         summary.wall_s = time.monotonic() - loop_mono

@@ -22,7 +22,13 @@ from pathlib import Path
 from deepclean.services.simulate.faults import FaultPlan
 from deepclean.services.simulate.settings import SimulateSettings, Stream, check_gps_span
 from deepclean.utils.config import check_output_dir, check_output_file
-from deepclean.utils.errors import ConfigError, FrameError, OutputExistsError, ResourceError, read_text_file
+from deepclean.utils.errors import (
+    ConfigError,
+    FrameError,
+    OutputExistsError,
+    ResourceError,
+    read_text_file,
+)
 from deepclean.utils.frames.checksum import verify_gwf_bytes
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
@@ -59,8 +65,17 @@ def existing_frames(data_dir: Path, ifo, start: int, end: int | None) -> list[Pa
 
 
 #: settings that do not change what is written (only when, where, how fast)
-_NOT_DATA = {"start", "duration", "backfill", "speed", "log_level", "data_dir", "project_dir", "channels_file",
-             "partial_delay"}
+_NOT_DATA = {
+    "start",
+    "duration",
+    "backfill",
+    "speed",
+    "log_level",
+    "data_dir",
+    "project_dir",
+    "channels_file",
+    "partial_delay",
+}
 
 
 def fingerprint(settings: SimulateSettings) -> dict:
@@ -109,7 +124,8 @@ def kept_seconds(settings: SimulateSettings, existing: list[Path]) -> frozenset[
     keep = set()
     for gps in sorted({FrameName.parse(p.name).gps for p in existing}):
         if all(
-            plan.dropped(stream, gps) or _complete(frame_path(settings.data_dir, kind, settings.ifo, gps))
+            plan.dropped(stream, gps)
+            or _complete(frame_path(settings.data_dir, kind, settings.ifo, gps))
             for stream, kind in kinds.items()
         ):
             keep.add(gps)
@@ -125,7 +141,12 @@ class Preflight:
 
 
 def check_before_writing(
-    settings: SimulateSettings, start: int, config: DetectorConfig, channels_file: Path, *, overwrite: bool
+    settings: SimulateSettings,
+    start: int,
+    config: DetectorConfig,
+    channels_file: Path,
+    *,
+    overwrite: bool,
 ) -> Preflight:
     """Raise before anything is written if the run cannot or must not happen; say whether
     the channel list must be (re)written (not when the same list is there already) and
@@ -150,16 +171,25 @@ def check_before_writing(
     end = None if settings.duration is None else start + settings.duration
     existing = existing_frames(settings.data_dir, settings.ifo, start, end)
     wanted = "\n".join(config.channel_list()) + "\n"
-    current = read_text_file(channels_file, "channel list file") if channels_file.is_file() else None
+    current = (
+        read_text_file(channels_file, "channel list file") if channels_file.is_file() else None
+    )
     if overwrite:
         if existing:
-            logger.warning("--overwrite: replacing %d existing frame file(s) from GPS %d on", len(existing), start)
+            logger.warning(
+                "--overwrite: replacing %d existing frame file(s) from GPS %d on",
+                len(existing),
+                start,
+            )
         return Preflight(current != wanted)
     if existing and current == wanted and _recorded(settings) == fingerprint(settings):
         keep = kept_seconds(settings, existing)
         logger.info(
             "continuing in %s: %d second(s) of the span are already there, written with the same seed and settings "
-            "(%s); keeping them and writing the others", settings.data_dir, len(keep), record_path(settings).name,
+            "(%s); keeping them and writing the others",
+            settings.data_dir,
+            len(keep),
+            record_path(settings).name,
         )
         return Preflight(False, keep)
     if existing:

@@ -6,7 +6,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from deepclean.utils.config import MAX_GPS, SharedSettings
 from deepclean.utils.simulation import channels as ch
@@ -29,7 +37,9 @@ def parse_span(text: str) -> tuple[float, float]:
     except ValueError:
         span = None
     if not sep or span is None or not span[0] < span[1]:
-        raise ValueError(f"span {text!r} is not START-END in GPS seconds with END > START (e.g. 1400000010-1400000014.5)")
+        raise ValueError(
+            f"span {text!r} is not START-END in GPS seconds with END > START (e.g. 1400000010-1400000014.5)"
+        )
     return span
 
 
@@ -53,51 +63,77 @@ class SimulateSettings(SharedSettings):
     duration: Annotated[int, Field(ge=1, le=MAX_GPS)] | None = Field(
         None, description="seconds of data to write; none = run until SIGINT/SIGTERM"
     )
-    backfill: bool = Field(False, description="write the span as fast as possible instead of following the clock")
+    backfill: bool = Field(
+        False, description="write the span as fast as possible instead of following the clock"
+    )
     speed: PositiveFloat = Field(
-        1.0, description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)"
+        1.0,
+        description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)",
     )
     follow_clock: bool = Field(
         False,
         description="real time at speed 1 with a GPS start: each frame appears when the real GPS clock reaches its "
         "end, as with --start now (seconds already past are written at once); default: paced from launch",
     )
-    seed: NonNegativeInt = Field(0, description="random seed of the data and of the injected faults")
-    truth: bool = Field(True, description="also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames")
+    seed: NonNegativeInt = Field(
+        0, description="random seed of the data and of the injected faults"
+    )
+    truth: bool = Field(
+        True,
+        description="also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames",
+    )
     channels_file: Path | None = Field(
-        None, description="file receiving the channel list, strain first; none = $DATA_DIR/channels.txt"
+        None,
+        description="file receiving the channel list, strain first; none = $DATA_DIR/channels.txt",
     )
     # ----------------------------------------------------------------- physics
-    line_frequency: float = Field(60.0, ge=10.0, le=200.0, description="mains line frequency, Hz (60 or 50)")
+    line_frequency: float = Field(
+        60.0, ge=10.0, le=200.0, description="mains line frequency, Hz (60 or 50)"
+    )
     witnesses: list[str] | None = Field(
-        None, description="witness channels without the IFO prefix; none = the production list of the IFO"
+        None,
+        description="witness channels without the IFO prefix; none = the production list of the IFO",
     )
     num_witnesses: PositiveInt | None = Field(
         None,
         description="number of witnesses: drop non-coupling ones or add synthetic non-coupling ASC-SIMnn_P_OUT_DQ",
     )
     coupled_witnesses: list[str] = Field(
-        list(ch.DEFAULT_COUPLINGS), description="ASC witnesses whose product with the mains couples into strain"
+        list(ch.DEFAULT_COUPLINGS),
+        description="ASC witnesses whose product with the mains couples into strain",
     )
     coupling_weights: list[NonNegativeFloat] = Field(
-        list(ch.DEFAULT_COUPLINGS.values()), description="relative weight of each coupled witness (same order)"
+        list(ch.DEFAULT_COUPLINGS.values()),
+        description="relative weight of each coupled witness (same order)",
     )
     bilinear_asd_ratio: NonNegativeFloat = Field(
         20.0, description="mean ASD of the bilinear sidebands / background ASD over line +/- 2 Hz"
     )
     linear_amplitude: NonNegativeFloat = Field(
-        50.0, description="amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)"
+        50.0,
+        description="amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)",
     )
     # ----------------------------------------------------------------- faults
-    drop_rate: Rate = Field(0.0, description="fraction of frames never written (independently per stream)")
-    drop_streams: list[Stream] = Field(
-        [Stream.STRAIN, Stream.WITNESS], description="streams whose frames may be dropped: strain, witness"
+    drop_rate: Rate = Field(
+        0.0, description="fraction of frames never written (independently per stream)"
     )
-    drop_gps: list[NonNegativeInt] = Field([], description="GPS seconds whose frames are dropped (in drop_streams)")
-    not_ready_rate: Rate = Field(0.0, description="fraction of time the state vector is not analysis-ready")
+    drop_streams: list[Stream] = Field(
+        [Stream.STRAIN, Stream.WITNESS],
+        description="streams whose frames may be dropped: strain, witness",
+    )
+    drop_gps: list[NonNegativeInt] = Field(
+        [], description="GPS seconds whose frames are dropped (in drop_streams)"
+    )
+    not_ready_rate: Rate = Field(
+        0.0, description="fraction of time the state vector is not analysis-ready"
+    )
     not_ready_length: PositiveInt = Field(8, description="length of each random not-ready span, s")
-    not_ready_spans: list[str] = Field([], description="explicit not-ready spans START-END, GPS seconds")
-    partial_rate: Rate = Field(0.0, description="fraction of frame files written non-atomically, in pieces")
+    not_ready_spans: list[str] = Field(
+        [], description="explicit not-ready spans START-END, GPS seconds"
+    )
+    partial_rate: Rate = Field(
+        0.0, description="fraction of frame files written non-atomically, in pieces"
+    )
     partial_pieces: int = Field(3, ge=2, le=100, description="pieces of a partially written file")
     partial_delay: NonNegativeFloat = Field(
         0.5, description="wall-clock seconds from a partial file's first piece to its completion"
@@ -135,9 +171,13 @@ class SimulateSettings(SharedSettings):
         names = self.witness_names()
         missing = [n for n in [ch.MAINS, *self.coupled_witnesses] if n not in names]
         if missing:
-            raise ValueError(f"witness(es) {', '.join(missing)} needed for the coupling are not in the witness list")
+            raise ValueError(
+                f"witness(es) {', '.join(missing)} needed for the coupling are not in the witness list"
+            )
         if ch.MAINS in self.coupled_witnesses:
-            raise ValueError(f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, list ASC witnesses")
+            raise ValueError(
+                f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, list ASC witnesses"
+            )
         return self
 
     def witness_names(self) -> list[str]:

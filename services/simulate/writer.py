@@ -23,7 +23,13 @@ from deepclean.services.simulate.faults import READY, FaultPlan
 from deepclean.services.simulate.settings import Stream
 from deepclean.utils.errors import DeepCleanError
 from deepclean.utils.frames.gwf import Channel, write_frame
-from deepclean.utils.frames.naming import STATE_RATE_HZ, FrameKind, frame_path, state_channel, strain_channel
+from deepclean.utils.frames.naming import (
+    STATE_RATE_HZ,
+    FrameKind,
+    frame_path,
+    state_channel,
+    strain_channel,
+)
 from deepclean.utils.ifo import IFO
 from deepclean.utils.simulation.channels import BACKGROUND, full_name
 from deepclean.utils.simulation.detector import SimulatedDetector, SimulatedSecond
@@ -83,7 +89,9 @@ class FrameSink:
         ]
         if self.truth:
             strain.append(Channel(full_name(self.ifo, BACKGROUND), second.background, fs, gps))
-        witness = [Channel(name, data, second.rates[name], gps) for name, data in second.witnesses.items()]
+        witness = [
+            Channel(name, data, second.rates[name], gps) for name, data in second.witnesses.items()
+        ]
         return {Stream.STRAIN: strain, Stream.WITNESS: witness}
 
     def write(self, second: SimulatedSecond) -> FrameOutcome:
@@ -130,7 +138,12 @@ class FrameSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload[: bounds[1]])  # the truncated file appears
         pieces = [payload[a:b] for a, b in zip(bounds[1:-1], bounds[2:])]
-        thread = threading.Thread(target=self._append_pieces, args=(path, pieces), name=f"partial-{path.name}", daemon=True)
+        thread = threading.Thread(
+            target=self._append_pieces,
+            args=(path, pieces),
+            name=f"partial-{path.name}",
+            daemon=True,
+        )
         thread.start()
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 

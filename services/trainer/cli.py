@@ -27,9 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.training.settings import add_profile_flag
 
     return add_command(
-        subparsers, "trainer", TrainerSettings,
-        help="the training service: train and retrain on the live frame stream", description=DESCRIPTION,
-        exclude={"output_dir", "duration", "init_weights"}, first=add_profile_flag,
+        subparsers,
+        "trainer",
+        TrainerSettings,
+        help="the training service: train and retrain on the live frame stream",
+        description=DESCRIPTION,
+        exclude={"output_dir", "duration", "init_weights"},
+        first=add_profile_flag,
     )
 
 

@@ -47,15 +47,27 @@ def notify(
                 logger.info("exporter %s accepted the model (HTTP %d)", url, response.status_code)
                 return True
             problem = f"HTTP {response.status_code}: {response.text[:200]}"
-            if response.status_code < 500:  # the exporter refused this request: retrying will not help
+            if (
+                response.status_code < 500
+            ):  # the exporter refused this request: retrying will not help
                 logger.error("exporter %s refused the notification: %s", url, problem)
                 return False
         if attempt < attempts:
             delay = backoff * 2 ** (attempt - 1)
-            logger.warning("notifying exporter %s failed (attempt %d/%d: %s); retrying in %.1f s",
-                           url, attempt, attempts, problem, delay)
+            logger.warning(
+                "notifying exporter %s failed (attempt %d/%d: %s); retrying in %.1f s",
+                url,
+                attempt,
+                attempts,
+                problem,
+                delay,
+            )
             sleep(delay)
         else:
-            logger.error("exporter %s unreachable after %d attempt(s) (%s); the model stays on disk",
-                         url, attempts, problem)
+            logger.error(
+                "exporter %s unreachable after %d attempt(s) (%s); the model stays on disk",
+                url,
+                attempts,
+                problem,
+            )
     return False

@@ -42,7 +42,9 @@ SPAN_FACTOR = 2  #: a run's span is at most this many times train_duration long
 class ReadyTracker:
     """Which recent GPS seconds were ready, and whether a training run is due."""
 
-    def __init__(self, train_duration: int, retrain_cadence: int, last_end: int | None = None) -> None:
+    def __init__(
+        self, train_duration: int, retrain_cadence: int, last_end: int | None = None
+    ) -> None:
         self.train_duration = train_duration
         self.retrain_cadence = retrain_cadence
         self.last_end = last_end
@@ -113,7 +115,9 @@ class TrainerService:
     def _channels(self) -> ChannelList:
         given = self.settings.channels or [str(Path(self.settings.data_dir) / "channels.txt")]
         if not self.settings.channels and not Path(given[0]).is_file():
-            raise ConfigError(f"setting channels is required: give --channels (no {given[0]} to default to)")
+            raise ConfigError(
+                f"setting channels is required: give --channels (no {given[0]} to default to)"
+            )
         return parse_channels(given, self.settings.ifo)
 
     def stop(self) -> None:
@@ -128,13 +132,23 @@ class TrainerService:
         if self.previous:
             logger.info("continuing from model %s", self.previous)
         with FrameStream(
-            s.data_dir, s.ifo, self.channels, start=s.start, timeout=s.frame_timeout, max_consecutive_drops=None
+            s.data_dir,
+            s.ifo,
+            self.channels,
+            start=s.start,
+            timeout=s.frame_timeout,
+            max_consecutive_drops=None,
         ) as stream:
             self.stream = stream
             if self.stop_event.is_set():
                 return self.successes
-            logger.info("following %s from GPS %d; %d s per run, every %d s", s.data_dir, stream.gps,
-                        s.train_duration, s.retrain_cadence)
+            logger.info(
+                "following %s from GPS %d; %d s per run, every %d s",
+                s.data_dir,
+                stream.gps,
+                s.train_duration,
+                s.retrain_cadence,
+            )
             for item in stream:
                 self.tracker.add(item.gps, isinstance(item, FrameData) and item.ready)
                 window = self.tracker.due()
@@ -158,31 +172,51 @@ class TrainerService:
         logger.info("training run %s (%s)", name, origin)
         try:
             span, background = load_span(
-                s.data_dir, s.ifo, self.channels, start, end - start,
-                sample_rate=s.sample_rate, background_channel=s.background_channel,
+                s.data_dir,
+                s.ifo,
+                self.channels,
+                start,
+                end - start,
+                sample_rate=s.sample_rate,
+                background_channel=s.background_channel,
             )
             result = train_model(
-                span, s, tmp, init_weights=self.previous, profile=self.profile,
-                interactive=False, background_channel=background, should_stop=self.stop_event.is_set,
+                span,
+                s,
+                tmp,
+                init_weights=self.previous,
+                profile=self.profile,
+                interactive=False,
+                background_channel=background,
+                should_stop=self.stop_event.is_set,
             )
         except TrainingInterrupted as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            logger.warning("training run %s stopped before it finished (%s); nothing kept", name, exc)
+            logger.warning(
+                "training run %s stopped before it finished (%s); nothing kept", name, exc
+            )
             return None
         except (TrainingError, FrameError) as exc:
             failed = self.train_dir / f"{name}.failed"
             shutil.rmtree(failed, ignore_errors=True)
             if tmp.exists():
                 tmp.replace(failed)
-            logger.error("training run %s failed; keeping %s: %s", name, self.previous or "no model", exc)
+            logger.error(
+                "training run %s failed; keeping %s: %s", name, self.previous or "no model", exc
+            )
             return None
         shutil.rmtree(final, ignore_errors=True)
         tmp.replace(final)
         self.previous = final
         self.successes += 1
         meta = result.metadata
-        logger.info("training run %s succeeded in %.0f s: validation loss %.4f, in-band ASD ratio %s",
-                    name, result.seconds, meta.losses["best_valid_loss"], meta.validation.get("in_band_ratio"))
+        logger.info(
+            "training run %s succeeded in %.0f s: validation loss %.4f, in-band ASD ratio %s",
+            name,
+            result.seconds,
+            meta.losses["best_valid_loss"],
+            meta.validation.get("in_band_ratio"),
+        )
         payload = {
             "ifo": str(s.ifo),
             "start": start,
@@ -193,5 +227,11 @@ class TrainerService:
             "valid_loss": meta.losses["best_valid_loss"],
             "in_band_ratio": meta.validation.get("in_band_ratio"),
         }
-        notify(s.notify_url, payload, retries=s.notify_retries, backoff=s.notify_backoff, timeout=s.notify_timeout)
+        notify(
+            s.notify_url,
+            payload,
+            retries=s.notify_retries,
+            backoff=s.notify_backoff,
+            timeout=s.notify_timeout,
+        )
         return final

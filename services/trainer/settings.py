@@ -21,17 +21,29 @@ class TrainerSettings(TrainingSettings):
     service: ClassVar[str] = "trainer"
 
     start: NonNegativeInt | None = Field(
-        None, description="GPS second to begin following the stream (none: the newest frame present)"
+        None,
+        description="GPS second to begin following the stream (none: the newest frame present)",
     )
-    train_duration: PositiveInt = Field(4096, description="seconds of analysis-ready data per training run")
-    retrain_cadence: PositiveInt = Field(2048, description="seconds of data between the ends of two runs")
+    train_duration: PositiveInt = Field(
+        4096, description="seconds of analysis-ready data per training run"
+    )
+    retrain_cadence: PositiveInt = Field(
+        2048, description="seconds of data between the ends of two runs"
+    )
     notify_url: HttpUrl = Field(
-        "http://127.0.0.1:5000/models", description="exporter URL receiving a POST after each successful run"
+        "http://127.0.0.1:5000/models",
+        description="exporter URL receiving a POST after each successful run",
     )
     notify_retries: NonNegativeInt = Field(4, description="retries of a failed notification")
-    notify_backoff: PositiveFloat = Field(1.0, description="first retry delay, seconds (doubles each retry)")
-    notify_timeout: PositiveFloat = Field(5.0, description="timeout of one notification request, seconds")
+    notify_backoff: PositiveFloat = Field(
+        1.0, description="first retry delay, seconds (doubles each retry)"
+    )
+    notify_timeout: PositiveFloat = Field(
+        5.0, description="timeout of one notification request, seconds"
+    )
     frame_timeout: PositiveFloat = Field(
         2.0, description="seconds to wait for a frame before counting it as dropped (not ready)"
     )
-    max_runs: PositiveInt | None = Field(None, description="stop after this many training runs (none: never)")
+    max_runs: PositiveInt | None = Field(
+        None, description="stop after this many training runs (none: never)"
+    )

@@ -37,8 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.training.settings import TrainingSettings
 
     return add_command(
-        subparsers, "train", TrainingSettings,
-        help="train DeepClean on a span of frames", description=DESCRIPTION, first=_first_flags,
+        subparsers,
+        "train",
+        TrainingSettings,
+        help="train DeepClean on a span of frames",
+        description=DESCRIPTION,
+        first=_first_flags,
         exclude={"project_dir"},
     )
 
@@ -47,8 +51,12 @@ def _first_flags(parser: argparse.ArgumentParser) -> None:
     from deepclean.utils.training.settings import add_profile_flag
 
     add_profile_flag(parser)
-    parser.add_argument("--overwrite", action="store_true", default=False,
-                        help="replace a model already in OUTPUT_DIR once this run has succeeded (default: refuse)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=False,
+        help="replace a model already in OUTPUT_DIR once this run has succeeded (default: refuse)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
             "give --overwrite to replace it after a successful run, or another --output-dir"
         )
     channels = parse_channels(settings.channels, settings.ifo)
-    check_span_memory(len(channels), settings.duration, settings.sample_rate, "duration", settings.duration)
+    check_span_memory(
+        len(channels), settings.duration, settings.sample_rate, "duration", settings.duration
+    )
     if settings.init_weights is not None:
         init = artifacts.read_metadata(settings.init_weights)
         artifacts.load_state(settings.init_weights)
@@ -85,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
                 f"not {list(channels.names)}; allowed: a model of the same channels"
             )
     logger.info(
-        "profile %s; training on GPS %d + %d s from %s", profile, settings.start, settings.duration, settings.data_dir
+        "profile %s; training on GPS %d + %d s from %s",
+        profile,
+        settings.start,
+        settings.duration,
+        settings.data_dir,
     )
     span, background = load_span(
         settings.data_dir,
@@ -114,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
         failed = output_dir.with_name(output_dir.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(scratch, failed)
-        logger.error("training failed; %s is untouched; the run's plots and checkpoint are in %s", output_dir, failed)
+        logger.error(
+            "training failed; %s is untouched; the run's plots and checkpoint are in %s",
+            output_dir,
+            failed,
+        )
         raise
     _install(scratch, output_dir, present)
     logger.info("done in %.0f s: %s", result.seconds, output_dir)
@@ -125,10 +143,15 @@ def _install(scratch: Path, output_dir: Path, replaced: list[str]) -> None:
     """Move the successful run's files from ``scratch`` into ``output_dir`` (weights and
     metadata last, each atomically), then remove ``scratch``."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    order = sorted(os.listdir(scratch), key=lambda n: (n in ("weights.pt", "metadata.json"), n == "metadata.json"))
+    order = sorted(
+        os.listdir(scratch),
+        key=lambda n: (n in ("weights.pt", "metadata.json"), n == "metadata.json"),
+    )
     for name in order:
         os.replace(scratch / name, output_dir / name)
-    for name in set(replaced) - set(order):  # an earlier model's file this run did not make (e.g. asd.png)
+    for name in set(replaced) - set(
+        order
+    ):  # an earlier model's file this run did not make (e.g. asd.png)
         (output_dir / name).unlink(missing_ok=True)
     shutil.rmtree(scratch, ignore_errors=True)
     if replaced:

@@ -24,8 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
 
     return add_command(
-        subparsers, "triton", TritonSettings,
-        help="run a real Triton Inference Server over a model repository", description=DESCRIPTION, exclude=_UNUSED,
+        subparsers,
+        "triton",
+        TritonSettings,
+        help="run a real Triton Inference Server over a model repository",
+        description=DESCRIPTION,
+        exclude=_UNUSED,
     )
 
 
@@ -48,8 +52,14 @@ def run(args: argparse.Namespace) -> int:
     logger = configure_logging("triton", settings.log_level)
     repository = settings.repository
     if not repository.is_dir():
-        source = "--model-repository" if settings.model_repository is not None else "<project_dir>/model_repo"
-        raise ConfigError(f"setting model_repository = {str(repository)!r} (from {source}): no such directory")
+        source = (
+            "--model-repository"
+            if settings.model_repository is not None
+            else "<project_dir>/model_repo"
+        )
+        raise ConfigError(
+            f"setting model_repository = {str(repository)!r} (from {source}): no such directory"
+        )
     server = TritonServer(
         repository,
         grpc_port=settings.grpc_port,
@@ -60,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     )
     # both signals explicitly: a process started in the background by a shell inherits SIGINT ignored,
     # and Python then never raises KeyboardInterrupt
-    previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         server.start()
         logger.info("serving %s; stop with SIGINT or SIGTERM", repository)

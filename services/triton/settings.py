@@ -9,6 +9,7 @@ from pydantic import Field, PositiveFloat
 
 from deepclean.utils.config import SharedSettings
 
+
 class TritonSettings(SharedSettings):
     """Where the model repository is and which 127.0.0.1 ports the server listens on."""
 
@@ -18,9 +19,15 @@ class TritonSettings(SharedSettings):
         None, description="model repository to serve; none means <project_dir>/model_repo"
     )
     grpc_port: int = Field(8001, ge=1, le=65535, description="gRPC port on 127.0.0.1")
-    http_port: int = Field(8000, ge=1, le=65535, description="HTTP port on 127.0.0.1 (health: /v2/health/ready)")
-    metrics_port: int = Field(8002, ge=0, le=65535, description="Prometheus metrics port on 127.0.0.1; 0 disables metrics")
-    startup_timeout: PositiveFloat = Field(120.0, description="seconds to wait for the server and every model to be ready")
+    http_port: int = Field(
+        8000, ge=1, le=65535, description="HTTP port on 127.0.0.1 (health: /v2/health/ready)"
+    )
+    metrics_port: int = Field(
+        8002, ge=0, le=65535, description="Prometheus metrics port on 127.0.0.1; 0 disables metrics"
+    )
+    startup_timeout: PositiveFloat = Field(
+        120.0, description="seconds to wait for the server and every model to be ready"
+    )
     venv: Path | None = Field(
         None,
         description="the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none means "
@@ -30,4 +37,8 @@ class TritonSettings(SharedSettings):
     @property
     def repository(self) -> Path:
         """The model repository to serve."""
-        return self.model_repository if self.model_repository is not None else self.project_dir / "model_repo"
+        return (
+            self.model_repository
+            if self.model_repository is not None
+            else self.project_dir / "model_repo"
+        )

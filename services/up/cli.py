@@ -27,10 +27,17 @@ logger = logging.getLogger(__name__)
 #: service -> (settings module, class, {settings field: Ports field}); each service's own
 #: settings say where it listens, so one .env drives both the service and its clients
 PORT_SETTINGS = {
-    "triton": ("deepclean.services.triton.settings", "TritonSettings",
-               {"http_port": "triton_http", "grpc_port": "triton_grpc"}),
+    "triton": (
+        "deepclean.services.triton.settings",
+        "TritonSettings",
+        {"http_port": "triton_http", "grpc_port": "triton_grpc"},
+    ),
     "exporter": ("deepclean.services.exporter.settings", "ExporterSettings", {"port": "exporter"}),
-    "cleaner": ("deepclean.services.cleaner.settings", "CleanerSettings", {"metrics_port": "cleaner_metrics"}),
+    "cleaner": (
+        "deepclean.services.cleaner.settings",
+        "CleanerSettings",
+        {"metrics_port": "cleaner_metrics"},
+    ),
     "monitor": ("deepclean.services.monitor.settings", "MonitorSettings", {"port": "monitor"}),
 }
 
@@ -40,9 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     from deepclean.utils.config import add_command
 
     return add_command(
-        subparsers, "up", UpSettings,
+        subparsers,
+        "up",
+        UpSettings,
         help="run the whole pipeline here (simulator, Triton, exporter, trainer, cleaner, monitor)",
-        description=DESCRIPTION, exclude={"sample_rate", "freq_low", "freq_high"},
+        description=DESCRIPTION,
+        exclude={"sample_rate", "freq_low", "freq_high"},
     )
 
 
@@ -57,7 +67,9 @@ def read_ports() -> "Ports":
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:
-            raise DeepCleanError(f"the {service} service is not installed ({module_name}.{class_name}: {exc})") from exc
+            raise DeepCleanError(
+                f"the {service} service is not installed ({module_name}.{class_name}: {exc})"
+            ) from exc
         settings = load_settings(cls)
         values.update({target: getattr(settings, field) for field, target in fields.items()})
     return Ports(**values)
@@ -69,7 +81,9 @@ def trainer_duration(profile: str) -> int:
     from deepclean.utils.config import load_settings
     from deepclean.utils.training.settings import profile_overrides
 
-    return load_settings(TrainerSettings, overrides=profile_overrides(profile, TrainerSettings)).train_duration
+    return load_settings(
+        TrainerSettings, overrides=profile_overrides(profile, TrainerSettings)
+    ).train_duration
 
 
 def monitor_passes_set(env_file: Path) -> bool:
@@ -91,13 +105,21 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(UpSettings, given_flags(args, UpSettings))
     if not settings.demo and not settings.data_dir.is_dir():
-        raise ConfigError(f"setting data_dir = {str(settings.data_dir)!r}: no such directory (--no-demo reads "
-                          "real frames from it)")
+        raise ConfigError(
+            f"setting data_dir = {str(settings.data_dir)!r}: no such directory (--no-demo reads "
+            "real frames from it)"
+        )
     ports = read_ports()
     frames = FrameSpan.scan(settings.data_dir, settings.ifo)
     env_file = Path(os.environ.get(ENV_FILE_ENV) or ".env")
-    plan = make_plan(settings, ports, frames, train_duration=trainer_duration(settings.profile.value), now=gps_now(),
-                     monitor_passes_set=monitor_passes_set(env_file))
+    plan = make_plan(
+        settings,
+        ports,
+        frames,
+        train_duration=trainer_duration(settings.profile.value),
+        now=gps_now(),
+        monitor_passes_set=monitor_passes_set(env_file),
+    )
     project = settings.project_dir.resolve()
     (project / "model_repo").mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,14 +127,25 @@ def run(args: argparse.Namespace) -> int:
     procfile.write_text(plan.procfile())
     banner = [f"Procfile: {procfile}"]
     if plan.backfill:
-        banner.append(f"demo detector: live from GPS {plan.live_start}; history GPS {plan.backfill[0]}+"
-                      f"{plan.backfill[1]} s written meanwhile for the first training run")
+        banner.append(
+            f"demo detector: live from GPS {plan.live_start}; history GPS {plan.backfill[0]}+"
+            f"{plan.backfill[1]} s written meanwhile for the first training run"
+        )
     elif plan.live_start is not None:
-        banner.append(f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})")
+        banner.append(
+            f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})"
+        )
     if "--passes" in plan.procfile():
-        banner.append(f"demo schedule: the monitor promotes a canary after {settings.demo_passes} passing checks "
-                      "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)")
+        banner.append(
+            f"demo schedule: the monitor promotes a canary after {settings.demo_passes} passing checks "
+            "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)"
+        )
     banner += where_to_look(settings, ports)
-    return run_procfile(procfile, project / "logs", stop_timeout=settings.stop_timeout,
-                        bin_dir=Path(sys.executable).parent, env_file=env_file,
-                        banner=banner)
+    return run_procfile(
+        procfile,
+        project / "logs",
+        stop_timeout=settings.stop_timeout,
+        bin_dir=Path(sys.executable).parent,
+        env_file=env_file,
+        banner=banner,
+    )

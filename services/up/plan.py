@@ -122,8 +122,15 @@ def _wait(urls: list[str], files: list[Path], timeout: float) -> list[str]:
     return args + ["--"]
 
 
-def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_duration: int, now: int,
-              monitor_passes_set: bool = False) -> Plan:
+def make_plan(
+    settings: UpSettings,
+    ports: Ports,
+    frames: FrameSpan,
+    *,
+    train_duration: int,
+    now: int,
+    monitor_passes_set: bool = False,
+) -> Plan:
     """The processes of the pipeline for ``settings`` given the frames on disk and the GPS ``now``.
 
     ``train_duration`` is the trainer's (its settings and profile), seconds; ``now`` is the
@@ -136,21 +143,38 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
     common = ["--data-dir", data, "--project-dir", project, "--ifo", ifo]
     procs: list[Proc] = []
     backfill = live_start = None
-    history_files: list[Path] = []  # the backfill's last second: the trainer needs the whole history
+    history_files: list[
+        Path
+    ] = []  # the backfill's last second: the trainer needs the whole history
     live_files: list[Path] = []  # the first live second: the cleaner starts at the live head
     head = None if frames.newest is None else frames.newest + 1  # GPS after the newest frame
     if s.demo:
-        sim = ["deepclean", "simulate", "--data-dir", data, "--ifo", ifo, "--channels-file", channels]
+        sim = [
+            "deepclean",
+            "simulate",
+            "--data-dir",
+            data,
+            "--ifo",
+            ifo,
+            "--channels-file",
+            channels,
+        ]
         if head is None:
             seconds = s.history or train_duration
             backfill = (now - seconds, seconds)
             live_start = head = now
-            history_files = [frame_path(data, kind, ifo, now - 1) for kind in (FrameKind.STRAIN, FrameKind.WITNESS)]
+            history_files = [
+                frame_path(data, kind, ifo, now - 1)
+                for kind in (FrameKind.STRAIN, FrameKind.WITNESS)
+            ]
             live_files = [frame_path(data, FrameKind.STRAIN, ifo, now)]
             # the history is written in the background while the live stream starts at once, so
             # the live frames keep up with the clock; both are in honcho's process group
-            command = (_cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
-                       + " & exec " + _cmd(*sim, "--start", live_start, "--follow-clock"))
+            command = (
+                _cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
+                + " & exec "
+                + _cmd(*sim, "--start", live_start, "--follow-clock")
+            )
         else:
             # the demo detector follows the GPS clock: the seconds it missed while stopped are caught up at
             # once, unless it was off longer than a training run's history (then that stretch stays a gap,
@@ -163,25 +187,94 @@ def make_plan(settings: UpSettings, ports: Ports, frames: FrameSpan, *, train_du
     if live_start is not None and head is not None and live_start > head:  # an outage gap
         trainer_start = live_start
 
-    procs.append(Proc("triton", "exec " + _cmd(
-        "deepclean", "triton", "--model-repository", project / "model_repo")))
-    procs.append(Proc("exporter", "exec " + _cmd(
-        *_wait([ports.triton_ready], [channels], s.ready_timeout),
-        "deepclean", "exporter", *common, "--channels", channels, "--triton-url", ports.triton_url,
-        "--port", ports.exporter, "--profile", s.profile.value)))
+    procs.append(
+        Proc(
+            "triton",
+            "exec " + _cmd("deepclean", "triton", "--model-repository", project / "model_repo"),
+        )
+    )
+    procs.append(
+        Proc(
+            "exporter",
+            "exec "
+            + _cmd(
+                *_wait([ports.triton_ready], [channels], s.ready_timeout),
+                "deepclean",
+                "exporter",
+                *common,
+                "--channels",
+                channels,
+                "--triton-url",
+                ports.triton_url,
+                "--port",
+                ports.exporter,
+                "--profile",
+                s.profile.value,
+            ),
+        )
+    )
     start = [] if trainer_start is None else ["--start", trainer_start]
-    procs.append(Proc("trainer", "exec " + _cmd(
-        *_wait([f"{ports.exporter_url}/health"], [channels, *history_files], s.ready_timeout),
-        "deepclean", "trainer", "--profile", s.profile.value, *common, "--channels", channels,
-        "--notify-url", f"{ports.exporter_url}/models", *start)))
-    procs.append(Proc("cleaner", "exec " + _cmd(
-        *_wait([ports.triton_ready, f"{ports.exporter_url}/ready"], live_files, s.ready_timeout),
-        "deepclean", "cleaner", *common, "--triton-url", ports.triton_url, "--metrics-port", ports.cleaner_metrics)))
-    passes = ["--passes", s.demo_passes] if s.demo and s.demo_passes and not monitor_passes_set else []
-    procs.append(Proc("monitor", "exec " + _cmd(
-        *_wait([ports.triton_ready, f"{ports.exporter_url}/health"], [], s.ready_timeout),
-        "deepclean", "monitor", *common, "--exporter-url", ports.exporter_url, "--triton-url", ports.triton_url,
-        "--port", ports.monitor, *passes)))
+    procs.append(
+        Proc(
+            "trainer",
+            "exec "
+            + _cmd(
+                *_wait(
+                    [f"{ports.exporter_url}/health"], [channels, *history_files], s.ready_timeout
+                ),
+                "deepclean",
+                "trainer",
+                "--profile",
+                s.profile.value,
+                *common,
+                "--channels",
+                channels,
+                "--notify-url",
+                f"{ports.exporter_url}/models",
+                *start,
+            ),
+        )
+    )
+    procs.append(
+        Proc(
+            "cleaner",
+            "exec "
+            + _cmd(
+                *_wait(
+                    [ports.triton_ready, f"{ports.exporter_url}/ready"], live_files, s.ready_timeout
+                ),
+                "deepclean",
+                "cleaner",
+                *common,
+                "--triton-url",
+                ports.triton_url,
+                "--metrics-port",
+                ports.cleaner_metrics,
+            ),
+        )
+    )
+    passes = (
+        ["--passes", s.demo_passes] if s.demo and s.demo_passes and not monitor_passes_set else []
+    )
+    procs.append(
+        Proc(
+            "monitor",
+            "exec "
+            + _cmd(
+                *_wait([ports.triton_ready, f"{ports.exporter_url}/health"], [], s.ready_timeout),
+                "deepclean",
+                "monitor",
+                *common,
+                "--exporter-url",
+                ports.exporter_url,
+                "--triton-url",
+                ports.triton_url,
+                "--port",
+                ports.monitor,
+                *passes,
+            ),
+        )
+    )
     return Plan(procs, backfill, live_start, trainer_start)
 
 
@@ -199,6 +292,6 @@ def where_to_look(settings: UpSettings, ports: Ports) -> list[str]:
         f"status page:    {ports.monitor_url}",
         f"cleaned frames: {cleaned}/ (one GWF file per second; raw pass-through until a trained model is promoted)",
         f"logs:           {project / 'logs'}/<service>.log",
-        f"read a frame:   .venv/bin/python -c \"{read}\"",
+        f'read a frame:   .venv/bin/python -c "{read}"',
         "stop:           Ctrl-C (stops every service; ./run.sh up again resumes from what is on disk)",
     ]

@@ -34,11 +34,21 @@ class TeePrinter(Printer):
 
     def write(self, message: Message) -> None:
         super().write(message)
-        name = message.name if message.name and message.name != honcho.manager.SYSTEM_PRINTER_NAME else SYSTEM_LOG
+        name = (
+            message.name
+            if message.name and message.name != honcho.manager.SYSTEM_PRINTER_NAME
+            else SYSTEM_LOG
+        )
         handle = self.files.get(name)
         if handle is None:
-            handle = self.files[name] = open(self.log_dir / f"{name}.log", "a", buffering=1, encoding="utf-8")
-        data = message.data.decode("utf-8", "replace") if isinstance(message.data, bytes) else message.data
+            handle = self.files[name] = open(
+                self.log_dir / f"{name}.log", "a", buffering=1, encoding="utf-8"
+            )
+        data = (
+            message.data.decode("utf-8", "replace")
+            if isinstance(message.data, bytes)
+            else message.data
+        )
         for line in data.splitlines():
             handle.write(line + "\n")
 
@@ -61,8 +71,15 @@ def child_environment(bin_dir: Path, env_file: Path | None = None) -> dict[str, 
     return env
 
 
-def run_procfile(procfile: Path, log_dir: Path, *, stop_timeout: float, bin_dir: Path,
-                 env_file: Path | None = None, banner: list[str] = ()) -> int:
+def run_procfile(
+    procfile: Path,
+    log_dir: Path,
+    *,
+    stop_timeout: float,
+    bin_dir: Path,
+    env_file: Path | None = None,
+    banner: list[str] = (),
+) -> int:
     """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return code."""
     processes = parse_procfile(Path(procfile).read_text()).processes
     printer = TeePrinter(log_dir)
@@ -74,8 +91,15 @@ def run_procfile(procfile: Path, log_dir: Path, *, stop_timeout: float, bin_dir:
     for name, command in processes.items():
         manager.add_process(name, command, env=env)
     for line in banner:
-        printer.write(Message(type="line", data=line + "\n", time=datetime.datetime.now(),
-                              name=honcho.manager.SYSTEM_PRINTER_NAME, colour=None))
+        printer.write(
+            Message(
+                type="line",
+                data=line + "\n",
+                time=datetime.datetime.now(),
+                name=honcho.manager.SYSTEM_PRINTER_NAME,
+                colour=None,
+            )
+        )
     try:
         manager.loop()
     finally:

@@ -21,7 +21,10 @@ class UpSettings(SharedSettings):
 
     service: ClassVar[str] = "up"
 
-    demo: bool = Field(True, description="run the simulated detector into data_dir (--no-demo: real frames already there)")
+    demo: bool = Field(
+        True,
+        description="run the simulated detector into data_dir (--no-demo: real frames already there)",
+    )
     history: PositiveInt | None = Field(
         None,
         description="demo: seconds of history backfilled before going live when data_dir holds no frames; "
@@ -32,13 +35,19 @@ class UpSettings(SharedSettings):
         description="demo: consecutive passing canary checks after which the monitor promotes (--passes), unless "
         "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own (pyproject: 10)",
     )
-    profile: Profile = Field(Profile.CPU, description="training/inference profile of the trainer and the exporter")
-    channels: Path | None = Field(None, description="channel list, strain first; none = <data_dir>/channels.txt")
+    profile: Profile = Field(
+        Profile.CPU, description="training/inference profile of the trainer and the exporter"
+    )
+    channels: Path | None = Field(
+        None, description="channel list, strain first; none = <data_dir>/channels.txt"
+    )
     ready_timeout: PositiveFloat = Field(
-        1800.0, description="seconds a service waits for those it depends on before giving up (and stopping all)"
+        1800.0,
+        description="seconds a service waits for those it depends on before giving up (and stopping all)",
     )
     stop_timeout: PositiveFloat = Field(
-        30.0, description="seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)"
+        30.0,
+        description="seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)",
     )
 
     @property

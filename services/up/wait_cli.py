@@ -30,15 +30,29 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "wait-for", help="wait for health endpoints and files, then run a command",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "wait-for",
+        help="wait for health endpoints and files, then run a command",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--url", action="append", default=[], help="URL that must answer 200 (repeatable)")
-    parser.add_argument("--file", action="append", default=[], type=Path, help="file that must exist (repeatable)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most (default: 600)")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default: 0.5)")
-    parser.add_argument("then", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                        help="the command (and its arguments) to run once ready")
+    parser.add_argument(
+        "--url", action="append", default=[], help="URL that must answer 200 (repeatable)"
+    )
+    parser.add_argument(
+        "--file", action="append", default=[], type=Path, help="file that must exist (repeatable)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait at most (default: 600)"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between checks (default: 0.5)"
+    )
+    parser.add_argument(
+        "then",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND",
+        help="the command (and its arguments) to run once ready",
+    )
     return parser
 
 
@@ -78,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if args.timeout <= 0 or args.interval <= 0:
-        raise ConfigError(f"--timeout {args.timeout} and --interval {args.interval} must both be positive seconds")
+        raise ConfigError(
+            f"--timeout {args.timeout} and --interval {args.interval} must both be positive seconds"
+        )
     configure_logging("wait-for", os.environ.get("LOG_LEVEL", "INFO"))
     waited = wait_for(args.url, args.file, timeout=args.timeout, interval=args.interval)
     if args.url or args.file:

@@ -27,7 +27,9 @@ def _data(seconds, seed, bilinear):
     t = np.arange(n) / FS
     line = np.sin(2 * np.pi * 60 * t)
     noise = rng.normal(size=(2, n))
-    slow = signal.sosfiltfilt(signal.butter(2, [0.2, 2.0], btype="band", fs=FS, output="sos"), rng.normal(size=n))
+    slow = signal.sosfiltfilt(
+        signal.butter(2, [0.2, 2.0], btype="band", fs=FS, output="sos"), rng.normal(size=n)
+    )
     slow /= slow.std()
     witnesses = np.stack([line + 0.01 * noise[0], noise[1], slow])
     # linear: the line through a delay-and-gain path plus a filtered witness; bilinear: line x slow
@@ -38,7 +40,9 @@ def _data(seconds, seed, bilinear):
     return witnesses, background + coupled, background
 
 
-@pytest.mark.parametrize("bilinear, max_ratio", [(False, 1.1), (True, None)], ids=["linear", "bilinear"])
+@pytest.mark.parametrize(
+    "bilinear, max_ratio", [(False, 1.1), (True, None)], ids=["linear", "bilinear"]
+)
 def test_wiener_removes_linear_coupling_only(bilinear, max_ratio):
     w_train, y_train, _ = _data(256, 0, bilinear)
     w_test, y_test, bg = _data(64, 1, bilinear)

@@ -22,7 +22,9 @@ def test_subcommand_help(command: str, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_console_script_runs() -> None:
-    result = subprocess.run([sys.executable, "-m", "deepclean.services.cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "deepclean.services.cli", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     for command in SUBCOMMANDS:
         assert command in result.stdout

@@ -7,7 +7,13 @@ from typing import ClassVar
 import pytest
 from pydantic import Field, PositiveFloat
 
-from deepclean.utils.config import SharedSettings, add_settings_flags, given_flags, load_settings, require
+from deepclean.utils.config import (
+    SharedSettings,
+    add_settings_flags,
+    given_flags,
+    load_settings,
+    require,
+)
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.ifo import IFO
 
@@ -41,7 +47,9 @@ def pyproject(tmp_path: Path) -> Path:
 
 
 def load(pyproject: Path, cli=None, environ=None, env_file=None) -> DemoSettings:
-    return load_settings(DemoSettings, cli, environ=environ or {}, pyproject=pyproject, env_file=env_file)
+    return load_settings(
+        DemoSettings, cli, environ=environ or {}, pyproject=pyproject, env_file=env_file
+    )
 
 
 def test_defaults_without_any_file() -> None:
@@ -57,14 +65,18 @@ def test_tables_override_defaults(pyproject: Path) -> None:
     assert settings.data_dir == Path("/demo/data")  # service table beats the base table
 
 
-def test_environment_beats_tables_and_flags_beat_environment(pyproject: Path, tmp_path: Path) -> None:
+def test_environment_beats_tables_and_flags_beat_environment(
+    pyproject: Path, tmp_path: Path
+) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("IFO=H1\nDEEPCLEAN_DEMO_DURATION=30\n")
     settings = load(pyproject, env_file=env_file)
     assert settings.ifo is IFO.H1 and settings.duration == 30
     settings = load(pyproject, environ={"DEEPCLEAN_DEMO_DURATION": "40"}, env_file=env_file)
     assert settings.duration == 40  # the process environment beats .env
-    settings = load(pyproject, cli={"duration": 50, "ifo": "L1"}, environ={"DEEPCLEAN_DEMO_DURATION": "40"})
+    settings = load(
+        pyproject, cli={"duration": 50, "ifo": "L1"}, environ={"DEEPCLEAN_DEMO_DURATION": "40"}
+    )
     assert settings.duration == 50 and settings.ifo is IFO.L1
 
 
@@ -76,13 +88,30 @@ def test_list_settings_from_environment(pyproject: Path) -> None:
 @pytest.mark.parametrize(
     ("cli", "environ", "match"),
     [
-        pytest.param({"duration": -1}, {}, r"setting duration = -1 \(from command line --duration\): .*greater than 0",
-                     id="negative-duration-flag"),
-        pytest.param({}, {"IFO": "X1"}, r"setting ifo = 'X1' \(from environment variable IFO\): .*'H1'",
-                     id="unknown-ifo-env"),
-        pytest.param({}, {"DEEPCLEAN_DEMO_DURATION": "soon"}, r"DEEPCLEAN_DEMO_DURATION.*valid number",
-                     id="not-a-number"),
-        pytest.param({"freq_low": [58, 100]}, {}, r"freq_low has 2 band edge\(s\) and freq_high 1", id="band-count"),
+        pytest.param(
+            {"duration": -1},
+            {},
+            r"setting duration = -1 \(from command line --duration\): .*greater than 0",
+            id="negative-duration-flag",
+        ),
+        pytest.param(
+            {},
+            {"IFO": "X1"},
+            r"setting ifo = 'X1' \(from environment variable IFO\): .*'H1'",
+            id="unknown-ifo-env",
+        ),
+        pytest.param(
+            {},
+            {"DEEPCLEAN_DEMO_DURATION": "soon"},
+            r"DEEPCLEAN_DEMO_DURATION.*valid number",
+            id="not-a-number",
+        ),
+        pytest.param(
+            {"freq_low": [58, 100]},
+            {},
+            r"freq_low has 2 band edge\(s\) and freq_high 1",
+            id="band-count",
+        ),
         pytest.param({"freq_low": [70]}, {}, r"band 70.0-62.0 Hz is not allowed", id="band-order"),
     ],
 )
@@ -94,7 +123,9 @@ def test_errors_name_setting_value_and_source(pyproject: Path, cli, environ, mat
 def test_unknown_setting_in_service_table_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text("[tool.deepclean.demo]\ndurration = 3\n")
-    with pytest.raises(ConfigError, match=r"unknown setting 'durration' in \[tool.deepclean.demo\]"):
+    with pytest.raises(
+        ConfigError, match=r"unknown setting 'durration' in \[tool.deepclean.demo\]"
+    ):
         load(path)
 
 
@@ -115,6 +146,9 @@ def test_require_names_every_missing_setting() -> None:
         start: float | None = None
 
     settings = Needs(start=0.0)
-    with pytest.raises(ConfigError, match=r"^setting output_dir is required: give --output-dir\n"
-                                          r"setting channels is required: give --channels$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^setting output_dir is required: give --output-dir\n"
+        r"setting channels is required: give --channels$",
+    ):
         require(settings, ("output_dir", "channels", "start"))

@@ -40,10 +40,18 @@ def direct_noise(x: np.ndarray, g: StreamGeometry) -> np.ndarray:
 
 
 GEOMETRIES = [
-    pytest.param(StreamGeometry(kernel_size=64, stride=4, batch_size=4, num_updates=8), id="batch<updates"),
-    pytest.param(StreamGeometry(kernel_size=64, stride=8, batch_size=16, num_updates=2), id="batch>updates"),
-    pytest.param(StreamGeometry(kernel_size=32, stride=32, batch_size=1, num_updates=1), id="no-overlap"),
-    pytest.param(StreamGeometry(kernel_size=48, stride=6, batch_size=5, num_updates=8), id="lag=kernel"),
+    pytest.param(
+        StreamGeometry(kernel_size=64, stride=4, batch_size=4, num_updates=8), id="batch<updates"
+    ),
+    pytest.param(
+        StreamGeometry(kernel_size=64, stride=8, batch_size=16, num_updates=2), id="batch>updates"
+    ),
+    pytest.param(
+        StreamGeometry(kernel_size=32, stride=32, batch_size=1, num_updates=1), id="no-overlap"
+    ),
+    pytest.param(
+        StreamGeometry(kernel_size=48, stride=6, batch_size=5, num_updates=8), id="lag=kernel"
+    ),
 ]
 
 
@@ -53,7 +61,9 @@ def test_stream_matches_direct_loop(geometry: StreamGeometry) -> None:
     x = rng.normal(size=(3, geometry.update_size * 12))
     streamed = stream(x, toy_predict, geometry)
     assert streamed.shape == (x.shape[1],)
-    np.testing.assert_allclose(align(streamed, geometry), direct_noise(x, geometry), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        align(streamed, geometry), direct_noise(x, geometry), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_snapshotter_windows_are_the_last_kernel_of_the_stream() -> None:
@@ -87,14 +97,50 @@ def test_float32_stays_float32() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        pytest.param(dict(kernel_length=1.0, stride_length=0.3, sample_rate=10.0, batch_size=1, max_latency=0.5),
-                     "not a multiple", id="kernel-not-multiple"),
-        pytest.param(dict(kernel_length=1.0, stride_length=1 / 4096 * 1.5, sample_rate=4096.0, batch_size=1,
-                          max_latency=0.5), "whole number", id="fractional-stride"),
-        pytest.param(dict(kernel_length=1.0, stride_length=0.25, sample_rate=4096.0, batch_size=1,
-                          max_latency=0.1), "shorter than one stride", id="latency<stride"),
-        pytest.param(dict(kernel_length=1.0, stride_length=0.25, sample_rate=4096.0, batch_size=1,
-                          max_latency=2.0), "exceeds kernel_size", id="latency>kernel"),
+        pytest.param(
+            dict(
+                kernel_length=1.0,
+                stride_length=0.3,
+                sample_rate=10.0,
+                batch_size=1,
+                max_latency=0.5,
+            ),
+            "not a multiple",
+            id="kernel-not-multiple",
+        ),
+        pytest.param(
+            dict(
+                kernel_length=1.0,
+                stride_length=1 / 4096 * 1.5,
+                sample_rate=4096.0,
+                batch_size=1,
+                max_latency=0.5,
+            ),
+            "whole number",
+            id="fractional-stride",
+        ),
+        pytest.param(
+            dict(
+                kernel_length=1.0,
+                stride_length=0.25,
+                sample_rate=4096.0,
+                batch_size=1,
+                max_latency=0.1,
+            ),
+            "shorter than one stride",
+            id="latency<stride",
+        ),
+        pytest.param(
+            dict(
+                kernel_length=1.0,
+                stride_length=0.25,
+                sample_rate=4096.0,
+                batch_size=1,
+                max_latency=2.0,
+            ),
+            "exceeds kernel_size",
+            id="latency>kernel",
+        ),
     ],
 )
 def test_geometry_errors(kwargs: dict, match: str) -> None:
@@ -103,9 +149,20 @@ def test_geometry_errors(kwargs: dict, match: str) -> None:
 
 
 def test_production_geometry() -> None:
-    g = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 512, sample_rate=4096.0,
-                                    batch_size=128, max_latency=0.5)
-    assert (g.kernel_size, g.stride, g.update_size, g.num_updates, g.lag_samples) == (4096, 8, 1024, 256, 2048)
+    g = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=1 / 512,
+        sample_rate=4096.0,
+        batch_size=128,
+        max_latency=0.5,
+    )
+    assert (g.kernel_size, g.stride, g.update_size, g.num_updates, g.lag_samples) == (
+        4096,
+        8,
+        1024,
+        256,
+        2048,
+    )
 
 
 def test_update_shape_errors() -> None:
@@ -145,10 +202,22 @@ class ToyNetwork:
 
 
 CONTIGUOUS = [
-    pytest.param(dict(kernel_length=1.0, stride_length=8 / 1024, sample_rate=1024.0, batch_size=32), id="stride8"),
-    pytest.param(dict(kernel_length=1.0, stride_length=4 / 1024, sample_rate=1024.0, batch_size=40), id="stride4"),
-    pytest.param(dict(kernel_length=1.0, stride_length=64 / 1024, sample_rate=1024.0, batch_size=2), id="stride64"),
-    pytest.param(dict(kernel_length=0.75, stride_length=24 / 1024, sample_rate=1024.0, batch_size=3), id="stride24"),
+    pytest.param(
+        dict(kernel_length=1.0, stride_length=8 / 1024, sample_rate=1024.0, batch_size=32),
+        id="stride8",
+    ),
+    pytest.param(
+        dict(kernel_length=1.0, stride_length=4 / 1024, sample_rate=1024.0, batch_size=40),
+        id="stride4",
+    ),
+    pytest.param(
+        dict(kernel_length=1.0, stride_length=64 / 1024, sample_rate=1024.0, batch_size=2),
+        id="stride64",
+    ),
+    pytest.param(
+        dict(kernel_length=0.75, stride_length=24 / 1024, sample_rate=1024.0, batch_size=3),
+        id="stride24",
+    ),
 ]
 
 
@@ -163,14 +232,22 @@ def test_contiguous_stream_is_the_phase_mean_of_whole_stream_passes(kwargs: dict
     prefix = g.input_size + NETWORK_STRIDE  # the stream's zeros before its start, a multiple of 16
     extended = np.concatenate([np.zeros((3, prefix)), x], axis=1)
     residues = range(0, NETWORK_STRIDE, np.gcd(g.stride, NETWORK_STRIDE))
-    direct = np.mean([net.run(extended, r) for r in residues], axis=0)[prefix : prefix + len(streamed)]
+    direct = np.mean([net.run(extended, r) for r in residues], axis=0)[
+        prefix : prefix + len(streamed)
+    ]
     np.testing.assert_allclose(streamed, direct, rtol=1e-12, atol=1e-12)
 
 
 def test_contiguous_lag_is_tight() -> None:
     """One sample less of lag would emit a sample the right-edge padding still changes."""
-    g = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=16 / 1024, sample_rate=1024.0,
-                                    batch_size=8, max_latency=None, mode=StreamMode.CONTIGUOUS)
+    g = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=16 / 1024,
+        sample_rate=1024.0,
+        batch_size=8,
+        max_latency=None,
+        mode=StreamMode.CONTIGUOUS,
+    )
     assert g.lag_samples == EDGE_RIGHT == StreamGeometry.min_lag(16)
     net = ToyNetwork(1)
     x = np.random.default_rng(4).normal(size=(1, 512))
@@ -183,22 +260,43 @@ def test_contiguous_lag_is_tight() -> None:
 @pytest.mark.parametrize(
     ("stride", "batch", "lag", "phases", "input_size", "history"),
     [
-        pytest.param(8, 128, 104, 2, 1216, 200, id="production"),  # 1 s kernel, 512 windows/s at 4096 Hz
+        pytest.param(
+            8, 128, 104, 2, 1216, 200, id="production"
+        ),  # 1 s kernel, 512 windows/s at 4096 Hz
         pytest.param(128, 8, 128, 1, 1248, 224, id="cpu"),  # 32 windows/s
         pytest.param(4, 256, 108, 4, 1216, 204, id="stride4"),
     ],
 )
-def test_contiguous_geometry(stride: int, batch: int, lag: int, phases: int, input_size: int, history: int) -> None:
-    g = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=stride / 4096, sample_rate=4096.0,
-                                    batch_size=batch, max_latency=0.5, mode="contiguous")
-    assert (g.lag_samples, g.model_batch, g.input_size, g.history) == (lag, phases, input_size, history)
+def test_contiguous_geometry(
+    stride: int, batch: int, lag: int, phases: int, input_size: int, history: int
+) -> None:
+    g = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=stride / 4096,
+        sample_rate=4096.0,
+        batch_size=batch,
+        max_latency=0.5,
+        mode="contiguous",
+    )
+    assert (g.lag_samples, g.model_batch, g.input_size, g.history) == (
+        lag,
+        phases,
+        input_size,
+        history,
+    )
     assert g.input_size % NETWORK_STRIDE == 0
     assert g.input_size >= g.update_size + g.lag_samples + EDGE_LEFT
 
 
 def test_contiguous_snapshotter_stretches_end_at_the_phase_offsets() -> None:
-    g = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=8 / 1024, sample_rate=1024.0,
-                                    batch_size=16, max_latency=None, mode="contiguous")
+    g = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=8 / 1024,
+        sample_rate=1024.0,
+        batch_size=16,
+        max_latency=None,
+        mode="contiguous",
+    )
     x = np.arange(2 * g.update_size * 3, dtype=float).reshape(2, -1)
     snap = Snapshotter(2, g)
     for u in range(3):
@@ -214,12 +312,21 @@ def test_contiguous_snapshotter_stretches_end_at_the_phase_offsets() -> None:
 
 def test_contiguous_errors() -> None:
     with pytest.raises(ValueError, match="shorter than the 104 samples"):
-        StreamGeometry(kernel_size=4096, stride=8, batch_size=128, num_updates=12, mode="contiguous")
+        StreamGeometry(
+            kernel_size=4096, stride=8, batch_size=128, num_updates=12, mode="contiguous"
+        )
     with pytest.raises(ValueError, match="not one of"):
         StreamGeometry(kernel_size=4096, stride=8, batch_size=128, num_updates=256, mode="sliding")
     with pytest.raises(ValueError, match="needs max_latency"):
-        StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 512, sample_rate=4096.0, batch_size=1,
-                                    max_latency=None)
-    g = StreamGeometry(kernel_size=4096, stride=8, batch_size=128, num_updates=13, mode="contiguous")
+        StreamGeometry.from_seconds(
+            kernel_length=1.0,
+            stride_length=1 / 512,
+            sample_rate=4096.0,
+            batch_size=1,
+            max_latency=None,
+        )
+    g = StreamGeometry(
+        kernel_size=4096, stride=8, batch_size=128, num_updates=13, mode="contiguous"
+    )
     with pytest.raises(ValueError, match=r"expected \(batch, samples\) = \(2, 1216\)"):
         OnlineAverager(g).update(np.zeros((128, 4096)))

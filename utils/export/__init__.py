@@ -22,7 +22,13 @@ Contract:
 No network: loading models into a running Triton is the business of Triton clients.
 """
 
-from deepclean.utils.export.config import TensorSpec, get_parameters, read_config, set_parameters, write_config
+from deepclean.utils.export.config import (
+    TensorSpec,
+    get_parameters,
+    read_config,
+    set_parameters,
+    write_config,
+)
 from deepclean.utils.export.exporters import ExportOptions
 from deepclean.utils.export.model import Model
 from deepclean.utils.export.platform import InstanceKind, OnnxExporter, Platform

@@ -81,7 +81,9 @@ def triton_dtype(dtype: Any) -> int:
     except TypeError:
         name = None
     if name is None or name == "BYTES":
-        raise ValueError(f"dtype {dtype!r} has no Triton tensor type; use a numeric numpy/torch dtype")
+        raise ValueError(
+            f"dtype {dtype!r} has no Triton tensor type; use a numeric numpy/torch dtype"
+        )
     return pb.DataType.Value("TYPE_" + name)
 
 
@@ -137,7 +139,9 @@ def outputs_of(config: pb.ModelConfig) -> list[TensorSpec]:
     return [TensorSpec.from_proto(t) for t in config.output]
 
 
-def set_tensors(config: pb.ModelConfig, inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]) -> None:
+def set_tensors(
+    config: pb.ModelConfig, inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]
+) -> None:
     """Replace the config's inputs and outputs."""
     del config.input[:]
     del config.output[:]
@@ -149,14 +153,19 @@ def set_tensors(config: pb.ModelConfig, inputs: Iterable[TensorSpec], outputs: I
 
 
 def add_instance_group(
-    config: pb.ModelConfig, kind: InstanceKind | str = InstanceKind.AUTO, count: int = 1, gpus: Sequence[int] = ()
+    config: pb.ModelConfig,
+    kind: InstanceKind | str = InstanceKind.AUTO,
+    count: int = 1,
+    gpus: Sequence[int] = (),
 ) -> pb.ModelInstanceGroup:
     """Append an instance group of ``count`` instances of ``kind`` (on ``gpus``, if given)."""
     kind = InstanceKind.parse(kind)
     if not isinstance(count, int) or count < 1:
         raise ValueError(f"instance count must be a positive integer, got {count!r}")
     if gpus and kind is not InstanceKind.GPU:
-        raise ValueError(f"gpus {list(gpus)} given for instance kind {kind.value!r}; gpus need kind 'gpu'")
+        raise ValueError(
+            f"gpus {list(gpus)} given for instance kind {kind.value!r}; gpus need kind 'gpu'"
+        )
     group = config.instance_group.add(kind=kind.proto, count=count, gpus=list(gpus))
     return group
 
@@ -187,7 +196,9 @@ def encode_parameter(value: Any) -> str:
     try:
         return json.dumps(value)
     except TypeError as exc:
-        raise ValueError(f"parameter value {value!r} is neither a string nor JSON-serialisable") from exc
+        raise ValueError(
+            f"parameter value {value!r} is neither a string nor JSON-serialisable"
+        ) from exc
 
 
 def decode_parameter(text: str) -> Any:

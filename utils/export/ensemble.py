@@ -25,14 +25,20 @@ def add_step(
 ) -> pb.ModelEnsembling.Step:
     """Append a step running ``model_name`` (at ``version``, or the latest if None)."""
     if version is not None and (not isinstance(version, int) or version < 1):
-        raise ValueError(f"step version for model {model_name!r} must be a positive integer or None, got {version!r}")
+        raise ValueError(
+            f"step version for model {model_name!r} must be a positive integer or None, got {version!r}"
+        )
     if not input_map or not output_map:
-        raise ValueError(f"step for model {model_name!r} needs a non-empty input_map and output_map")
+        raise ValueError(
+            f"step for model {model_name!r} needs a non-empty input_map and output_map"
+        )
     produced = {t for s in config.ensemble_scheduling.step for t in s.output_map.values()}
     clash = produced & set(output_map.values())
     if clash:
         raise ValueError(f"ensemble tensor(s) {sorted(clash)} are already produced by another step")
-    step = config.ensemble_scheduling.step.add(model_name=model_name, model_version=LATEST if version is None else version)
+    step = config.ensemble_scheduling.step.add(
+        model_name=model_name, model_version=LATEST if version is None else version
+    )
     step.input_map.update(dict(input_map))
     step.output_map.update(dict(output_map))
     return step

@@ -30,7 +30,11 @@ import torch
 from deepclean.utils.export.onnx_export import export_onnx, onnx_runner
 from deepclean.utils.export.platform import OnnxExporter, Platform
 from deepclean.utils.export.tensorrt_export import build_plan, plan_runner, require_tensorrt
-from deepclean.utils.export.torchscript_export import check_output_names, export_torchscript, torchscript_runner
+from deepclean.utils.export.torchscript_export import (
+    check_output_names,
+    export_torchscript,
+    torchscript_runner,
+)
 from deepclean.utils.export.verify import Runner
 
 ONNX_PYTHON_MODEL = "onnxruntime_model.py"  #: source of the ``python`` platform's model.py
@@ -38,7 +42,9 @@ ONNX_PYTHON_MODEL = "onnxruntime_model.py"  #: source of the ``python`` platform
 #: writing bytecode into the version folder; Triton reloads models whose folder changed when
 #: an ensemble using them is loaded again (measured by deepclean.utils.triton)
 PYCACHE_PLACEHOLDER = "__pycache__"
-PYCACHE_PLACEHOLDER_TEXT = "Placeholder file, not a folder: keeps Python from writing bytecode into this model version.\n"
+PYCACHE_PLACEHOLDER_TEXT = (
+    "Placeholder file, not a folder: keeps Python from writing bytecode into this model version.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,13 @@ def export_artifact(
         if platform is not Platform.TENSORRT:
             return onnx_runner(onnx_path, output_names)
         plan_path = directory / "model.plan"
-        build_plan(onnx_path, plan_path, _profiles(example, dynamic_axes, max_batch_size), fp16=options.fp16,
-                   workspace_bytes=options.workspace_bytes)
+        build_plan(
+            onnx_path,
+            plan_path,
+            _profiles(example, dynamic_axes, max_batch_size),
+            fp16=options.fp16,
+            workspace_bytes=options.workspace_bytes,
+        )
         onnx_path.unlink()
         return plan_runner(plan_path, output_names)
     if platform is Platform.TORCHSCRIPT:
@@ -105,7 +116,11 @@ def export_artifact(
     raise ValueError(f"platform {platform.value!r} exports no torch module")
 
 
-def _profiles(example: Mapping[str, np.ndarray], dynamic_axes: Mapping[str, Sequence[int]], max_batch_size: int):
+def _profiles(
+    example: Mapping[str, np.ndarray],
+    dynamic_axes: Mapping[str, Sequence[int]],
+    max_batch_size: int,
+):
     """TensorRT optimisation profile: batch axis 1..max_batch_size (opt at max), other axes as the example."""
     profiles = {}
     for name, array in example.items():

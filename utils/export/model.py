@@ -71,7 +71,11 @@ class Model:
         """Version numbers present on disk, ascending."""
         if not self.path.is_dir():
             return []
-        return sorted(int(p.name) for p in self.path.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0)
+        return sorted(
+            int(p.name)
+            for p in self.path.iterdir()
+            if p.is_dir() and p.name.isdigit() and int(p.name) > 0
+        )
 
     @property
     def next_version(self) -> int:
@@ -99,7 +103,9 @@ class Model:
         cfg.write_config(self.config, path)
         return path
 
-    def add_instance_group(self, kind: InstanceKind | str = InstanceKind.AUTO, count: int = 1, gpus: Sequence[int] = ()) -> None:
+    def add_instance_group(
+        self, kind: InstanceKind | str = InstanceKind.AUTO, count: int = 1, gpus: Sequence[int] = ()
+    ) -> None:
         """Run ``count`` instances of ``kind`` (``"gpu"``, ``"cpu"``, ``"auto"``, ``"model"``)."""
         cfg.add_instance_group(self.config, kind, count, gpus)
 
@@ -122,7 +128,9 @@ class Model:
         versions = list(versions)
         missing = sorted(set(versions) - set(self.versions))
         if missing:
-            raise ValueError(f"model {self.name} has versions {self.versions}; cannot keep missing version(s) {missing}")
+            raise ValueError(
+                f"model {self.name} has versions {self.versions}; cannot keep missing version(s) {missing}"
+            )
         cfg.set_specific_versions(self.config, versions)
 
     def add_input(self, name: str, dims: Shape, dtype: Any = np.float32) -> None:
@@ -151,34 +159,51 @@ class Model:
         ensemble tensor. When ``model`` is a :class:`Model`, names and version are checked.
         """
         if self.platform is not Platform.ENSEMBLE:
-            raise ValueError(f"model {self.name} is {self.platform.value}; only ensembles have steps")
+            raise ValueError(
+                f"model {self.name} is {self.platform.value}; only ensembles have steps"
+            )
         if isinstance(model, Model):
-            unknown = sorted(set(input_map) - set(model.inputs)) + sorted(set(output_map) - set(model.outputs))
+            unknown = sorted(set(input_map) - set(model.inputs)) + sorted(
+                set(output_map) - set(model.outputs)
+            )
             if unknown:
                 raise ValueError(
                     f"model {model.name} has inputs {sorted(model.inputs)} and outputs {sorted(model.outputs)}; "
                     f"step maps unknown tensor(s) {unknown}"
                 )
             if isinstance(version, int) and version > 0 and version not in model.versions:
-                raise ValueError(f"model {model.name} has versions {model.versions}; cannot pin version {version}")
-        add_step(self.config, model if isinstance(model, str) else model.name, version=version,
-                 input_map=input_map, output_map=output_map)
+                raise ValueError(
+                    f"model {model.name} has versions {model.versions}; cannot pin version {version}"
+                )
+        add_step(
+            self.config,
+            model if isinstance(model, str) else model.name,
+            version=version,
+            input_map=input_map,
+            output_map=output_map,
+        )
 
     # ------------------------------------------------------------------ versions
 
     def remove_version(self, version: int) -> None:
         """Delete version directory ``version`` (the config is left as is)."""
         if version not in self.versions:
-            raise ValueError(f"model {self.name} has versions {self.versions}; no version {version}")
+            raise ValueError(
+                f"model {self.name} has versions {self.versions}; no version {version}"
+            )
         shutil.rmtree(self.path / str(version))
 
     def _new_version(self, version: int | None) -> int:
         if version is None:
             return self.next_version
         if not isinstance(version, int) or version < 1:
-            raise ValueError(f"version must be a positive integer or None (next version), got {version!r}")
+            raise ValueError(
+                f"version must be a positive integer or None (next version), got {version!r}"
+            )
         if version in self.versions:
-            raise ExportError(f"model {self.name} already has version {version} at {self.path / str(version)}")
+            raise ExportError(
+                f"model {self.name} already has version {version} at {self.path / str(version)}"
+            )
         return version
 
     def _temp_dir(self, version: int) -> Path:
@@ -202,7 +227,9 @@ class Model:
             raise
         return final
 
-    def export_python(self, source: Path, *, version: int | None = None, files: Sequence[Path] = ()) -> Path:
+    def export_python(
+        self, source: Path, *, version: int | None = None, files: Sequence[Path] = ()
+    ) -> Path:
         """Python platform: copy ``source`` as ``model.py`` (and ``files`` beside it) into a new version.
 
         For hand-written python-backend models (e.g. the streaming snapshotter): declare
@@ -210,7 +237,9 @@ class Model:
         path of the new ``model.py``.
         """
         if self.platform is not Platform.PYTHON:
-            raise ValueError(f"model {self.name} is {self.platform.value}; export_python needs platform python")
+            raise ValueError(
+                f"model {self.name} is {self.platform.value}; export_python needs platform python"
+            )
         version = self._new_version(version)
         tmp = self._temp_dir(version)
         try:
@@ -258,52 +287,89 @@ class Model:
         if self.platform is Platform.ENSEMBLE:
             return self._export_ensemble(module, version)
         if self.platform is Platform.PYTHON and module is None:
-            raise ValueError(f"model {self.name}: give a torch module, or use export_python() for a hand-written model.py")
+            raise ValueError(
+                f"model {self.name}: give a torch module, or use export_python() for a hand-written model.py"
+            )
         if not isinstance(module, torch.nn.Module):
-            raise ValueError(f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to export, got {module!r}")
+            raise ValueError(
+                f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to export, got {module!r}"
+            )
         shapes = specs.input_shapes(self.config, input_shapes)
         names = specs.output_names(self.config, self.platform, output_names)
         check_platform_ready(self.platform, names)
         version = self._new_version(version)
-        examples = specs.example_batches(shapes, example_inputs, verification, self.config.max_batch_size)
+        examples = specs.example_batches(
+            shapes, example_inputs, verification, self.config.max_batch_size
+        )
         trace = specs.trace_batch(shapes, examples[0])
-        dynamic = {name: [axis for axis, d in enumerate(shape) if d is None] for name, shape in shapes.items()}
+        dynamic = {
+            name: [axis for axis, d in enumerate(shape) if d is None]
+            for name, shape in shapes.items()
+        }
         modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
         module.eval()
         tmp = self._temp_dir(version)
         try:
             started = time.perf_counter()
-            in_specs, out_specs = specs.tensor_specs(module, shapes, [trace, *examples], names,
-                                                     self.config.max_batch_size)
+            in_specs, out_specs = specs.tensor_specs(
+                module, shapes, [trace, *examples], names, self.config.max_batch_size
+            )
             self._check_same_tensors(in_specs, out_specs)
-            runner = export_artifact(self.platform, module, tmp, trace, names, dynamic, options=options,
-                                     max_batch_size=self.config.max_batch_size)
+            runner = export_artifact(
+                self.platform,
+                module,
+                tmp,
+                trace,
+                names,
+                dynamic,
+                options=options,
+                max_batch_size=self.config.max_batch_size,
+            )
             export_seconds = time.perf_counter() - started
-            report = verify(runner, module, examples, names, atol=verification.atol, rtol=verification.rtol,
-                            repeats=verification.repeats)
-            write_status(tmp / STATUS_FILENAME, {
-                "model": self.name,
-                "version": version,
-                "platform": self.platform.value,
-                "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "export_seconds": round(export_seconds, 3),
-                "onnx_exporter": options.onnx_exporter.value if self.platform is not Platform.TORCHSCRIPT else None,
-                "torch_version": torch.__version__,
-                "verification": report.as_dict(),
-            })
+            report = verify(
+                runner,
+                module,
+                examples,
+                names,
+                atol=verification.atol,
+                rtol=verification.rtol,
+                repeats=verification.repeats,
+            )
+            write_status(
+                tmp / STATUS_FILENAME,
+                {
+                    "model": self.name,
+                    "version": version,
+                    "platform": self.platform.value,
+                    "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "export_seconds": round(export_seconds, 3),
+                    "onnx_exporter": options.onnx_exporter.value
+                    if self.platform is not Platform.TORCHSCRIPT
+                    else None,
+                    "torch_version": torch.__version__,
+                    "verification": report.as_dict(),
+                },
+            )
             cfg.set_tensors(self.config, in_specs, out_specs)
             final = self._install(tmp, version)
         except BaseException as exc:
             self._discard(tmp)
             if isinstance(exc, Exception) and not isinstance(exc, ExportError):
-                raise ExportError(f"exporting {self.name} version {version} as {self.platform.value} failed: {exc}") from exc
+                raise ExportError(
+                    f"exporting {self.name} version {version} as {self.platform.value} failed: {exc}"
+                ) from exc
             raise
         finally:
             for submodule, mode in modes.items():
                 submodule.training = mode
         logger.info(
             "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
-            self.name, version, self.platform.value, export_seconds, report.worst_abs_error, report.worst_rel_error,
+            self.name,
+            version,
+            self.platform.value,
+            export_seconds,
+            report.worst_abs_error,
+            report.worst_rel_error,
         )
         return final / str(self.platform.model_filename)
 
@@ -311,7 +377,9 @@ class Model:
 
     def _export_ensemble(self, module: object, version: int | None) -> Path:
         if module is not None:
-            raise ValueError(f"model {self.name} is an ensemble; export_version takes no module for it")
+            raise ValueError(
+                f"model {self.name} is an ensemble; export_version takes no module for it"
+            )
         problems = check_ensemble(self.config)
         if problems:
             raise ExportError(f"ensemble {self.name} is inconsistent: " + "; ".join(problems))
@@ -326,7 +394,9 @@ class Model:
             self._discard(tmp)
             raise
 
-    def _check_same_tensors(self, inputs: list[cfg.TensorSpec], outputs: list[cfg.TensorSpec]) -> None:
+    def _check_same_tensors(
+        self, inputs: list[cfg.TensorSpec], outputs: list[cfg.TensorSpec]
+    ) -> None:
         if not self.versions or not (self.config.input or self.config.output):
             return
         old = (cfg.inputs_of(self.config), cfg.outputs_of(self.config))
@@ -337,4 +407,3 @@ class Model:
                 f"[{describe(old[1])}]; this export has [{describe(inputs)}] and [{describe(outputs)}]. All versions "
                 "share one config: export to a new model instead"
             )
-

@@ -79,7 +79,8 @@ def export_onnx(
             )
         else:
             axes: dict[str, dict[int, str]] = {
-                name: {axis: _dim_name(name, axis) for axis in dynamic_axes.get(name, ())} for name in input_names
+                name: {axis: _dim_name(name, axis) for axis in dynamic_axes.get(name, ())}
+                for name in input_names
             }
             if any(0 in a for a in axes.values()):
                 axes.update({name: {0: "batch"} for name in output_names})

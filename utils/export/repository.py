@@ -43,7 +43,9 @@ class ModelRepository:
         try:
             return self.models[name]
         except KeyError:
-            raise KeyError(f"no model {name!r} in {self.path}; models: {sorted(self.models)}") from None
+            raise KeyError(
+                f"no model {name!r} in {self.path}; models: {sorted(self.models)}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self.models
@@ -54,14 +56,18 @@ class ModelRepository:
     def refresh(self) -> None:
         """Re-read every ``<model>/config.pbtxt`` (in-memory models not yet written are dropped)."""
         models = {}
-        for folder in sorted(p for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for folder in sorted(
+            p for p in self.path.iterdir() if p.is_dir() and not p.name.startswith(".")
+        ):
             path = folder / cfg.CONFIG_FILENAME
             if not path.is_file():
                 logger.warning("skipping %s: no %s", folder, cfg.CONFIG_FILENAME)
                 continue
             config = cfg.read_config(path)
             if config.name and config.name != folder.name:
-                raise ValueError(f"{path} names model {config.name!r}; Triton needs it to match its folder {folder.name!r}")
+                raise ValueError(
+                    f"{path} names model {config.name!r}; Triton needs it to match its folder {folder.name!r}"
+                )
             config.name = folder.name
             models[folder.name] = Model(self, config)
         self.models = models
@@ -73,12 +79,16 @@ class ModelRepository:
         ``name_0``, ``name_1``, ... is used.
         """
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"model name {name!r} is not allowed; use letters, digits, '_', '-' and '.'")
+            raise ValueError(
+                f"model name {name!r} is not allowed; use letters, digits, '_', '-' and '.'"
+            )
         platform = Platform.parse(platform)
         if self._taken(name):
             if not force:
                 raise ValueError(f"model {name} already exists")
-            name = next(f"{name}_{i}" for i in range(len(self.models) + 1) if not self._taken(f"{name}_{i}"))
+            name = next(
+                f"{name}_{i}" for i in range(len(self.models) + 1) if not self._taken(f"{name}_{i}")
+            )
         model = Model(self, cfg.new_config(name, platform))
         self.models[name] = model
         return model
@@ -107,7 +117,9 @@ class ModelRepository:
         except BaseException:
             logger.warning("rolling back changes to %s", self.path)
             for path in set(self.path.iterdir()) - entries:
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(
+                    missing_ok=True
+                )
             for path in {p for p in self.path.glob("*/*") if p.is_dir()} - subdirs:
                 shutil.rmtree(path, ignore_errors=True)
             for path in set(self.path.glob(f"*/{cfg.CONFIG_FILENAME}")) - set(configs):

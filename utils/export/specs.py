@@ -31,7 +31,10 @@ def input_shapes(config: pb.ModelConfig, given: Mapping[str, Shape] | None) -> S
             raise ValueError(f"model {config.name} has no inputs in its config; give input_shapes")
         lead = (None,) if batched else ()
         given = {t.name: lead + tuple(None if d == -1 else d for d in t.dims) for t in config.input}
-    shapes = {name: tuple(None if d is None or d == -1 else int(d) for d in shape) for name, shape in given.items()}
+    shapes = {
+        name: tuple(None if d is None or d == -1 else int(d) for d in shape)
+        for name, shape in given.items()
+    }
     if not shapes:
         raise ValueError("input_shapes is empty; give a shape per input")
     for name, shape in shapes.items():
@@ -43,7 +46,9 @@ def input_shapes(config: pb.ModelConfig, given: Mapping[str, Shape] | None) -> S
     return shapes
 
 
-def output_names(config: pb.ModelConfig, platform: Platform, given: Sequence[str] | None) -> list[str]:
+def output_names(
+    config: pb.ModelConfig, platform: Platform, given: Sequence[str] | None
+) -> list[str]:
     """``given``, else the config's output names, else ``output`` (``output__0`` for TorchScript)."""
     if given is not None:
         if not given or len(set(given)) != len(given):
@@ -55,19 +60,28 @@ def output_names(config: pb.ModelConfig, platform: Platform, given: Sequence[str
 
 
 def example_batches(
-    shapes: Shapes, given: Mapping[str, np.ndarray] | None, verification: Verification, max_batch_size: int
+    shapes: Shapes,
+    given: Mapping[str, np.ndarray] | None,
+    verification: Verification,
+    max_batch_size: int,
 ) -> list[Batch]:
     """The verification inputs: ``given``, or generated at ``verification.batch_sizes``."""
     if given is not None:
         if set(given) != set(shapes):
-            raise ValueError(f"example_inputs has inputs {sorted(given)}; expected {sorted(shapes)}")
+            raise ValueError(
+                f"example_inputs has inputs {sorted(given)}; expected {sorted(shapes)}"
+            )
         return [{name: np.asarray(given[name]) for name in shapes}]
     if not all(s and s[0] is None for s in shapes.values()):
         return [example_inputs(shapes, None, seed=verification.seed)]
     sizes = verification.batch_sizes or sorted({1, max_batch_size if max_batch_size > 0 else 2})
     if max_batch_size > 0 and max(sizes) > max_batch_size:
-        raise ValueError(f"verification batch sizes {list(sizes)} exceed max_batch_size {max_batch_size}")
-    return [example_inputs(shapes, size, seed=verification.seed + i) for i, size in enumerate(sizes)]
+        raise ValueError(
+            f"verification batch sizes {list(sizes)} exceed max_batch_size {max_batch_size}"
+        )
+    return [
+        example_inputs(shapes, size, seed=verification.seed + i) for i, size in enumerate(sizes)
+    ]
 
 
 def trace_batch(shapes: Shapes, example: Batch) -> Batch:
@@ -82,7 +96,11 @@ def trace_batch(shapes: Shapes, example: Batch) -> Batch:
 
 
 def tensor_specs(
-    module: torch.nn.Module, shapes: Shapes, batches: Sequence[Batch], names: Sequence[str], max_batch_size: int
+    module: torch.nn.Module,
+    shapes: Shapes,
+    batches: Sequence[Batch],
+    names: Sequence[str],
+    max_batch_size: int,
 ) -> tuple[list[TensorSpec], list[TensorSpec]]:
     """Config inputs from ``shapes``; outputs from running ``module`` on ``batches`` (axes that
     differ between batches become dynamic)."""
@@ -103,6 +121,9 @@ def tensor_specs(
                     )
         if len({a.ndim for a in arrays}) > 1:
             raise ExportError(f"output {name!r} changes rank between example batches")
-        dims = [d if len({a.shape[i] for a in arrays}) == 1 else None for i, d in enumerate(arrays[0].shape)]
+        dims = [
+            d if len({a.shape[i] for a in arrays}) == 1 else None
+            for i, d in enumerate(arrays[0].shape)
+        ]
         outputs.append(TensorSpec.of(name, dims[skip:], arrays[0].dtype))
     return inputs, outputs

@@ -46,7 +46,12 @@ def require_tensorrt() -> ModuleType:
 
 
 def build_plan(
-    onnx_path: Path, plan_path: Path, profiles: Profiles, *, fp16: bool = False, workspace_bytes: int = 1 << 30
+    onnx_path: Path,
+    plan_path: Path,
+    profiles: Profiles,
+    *,
+    fp16: bool = False,
+    workspace_bytes: int = 1 << 30,
 ) -> None:
     """Build a serialized TensorRT engine from ``onnx_path`` into ``plan_path``. UNTESTED here."""
     trt = require_tensorrt()
@@ -70,7 +75,9 @@ def build_plan(
     config.add_optimization_profile(profile)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise ExportError(f"TensorRT failed to build an engine from {onnx_path}; see the TensorRT log above")
+        raise ExportError(
+            f"TensorRT failed to build an engine from {onnx_path}; see the TensorRT log above"
+        )
     Path(plan_path).write_bytes(bytes(serialized))
     logger.info("built TensorRT %s plan %s (fp16=%s)", trt.__version__, plan_path, fp16)
 
@@ -79,7 +86,9 @@ def plan_runner(plan_path: Path, output_names: Sequence[str]) -> Runner:
     """The plan as a :data:`Runner` on the current CUDA device (via torch tensors). UNTESTED here."""
     trt = require_tensorrt()
     if not torch.cuda.is_available():
-        raise ExportError(f"verifying TensorRT plan {plan_path} needs a CUDA GPU visible to torch; none found")
+        raise ExportError(
+            f"verifying TensorRT plan {plan_path} needs a CUDA GPU visible to torch; none found"
+        )
     runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
     engine = runtime.deserialize_cuda_engine(Path(plan_path).read_bytes())
     if engine is None:
@@ -95,7 +104,9 @@ def plan_runner(plan_path: Path, output_names: Sequence[str]) -> Runner:
             context.set_tensor_address(name, tensor.data_ptr())
         outputs = {}
         for name in output_names:
-            dtype = torch.from_numpy(np.empty(0, dtype=trt.nptype(engine.get_tensor_dtype(name)))).dtype
+            dtype = torch.from_numpy(
+                np.empty(0, dtype=trt.nptype(engine.get_tensor_dtype(name)))
+            ).dtype
             out = torch.empty(tuple(context.get_tensor_shape(name)), dtype=dtype, device="cuda")
             context.set_tensor_address(name, out.data_ptr())
             outputs[name] = out

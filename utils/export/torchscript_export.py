@@ -35,7 +35,9 @@ def check_output_names(output_names: Sequence[str]) -> None:
             )
 
 
-def export_torchscript(module: torch.nn.Module, path: Path, example: Mapping[str, np.ndarray]) -> None:
+def export_torchscript(
+    module: torch.nn.Module, path: Path, example: Mapping[str, np.ndarray]
+) -> None:
     """Trace ``module`` on ``example`` (inputs in order) and save it to ``path``."""
     args = tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in example.values())
     with warnings.catch_warnings(record=True) as caught, torch.no_grad():
@@ -49,7 +51,9 @@ def export_torchscript(module: torch.nn.Module, path: Path, example: Mapping[str
 def torchscript_runner(path: Path, output_names: Sequence[str]) -> Runner:
     """The saved TorchScript module as a :data:`Runner` (inputs passed positionally)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated, still what libtorch loads
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # torch.jit.load is deprecated, still what libtorch loads
         loaded = torch.jit.load(str(path), map_location="cpu")
     names = list(output_names)
 

@@ -51,7 +51,11 @@ class VerificationError(ExportError):
 
 
 def example_inputs(
-    shapes: Mapping[str, Shape], batch_size: int | None, *, seed: int = 0, dtype: np.dtype = np.float32
+    shapes: Mapping[str, Shape],
+    batch_size: int | None,
+    *,
+    seed: int = 0,
+    dtype: np.dtype = np.float32,
 ) -> dict[str, np.ndarray]:
     """Standard-normal inputs of ``shapes`` with a ``None`` leading axis set to ``batch_size``."""
     rng = np.random.default_rng(seed)
@@ -72,7 +76,9 @@ def example_inputs(
     return arrays
 
 
-def run_module(module: torch.nn.Module, inputs: Mapping[str, np.ndarray], output_names: Sequence[str]) -> dict[str, np.ndarray]:
+def run_module(
+    module: torch.nn.Module, inputs: Mapping[str, np.ndarray], output_names: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Run ``module`` on ``inputs`` (positional, in order) and name its outputs."""
     with torch.no_grad():
         result = module(*(torch.from_numpy(np.ascontiguousarray(x)) for x in inputs.values()))
@@ -92,7 +98,9 @@ class BatchCheck:
     batch_size: int | None  #: leading-axis size, or None when the inputs have no batch axis
     latency_ms: float  #: median wall time of one run of the exported artifact, ms
     max_abs_error: dict[str, float] = field(default_factory=dict)  #: per output
-    max_rel_error: dict[str, float] = field(default_factory=dict)  #: per output, relative to max|torch|
+    max_rel_error: dict[str, float] = field(
+        default_factory=dict
+    )  #: per output, relative to max|torch|
     problems: list[str] = field(default_factory=list)
 
 
@@ -126,17 +134,25 @@ class VerificationReport:
 
 
 def compare(
-    reference: Mapping[str, np.ndarray], exported: Mapping[str, np.ndarray], *, atol: float, rtol: float
+    reference: Mapping[str, np.ndarray],
+    exported: Mapping[str, np.ndarray],
+    *,
+    atol: float,
+    rtol: float,
 ) -> tuple[dict[str, float], dict[str, float], list[str]]:
     """Worst absolute and relative errors per output, and a list of problems (empty if it passes)."""
     abs_err, rel_err, problems = {}, {}, []
     for name, ref in reference.items():
         if name not in exported:
-            problems.append(f"output {name!r} missing from the exported model's outputs {sorted(exported)}")
+            problems.append(
+                f"output {name!r} missing from the exported model's outputs {sorted(exported)}"
+            )
             continue
         out = np.asarray(exported[name])
         if out.shape != ref.shape:
-            problems.append(f"output {name!r} has shape {out.shape}; the torch module gives {ref.shape}")
+            problems.append(
+                f"output {name!r} has shape {out.shape}; the torch module gives {ref.shape}"
+            )
             continue
         if not np.all(np.isfinite(ref)):
             problems.append(f"output {name!r} of the source torch module holds NaN/Inf")
@@ -184,7 +200,9 @@ def verify(
                 runner(inputs)
                 times.append(time.perf_counter() - start)
         except Exception as exc:
-            raise VerificationError(f"running the exported model on inputs of batch size {batch} failed: {exc}") from exc
+            raise VerificationError(
+                f"running the exported model on inputs of batch size {batch} failed: {exc}"
+            ) from exc
         abs_err, rel_err, problems = compare(reference, exported, atol=atol, rtol=rtol)
         check = BatchCheck(batch, 1e3 * float(np.median(times)), abs_err, rel_err, problems)
         logger.debug("verified batch size %s: %s", batch, check)

@@ -30,7 +30,9 @@ WRITE_TYPES: dict[np.dtype, tuple[str, str]] = {
     np.dtype(np.complex64): ("8C", "DIFF_GZIP"),
     np.dtype(np.complex128): ("16C", "DIFF_GZIP"),
 }
-_READ_SUFFIXES = {vect: dtype for dtype, (vect, _) in WRITE_TYPES.items()} | {"1U": np.dtype(np.uint8)}
+_READ_SUFFIXES = {vect: dtype for dtype, (vect, _) in WRITE_TYPES.items()} | {
+    "1U": np.dtype(np.uint8)
+}
 _read_dtypes: dict[int, np.dtype] = {}  # FrVect type code -> numpy dtype, filled on first use
 
 _LOCK = threading.RLock()
@@ -49,7 +51,9 @@ def quiet() -> Iterator[object]:
 
     with _LOCK:
         if not _read_dtypes:
-            _read_dtypes.update({getattr(lalframe, f"FRAMEU_FR_VECT_{v}"): d for v, d in _READ_SUFFIXES.items()})
+            _read_dtypes.update(
+                {getattr(lalframe, f"FRAMEU_FR_VECT_{v}"): d for v, d in _READ_SUFFIXES.items()}
+            )
         saved = lal.GetDebugLevel()
         if _depth == 0:
             lal.ClobberDebugLevel(0)

@@ -52,7 +52,9 @@ def verify_gwf_bytes(raw: bytes, name: str) -> bool:
         raise FrameError(f"frame file {name} is not a GWF file ({len(raw)} bytes, no IGWD header)")
     if raw[GWF_HEADER_BYTES - 1] == 0:
         return False
-    order = "little" if raw[12:14] == b"\x34\x12" else "big"  # the header's INT_2 0x1234 byte-order probe
+    order = (
+        "little" if raw[12:14] == b"\x34\x12" else "big"
+    )  # the header's INT_2 0x1234 byte-order probe
     if posix_cksum(raw[:-4]) != int.from_bytes(raw[-4:], order):
         raise FrameError(
             f"frame file {name} is corrupt or incomplete ({len(raw)} bytes): its checksum does not match its contents"

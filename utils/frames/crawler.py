@@ -73,7 +73,11 @@ def newest_frame(directory: Path, kind: FrameKind, ifo: IFO | str) -> int | None
                 name = FrameName.parse(entry.name)
             except ValueError:
                 continue
-            if name.tag == kind.value and name.ifo == IFO(ifo) and (newest is None or name.gps > newest):
+            if (
+                name.tag == kind.value
+                and name.ifo == IFO(ifo)
+                and (newest is None or name.gps > newest)
+            ):
                 newest = name.gps
     return newest
 
@@ -144,7 +148,9 @@ class FrameCrawler:
         if not recheck_interval > 0:
             raise ValueError(f"recheck_interval {recheck_interval} s must be positive")
         if max_consecutive_drops is not None and max_consecutive_drops < 0:
-            raise ValueError(f"max_consecutive_drops {max_consecutive_drops} must be >= 0 (or None)")
+            raise ValueError(
+                f"max_consecutive_drops {max_consecutive_drops} must be >= 0 (or None)"
+            )
         self.data_dir = Path(data_dir)
         self.kind = FrameKind(kind)
         self.ifo = IFO(ifo)
@@ -157,7 +163,9 @@ class FrameCrawler:
             raise ValueError(f"lookahead {lookahead} must be >= 1 second")
         self.drop_early = bool(drop_early)
         self.lookahead = int(lookahead)
-        self.gps = resolve_start(start, self.directory, self.kind, self.ifo)  #: next GPS second to yield
+        self.gps = resolve_start(
+            start, self.directory, self.kind, self.ifo
+        )  #: next GPS second to yield
         self.consecutive_drops = 0
         self._watcher = DirectoryWatcher(self.directory)
         self._watcher.start()
@@ -225,7 +233,9 @@ class FrameCrawler:
                 return later
         return None
 
-    def wait_for(self, gps: int, deadline: float, later: Callable[[int], int | None] | None = None) -> FrameEvent:
+    def wait_for(
+        self, gps: int, deadline: float, later: Callable[[int], int | None] | None = None
+    ) -> FrameEvent:
         """Wait until the frame of ``gps`` is whole, or until ``deadline`` (``time.monotonic()``), or,
         given ``later`` (``gps -> later GPS whose data are complete, or None``), until that says a
         later second is complete.
@@ -263,4 +273,6 @@ class FrameCrawler:
             reason = f"file {path.name} still unreadable after {self.timeout:g} s: {error}"
         if not self.closed:
             logger.warning("GPS %d: %s frame dropped: %s", gps, self.kind.name.lower(), reason)
-        return FrameEvent(gps=gps, path=path if path.exists() else None, status=FrameStatus.DROPPED, reason=reason)
+        return FrameEvent(
+            gps=gps, path=path if path.exists() else None, status=FrameStatus.DROPPED, reason=reason
+        )

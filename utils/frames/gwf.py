@@ -59,7 +59,11 @@ class Channel:
 
 
 def write_frame(
-    path: str | Path, channels: Sequence[Channel], *, compress: bool = False, allow_nonfinite: bool = False
+    path: str | Path,
+    channels: Sequence[Channel],
+    *,
+    compress: bool = False,
+    allow_nonfinite: bool = False,
 ) -> Path:
     """Write ``channels`` into the GWF file ``path`` atomically; return the path.
 
@@ -94,7 +98,9 @@ def write_frame(
                 del stream  # closes the file
             except RuntimeError as exc:
                 raise FrameError(f"frame file {path}: LALFrame could not write it: {exc}") from exc
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; frames are for every reader, as any file written plainly
+        os.chmod(
+            tmp, _file_mode()
+        )  # mkstemp makes 0600; frames are for every reader, as any file written plainly
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -113,18 +119,24 @@ def _file_mode() -> int:
 def _check_writable(channel: Channel, allow_nonfinite: bool = False) -> None:
     data = np.asarray(channel.data)
     if data.ndim != 1 or data.size == 0:
-        raise FrameError(f"channel {channel.name}: need a non-empty 1-D array, got shape {data.shape}")
+        raise FrameError(
+            f"channel {channel.name}: need a non-empty 1-D array, got shape {data.shape}"
+        )
     if data.dtype not in _lal.WRITE_TYPES:
         raise FrameError(
             f"channel {channel.name}: dtype {data.dtype} cannot be written to GWF; "
             f"allowed: {', '.join(SUPPORTED_DTYPES)}"
         )
     if not channel.sample_rate > 0:
-        raise FrameError(f"channel {channel.name}: sample rate {channel.sample_rate} Hz must be positive")
+        raise FrameError(
+            f"channel {channel.name}: sample rate {channel.sample_rate} Hz must be positive"
+        )
     if not allow_nonfinite and data.dtype.kind in "fc" and not np.isfinite(data).all():
         bad = int(np.size(data) - np.count_nonzero(np.isfinite(data)))
-        raise FrameError(f"channel {channel.name}: {bad} of {data.size} samples are NaN or infinite; "
-                         "frames hold finite samples only")
+        raise FrameError(
+            f"channel {channel.name}: {bad} of {data.size} samples are NaN or infinite; "
+            "frames hold finite samples only"
+        )
 
 
 def _add_channel(lalframe, frame, channel: Channel, start: float, compress: bool) -> None:
@@ -147,7 +159,9 @@ def _add_channel(lalframe, frame, channel: Channel, start: float, compress: bool
     if channel.t0 != start:
         lalframe.FrameUFrChanSetTimeOffset(chan, channel.t0 - start)
     if compress:
-        lalframe.FrameUFrChanVectorCompress(chan, getattr(lalframe, f"FRAMEU_FR_VECT_COMPRESS_{compression}"))
+        lalframe.FrameUFrChanVectorCompress(
+            chan, getattr(lalframe, f"FRAMEU_FR_VECT_COMPRESS_{compression}")
+        )
     lalframe.FrameUFrameHFrChanAdd(frame, chan)  # copies the channel into the frame
 
 
@@ -230,11 +244,15 @@ def read_frame(
         if missing:
             raise FrameError(f"frame file {path}: channel(s) {', '.join(missing)} not found")
     for channel in out.values():
-        _check(path, channel, expected_t0, expected_duration, (expected_rates or {}).get(channel.name))
+        _check(
+            path, channel, expected_t0, expected_duration, (expected_rates or {}).get(channel.name)
+        )
     return out
 
 
-def _samples(lalframe, path: Path, name: str, chan, frame_start: float) -> tuple[float, float, np.ndarray]:
+def _samples(
+    lalframe, path: Path, name: str, chan, frame_start: float
+) -> tuple[float, float, np.ndarray]:
     """``(t0, dt, samples)`` of one channel of one frame (samples copied out of LALFrame)."""
     lalframe.FrameUFrChanVectorExpand(chan)  # no-op unless stored compressed
     vect = lalframe.FrameUFrChanVectorQueryType(chan)
@@ -244,7 +262,9 @@ def _samples(lalframe, path: Path, name: str, chan, frame_start: float) -> tuple
     count = lalframe.FrameUFrChanVectorQueryNData(chan)
     nbytes = lalframe.FrameUFrChanVectorQueryNBytes(chan)
     if count < 1 or nbytes != count * dtype.itemsize:
-        raise FrameError(f"frame file {path}: channel {name} holds {count} samples in {nbytes} bytes")
+        raise FrameError(
+            f"frame file {path}: channel {name} holds {count} samples in {nbytes} bytes"
+        )
     dt = lalframe.FrameUFrChanVectorQueryDx(chan, 0)
     if not dt > 0:
         raise FrameError(f"frame file {path}: channel {name} has sample step {dt} s")
@@ -260,7 +280,9 @@ def _join(path: Path, name: str, pieces: list[tuple[float, float, np.ndarray]]) 
     expected = t0
     for start, step, data in pieces:
         if abs(start - expected) > 0.5 * dt or abs(step - dt) > 1e-12 * dt:
-            raise FrameError(f"frame file {path}: channel {name} is not contiguous across the file's frames")
+            raise FrameError(
+                f"frame file {path}: channel {name} is not contiguous across the file's frames"
+            )
         expected = start + len(data) * step
     data = pieces[0][2] if len(pieces) == 1 else np.concatenate([p[2] for p in pieces])
     return Channel(name=name, data=data, sample_rate=_rate(dt), t0=t0)
@@ -272,9 +294,13 @@ def _rate(dt: float) -> float:
     return float(round(rate)) if abs(rate - round(rate)) < 1e-9 * rate else rate
 
 
-def _check(path: Path, ch: Channel, t0: float | None, duration: float | None, rate: float | None) -> None:
+def _check(
+    path: Path, ch: Channel, t0: float | None, duration: float | None, rate: float | None
+) -> None:
     if t0 is not None and abs(ch.t0 - t0) > 1e-6:
-        raise FrameError(f"frame file {path}: channel {ch.name} starts at GPS {ch.t0}, expected {t0}")
+        raise FrameError(
+            f"frame file {path}: channel {ch.name} starts at GPS {ch.t0}, expected {t0}"
+        )
     if rate is not None and abs(ch.sample_rate - rate) > 1e-9 * rate:
         raise FrameError(
             f"frame file {path}: channel {ch.name} has sample rate {ch.sample_rate} Hz, expected {rate} Hz"
@@ -297,5 +323,7 @@ def list_channels(path: str | Path) -> list[str]:
         names: list[str] = []
         for kind in ("Adc", "Proc", "Sim"):
             count = getattr(lalframe, f"FrameUFrTOCQuery{kind}N")(toc)
-            names.extend(getattr(lalframe, f"FrameUFrTOCQuery{kind}Name")(toc, i) for i in range(count))
+            names.extend(
+                getattr(lalframe, f"FrameUFrTOCQuery{kind}Name")(toc, i) for i in range(count)
+            )
     return sorted(names)

@@ -26,7 +26,11 @@ class FrameKind(StrEnum):
     @property
     def subdir(self) -> str:
         """Folder under ``$DATA_DIR`` holding this stream (cleaned frames live elsewhere)."""
-        return {FrameKind.STRAIN: "kafka", FrameKind.WITNESS: "lldetchar", FrameKind.CLEANED: "cleaned"}[self]
+        return {
+            FrameKind.STRAIN: "kafka",
+            FrameKind.WITNESS: "lldetchar",
+            FrameKind.CLEANED: "cleaned",
+        }[self]
 
 
 STRAIN_RATE_HZ = 16384.0  #: sample rate of GDS-CALIB_STRAIN in low-latency frames
@@ -42,7 +46,9 @@ def state_channel(ifo: IFO | str) -> str:
     return f"{IFO(ifo)}:GDS-CALIB_STATE_VECTOR"
 
 
-_NAME = re.compile(r"^(?P<site>[A-Z])-(?P<ifo>[A-Z][0-9])_(?P<tag>[A-Za-z_]+)-(?P<gps>\d+)-(?P<dur>\d+)\.gwf$")
+_NAME = re.compile(
+    r"^(?P<site>[A-Z])-(?P<ifo>[A-Z][0-9])_(?P<tag>[A-Za-z_]+)-(?P<gps>\d+)-(?P<dur>\d+)\.gwf$"
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,9 @@ class FrameName:
             )
         ifo = IFO(match["ifo"])
         if match["site"] != ifo.site:
-            raise ValueError(f"frame file name {Path(name).name!r}: site {match['site']} does not match {ifo}")
+            raise ValueError(
+                f"frame file name {Path(name).name!r}: site {match['site']} does not match {ifo}"
+            )
         return cls(ifo=ifo, tag=match["tag"], gps=int(match["gps"]), duration=int(match["dur"]))
 
 

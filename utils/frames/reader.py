@@ -55,10 +55,16 @@ class FrameData:
     """One GPS second of validated data at native rates."""
 
     gps: int  #: GPS start, seconds
-    channels: Mapping[str, Channel]  #: the requested channels in order: strain first, then witnesses
+    channels: Mapping[
+        str, Channel
+    ]  #: the requested channels in order: strain first, then witnesses
     state: np.ndarray  #: state-vector samples of this second (16 Hz)
-    extras: Mapping[str, Channel] = field(default_factory=dict)  #: extra strain-frame channels asked for
-    witness_error: str = ""  #: why the witnesses are missing ("" when present; then ``channels`` is the strain only)
+    extras: Mapping[str, Channel] = field(
+        default_factory=dict
+    )  #: extra strain-frame channels asked for
+    witness_error: str = (
+        ""  #: why the witnesses are missing ("" when present; then ``channels`` is the strain only)
+    )
 
     @property
     def witnesses_present(self) -> bool:
@@ -108,7 +114,9 @@ class FramePairReader:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.ifo = IFO(ifo)
-        self.log_drops = log_drops  #: a warning per dropped second (False: the caller summarises them)
+        self.log_drops = (
+            log_drops  #: a warning per dropped second (False: the caller summarises them)
+        )
         names = list(channels.names if isinstance(channels, ChannelList) else channels)
         if len(names) < 1:
             raise ValueError("channels is empty: give the strain channel first, then the witnesses")
@@ -125,7 +133,9 @@ class FramePairReader:
             frame_path(self.data_dir, FrameKind.WITNESS, self.ifo, gps),
         )
 
-    def read(self, gps: int, *, optional_witnesses: bool = False, witness_error: str = "") -> FrameData | DroppedFrame:
+    def read(
+        self, gps: int, *, optional_witnesses: bool = False, witness_error: str = ""
+    ) -> FrameData | DroppedFrame:
         """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises FrameError.
 
         With ``optional_witnesses``, bad or missing witnesses (or a ``witness_error`` already
@@ -163,11 +173,17 @@ class FramePairReader:
             ordered.update({name: witnesses[name] for name in self.witnesses})
         extras = {name: strain[name] for name in self.extras}
         return FrameData(
-            gps=gps, channels=ordered, state=strain[self.state].data, extras=extras, witness_error=witness_error
+            gps=gps,
+            channels=ordered,
+            state=strain[self.state].data,
+            extras=extras,
+            witness_error=witness_error,
         )
 
     def _read(self, path: Path, names: Sequence[str], gps: int) -> dict[str, Channel]:
-        return read_frame(path, names, expected_t0=gps, expected_duration=1.0, expected_rates=self.rates)
+        return read_frame(
+            path, names, expected_t0=gps, expected_duration=1.0, expected_rates=self.rates
+        )
 
 
 class FrameStream:
@@ -199,12 +215,20 @@ class FrameStream:
         self.optional_witnesses = bool(optional_witnesses)
         self.drop_early = bool(drop_early)
         self.reader = FramePairReader(
-            data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates
+            data_dir,
+            ifo,
+            channels,
+            extra_strain_channels=extra_strain_channels,
+            expected_rates=expected_rates,
         )
-        common = dict(timeout=timeout, max_consecutive_drops=None, recheck_interval=recheck_interval)
+        common = dict(
+            timeout=timeout, max_consecutive_drops=None, recheck_interval=recheck_interval
+        )
         self.strain = FrameCrawler(data_dir, FrameKind.STRAIN, ifo, start=start, **common)
         try:
-            self.witness = FrameCrawler(data_dir, FrameKind.WITNESS, ifo, start=self.strain.gps, **common)
+            self.witness = FrameCrawler(
+                data_dir, FrameKind.WITNESS, ifo, start=self.strain.gps, **common
+            )
         except BaseException:
             self.strain.close()
             raise
@@ -227,7 +251,11 @@ class FrameStream:
         """Read ``channels`` (strain first) from the next second on (rates learnt so far are kept)."""
         old = self.reader
         self.reader = FramePairReader(
-            old.data_dir, old.ifo, channels, extra_strain_channels=old.extras, expected_rates=old.rates
+            old.data_dir,
+            old.ifo,
+            channels,
+            extra_strain_channels=old.extras,
+            expected_rates=old.rates,
         )
 
     def later_complete(self, gps: int) -> int | None:
@@ -253,17 +281,23 @@ class FrameStream:
         if strain.ok and self.reader.witnesses:
             witness = self.witness.wait_for(gps, time.monotonic() + self.timeout, later=later)
         else:  # no strain, or no witnesses asked for: do not wait
-            witness = FrameEvent(gps=gps, path=None, status=FrameStatus.OK if strain.ok else FrameStatus.DROPPED)
+            witness = FrameEvent(
+                gps=gps, path=None, status=FrameStatus.OK if strain.ok else FrameStatus.DROPPED
+            )
         if self.strain.closed or self.witness.closed:
             raise StopIteration
         self.strain.gps = self.witness.gps = gps + 1
         if not strain.ok:
-            item: FrameData | DroppedFrame = DroppedFrame(gps=gps, reason=f"strain: {strain.reason}")
+            item: FrameData | DroppedFrame = DroppedFrame(
+                gps=gps, reason=f"strain: {strain.reason}"
+            )
         elif not witness.ok and not self.optional_witnesses:
             item = DroppedFrame(gps=gps, reason=f"witness: {witness.reason}")
         else:
             error = "" if witness.ok else f"witness: {witness.reason}"
-            item = self.reader.read(gps, optional_witnesses=self.optional_witnesses, witness_error=error)
+            item = self.reader.read(
+                gps, optional_witnesses=self.optional_witnesses, witness_error=error
+            )
         self._count(item)
         return item
 

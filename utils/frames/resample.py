@@ -34,7 +34,9 @@ def _whole_rate(rate: float, what: str) -> int:
 
 def ratio(rate_in: float, rate_out: float) -> tuple[int, int]:
     """``(up, down)``: the reduced integer factors taking ``rate_in`` Hz to ``rate_out`` Hz."""
-    fraction = Fraction(_whole_rate(rate_out, "output sample rate"), _whole_rate(rate_in, "input sample rate"))
+    fraction = Fraction(
+        _whole_rate(rate_out, "output sample rate"), _whole_rate(rate_in, "input sample rate")
+    )
     return fraction.numerator, fraction.denominator
 
 
@@ -52,7 +54,9 @@ def reach_samples(rate_in: float, rate_out: float) -> int:
 @functools.lru_cache(maxsize=64)
 def _filter(up: int, down: int) -> np.ndarray:
     longest = max(up, down)
-    taps = signal.firwin(2 * FILTER_HALF_WIDTH * longest + 1, 1.0 / longest, window=("kaiser", KAISER_BETA))
+    taps = signal.firwin(
+        2 * FILTER_HALF_WIDTH * longest + 1, 1.0 / longest, window=("kaiser", KAISER_BETA)
+    )
     taps.setflags(write=False)
     return taps
 

@@ -39,7 +39,9 @@ from deepclean.utils.ifo import IFO
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SECONDS = 64  #: seconds resampled together (memory bound; the result does not depend on it)
+DEFAULT_CHUNK_SECONDS = (
+    64  #: seconds resampled together (memory bound; the result does not depend on it)
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ class Span:
     t0: int  #: GPS time of the first sample, seconds
     sample_rate: float  #: Hz
     missing: tuple[int, ...] = ()  #: GPS seconds whose frames were missing or invalid (zero-filled)
-    extras: Mapping[str, np.ndarray] = field(default_factory=dict)  #: extra strain-frame channels, ``(time,)``
+    extras: Mapping[str, np.ndarray] = field(
+        default_factory=dict
+    )  #: extra strain-frame channels, ``(time,)``
 
     @property
     def duration(self) -> int:
@@ -95,7 +99,11 @@ def read_span(
         raise ValueError(f"chunk_seconds {chunk_seconds} must be at least 1")
     out_n = samples_per_second(sample_rate)
     reader = FramePairReader(
-        data_dir, ifo, channels, extra_strain_channels=extra_strain_channels, expected_rates=expected_rates,
+        data_dir,
+        ifo,
+        channels,
+        extra_strain_channels=extra_strain_channels,
+        expected_rates=expected_rates,
         log_drops=False,  # one summary line below instead of a warning per second
     )
     loader = _Loader(reader, start, duration)
@@ -117,7 +125,9 @@ def read_span(
             joined, touched = fill_gaps(pieces, n, taper)
             trusted &= ~touched
             block = resample(joined[n : (len(seconds) - 1) * n], rate, sample_rate)
-            data[row, (a - start) * out_n : (b - start) * out_n] = block[out_n : (b - a + 1) * out_n]
+            data[row, (a - start) * out_n : (b - start) * out_n] = block[
+                out_n : (b - a + 1) * out_n
+            ]
         for offset, s in enumerate(range(a, b)):
             item = items[offset + 2]
             if isinstance(item, FrameData) and trusted[offset + 2] and not loader.unpadded_edge(s):
@@ -127,8 +137,14 @@ def read_span(
     missing = tuple(sorted(loader.missing))
     if missing:
         first_reason = loader.cache_reasons.get(missing[0], "")
-        logger.warning("span %d+%d s: %d second(s) missing or invalid, zero-filled: GPS %s (first: %s)",
-                       start, duration, len(missing), gps_ranges(missing), first_reason)
+        logger.warning(
+            "span %d+%d s: %d second(s) missing or invalid, zero-filled: GPS %s (first: %s)",
+            start,
+            duration,
+            len(missing),
+            gps_ranges(missing),
+            first_reason,
+        )
     extras = {name: data[len(names) + i] for i, name in enumerate(extra_strain_channels)}
     return Span(
         channels=tuple(names),
@@ -180,7 +196,11 @@ class _Loader:
         if gps < self.start - 1 or gps > self.end:
             return None
         is_pad = gps in (self.start - 1, self.end)
-        if is_pad and gps not in self.cache and not all(p.is_file() for p in self.reader.paths(gps)):
+        if (
+            is_pad
+            and gps not in self.cache
+            and not all(p.is_file() for p in self.reader.paths(gps))
+        ):
             # padding beyond the data that exists is expected, not a dropped frame: no warning
             self.absent_pads.add(gps)
             return None

@@ -17,7 +17,9 @@ def _as_bits(state: np.ndarray) -> np.ndarray:
         return state.astype(np.int64)
     if state.dtype.kind == "f":  # some frames store the state vector as floats holding integers
         if not np.all(np.isfinite(state)) or np.any(state != np.round(state)):
-            raise ValueError("state vector holds non-integer or non-finite values; cannot decode its bits")
+            raise ValueError(
+                "state vector holds non-integer or non-finite values; cannot decode its bits"
+            )
         return state.astype(np.int64)
     raise ValueError(f"state vector dtype {state.dtype} is not an integer (or integral float) type")
 
@@ -31,11 +33,15 @@ def samples_per_second(sample_rate: float) -> int:
     """Whole samples in one second at ``sample_rate`` Hz; ValueError if not a whole number."""
     count = int(round(sample_rate))
     if count < 1 or abs(sample_rate - count) > 1e-9 * sample_rate:
-        raise ValueError(f"sample rate {sample_rate} Hz is not a positive whole number of samples per second")
+        raise ValueError(
+            f"sample rate {sample_rate} Hz is not a positive whole number of samples per second"
+        )
     return count
 
 
-def ready_seconds(state: np.ndarray, state_rate: float = STATE_RATE_HZ, bits: int = READY_BITS) -> np.ndarray:
+def ready_seconds(
+    state: np.ndarray, state_rate: float = STATE_RATE_HZ, bits: int = READY_BITS
+) -> np.ndarray:
     """Per-second flags: True for a second whose every state sample is ready.
 
     ``state`` covers whole seconds at ``state_rate`` Hz (default 16 Hz); its length must be a
@@ -64,5 +70,7 @@ def upsample_mask(mask: np.ndarray, from_rate: float, to_rate: float) -> np.ndar
     """
     factor = to_rate / from_rate
     if factor < 1 or abs(factor - round(factor)) > 1e-9 * factor:
-        raise ValueError(f"cannot upsample a mask from {from_rate} Hz to {to_rate} Hz: need an integer factor >= 1")
+        raise ValueError(
+            f"cannot upsample a mask from {from_rate} Hz to {to_rate} Hz: need an integer factor >= 1"
+        )
     return np.repeat(np.asarray(mask, dtype=bool), int(round(factor)))

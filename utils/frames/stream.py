@@ -73,7 +73,9 @@ class StreamingResampler:
                 "(1 s of data each side of the produced second)"
             )
         self.buffer_seconds = int(buffer_seconds)
-        self.index = (self.buffer_seconds - 1) // 2  #: position of the produced second in the buffer
+        self.index = (
+            self.buffer_seconds - 1
+        ) // 2  #: position of the produced second in the buffer
         self.rate_out = float(rate_out)
         self.samples_out = samples_per_second(rate_out)
         self.rates = [float(r) for r in sample_rates]
@@ -93,7 +95,9 @@ class StreamingResampler:
             down = ratio(rate, self.rate_out)[1]
             self.pads.append(min(-(-reach_samples(rate, self.rate_out) // down) * down + down, n))
         # buffer_seconds + 1 entries: one extra second of left context for the taper
-        self._buffer: deque[tuple[int, list[np.ndarray] | None, bool]] = deque(maxlen=self.buffer_seconds + 1)
+        self._buffer: deque[tuple[int, list[np.ndarray] | None, bool]] = deque(
+            maxlen=self.buffer_seconds + 1
+        )
 
     @property
     def latency_seconds(self) -> int:
@@ -104,7 +108,9 @@ class StreamingResampler:
         """Forget the buffer (e.g. after a restart); the next push starts a new stream."""
         self._buffer.clear()
 
-    def push(self, gps: int, seconds: Sequence[np.ndarray] | None, ready: bool = True) -> ResampledSecond | None:
+    def push(
+        self, gps: int, seconds: Sequence[np.ndarray] | None, ready: bool = True
+    ) -> ResampledSecond | None:
         """Add the frame of second ``gps`` (one array per channel, or None if dropped).
 
         Returns the second ``gps - latency_seconds`` once the buffer is full, else None.
@@ -123,7 +129,9 @@ class StreamingResampler:
             return None
         out = np.empty((len(self.rates), self.samples_out))
         tapered = False
-        for c, (rate, n, taper, pad) in enumerate(zip(self.rates, self.samples, self.tapers, self.pads)):
+        for c, (rate, n, taper, pad) in enumerate(
+            zip(self.rates, self.samples, self.tapers, self.pads)
+        ):
             pieces = [None if s is None else s[c] for _, s, _ in self._buffer]
             joined, touched = fill_gaps(pieces, n, taper)
             tapered |= bool(touched[context + self.index])
@@ -132,7 +140,9 @@ class StreamingResampler:
             skip = pad * self.samples_out // n
             out[c] = block[skip : skip + self.samples_out]
         gps_out, data, ready_out = self._buffer[context + self.index]
-        return ResampledSecond(gps=gps_out, data=out, dropped=data is None, tapered=tapered, ready=ready_out)
+        return ResampledSecond(
+            gps=gps_out, data=out, dropped=data is None, tapered=tapered, ready=ready_out
+        )
 
     def _check(self, gps: int, seconds: Sequence[np.ndarray]) -> list[np.ndarray]:
         if len(seconds) != len(self.rates):

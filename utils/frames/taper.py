@@ -30,7 +30,9 @@ def rising_half_hann(taper: int) -> np.ndarray:
 def taper_samples(taper_seconds: float, sample_rate: float) -> int:
     """Samples in a taper of ``taper_seconds`` (0 < t <= 1 s) at ``sample_rate`` Hz."""
     if not 0 < taper_seconds <= 1:
-        raise ValueError(f"taper length {taper_seconds} s must be in (0, 1] (it stays inside the adjacent second)")
+        raise ValueError(
+            f"taper length {taper_seconds} s must be in (0, 1] (it stays inside the adjacent second)"
+        )
     return int(round(taper_seconds * sample_rate))
 
 
@@ -47,7 +49,9 @@ def fill_gaps(
     a caller streaming through a window should include one second of context each side.
     """
     if not 0 <= taper <= samples_per_second:
-        raise ValueError(f"taper {taper} samples must be within one second ({samples_per_second} samples)")
+        raise ValueError(
+            f"taper {taper} samples must be within one second ({samples_per_second} samples)"
+        )
     out = np.zeros(len(seconds) * samples_per_second)
     touched = np.zeros(len(seconds), dtype=bool)
     rising = rising_half_hann(taper)
@@ -57,7 +61,9 @@ def fill_gaps(
             continue
         piece = np.asarray(piece, dtype=np.float64)
         if piece.shape != (samples_per_second,):
-            raise ValueError(f"second {i} holds {piece.shape} samples, expected ({samples_per_second},)")
+            raise ValueError(
+                f"second {i} holds {piece.shape} samples, expected ({samples_per_second},)"
+            )
         chunk = out[i * samples_per_second : (i + 1) * samples_per_second]
         chunk[:] = piece
         if taper and i > 0 and seconds[i - 1] is None:

@@ -79,7 +79,10 @@ def welch_segments(duration: float, fftlength: float) -> int:
 
 
 def asd(
-    x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_S, average: Average | str = Average.MEAN
+    x: np.ndarray,
+    sample_rate: float,
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+    average: Average | str = Average.MEAN,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies (Hz) and one-sided ASD (units/sqrt(Hz)) of ``x`` (samples,) or (n, samples)."""
     x = np.asarray(x, dtype=np.float64)
@@ -90,8 +93,13 @@ def asd(
             f"({nperseg} samples at {sample_rate} Hz)"
         )
     freqs, psd = signal.welch(
-        x, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=int(nperseg * OVERLAP),
-        average=Average(average).value, axis=-1,
+        x,
+        fs=sample_rate,
+        window="hann",
+        nperseg=nperseg,
+        noverlap=int(nperseg * OVERLAP),
+        average=Average(average).value,
+        axis=-1,
     )
     return freqs, np.sqrt(psd)
 
@@ -107,6 +115,8 @@ def asd_ratio(
     """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples' times."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
-        raise ValueError(f"series of shapes {a.shape} and {b.shape} cannot be compared; need equal lengths")
+        raise ValueError(
+            f"series of shapes {a.shape} and {b.shape} cannot be compared; need equal lengths"
+        )
     freqs, asds = asd(np.stack([a, b]), sample_rate, fftlength, average)
     return band_ratio(asds[0], asds[1], freqs, bands)

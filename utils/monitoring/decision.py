@@ -39,9 +39,13 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         if self.passes < 1 or self.failures < 1:
-            raise ValueError(f"passes {self.passes} and failures {self.failures} must be at least 1")
+            raise ValueError(
+                f"passes {self.passes} and failures {self.failures} must be at least 1"
+            )
         if not self.max_ratio > 0 or self.tolerance < 0:
-            raise ValueError(f"max_ratio {self.max_ratio} must be > 0 and tolerance {self.tolerance} >= 0")
+            raise ValueError(
+                f"max_ratio {self.max_ratio} must be > 0 and tolerance {self.tolerance} >= 0"
+            )
 
 
 @dataclass(frozen=True)
@@ -97,16 +101,30 @@ class CanaryTracker:
     def skip(self, gps: int, production: int, canary: int, reason: str) -> Decision:
         """A check that could not be made: counts unchanged."""
         self._follow(canary)
-        return Decision(gps, production, canary, Verdict.SKIP, passes=self.passes, failures=self.failures,
-                        reason=reason)
+        return Decision(
+            gps,
+            production,
+            canary,
+            Verdict.SKIP,
+            passes=self.passes,
+            failures=self.failures,
+            reason=reason,
+        )
 
     def check(
-        self, gps: int, production: int, canary: int, canary_ratio: float, production_ratio: float | None
+        self,
+        gps: int,
+        production: int,
+        canary: int,
+        canary_ratio: float,
+        production_ratio: float | None,
     ) -> Decision:
         """Record one check of ``canary`` against raw and ``production`` (None: untrained)."""
         if not self.should_check(production, canary):
-            raise ValueError(f"canary {canary} is not checked against production {production} "
-                             f"(not newer, or rejected: {sorted(self.rejected)})")
+            raise ValueError(
+                f"canary {canary} is not checked against production {production} "
+                f"(not newer, or rejected: {sorted(self.rejected)})"
+            )
         self._follow(canary)
         t = self.thresholds
         reference = 1.0 if production_ratio is None else production_ratio
@@ -125,8 +143,17 @@ class CanaryTracker:
             if self.failures >= t.failures:
                 verdict = Verdict.REJECT
                 self.rejected.add(canary)
-        return Decision(gps, production, canary, verdict, canary_ratio, production_ratio,
-                        self.passes, self.failures, reason)
+        return Decision(
+            gps,
+            production,
+            canary,
+            verdict,
+            canary_ratio,
+            production_ratio,
+            self.passes,
+            self.failures,
+            reason,
+        )
 
     def promoted(self, canary: int) -> None:
         """The promotion of ``canary`` went through: nothing left to check for it."""
@@ -134,10 +161,19 @@ class CanaryTracker:
             self.canary, self.passes, self.failures = None, 0, 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"canary": self.canary, "passes": self.passes, "failures": self.failures,
-                "rejected": sorted(self.rejected)}
+        return {
+            "canary": self.canary,
+            "passes": self.passes,
+            "failures": self.failures,
+            "rejected": sorted(self.rejected),
+        }
 
     @classmethod
     def from_json(cls, thresholds: Thresholds, data: dict[str, Any]) -> "CanaryTracker":
-        return cls(thresholds, data.get("canary"), int(data.get("passes", 0)), int(data.get("failures", 0)),
-                   {int(v) for v in data.get("rejected", [])})
+        return cls(
+            thresholds,
+            data.get("canary"),
+            int(data.get("passes", 0)),
+            int(data.get("failures", 0)),
+            {int(v) for v in data.get("rejected", [])},
+        )

@@ -45,11 +45,15 @@ class SecondSummary:
     problem: SkipReason | None = None
 
 
-def summarize_second(gps: int, state: np.ndarray, production: np.ndarray, canary: np.ndarray) -> SecondSummary:
+def summarize_second(
+    gps: int, state: np.ndarray, production: np.ndarray, canary: np.ndarray
+) -> SecondSummary:
     """Summarise one second from its DeepClean state vector and version channels (16 Hz each)."""
     state = np.asarray(state).astype(np.int64)
     production, canary = np.asarray(production), np.asarray(canary)
-    prod_version = int(production[0]) if production.size and np.all(production == production[0]) else None
+    prod_version = (
+        int(production[0]) if production.size and np.all(production == production[0]) else None
+    )
     canary_version = int(canary[0]) if canary.size and np.all(canary == canary[0]) else None
     problem = None
     if prod_version is None or canary_version is None:
@@ -60,7 +64,9 @@ def summarize_second(gps: int, state: np.ndarray, production: np.ndarray, canary
         problem = SkipReason.NOT_READY
     elif not np.all((state & REQUIRED_BITS) == REQUIRED_BITS):
         problem = SkipReason.NOT_VALID
-    return SecondSummary(gps=int(gps), production=prod_version, canary=canary_version, problem=problem)
+    return SecondSummary(
+        gps=int(gps), production=prod_version, canary=canary_version, problem=problem
+    )
 
 
 @dataclass(frozen=True)

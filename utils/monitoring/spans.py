@@ -35,13 +35,19 @@ def covered(files: Iterable[tuple[int, int]]) -> set[int]:
 
 def closed_spans(seconds: Iterable[int], latest: int, cadence: int) -> list[int]:
     """Starts of the spans holding any of ``seconds`` that are closed when ``latest`` was seen."""
-    return sorted({span_start(s, cadence) for s in seconds if span_start(s, cadence) + cadence <= latest})
+    return sorted(
+        {span_start(s, cadence) for s in seconds if span_start(s, cadence) + cadence <= latest}
+    )
 
 
-def to_archive(present: Iterable[int], archived: set[int], latest: int, cadence: int) -> list[tuple[int, int]]:
+def to_archive(
+    present: Iterable[int], archived: set[int], latest: int, cadence: int
+) -> list[tuple[int, int]]:
     """Runs ``(start, end)`` to archive now: seconds present, not archived, in closed spans,
     split at span boundaries and gaps."""
-    pending = [s for s in present if s not in archived and span_start(s, cadence) + cadence <= latest]
+    pending = [
+        s for s in present if s not in archived and span_start(s, cadence) + cadence <= latest
+    ]
     out = []
     for start, end in runs(pending):
         while start < end:
@@ -51,7 +57,9 @@ def to_archive(present: Iterable[int], archived: set[int], latest: int, cadence:
     return out
 
 
-def carousel_victims(present: Sequence[int], max_files: int, deletable: set[int] | None = None) -> list[int]:
+def carousel_victims(
+    present: Sequence[int], max_files: int, deletable: set[int] | None = None
+) -> list[int]:
     """The oldest seconds to delete so at most ``max_files`` remain; only those in
     ``deletable`` (None: all) may go, so the result may leave more than ``max_files``."""
     excess = len(present) - max_files
@@ -67,7 +75,10 @@ def carousel_victims(present: Sequence[int], max_files: int, deletable: set[int]
 
 
 def retention_victims(
-    files: Sequence[tuple[int, int, int]], newest_gps: int, max_age: float | None, max_bytes: int | None
+    files: Sequence[tuple[int, int, int]],
+    newest_gps: int,
+    max_age: float | None,
+    max_bytes: int | None,
 ) -> list[int]:
     """Archive files to delete, given as ``(gps, duration, size_bytes)``: those ending more
     than ``max_age`` seconds before ``newest_gps``, then the oldest until the rest hold at most

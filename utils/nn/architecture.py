@@ -49,7 +49,9 @@ class DeepCleanAE(nn.Module):
     def __init__(self, num_witnesses: int) -> None:
         super().__init__()
         if num_witnesses < 1:
-            raise ValueError(f"num_witnesses is {num_witnesses}; DeepClean needs at least 1 witness channel")
+            raise ValueError(
+                f"num_witnesses is {num_witnesses}; DeepClean needs at least 1 witness channel"
+            )
         self.num_witnesses = num_witnesses
         w = num_witnesses
         self.input_conv = _block(nn.Conv1d(w, w, KERNEL_SIZE, stride=1, padding=3), w)
@@ -61,7 +63,12 @@ class DeepCleanAE(nn.Module):
         up = []
         for ch in (*DOWN_CHANNELS[-2::-1], w):
             up.append(
-                _block(nn.ConvTranspose1d(prev, ch, KERNEL_SIZE, stride=2, padding=3, output_padding=1), ch)
+                _block(
+                    nn.ConvTranspose1d(
+                        prev, ch, KERNEL_SIZE, stride=2, padding=3, output_padding=1
+                    ),
+                    ch,
+                )
             )
             prev = ch
         self.upsampler = nn.Sequential(*up)

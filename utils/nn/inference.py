@@ -37,7 +37,9 @@ def warmup_samples(geometry: StreamGeometry) -> int:
     return geometry.kernel_size + geometry.lag_samples
 
 
-def predict_noise(model: DeepCleanModel, witnesses: np.ndarray, geometry: StreamGeometry) -> np.ndarray:
+def predict_noise(
+    model: DeepCleanModel, witnesses: np.ndarray, geometry: StreamGeometry
+) -> np.ndarray:
     """Noise estimate aligned with ``witnesses`` ``(W, N)``.
 
     The stream runs over the first ``N // update_size * update_size`` samples; element

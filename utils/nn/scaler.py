@@ -40,7 +40,9 @@ class StandardScaler(nn.Module):
             want = f"({self.num_channels}, time)" if self.num_channels else "(time,)"
             raise ValueError(f"scaler fit data has shape {x.shape}; expected {want}")
         if x.shape[-1] < 2 or not np.all(np.isfinite(x)):
-            raise ValueError(f"scaler fit data with shape {x.shape} must hold >= 2 finite samples per channel")
+            raise ValueError(
+                f"scaler fit data with shape {x.shape} must hold >= 2 finite samples per channel"
+            )
         mean = x.mean(axis=-1, keepdims=bool(self.num_channels))
         std = x.std(axis=-1, keepdims=bool(self.num_channels))
         constant = std <= RELATIVE_STD_FLOOR * np.abs(mean)

@@ -68,11 +68,15 @@ def check_bands(bands: Sequence[tuple[float, float]], sample_rate: float) -> Non
     nyquist = sample_rate / 2
     for lo, hi in bands:
         if not 0 < lo < hi < nyquist:
-            raise ValueError(f"band {lo}-{hi} Hz is not allowed: need 0 < low < high < Nyquist ({nyquist} Hz)")
+            raise ValueError(
+                f"band {lo}-{hi} Hz is not allowed: need 0 < low < high < Nyquist ({nyquist} Hz)"
+            )
     ordered = sorted(bands)
     for (lo1, hi1), (lo2, hi2) in zip(ordered, ordered[1:]):
         if lo2 < hi1:
-            raise ValueError(f"bands {lo1}-{hi1} Hz and {lo2}-{hi2} Hz overlap; give disjoint bands")
+            raise ValueError(
+                f"bands {lo1}-{hi1} Hz and {lo2}-{hi2} Hz overlap; give disjoint bands"
+            )
 
 
 def band_mask(freqs: np.ndarray, bands: Sequence[tuple[float, float]]) -> np.ndarray:

@@ -61,7 +61,9 @@ class DeepCleanLoss(nn.Module):
 
     def psd_ratio(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """sqrt(PSD(target - pred) / PSD(target)) at each in-band bin, ``(batch, bins)``."""
-        psd_res = welch(target - pred, self.sample_rate, self.fftlength, self.overlap)[..., self.mask]
+        psd_res = welch(target - pred, self.sample_rate, self.fftlength, self.overlap)[
+            ..., self.mask
+        ]
         psd_target = welch(target, self.sample_rate, self.fftlength, self.overlap)[..., self.mask]
         ratio = psd_res / psd_target.clamp_min(torch.finfo(psd_target.dtype).tiny)
         return torch.sqrt(ratio.clamp_min(_RATIO_FLOOR))
@@ -69,7 +71,9 @@ class DeepCleanLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar loss for ``pred`` and ``target`` of shape ``(batch, time)``."""
         if pred.shape != target.shape:
-            raise ValueError(f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}")
+            raise ValueError(
+                f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}"
+            )
         loss = pred.new_zeros(())
         if self.alpha > 0:
             loss = loss + self.alpha * self.psd_ratio(pred, target).mean()

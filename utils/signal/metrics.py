@@ -20,7 +20,9 @@ DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch segment for reported ASDs
 OUT_OF_BAND = ((20.0, 50.0), (70.0, 200.0))  #: Hz; cleaning must leave these alone
 
 
-def asd(x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_S) -> tuple[np.ndarray, np.ndarray]:
+def asd(
+    x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_S
+) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies (Hz) and one-sided ASD (units / sqrt(Hz)) of ``x`` along its last axis."""
     x = np.asarray(x, dtype=np.float64)
     nperseg = int(round(fftlength * sample_rate))
@@ -29,7 +31,9 @@ def asd(x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_
             f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength {fftlength} s "
             f"({nperseg} samples at {sample_rate} Hz)"
         )
-    freqs, psd = signal.welch(x, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1)
+    freqs, psd = signal.welch(
+        x, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1
+    )
     return freqs, np.sqrt(psd)
 
 
@@ -75,7 +79,8 @@ def cleaning_report(
     report: dict[str, float | dict[str, float] | None] = {
         "in_band_ratio": asd_ratio(cleaned, raw, sample_rate, bands, fftlength),
         "out_of_band_ratio": {
-            f"{lo:g}-{hi:g}Hz": asd_ratio(cleaned, raw, sample_rate, [(lo, hi)], fftlength) for lo, hi in out_of_band
+            f"{lo:g}-{hi:g}Hz": asd_ratio(cleaned, raw, sample_rate, [(lo, hi)], fftlength)
+            for lo, hi in out_of_band
         },
         "background_ratio": None,
         "raw_background_ratio": None,

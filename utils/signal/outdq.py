@@ -37,18 +37,28 @@ DEFAULT_TAPER_S = 1.0  #: taper in/out length, seconds
 
 
 def median_asd_ratio(
-    clean: np.ndarray, raw: np.ndarray, sample_rate: float, bands: Sequence[tuple[float, float]], fftlength: float
+    clean: np.ndarray,
+    raw: np.ndarray,
+    sample_rate: float,
+    bands: Sequence[tuple[float, float]],
+    fftlength: float,
 ) -> float:
     """Mean over the bins inside ``bands`` of ASD(clean) / ASD(raw), median-averaged Welch ASDs."""
     nperseg = int(round(fftlength * sample_rate))
     if len(raw) < nperseg:
-        raise ValueError(f"Number of samples {len(raw)} is insufficient for fftlength {fftlength} s ({nperseg} samples)")
-    kwargs = dict(fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average="median")
+        raise ValueError(
+            f"Number of samples {len(raw)} is insufficient for fftlength {fftlength} s ({nperseg} samples)"
+        )
+    kwargs = dict(
+        fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average="median"
+    )
     freqs, p_clean = signal.welch(clean, **kwargs)
     _, p_raw = signal.welch(raw, **kwargs)
     mask = band_mask(freqs, bands)
     if not mask.any():
-        raise ValueError(f"no frequency bin (resolution {1 / fftlength} Hz) inside bands {list(bands)}")
+        raise ValueError(
+            f"no frequency bin (resolution {1 / fftlength} Hz) inside bands {list(bands)}"
+        )
     return float(np.mean(np.sqrt(p_clean[mask] / np.maximum(p_raw[mask], np.finfo(float).tiny))))
 
 
@@ -84,9 +94,13 @@ class OutDqGate:
         fftlength: float = DEFAULT_FFTLENGTH_S,
     ) -> None:
         if not 1 <= min_seconds <= buffer_seconds:
-            raise ValueError(f"min_seconds {min_seconds} must be in [1, buffer_seconds={buffer_seconds}]")
+            raise ValueError(
+                f"min_seconds {min_seconds} must be in [1, buffer_seconds={buffer_seconds}]"
+            )
         if not 0 < fftlength <= min_seconds:
-            raise ValueError(f"fftlength {fftlength} s must be positive and <= min_seconds {min_seconds} s")
+            raise ValueError(
+                f"fftlength {fftlength} s must be positive and <= min_seconds {min_seconds} s"
+            )
         self.sample_rate = float(sample_rate)
         self.n = int(round(sample_rate))
         self.bands = [tuple(map(float, b)) for b in bands]
@@ -115,7 +129,9 @@ class OutDqGate:
         """Gate of the next second from its raw and fully cleaned strain (``(sample_rate,)`` each)."""
         raw, clean = np.asarray(raw, dtype=np.float64), np.asarray(clean, dtype=np.float64)
         if raw.shape != (self.n,) or clean.shape != (self.n,):
-            raise ValueError(f"raw {raw.shape} and clean {clean.shape} must both hold one second ({self.n},)")
+            raise ValueError(
+                f"raw {raw.shape} and clean {clean.shape} must both hold one second ({self.n},)"
+            )
         if not valid:
             self.in_spec = False
             self.invalid_run += 1
@@ -128,7 +144,11 @@ class OutDqGate:
         if len(self._raw) < self.min_seconds:
             return GateSecond(np.zeros(self.n), None, False)
         ratio = median_asd_ratio(
-            np.concatenate(self._clean), np.concatenate(self._raw), self.sample_rate, self.bands, self.fftlength
+            np.concatenate(self._clean),
+            np.concatenate(self._raw),
+            self.sample_rate,
+            self.bands,
+            self.fftlength,
         )
         was = self.in_spec
         if was and ratio > 1:

@@ -18,7 +18,9 @@ DEFAULT_MEMORY_S = 1.0  #: seconds of past noise filtered with the current stret
 DEFAULT_LEAD_S = 0.5  #: seconds of future noise filtered with the current stretch
 
 
-def filter_noise(noise: np.ndarray, bandpass: BandpassFilter, memory: int = 0, lead: int = 0) -> np.ndarray:
+def filter_noise(
+    noise: np.ndarray, bandpass: BandpassFilter, memory: int = 0, lead: int = 0
+) -> np.ndarray:
     """Band-pass ``noise`` (``(time,)``, float) and drop ``memory`` samples at the start and
     ``lead`` samples at the end; returns ``len(noise) - memory - lead`` samples, float64."""
     noise = np.asarray(noise, dtype=np.float64)
@@ -38,11 +40,15 @@ def subtract_noise(raw: np.ndarray, noise: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.float64)
     noise = np.asarray(noise, dtype=np.float64)
     if raw.shape != noise.shape:
-        raise ValueError(f"raw strain has shape {raw.shape} but noise has shape {noise.shape}; they must match")
+        raise ValueError(
+            f"raw strain has shape {raw.shape} but noise has shape {noise.shape}; they must match"
+        )
     return raw - noise
 
 
-def clean(raw: np.ndarray, noise: np.ndarray, bandpass: BandpassFilter, memory: int = 0, lead: int = 0) -> np.ndarray:
+def clean(
+    raw: np.ndarray, noise: np.ndarray, bandpass: BandpassFilter, memory: int = 0, lead: int = 0
+) -> np.ndarray:
     """Band-pass the padded ``noise`` and subtract it from ``raw``.
 
     Args:

@@ -56,7 +56,9 @@ def stream_id(name: str, purpose: str) -> int:
 
 def asc_spectrum(name: str) -> AngularSpectrum:
     """The ASD shape of ASC-like witness ``name`` (fixed per name)."""
-    return AngularSpectrum(resonance_hz=0.3 + 1.2 * _unit(name, "resonance"), quality=1.5 + 2.0 * _unit(name, "q"))
+    return AngularSpectrum(
+        resonance_hz=0.3 + 1.2 * _unit(name, "resonance"), quality=1.5 + 2.0 * _unit(name, "q")
+    )
 
 
 def witness_scale(name: str) -> float:
@@ -72,7 +74,9 @@ class DetectorConfig:
     seed: int = 0
     line_frequency_hz: float = 60.0
     witnesses: tuple[str, ...] = ()  #: names without IFO prefix; empty = the IFO's defaults
-    couplings: tuple[tuple[str, float], ...] = tuple(ch.DEFAULT_COUPLINGS.items())  #: (witness, weight)
+    couplings: tuple[tuple[str, float], ...] = tuple(
+        ch.DEFAULT_COUPLINGS.items()
+    )  #: (witness, weight)
     bilinear_asd_ratio: float = 20.0  #: mean ASD(bilinear)/ASD(background) over line +/- 2 Hz
     linear_amplitude: float = 50.0  #: linear line amplitude / ASD_background(line), sqrt(Hz)
     coupling_phase_rad: float = 0.7
@@ -127,7 +131,9 @@ class SimulatedSecond:
     gps: int
     strain: np.ndarray  #: (16384,) strain with coupled noise
     background: np.ndarray  #: (16384,) strain without coupled noise (ground truth)
-    witnesses: dict[str, np.ndarray] = field(default_factory=dict)  #: full name -> samples at native rate
+    witnesses: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  #: full name -> samples at native rate
     rates: dict[str, int] = field(default_factory=dict)  #: full name -> Hz
 
 
@@ -149,14 +155,24 @@ class SimulatedDetector:
             amplitude_depth=config.amplitude_wander,
             frequency_depth_hz=config.frequency_wander_hz,
         )
-        bg_taps = fir_from_asd(background_asd, self.strain_rate, BACKGROUND_FILTER_S * self.strain_rate)
+        bg_taps = fir_from_asd(
+            background_asd, self.strain_rate, BACKGROUND_FILTER_S * self.strain_rate
+        )
         self._background = ColouredNoise(
-            bg_taps, [BACKGROUND_STREAM], seed=seed, samples_per_second=self.strain_rate, start_gps=self.gps
+            bg_taps,
+            [BACKGROUND_STREAM],
+            seed=seed,
+            samples_per_second=self.strain_rate,
+            start_gps=self.gps,
         )
         self.asc_names = [w for w in config.witnesses if w != ch.MAINS]
         n_taps = ASC_BASE_RATE_HZ * config.asc_filter_s
-        taps = np.stack([fir_from_asd(asc_spectrum(n).asd, ASC_BASE_RATE_HZ, n_taps) for n in self.asc_names])
-        self.asc_taps = taps / np.sqrt(np.sum(taps**2, axis=1, keepdims=True))  # unit-variance outputs
+        taps = np.stack(
+            [fir_from_asd(asc_spectrum(n).asd, ASC_BASE_RATE_HZ, n_taps) for n in self.asc_names]
+        )
+        self.asc_taps = taps / np.sqrt(
+            np.sum(taps**2, axis=1, keepdims=True)
+        )  # unit-variance outputs
         self._asc = ColouredNoise(
             self.asc_taps,
             [stream_id(n, "signal") for n in self.asc_names],
@@ -164,7 +180,11 @@ class SimulatedDetector:
             samples_per_second=ASC_BASE_RATE_HZ,
             start_gps=self.gps - 1,
         )
-        self._asc_window = [self._asc.next(), self._asc.next(), self._asc.next()]  # seconds gps-1, gps, gps+1
+        self._asc_window = [
+            self._asc.next(),
+            self._asc.next(),
+            self._asc.next(),
+        ]  # seconds gps-1, gps, gps+1
         couplings = config.coupling_map
         self._coupled = [i for i, n in enumerate(self.asc_names) if couplings.get(n, 0.0) > 0]
         self._weights = np.array([couplings[self.asc_names[i]] for i in self._coupled])
@@ -204,7 +224,11 @@ class SimulatedDetector:
         prev, cur, nxt = self._asc_window
         if self._coupled:
             ext = np.concatenate(
-                [prev[self._coupled, ASC_BASE_RATE_HZ - interp.BEFORE :], cur[self._coupled], nxt[self._coupled, : interp.AFTER]],
+                [
+                    prev[self._coupled, ASC_BASE_RATE_HZ - interp.BEFORE :],
+                    cur[self._coupled],
+                    nxt[self._coupled, : interp.AFTER],
+                ],
                 axis=1,
             )
             slow = interp.upsample(ext, fs // ASC_BASE_RATE_HZ)
@@ -221,12 +245,19 @@ class SimulatedDetector:
             scale = witness_scale(name)
             noise = white_noise(cfg.seed, stream_id(name, "sensor"), gps, rate)
             witnesses[ch.full_name(cfg.ifo, name)] = scale * (
-                cur[i, :: ASC_BASE_RATE_HZ // rate] + cfg.asc_noise_asd * math.sqrt(rate / 2) * noise
+                cur[i, :: ASC_BASE_RATE_HZ // rate]
+                + cfg.asc_noise_asd * math.sqrt(rate / 2) * noise
             )
             rates[ch.full_name(cfg.ifo, name)] = rate
         self._asc_window = [cur, nxt, self._asc.next()]
         self.gps += 1
-        return SimulatedSecond(gps=gps, strain=background + coupled, background=background, witnesses=witnesses, rates=rates)
+        return SimulatedSecond(
+            gps=gps,
+            strain=background + coupled,
+            background=background,
+            witnesses=witnesses,
+            rates=rates,
+        )
 
 
 @dataclass(frozen=True)

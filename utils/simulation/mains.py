@@ -69,7 +69,10 @@ class MainsLine:
             weights = rng.dirichlet(np.ones(3))
             periods = np.exp(rng.uniform(np.log(fastest_s), np.log(slowest_s), 3))
             phases = rng.uniform(0, 2 * np.pi, 3)
-            return tuple(Wander(float(total * w), float(1 / p), float(ph)) for w, p, ph in zip(weights, periods, phases))
+            return tuple(
+                Wander(float(total * w), float(1 / p), float(ph))
+                for w, p, ph in zip(weights, periods, phases)
+            )
 
         return cls(
             frequency_hz=float(frequency_hz),
@@ -113,6 +116,8 @@ class MainsLine:
         grid = np.arange(WANDER_GRID_PER_S + 1) / WANDER_GRID_PER_S
         offsets = np.arange(int(sample_rate)) / float(sample_rate)
         envelope = np.interp(offsets, grid, self.envelope(gps, grid))
-        wander = np.interp(offsets, grid, self.phase_cycles(gps, grid) - _cycles(self.frequency_hz, gps, grid))
+        wander = np.interp(
+            offsets, grid, self.phase_cycles(gps, grid) - _cycles(self.frequency_hz, gps, grid)
+        )
         phase = 2 * np.pi * (_cycles(self.frequency_hz, gps, offsets) + wander) + shift_rad
         return envelope * np.sin(phase)

@@ -22,7 +22,9 @@ from scipy import signal
 def white_noise(seed: int, stream: int, gps: int, n_samples: int) -> np.ndarray:
     """``n_samples`` standard-normal samples for GPS second ``gps`` of ``stream``."""
     if seed < 0 or stream < 0 or gps < 0:
-        raise ValueError(f"seed {seed}, stream {stream} and gps {gps} must all be non-negative integers")
+        raise ValueError(
+            f"seed {seed}, stream {stream} and gps {gps} must all be non-negative integers"
+        )
     return np.random.default_rng([seed, stream, gps]).standard_normal(n_samples)
 
 
@@ -75,7 +77,9 @@ class ColouredNoise:
     ) -> None:
         taps = np.atleast_2d(np.asarray(taps, dtype=np.float64))
         if taps.shape[0] != len(streams):
-            raise ValueError(f"got {taps.shape[0]} rows of taps for {len(streams)} stream(s); need one per stream")
+            raise ValueError(
+                f"got {taps.shape[0]} rows of taps for {len(streams)} stream(s); need one per stream"
+            )
         self.seed = int(seed)
         self.streams = [int(s) for s in streams]
         self.n = int(samples_per_second)
@@ -85,7 +89,9 @@ class ColouredNoise:
         self._taps_fft = sp_fft.rfft(taps, self._nfft, axis=-1)
         warmup = math.ceil(self._n_hist / self.n)
         if self.gps - warmup < 0:
-            raise ValueError(f"start_gps {start_gps} is too early: the filter history needs {warmup} earlier second(s)")
+            raise ValueError(
+                f"start_gps {start_gps} is too early: the filter history needs {warmup} earlier second(s)"
+            )
         past = [self._white(self.gps - k) for k in range(warmup, 0, -1)]
         history = np.concatenate(past, axis=-1) if past else np.zeros((len(self.streams), 0))
         self._history = history[:, history.shape[1] - self._n_hist :]

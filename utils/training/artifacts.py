@@ -43,10 +43,14 @@ class ModelMetadata:
     inference_sampling_rate: float  #: windows per second
     inference_batch_size: int
     max_latency: float  #: seconds
-    scalers: dict[str, dict[str, list[float]]]  #: {"witness"|"target": {"mean": [...], "std": [...]}}
+    scalers: dict[
+        str, dict[str, list[float]]
+    ]  #: {"witness"|"target": {"mean": [...], "std": [...]}}
     span: dict[str, Any]  #: start, duration (GPS s), ready seconds, train/valid segments
     losses: dict[str, Any]  #: best/final train and validation losses, epochs, stop reason
-    filter_bands: list[tuple[float, float]] = field(default_factory=list)  #: target/noise band-pass bands, Hz
+    filter_bands: list[tuple[float, float]] = field(
+        default_factory=list
+    )  #: target/noise band-pass bands, Hz
     validation: dict[str, Any] = field(default_factory=dict)  #: ASD ratios on validation data
     training: dict[str, Any] = field(default_factory=dict)  #: profile, lr, init_weights, seconds...
     versions: dict[str, str] = field(default_factory=dict)
@@ -65,7 +69,9 @@ class ModelMetadata:
         from pydantic import TypeAdapter, ValidationError
 
         if not isinstance(data, dict):
-            raise ValueError(f"must be a JSON object of the model's fields, not {type(data).__name__}")
+            raise ValueError(
+                f"must be a JSON object of the model's fields, not {type(data).__name__}"
+            )
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if not known.get("filter_bands"):
             known["filter_bands"] = known.get("bands", [])
@@ -74,11 +80,15 @@ class ModelMetadata:
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"]) or "fields"
-            raise ValueError(f"field {where}: {error['msg']} (got {error.get('input')!r:.60})") from None
+            raise ValueError(
+                f"field {where}: {error['msg']} (got {error.get('input')!r:.60})"
+            ) from None
         meta.bands = [tuple(b) for b in meta.bands]
         meta.filter_bands = [tuple(b) for b in meta.filter_bands]
         if len(meta.channels) < 2:
-            raise ValueError(f"field channels lists {len(meta.channels)} channel(s); a model needs strain and witnesses")
+            raise ValueError(
+                f"field channels lists {len(meta.channels)} channel(s); a model needs strain and witnesses"
+            )
         return meta
 
 
@@ -110,7 +120,9 @@ def save_model(output_dir: Path, model: DeepCleanModel, meta: ModelMetadata) -> 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise TrainingError(f"model tensor {name} holds NaN or infinite values; the model was not saved")
+            raise TrainingError(
+                f"model tensor {name} holds NaN or infinite values; the model was not saved"
+            )
     text = meta.to_json()  # before anything is written: json refuses NaN below
     try:
         json.loads(text, parse_constant=_refuse_constant)
@@ -145,7 +157,9 @@ def check_weights_path(weights: Path) -> Path:
     if not path.is_file():
         raise TrainingError(f"weights {given}: directory without {WEIGHTS_FILE}; {ALLOWED_WEIGHTS}")
     if not (path.parent / METADATA_FILE).is_file():
-        raise TrainingError(f"weights {given}: no {METADATA_FILE} beside {path.name}; {ALLOWED_WEIGHTS}")
+        raise TrainingError(
+            f"weights {given}: no {METADATA_FILE} beside {path.name}; {ALLOWED_WEIGHTS}"
+        )
     return path
 
 
@@ -156,7 +170,9 @@ def read_metadata(weights: Path) -> ModelMetadata:
         text = path.read_text(encoding="utf-8")
         return ModelMetadata.from_dict(json.loads(text))
     except (OSError, UnicodeDecodeError) as exc:
-        raise TrainingError(f"model metadata {path} cannot be read ({_reason(exc)}); {ALLOWED_WEIGHTS}") from None
+        raise TrainingError(
+            f"model metadata {path} cannot be read ({_reason(exc)}); {ALLOWED_WEIGHTS}"
+        ) from None
     except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise TrainingError(f"model metadata {path} is not valid: {_reason(exc)}") from None
 
@@ -174,13 +190,23 @@ def load_state(weights: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-        kind = "cannot be read" if isinstance(exc, OSError) else "is not a state dict written by deepclean train"
-        raise TrainingError(f"weights file {path} {kind} ({type(exc).__name__}); {ALLOWED_WEIGHTS}") from None
+        kind = (
+            "cannot be read"
+            if isinstance(exc, OSError)
+            else "is not a state dict written by deepclean train"
+        )
+        raise TrainingError(
+            f"weights file {path} {kind} ({type(exc).__name__}); {ALLOWED_WEIGHTS}"
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise TrainingError(f"weights file {path} holds a {type(state).__name__}, not a state dict of tensors")
+        raise TrainingError(
+            f"weights file {path} holds a {type(state).__name__}, not a state dict of tensors"
+        )
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise TrainingError(f"weights file {path}: tensor {name} holds NaN or infinite values; retrain the model")
+            raise TrainingError(
+                f"weights file {path}: tensor {name} holds NaN or infinite values; retrain the model"
+            )
     return state
 
 

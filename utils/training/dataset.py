@@ -38,7 +38,9 @@ class WindowSpec:
     stride: int  #: samples between consecutive training windows
 
     @classmethod
-    def from_seconds(cls, kernel_length: float, kernel_stride: float, sample_rate: float) -> "WindowSpec":
+    def from_seconds(
+        cls, kernel_length: float, kernel_stride: float, sample_rate: float
+    ) -> "WindowSpec":
         kernel_size = int(round(kernel_length * sample_rate))
         stride = int(round(kernel_stride * sample_rate))
         if kernel_size < 16 or kernel_size % 16:
@@ -47,7 +49,9 @@ class WindowSpec:
                 "it must be a positive multiple of 16 samples"
             )
         if stride < 1:
-            raise ValueError(f"kernel_stride {kernel_stride} s is less than one sample at {sample_rate} Hz")
+            raise ValueError(
+                f"kernel_stride {kernel_stride} s is less than one sample at {sample_rate} Hz"
+            )
         return cls(kernel_size, stride)
 
 
@@ -107,16 +111,25 @@ def prepare(
     strain = np.asarray(strain)
     witnesses = np.asarray(witnesses)
     n = strain.shape[-1]
-    if strain.ndim != 1 or witnesses.ndim != 2 or witnesses.shape[1] != n or np.shape(ready) != (n,):
+    if (
+        strain.ndim != 1
+        or witnesses.ndim != 2
+        or witnesses.shape[1] != n
+        or np.shape(ready) != (n,)
+    ):
         raise ValueError(
             f"strain {strain.shape}, witnesses {witnesses.shape} and ready {np.shape(ready)} must be "
             "(N,), (W, N) and (N,) over the same samples"
         )
     if witnesses.shape[0] != model.num_witnesses:
-        raise ValueError(f"model expects {model.num_witnesses} witnesses, data has {witnesses.shape[0]}")
+        raise ValueError(
+            f"model expects {model.num_witnesses} witnesses, data has {witnesses.shape[0]}"
+        )
     segments = gating.ready_segments(ready, min_samples=window.kernel_size)
     train_seg, valid_seg = gating.split_segments(segments, valid_frac)
-    valid_seg = [(a, b) for a, b in valid_seg if b - a >= max(window.kernel_size, min_valid_samples)]
+    valid_seg = [
+        (a, b) for a, b in valid_seg if b - a >= max(window.kernel_size, min_valid_samples)
+    ]
     train_starts = gating.window_starts(train_seg, window.kernel_size, window.stride)
     valid_starts = gating.window_starts(valid_seg, window.kernel_size, window.kernel_size)
     seconds = gating.total_samples(segments) / sample_rate
@@ -135,7 +148,7 @@ def prepare(
     for a, b in train_seg + valid_seg:  # segment by segment: the filter never crosses a gap
         target64[a:b] = bandpass(np.asarray(strain[a:b], dtype=np.float64))
     if len(train_seg) == 1:  # views, no copies of the span
-        (a, b), = train_seg
+        ((a, b),) = train_seg
         model.witness_scaler.fit(witnesses[:, a:b])
         model.target_scaler.fit(target64[a:b])
     else:

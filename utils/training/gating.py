@@ -29,7 +29,9 @@ def total_samples(segments: list[Segment]) -> int:
     return sum(stop - start for start, stop in segments)
 
 
-def split_segments(segments: list[Segment], valid_frac: float) -> tuple[list[Segment], list[Segment]]:
+def split_segments(
+    segments: list[Segment], valid_frac: float
+) -> tuple[list[Segment], list[Segment]]:
     """Split ``segments`` at the sample where the last ``valid_frac`` of their samples begins.
 
     Returns ``(train, valid)``; a segment straddling the split point is cut in two.
@@ -56,6 +58,10 @@ def window_starts(segments: list[Segment], kernel_size: int, stride: int) -> np.
     """Start indices of every ``kernel_size``-sample window placed every ``stride`` samples
     inside each segment (windows never cross a segment edge)."""
     if kernel_size < 1 or stride < 1:
-        raise ValueError(f"kernel_size {kernel_size} and stride {stride} must be positive sample counts")
-    starts = [np.arange(a, b - kernel_size + 1, stride) for a, b in segments if b - a >= kernel_size]
+        raise ValueError(
+            f"kernel_size {kernel_size} and stride {stride} must be positive sample counts"
+        )
+    starts = [
+        np.arange(a, b - kernel_size + 1, stride) for a, b in segments if b - a >= kernel_size
+    ]
     return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, dtype=np.int64)

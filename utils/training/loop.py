@@ -105,8 +105,12 @@ def fit(
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=config.factor, patience=config.patience)
+    optimizer = torch.optim.Adam(
+        network.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.factor, patience=config.patience
+    )
     history = History()
     best_state = copy.deepcopy(network.state_dict())
     has_valid = len(data.valid_starts) > 0
@@ -120,12 +124,18 @@ def fit(
                 history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
                 break
         t0 = time.monotonic()
-        train_loss = _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_stop)
+        train_loss = _train_epoch(
+            network, loss_fn, data, optimizer, config, rng, epoch, should_stop
+        )
         valid_loss = evaluate(network, loss_fn, data, config.batch_size) if has_valid else None
         monitored = valid_loss if valid_loss is not None else train_loss
         if not math.isfinite(monitored):
-            raise TrainingError(f"validation loss is {monitored} at epoch {epoch}; the model is not usable")
-        record = EpochRecord(epoch, train_loss, valid_loss, optimizer.param_groups[0]["lr"], time.monotonic() - t0)
+            raise TrainingError(
+                f"validation loss is {monitored} at epoch {epoch}; the model is not usable"
+            )
+        record = EpochRecord(
+            epoch, train_loss, valid_loss, optimizer.param_groups[0]["lr"], time.monotonic() - t0
+        )
         history.records.append(record)
         if monitored < history.best_loss * (1 - config.min_delta):
             history.best_loss, history.best_epoch, stale = monitored, epoch, 0
@@ -135,7 +145,11 @@ def fit(
         scheduler.step(monitored)
         if progress is not None:
             progress(record, history)
-        if checkpoint_path is not None and config.checkpoint_every and epoch % config.checkpoint_every == 0:
+        if (
+            checkpoint_path is not None
+            and config.checkpoint_every
+            and epoch % config.checkpoint_every == 0
+        ):
             save_checkpoint(checkpoint_path, network, optimizer, scheduler, history)
         if stale >= config.early_stop:
             history.stop_reason = f"no improvement for {stale} epochs"
@@ -160,13 +174,17 @@ def _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_s
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(network(x), y)
         if not torch.isfinite(loss):
-            raise TrainingError(f"training loss became {float(loss.detach())} at epoch {epoch}, batch {step}")
+            raise TrainingError(
+                f"training loss became {float(loss.detach())} at epoch {epoch}, batch {step}"
+            )
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(x)
         count += len(x)
     if count == 0:
-        raise TrainingError("no training batch of at least 2 windows; give more data or a smaller kernel_stride")
+        raise TrainingError(
+            "no training batch of at least 2 windows; give more data or a smaller kernel_stride"
+        )
     return total / count
 
 

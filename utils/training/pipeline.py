@@ -97,7 +97,9 @@ def train_model(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if span.sample_rate != settings.sample_rate:
-        raise TrainingError(f"span sample rate {span.sample_rate} Hz differs from settings {settings.sample_rate} Hz")
+        raise TrainingError(
+            f"span sample rate {span.sample_rate} Hz differs from settings {settings.sample_rate} Hz"
+        )
     witnesses = list(span.channels[1:])
     model = DeepCleanModel(len(witnesses))
     lr = settings.lr
@@ -106,7 +108,9 @@ def train_model(
         lr = settings.lr * settings.fine_tune_decay
         logger.info("fine-tuning from %s at lr %.3g", init_weights, lr)
 
-    window = WindowSpec.from_seconds(settings.kernel_length, settings.kernel_stride, settings.sample_rate)
+    window = WindowSpec.from_seconds(
+        settings.kernel_length, settings.kernel_stride, settings.sample_rate
+    )
     fft_samples = int(round(settings.fftlength * settings.sample_rate))
     data = prepare(
         model,
@@ -121,11 +125,19 @@ def train_model(
     )
     logger.info(
         "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s (filters %s)",
-        len(data.train_starts), settings.kernel_length, len(data.valid_starts), len(witnesses), settings.bands,
+        len(data.train_starts),
+        settings.kernel_length,
+        len(data.valid_starts),
+        len(witnesses),
+        settings.bands,
         settings.filter_bands,
     )
     loss_fn = DeepCleanLoss(
-        settings.sample_rate, settings.filter_bands, settings.fftlength, settings.overlap, settings.alpha
+        settings.sample_rate,
+        settings.filter_bands,
+        settings.fftlength,
+        settings.overlap,
+        settings.alpha,
     )
     config = OptimConfig(
         lr=lr,
@@ -143,14 +155,24 @@ def train_model(
     reporter = ProgressReporter(config.max_epochs, config.max_seconds, interactive=interactive)
     try:
         history = fit(
-            model.network, loss_fn, data, config, checkpoint_path=output_dir / CHECKPOINT_FILE, progress=reporter,
+            model.network,
+            loss_fn,
+            data,
+            config,
+            checkpoint_path=output_dir / CHECKPOINT_FILE,
+            progress=reporter,
             should_stop=should_stop,
         )
     finally:
         reporter.close()
     train_seconds = time.monotonic() - started
-    logger.info("training stopped after %d epoch(s) (%s); best loss %.4f at epoch %d",
-                len(history.records), history.stop_reason, history.best_loss, history.best_epoch)
+    logger.info(
+        "training stopped after %d epoch(s) (%s); best loss %.4f at epoch %d",
+        len(history.records),
+        history.stop_reason,
+        history.best_loss,
+        history.best_epoch,
+    )
     plots.plot_losses(history, output_dir / LOSS_PLOT)
     if not np.isfinite(history.best_loss) or history.best_loss >= settings.max_valid_loss:
         raise TrainingError(
@@ -165,7 +187,9 @@ def train_model(
             f"validation failed: cleaned/raw in-band ASD ratio {ratio:.3f} on the validation "
             f"data is not below max_valid_ratio {settings.max_valid_ratio}; the model was not saved"
         )
-    meta = _metadata(model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds)
+    meta = _metadata(
+        model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds
+    )
     artifacts.save_model(output_dir, model, meta)
     logger.info("model written to %s (validation in-band ASD ratio %s)", output_dir, ratio)
     return TrainResult(output_dir, history, meta, time.monotonic() - started)
@@ -179,17 +203,23 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
             "fine-tuning needs the same channels in the same order"
         )
     state = artifacts.load_state(init_weights)
-    network_state = {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
+    network_state = {
+        k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")
+    }
     model.network.load_state_dict(network_state)
 
 
-def _validate(model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path) -> dict:
+def _validate(
+    model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path
+) -> dict:
     """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD ratios."""
     geometry = inference_geometry(settings)
     bandpass = BandpassFilter(tuple(settings.filter_bands), settings.sample_rate)
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
     skip = warmup_samples(geometry) + memory
-    asd_samples = int(2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate)  # at least a couple of ASD segments
+    asd_samples = int(
+        2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate
+    )  # at least a couple of ASD segments
     need = skip + memory + geometry.lag_samples + geometry.update_size + asd_samples
     usable = [(a, b) for a, b in segments if b - a >= need]
     if not usable:
@@ -200,17 +230,23 @@ def _validate(model, span: Span, background, segments, settings: TrainingSetting
         return {"in_band_ratio": None, "seconds": 0.0}
     a, b = max(usable, key=lambda s: s[1] - s[0])
     b = min(b, a + need + int(VALIDATION_STREAM_SECONDS * settings.sample_rate))
-    noise = predict_noise(model, span.data[1:, a:b], geometry)  # aligned with sample a, shorter at the end
+    noise = predict_noise(
+        model, span.data[1:, a:b], geometry
+    )  # aligned with sample a, shorter at the end
     stop = len(noise) - memory
     filtered = filter_noise(noise, bandpass, memory=skip, lead=memory)
     raw = span.data[0, a + skip : a + stop]
     cleaned = raw - filtered
     if background is not None:
         background = background[a + skip : a + stop]
-    report = cleaning_report(raw, cleaned, settings.sample_rate, settings.bands, background=background)
+    report = cleaning_report(
+        raw, cleaned, settings.sample_rate, settings.bands, background=background
+    )
     report["seconds"] = len(raw) / settings.sample_rate
     report["gps_start"] = span.t0 + (a + skip) / settings.sample_rate
-    plots.plot_asds(output_dir / ASD_PLOT, settings.sample_rate, settings.bands, raw, cleaned, background)
+    plots.plot_asds(
+        output_dir / ASD_PLOT, settings.sample_rate, settings.bands, raw, cleaned, background
+    )
     return report
 
 
@@ -229,14 +265,21 @@ def _metadata(model, span, settings, data, history, validation, profile, init_we
         inference_sampling_rate=settings.inference_sampling_rate,
         inference_batch_size=settings.inference_batch_size,
         max_latency=settings.max_latency,
-        scalers={"witness": model.witness_scaler.statistics(), "target": model.target_scaler.statistics()},
+        scalers={
+            "witness": model.witness_scaler.statistics(),
+            "target": model.target_scaler.statistics(),
+        },
         span={
             "start": span.t0,
             "duration": span.duration,
             "missing_seconds": list(span.missing),
             "ready_seconds": float(span.ready.sum()) / sr,
-            "train_segments": [[span.t0 + a / sr, span.t0 + b / sr] for a, b in data.train_segments],
-            "valid_segments": [[span.t0 + a / sr, span.t0 + b / sr] for a, b in data.valid_segments],
+            "train_segments": [
+                [span.t0 + a / sr, span.t0 + b / sr] for a, b in data.train_segments
+            ],
+            "valid_segments": [
+                [span.t0 + a / sr, span.t0 + b / sr] for a, b in data.valid_segments
+            ],
         },
         losses={
             "best_valid_loss": history.best_loss,

@@ -49,7 +49,9 @@ def plot_losses(history: History, path: Path) -> Path:
     if any(v is not None for v in valid):
         ax.plot(epochs, [np.nan if v is None else v for v in valid], "s-", label="validation")
     if history.best_epoch:
-        ax.axvline(history.best_epoch, color="grey", ls="--", label=f"best (epoch {history.best_epoch})")
+        ax.axvline(
+            history.best_epoch, color="grey", ls="--", label=f"best (epoch {history.best_epoch})"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (mean in-band ASD ratio residual/target)")
     ax.set_yscale("log")
@@ -82,7 +84,9 @@ def plot_asds(
     top.loglog(freqs[keep], asd_clean[keep], label="cleaned", lw=1)
     if background is not None:
         _, asd_bg = asd(background, sample_rate, fftlength)
-        top.loglog(freqs[keep], asd_bg[keep], label="background (truth)", lw=1, color="k", alpha=0.6)
+        top.loglog(
+            freqs[keep], asd_bg[keep], label="background (truth)", lw=1, color="k", alpha=0.6
+        )
     for b_lo, b_hi in bands:
         for ax in (top, bottom):
             ax.axvspan(b_lo, b_hi, color="yellow", alpha=0.2)

@@ -23,7 +23,12 @@ BYTES_PER_SAMPLE = 8 * 3  #: float64 span + float32 copy + working arrays, per c
 
 
 def inference_geometry(
-    *, kernel_length: float, sampling_rate: float, sample_rate: float, batch_size: int, max_latency: float
+    *,
+    kernel_length: float,
+    sampling_rate: float,
+    sample_rate: float,
+    batch_size: int,
+    max_latency: float,
 ) -> StreamGeometry:
     """The streaming geometry of ``inference_*`` settings; ``ValueError`` naming the settings
     and what is allowed when they do not fit together."""
@@ -47,8 +52,11 @@ def inference_geometry(
             f" <= max_latency <= inference_kernel_length"
         )
     return StreamGeometry.from_seconds(
-        kernel_length=kernel_length, stride_length=1.0 / sampling_rate, sample_rate=sample_rate,
-        batch_size=batch_size, max_latency=max_latency,
+        kernel_length=kernel_length,
+        stride_length=1.0 / sampling_rate,
+        sample_rate=sample_rate,
+        batch_size=batch_size,
+        max_latency=max_latency,
     )
 
 
@@ -63,7 +71,9 @@ def available_memory() -> int:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_span_memory(channels: int, seconds: float, sample_rate: float, setting: str, value: Any) -> None:
+def check_span_memory(
+    channels: int, seconds: float, sample_rate: float, setting: str, value: Any
+) -> None:
     """:class:`ResourceError` when ``channels`` x ``seconds`` at ``sample_rate`` would not fit in
     :data:`MEMORY_FRACTION` of the available memory."""
     need = channels * seconds * sample_rate * BYTES_PER_SAMPLE
@@ -81,7 +91,9 @@ def check_finite(values: np.ndarray, what: str) -> None:
     values = np.asarray(values)
     if values.size and not np.all(np.isfinite(values)):
         bad = int(values.size - np.count_nonzero(np.isfinite(values)))
-        raise DeepCleanError(f"{what} holds {bad} NaN/infinite value(s) of {values.size}; nothing was written")
+        raise DeepCleanError(
+            f"{what} holds {bad} NaN/infinite value(s) of {values.size}; nothing was written"
+        )
 
 
 def check_finite_json(data: Mapping[str, Any], what: str) -> str:

@@ -31,7 +31,13 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import MAX_GPS, SharedSettings, find_pyproject, given_flags, load_settings
+from deepclean.utils.config import (
+    MAX_GPS,
+    SharedSettings,
+    find_pyproject,
+    given_flags,
+    load_settings,
+)
 from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
@@ -54,7 +60,9 @@ def default_profile() -> Profile:
     return Profile.PRODUCTION if torch.cuda.is_available() else Profile.CPU
 
 
-PROFILE_ENV = "DEEPCLEAN_PROFILE"  #: environment variable choosing the profile when --profile is not given
+PROFILE_ENV = (
+    "DEEPCLEAN_PROFILE"  #: environment variable choosing the profile when --profile is not given
+)
 
 
 def add_profile_flag(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +75,9 @@ def add_profile_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def chosen_profile(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None) -> Profile:
+def chosen_profile(
+    args: argparse.Namespace | None = None, environ: dict[str, str] | None = None
+) -> Profile:
     """The profile from ``args.profile``, else ``$DEEPCLEAN_PROFILE``, else :func:`default_profile`."""
     environ = os.environ if environ is None else environ
     name = getattr(args, "profile", None) or environ.get(PROFILE_ENV)
@@ -94,11 +104,15 @@ def read_profile(name: Profile | str, pyproject: Path | None = None) -> dict[str
     profiles = data.get("tool", {}).get("deepclean", {}).get("profiles", {})
     table = profiles.get(profile.value)
     if table is None:
-        raise ConfigError(f"profile {profile.value!r} has no table [tool.deepclean.profiles.{profile.value}] in {path}")
+        raise ConfigError(
+            f"profile {profile.value!r} has no table [tool.deepclean.profiles.{profile.value}] in {path}"
+        )
     return dict(table)
 
 
-def profile_overrides(name: Profile | str, cls: type[BaseModel], pyproject: Path | None = None) -> dict[str, Any]:
+def profile_overrides(
+    name: Profile | str, cls: type[BaseModel], pyproject: Path | None = None
+) -> dict[str, Any]:
     """The values of profile ``name`` that are fields of ``cls`` (a profile also holds
     settings of other commands, e.g. ``train_duration`` of the trainer service)."""
     return {k: v for k, v in read_profile(name, pyproject).items() if k in cls.model_fields}
@@ -121,12 +135,16 @@ class TrainingSettings(SharedSettings):
 
     service: ClassVar[str] = "train"
 
-    inference_kernel_length: PositiveFloat = Field(1.0, description="window length at inference, seconds")
+    inference_kernel_length: PositiveFloat = Field(
+        1.0, description="window length at inference, seconds"
+    )
     inference_sampling_rate: PositiveFloat = Field(
         512.0, description="inference windows per second (stride = 1 / this), Hz"
     )
     inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
-    max_latency: PositiveFloat = Field(0.5, description="seconds at the end of each window that are averaged")
+    max_latency: PositiveFloat = Field(
+        0.5, description="seconds at the end of each window that are averaged"
+    )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
         description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
@@ -137,23 +155,39 @@ class TrainingSettings(SharedSettings):
         description="channels, strain first then witnesses: a file with one name per line "
         "(e.g. DATA_DIR/channels.txt), or the names",
     )
-    start: NonNegativeInt | None = Field(None, le=MAX_GPS, description="GPS start of the training span, seconds")
-    duration: PositiveInt | None = Field(None, le=MAX_GPS, description="length of the training span, seconds")
-    output_dir: Path | None = Field(None, description="directory receiving weights.pt, metadata.json and plots")
+    start: NonNegativeInt | None = Field(
+        None, le=MAX_GPS, description="GPS start of the training span, seconds"
+    )
+    duration: PositiveInt | None = Field(
+        None, le=MAX_GPS, description="length of the training span, seconds"
+    )
+    output_dir: Path | None = Field(
+        None, description="directory receiving weights.pt, metadata.json and plots"
+    )
     init_weights: Path | None = Field(
         None, description="weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"
     )
     kernel_length: PositiveFloat = Field(8.0, description="training window length, seconds")
-    kernel_stride: PositiveFloat = Field(0.0625, description="time between training windows, seconds")
+    kernel_stride: PositiveFloat = Field(
+        0.0625, description="time between training windows, seconds"
+    )
     batch_size: PositiveInt = Field(256, description="training windows per batch")
     lr: PositiveFloat = Field(1e-3, description="Adam learning rate")
     weight_decay: NonNegativeFloat = Field(1e-5, description="Adam weight decay")
     max_epochs: PositiveInt = Field(50, description="maximum number of epochs")
-    max_steps: PositiveInt | None = Field(None, description="batches per epoch at most (none: every window)")
-    patience: PositiveInt = Field(5, description="epochs without improvement before the lr is reduced")
+    max_steps: PositiveInt | None = Field(
+        None, description="batches per epoch at most (none: every window)"
+    )
+    patience: PositiveInt = Field(
+        5, description="epochs without improvement before the lr is reduced"
+    )
     factor: PositiveFloat = Field(0.1, lt=1, description="lr reduction factor on a plateau")
-    early_stop: PositiveInt = Field(10, description="epochs without improvement before training stops")
-    valid_frac: NonNegativeFloat = Field(0.25, lt=1, description="last fraction of the span used for validation")
+    early_stop: PositiveInt = Field(
+        10, description="epochs without improvement before training stops"
+    )
+    valid_frac: NonNegativeFloat = Field(
+        0.25, lt=1, description="last fraction of the span used for validation"
+    )
     band_margin: NonNegativeFloat = Field(
         0.0,
         description="Hz added below and above every band for the target and noise band-pass filters and the "
@@ -161,23 +195,31 @@ class TrainingSettings(SharedSettings):
     )
     fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
     overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
-    alpha: float = Field(1.0, ge=0, le=1, description="weight of the PSD term of the loss; 1 - alpha weights MSE")
-    fine_tune_decay: PositiveFloat = Field(0.1, le=1, description="lr factor when fine-tuning from init_weights")
+    alpha: float = Field(
+        1.0, ge=0, le=1, description="weight of the PSD term of the loss; 1 - alpha weights MSE"
+    )
+    fine_tune_decay: PositiveFloat = Field(
+        0.1, le=1, description="lr factor when fine-tuning from init_weights"
+    )
     max_train_seconds: PositiveFloat | None = Field(
         None, description="wall-time budget of the optimisation, seconds (none: unlimited)"
     )
     checkpoint_every: NonNegativeInt = Field(1, description="epochs between checkpoints (0: never)")
     seed: int = Field(0, description="random seed of weights and window order")
-    num_threads: PositiveInt = Field(2, le=2, description="torch CPU threads (at most 2 on this machine)")
+    num_threads: PositiveInt = Field(
+        2, le=2, description="torch CPU threads (at most 2 on this machine)"
+    )
     max_valid_loss: PositiveFloat = Field(
-        0.95, description="validation fails when the best validation loss is not below this (1 = no cleaning)"
+        0.95,
+        description="validation fails when the best validation loss is not below this (1 = no cleaning)",
     )
     max_valid_ratio: PositiveFloat = Field(
         1.0,
-        description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this"
+        description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this",
     )
     background_channel: str | None = Field(
-        None, description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)"
+        None,
+        description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)",
     )
 
     @property
@@ -188,9 +230,13 @@ class TrainingSettings(SharedSettings):
     @model_validator(mode="after")
     def _check_geometry(self) -> "TrainingSettings":
         if self.overlap >= self.fftlength:
-            raise ValueError(f"overlap {self.overlap} s must be shorter than fftlength {self.fftlength} s")
+            raise ValueError(
+                f"overlap {self.overlap} s must be shorter than fftlength {self.fftlength} s"
+            )
         if self.fftlength > self.kernel_length:
-            raise ValueError(f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s")
+            raise ValueError(
+                f"fftlength {self.fftlength} s must not exceed kernel_length {self.kernel_length} s"
+            )
         check_bands(self.filter_bands, self.sample_rate)
         check_inference(self)
         check_windows(self)
@@ -248,8 +294,13 @@ def check_inference(settings: SharedSettings) -> None:
         batch_size=settings.inference_batch_size,
         max_latency=settings.max_latency,
     )
-    if getattr(settings, "stream_mode", None) == StreamMode.CONTIGUOUS:  # its lag must fit in a kernel
-        fs, stride = settings.sample_rate, round(settings.sample_rate / settings.inference_sampling_rate)
+    if (
+        getattr(settings, "stream_mode", None) == StreamMode.CONTIGUOUS
+    ):  # its lag must fit in a kernel
+        fs, stride = (
+            settings.sample_rate,
+            round(settings.sample_rate / settings.inference_sampling_rate),
+        )
         lag = -(-StreamGeometry.min_lag(stride) // stride) * stride
         if lag > round(settings.inference_kernel_length * fs):
             raise ValueError(

@@ -28,7 +28,9 @@ def default_background_channel(ifo: IFO | str) -> str:
     return f"{IFO(ifo)}:{BACKGROUND_SUFFIX}"
 
 
-def find_background(data_dir: Path, ifo: IFO | str, start: int, duration: int, name: str | None = None) -> str | None:
+def find_background(
+    data_dir: Path, ifo: IFO | str, start: int, duration: int, name: str | None = None
+) -> str | None:
     """``name`` (default ``<IFO>:SIM-BACKGROUND``) if the first readable strain frame of
     ``[start, start + duration)`` holds it, else None."""
     name = name or default_background_channel(ifo)
@@ -63,11 +65,24 @@ def load_span(
         channels = parse_channels(list(channels), ifo)
     background = find_background(data_dir, ifo, start, duration, background_channel)
     extras = [background] if background else []
-    span = read_span(data_dir, ifo, channels, int(start), int(duration), sample_rate, extra_strain_channels=extras)
+    span = read_span(
+        data_dir,
+        ifo,
+        channels,
+        int(start),
+        int(duration),
+        sample_rate,
+        extra_strain_channels=extras,
+    )
     ready = float(span.ready.mean()) if span.ready.size else 0.0
     logger.info(
         "read GPS %d+%d s: %d channel(s) at %g Hz, %.1f%% analysis-ready, %d missing second(s)%s",
-        start, duration, len(span.channels), sample_rate, 100 * ready, len(span.missing),
+        start,
+        duration,
+        len(span.channels),
+        sample_rate,
+        100 * ready,
+        len(span.missing),
         f", truth {background}" if background else "",
     )
     return span, background

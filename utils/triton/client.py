@@ -56,8 +56,20 @@ class StreamClient:
         connect_timeout: seconds allowed for the readiness check when the stream opens.
     """
 
-    def __init__(self, url: str, *, model: str = ENSEMBLE, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
-        self.url, self.model, self.timeout, self.connect_timeout = url, model, timeout, connect_timeout
+    def __init__(
+        self,
+        url: str,
+        *,
+        model: str = ENSEMBLE,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.url, self.model, self.timeout, self.connect_timeout = (
+            url,
+            model,
+            timeout,
+            connect_timeout,
+        )
         self._client = grpcclient.InferenceServerClient(url)
         self._broken = False
         self._done: dict[str, tuple[object, float]] = {}
@@ -70,7 +82,9 @@ class StreamClient:
     def __enter__(self) -> "StreamClient":
         try:
             if not self._client.is_model_ready(self.model, client_timeout=self.connect_timeout):
-                raise ServerUnavailableError(f"model {self.model} is not ready on Triton at {self.url}")
+                raise ServerUnavailableError(
+                    f"model {self.model} is not ready on Triton at {self.url}"
+                )
         except InferenceServerException as exc:
             raise ServerUnavailableError(f"cannot reach Triton at {self.url}: {exc}") from exc
         self._client.start_stream(callback=self._callback)
@@ -113,7 +127,9 @@ class StreamClient:
                     self._done[request_id] = (result, now)
             self._cond.notify_all()
 
-    def send(self, sequence_id: int, update: np.ndarray, *, start: bool = False, end: bool = False) -> int:
+    def send(
+        self, sequence_id: int, update: np.ndarray, *, start: bool = False, end: bool = False
+    ) -> int:
         """Send one update ``(W, samples)`` of sequence ``sequence_id`` (>= 1); return its index."""
         if not self._open:
             raise StreamError("the stream is not open: use StreamClient as a context manager")
@@ -122,7 +138,9 @@ class StreamClient:
         if start:
             self._next[sequence_id] = 0
         elif sequence_id not in self._next:
-            raise StreamError(f"sequence {sequence_id} was never started: send its first update with start=True")
+            raise StreamError(
+                f"sequence {sequence_id} was never started: send its first update with start=True"
+            )
         index = self._next[sequence_id]
         data = np.ascontiguousarray(update, dtype=np.float32)[None]
         if data.ndim != 3:
@@ -132,8 +150,12 @@ class StreamClient:
         request_id = f"{sequence_id}/{index}"
         self._sent[request_id] = time.perf_counter()
         self._client.async_stream_infer(
-            self.model, [request], request_id=request_id,
-            sequence_id=sequence_id, sequence_start=start, sequence_end=end,
+            self.model,
+            [request],
+            request_id=request_id,
+            sequence_id=sequence_id,
+            sequence_start=start,
+            sequence_end=end,
         )
         self._next[sequence_id] = index + 1
         if end:
@@ -157,7 +179,11 @@ class StreamClient:
         request.set_data_from_numpy(np.zeros((1, *update_shape), dtype=np.float32))
         try:
             self._client.async_stream_infer(
-                self.model, [request], request_id=request_id, sequence_id=sequence_id, sequence_end=True
+                self.model,
+                [request],
+                request_id=request_id,
+                sequence_id=sequence_id,
+                sequence_end=True,
             )
         except Exception:  # noqa: BLE001 - best effort: the stream may be broken already
             pass
@@ -166,7 +192,9 @@ class StreamClient:
         """Wait for the answer to update ``index`` of ``sequence_id``."""
         request_id = f"{sequence_id}/{index}"
         if request_id not in self._sent:
-            raise StreamError(f"update {index} of sequence {sequence_id} was not sent (or was already collected)")
+            raise StreamError(
+                f"update {index} of sequence {sequence_id} was not sent (or was already collected)"
+            )
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         with self._cond:
             while request_id not in self._done:
@@ -174,13 +202,17 @@ class StreamClient:
                     raise StreamError(f"Triton at {self.url}: {self._stray.pop(0)}")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise StreamError(f"no answer to update {index} of sequence {sequence_id} within the timeout")
+                    raise StreamError(
+                        f"no answer to update {index} of sequence {sequence_id} within the timeout"
+                    )
                 self._cond.wait(left)
             answer, received = self._done.pop(request_id)
             sent = self._sent.pop(request_id)
         if isinstance(answer, Exception):
             raise StreamError(f"update {index} of sequence {sequence_id}: {answer}")
-        outputs = {o.name: answer.as_numpy(o.name).reshape(-1) for o in answer.get_response().outputs}
+        outputs = {
+            o.name: answer.as_numpy(o.name).reshape(-1) for o in answer.get_response().outputs
+        }
         served = outputs.pop(UPDATE_INDEX, None)
         if served is not None and int(served[0]) != index:
             raise StreamError(
@@ -189,7 +221,9 @@ class StreamClient:
             )
         return UpdateResult(sequence_id, index, outputs, received - sent)
 
-    def infer(self, sequence_id: int, update: np.ndarray, *, start: bool = False, end: bool = False) -> UpdateResult:
+    def infer(
+        self, sequence_id: int, update: np.ndarray, *, start: bool = False, end: bool = False
+    ) -> UpdateResult:
         """Send one update and wait for its answer."""
         return self.result(sequence_id, self.send(sequence_id, update, start=start, end=end))
 

@@ -23,9 +23,14 @@ def _tensor(kind: type, name: str, data_type: str, dims: Sequence[int]):
 
 def _sequence_batching(idle_seconds: float) -> mc.ModelSequenceBatching:
     control = mc.ModelSequenceBatching.Control
-    batching = mc.ModelSequenceBatching(max_sequence_idle_microseconds=int(round(idle_seconds * 1e6)))
+    batching = mc.ModelSequenceBatching(
+        max_sequence_idle_microseconds=int(round(idle_seconds * 1e6))
+    )
     batching.direct.SetInParent()
-    for name, kind in (("START", control.CONTROL_SEQUENCE_START), ("END", control.CONTROL_SEQUENCE_END)):
+    for name, kind in (
+        ("START", control.CONTROL_SEQUENCE_START),
+        ("END", control.CONTROL_SEQUENCE_END),
+    ):
         batching.control_input.add(name=name).control.add(kind=kind, fp32_false_true=[0.0, 1.0])
     batching.control_input.add(name="CORRID").control.add(
         kind=control.CONTROL_SEQUENCE_CORRID, data_type=mc.TYPE_UINT64
@@ -41,8 +46,13 @@ def _stateful_python_model(name: str, *, streams: int, idle_seconds: float) -> m
 
 
 def _geometry_parameters(geometry: StreamGeometry) -> dict[str, object]:
-    return {"kernel_size": geometry.kernel_size, "stride": geometry.stride, "batch_size": geometry.batch_size,
-            "num_updates": geometry.num_updates, "mode": geometry.mode.value}
+    return {
+        "kernel_size": geometry.kernel_size,
+        "stride": geometry.stride,
+        "batch_size": geometry.batch_size,
+        "num_updates": geometry.num_updates,
+        "mode": geometry.mode.value,
+    }
 
 
 def snapshotter_config(
@@ -54,18 +64,26 @@ def snapshotter_config(
     """
     g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
-    config.input.append(_tensor(mc.ModelInput, "update", "TYPE_FP32", [1, num_channels, g.update_size]))
-    config.output.append(_tensor(mc.ModelOutput, "windows", "TYPE_FP32", [g.model_batch, num_channels, g.input_size]))
+    config.input.append(
+        _tensor(mc.ModelInput, "update", "TYPE_FP32", [1, num_channels, g.update_size])
+    )
+    config.output.append(
+        _tensor(mc.ModelOutput, "windows", "TYPE_FP32", [g.model_batch, num_channels, g.input_size])
+    )
     config.output.append(_tensor(mc.ModelOutput, "update_index", "TYPE_INT64", [1]))
     set_parameters(config, {"num_channels": num_channels, **_geometry_parameters(g)})
     return config
 
 
-def aggregator_config(name: str, *, geometry: StreamGeometry, streams: int, idle_seconds: float) -> mc.ModelConfig:
+def aggregator_config(
+    name: str, *, geometry: StreamGeometry, streams: int, idle_seconds: float
+) -> mc.ModelConfig:
     """``prediction`` (model_batch, input_size) + ``update_index`` (1,) -> ``noise`` (1, stride*batch)."""
     g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
-    config.input.append(_tensor(mc.ModelInput, "prediction", "TYPE_FP32", [g.model_batch, g.input_size]))
+    config.input.append(
+        _tensor(mc.ModelInput, "prediction", "TYPE_FP32", [g.model_batch, g.input_size])
+    )
     config.input.append(_tensor(mc.ModelInput, "update_index", "TYPE_INT64", [1]))
     config.output.append(_tensor(mc.ModelOutput, "noise", "TYPE_FP32", [1, g.update_size]))
     set_parameters(config, _geometry_parameters(g))

@@ -47,8 +47,14 @@ from deepclean.utils.triton.names import (
 from deepclean.utils.triton.spec import AggregatorSpec, StreamSpec, aggregators
 
 __all__ = [
-    "AggregatorSpec", "StreamSpec", "aggregators", "build_stream", "check_versions", "deepclean_tensors",
-    "write_ensemble", "write_streaming_models",
+    "AggregatorSpec",
+    "StreamSpec",
+    "aggregators",
+    "build_stream",
+    "check_versions",
+    "deepclean_tensors",
+    "write_ensemble",
+    "write_streaming_models",
 ]
 
 logger = logging.getLogger(__name__)
@@ -85,11 +91,15 @@ def _same_model(model: Model, config: mc.ModelConfig, staging: Path) -> bool:
     version = model.path / str(STREAMING_VERSION)
     if model.versions != [STREAMING_VERSION] or model.config != config:
         return False
-    return all((version / p.name).is_file() and (version / p.name).read_bytes() == p.read_bytes()
-               for p in staging.iterdir())
+    return all(
+        (version / p.name).is_file() and (version / p.name).read_bytes() == p.read_bytes()
+        for p in staging.iterdir()
+    )
 
 
-def _write_python_model(repo: ModelRepository, config: mc.ModelConfig, model_file: str, *, force: bool) -> Path:
+def _write_python_model(
+    repo: ModelRepository, config: mc.ModelConfig, model_file: str, *, force: bool
+) -> Path:
     with tempfile.TemporaryDirectory(prefix="deepclean-triton-") as tmp:
         source, files = _sources(Path(tmp), model_file)
         if config.name in repo:
@@ -108,7 +118,9 @@ def _write_python_model(repo: ModelRepository, config: mc.ModelConfig, model_fil
     return model.path
 
 
-def write_streaming_models(repository: Path | str, spec: StreamSpec, *, force: bool = False) -> list[Path]:
+def write_streaming_models(
+    repository: Path | str, spec: StreamSpec, *, force: bool = False
+) -> list[Path]:
     """Write the snapshotter and the aggregators (idempotent; ``force`` replaces differing ones)."""
     repo = ModelRepository(repository)
     g = spec.geometry()
@@ -116,13 +128,20 @@ def write_streaming_models(repository: Path | str, spec: StreamSpec, *, force: b
     if g.mode is streaming.StreamMode.WINDOWED:  # its windows do not depend on the averaging
         g = dataclasses.replace(g, num_updates=1)
     snapshotter = configs.snapshotter_config(
-        SNAPSHOTTER, num_channels=spec.num_witnesses, geometry=g, streams=spec.streams, idle_seconds=idle,
+        SNAPSHOTTER,
+        num_channels=spec.num_witnesses,
+        geometry=g,
+        streams=spec.streams,
+        idle_seconds=idle,
     )
     with repo.transaction():
         paths = [_write_python_model(repo, snapshotter, "snapshotter.py", force=force)]
         for agg in aggregators(spec):
             config = configs.aggregator_config(
-                agg.model, geometry=spec.geometry(agg.max_latency), streams=spec.streams, idle_seconds=idle,
+                agg.model,
+                geometry=spec.geometry(agg.max_latency),
+                streams=spec.streams,
+                idle_seconds=idle,
             )
             paths.append(_write_python_model(repo, config, "aggregator.py", force=force))
     return paths
@@ -149,7 +168,10 @@ def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
             )
     else:  # the batch axis is an ordinary first dimension
         want_in, want_out = [g.model_batch, *want_in], [g.model_batch, *want_out]
-    for what, tensor, want in (("input", config.input[0], want_in), ("output", config.output[0], want_out)):
+    for what, tensor, want in (
+        ("input", config.input[0], want_in),
+        ("output", config.output[0], want_out),
+    ):
         dims = list(tensor.dims)
         if len(dims) != len(want) or any(d not in (-1, w) for d, w in zip(dims, want)):
             raise ExportError(
@@ -179,8 +201,13 @@ def _ensemble_parameters(spec: StreamSpec) -> dict[str, object]:
     }
 
 
-def _fill_ensemble(ensemble: Model, repo: ModelRepository, spec: StreamSpec, versions: Mapping[Role, int],
-                   deepclean: Model) -> None:
+def _fill_ensemble(
+    ensemble: Model,
+    repo: ModelRepository,
+    spec: StreamSpec,
+    versions: Mapping[Role, int],
+    deepclean: Model,
+) -> None:
     g = spec.geometry()
     dc_in, dc_out = deepclean_tensors(deepclean, spec)
     ensemble.config.max_batch_size = 0
@@ -188,20 +215,36 @@ def _fill_ensemble(ensemble: Model, repo: ModelRepository, spec: StreamSpec, ver
     for agg in aggregators(spec):
         ensemble.add_output(agg.output, [1, g.update_size])
     ensemble.add_output(UPDATE_INDEX, [1], "int64")
-    ensemble.add_step(repo[SNAPSHOTTER], version=STREAMING_VERSION, input_map={"update": UPDATE},
-                      output_map={"windows": "windows", "update_index": UPDATE_INDEX})
+    ensemble.add_step(
+        repo[SNAPSHOTTER],
+        version=STREAMING_VERSION,
+        input_map={"update": UPDATE},
+        output_map={"windows": "windows", "update_index": UPDATE_INDEX},
+    )
     for role in Role:
-        ensemble.add_step(deepclean, version=versions[role], input_map={dc_in: "windows"},
-                          output_map={dc_out: prediction_tensor(role)})
+        ensemble.add_step(
+            deepclean,
+            version=versions[role],
+            input_map={dc_in: "windows"},
+            output_map={dc_out: prediction_tensor(role)},
+        )
     for agg in aggregators(spec):
-        ensemble.add_step(repo[agg.model], version=STREAMING_VERSION,
-                          input_map={"prediction": prediction_tensor(agg.role), "update_index": UPDATE_INDEX},
-                          output_map={"noise": agg.output})
+        ensemble.add_step(
+            repo[agg.model],
+            version=STREAMING_VERSION,
+            input_map={"prediction": prediction_tensor(agg.role), "update_index": UPDATE_INDEX},
+            output_map={"noise": agg.output},
+        )
     ensemble.set_parameters(_ensemble_parameters(spec))
 
 
 def write_ensemble(
-    repository: Path | str, spec: StreamSpec, *, production: int, canary: int, deepclean: str = DEEPCLEAN
+    repository: Path | str,
+    spec: StreamSpec,
+    *,
+    production: int,
+    canary: int,
+    deepclean: str = DEEPCLEAN,
 ) -> Path:
     """Write ``deepclean-stream`` pinning DeepClean ``production`` and ``canary``, and set DeepClean's policy.
 
@@ -210,10 +253,14 @@ def write_ensemble(
     """
     repo = ModelRepository(repository)
     if deepclean not in repo:
-        raise ExportError(f"cannot build {ENSEMBLE}: no model {deepclean} in {repo.path}; export DeepClean first")
+        raise ExportError(
+            f"cannot build {ENSEMBLE}: no model {deepclean} in {repo.path}; export DeepClean first"
+        )
     missing = [m for m in [SNAPSHOTTER, *(a.model for a in aggregators(spec))] if m not in repo]
     if missing:
-        raise ExportError(f"cannot build {ENSEMBLE}: {repo.path} lacks {missing}; run write_streaming_models first")
+        raise ExportError(
+            f"cannot build {ENSEMBLE}: {repo.path} lacks {missing}; run write_streaming_models first"
+        )
     dc = repo[deepclean]
     versions = {Role.PRODUCTION: production, Role.CANARY: canary}
     check_versions(dc, versions.values())
@@ -228,7 +275,9 @@ def write_ensemble(
         ensemble.export_version(version=None if ensemble.versions else STREAMING_VERSION)
         dc.keep_versions(sorted(set(versions.values())))
         dc.write_config()
-    logger.info("wrote %s (%s production %d, canary %d)", ensemble.path, deepclean, production, canary)
+    logger.info(
+        "wrote %s (%s production %d, canary %d)", ensemble.path, deepclean, production, canary
+    )
     return ensemble.path
 
 

@@ -47,7 +47,9 @@ class ServerEnvironment:
     def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The process environment for the server: venv first on PATH, libpython and wheel libs loadable."""
         env = dict(os.environ if base is None else base)
-        env["PATH"] = os.pathsep.join([str(self.venv / "bin"), env.get("PATH", "")]).rstrip(os.pathsep)
+        env["PATH"] = os.pathsep.join([str(self.venv / "bin"), env.get("PATH", "")]).rstrip(
+            os.pathsep
+        )
         libs = [str(self.python_libdir), str(self.libs)]
         if env.get("LD_LIBRARY_PATH"):
             libs.append(env["LD_LIBRARY_PATH"])
@@ -84,10 +86,16 @@ def _inspect_venv(venv: Path) -> dict[str, str]:
     )
     try:
         out = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True, timeout=60
+            [str(venv / "bin" / "python"), "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
-        raise ServerUnavailableError(f"cannot run the Python of the Triton environment {venv}: {exc}") from exc
+        raise ServerUnavailableError(
+            f"cannot run the Python of the Triton environment {venv}: {exc}"
+        ) from exc
     info = json.loads(out)
     if not info["pytriton"]:
         raise ServerUnavailableError(
@@ -121,7 +129,9 @@ def _copy_tree(source: Path, stub: Path, tree: Path, marker: str) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{TREE_NAME}-", dir=tree.parent))
     try:
         work = staging / "tree"
-        shutil.copytree(source, work, ignore=shutil.ignore_patterns("python_backend_stubs", "__pycache__"))
+        shutil.copytree(
+            source, work, ignore=shutil.ignore_patterns("python_backend_stubs", "__pycache__")
+        )
         shutil.copy2(stub, work / "backends" / "python" / stub.name)
         (work / ".source").write_text(marker)
         old = staging / "old"
@@ -130,7 +140,9 @@ def _copy_tree(source: Path, stub: Path, tree: Path, marker: str) -> None:
         try:
             os.replace(work, tree)
         except OSError:
-            if not (tree / ".source").is_file():  # lost a race with another process: theirs is equivalent
+            if not (
+                tree / ".source"
+            ).is_file():  # lost a race with another process: theirs is equivalent
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -44,8 +44,10 @@ class ServedStream:
     def same_stream(self, other: "ServedStream | None") -> bool:
         """True if ``other`` streams the same channels with the same geometry (versions may differ)."""
         return (
-            other is not None and other.channels == self.channels
-            and other.sample_rate == self.sample_rate and other.geometry == self.geometry
+            other is not None
+            and other.channels == self.channels
+            and other.sample_rate == self.sample_rate
+            and other.geometry == self.geometry
         )
 
     def version_info(self, role: Role) -> VersionInfo | None:
@@ -53,7 +55,10 @@ class ServedStream:
 
 
 def _parameters(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: decode_parameter(v.get("string_value", "")) for k, v in (config.get("parameters") or {}).items()}
+    return {
+        k: decode_parameter(v.get("string_value", ""))
+        for k, v in (config.get("parameters") or {}).items()
+    }
 
 
 def _config(response: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -67,16 +72,30 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
     """
     config = _config(ensemble)
     params = _parameters(config)
-    needed = ("channels", "sample_rate", "kernel_length", "stride_length", "batch_size", "max_latencies")
+    needed = (
+        "channels",
+        "sample_rate",
+        "kernel_length",
+        "stride_length",
+        "batch_size",
+        "max_latencies",
+    )
     missing = [name for name in needed if name not in params]
     if missing:
-        raise ServedConfigError(f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository")
-    mode = {"mode": params["mode"]} if "mode" in params else {}  # a stream mode, when the ensemble names one
+        raise ServedConfigError(
+            f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository"
+        )
+    mode = (
+        {"mode": params["mode"]} if "mode" in params else {}
+    )  # a stream mode, when the ensemble names one
     try:
         geometry = StreamGeometry.from_seconds(
-            kernel_length=float(params["kernel_length"]), stride_length=float(params["stride_length"]),
-            sample_rate=float(params["sample_rate"]), batch_size=int(params["batch_size"]),
-            max_latency=float(params["max_latencies"][0]), **mode,
+            kernel_length=float(params["kernel_length"]),
+            stride_length=float(params["stride_length"]),
+            sample_rate=float(params["sample_rate"]),
+            batch_size=int(params["batch_size"]),
+            max_latency=float(params["max_latencies"][0]),
+            **mode,
         )
     except (ValueError, TypeError, IndexError) as exc:
         raise ServedConfigError(f"{ENSEMBLE} config parameters {params}: {exc}") from None
@@ -91,7 +110,9 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
             if prediction_tensor(role) in (step.get("output_map") or {}).values():
                 versions[role] = int(step.get("model_version", -1))
     if set(versions) != set(Role) or min(versions.values()) < 1:
-        raise ServedConfigError(f"{ENSEMBLE} config does not pin a DeepClean version for each role: {versions}")
+        raise ServedConfigError(
+            f"{ENSEMBLE} config does not pin a DeepClean version for each role: {versions}"
+        )
     info: dict[int, VersionInfo] = {}
     if deepclean is not None:
         raw = _parameters(_config(deepclean)).get(VERSION_INFO)
@@ -101,8 +122,11 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
             except ValueError as exc:
                 logger.warning("%s config: %s", DEEPCLEAN, exc)
     return ServedStream(
-        channels=tuple(str(c) for c in params["channels"]), sample_rate=float(params["sample_rate"]),
-        geometry=geometry, versions=versions, info=info,
+        channels=tuple(str(c) for c in params["channels"]),
+        sample_rate=float(params["sample_rate"]),
+        geometry=geometry,
+        versions=versions,
+        info=info,
     )
 
 
@@ -116,5 +140,7 @@ def fetch_served(client: Any, *, timeout: float = 2.0) -> ServedStream:
         ensemble = client.get_model_config(ENSEMBLE, as_json=True, client_timeout=timeout)
         deepclean = client.get_model_config(DEEPCLEAN, as_json=True, client_timeout=timeout)
     except InferenceServerException as exc:
-        raise ServerUnavailableError(f"cannot read the served configs: {exc.message() or exc}") from None
+        raise ServerUnavailableError(
+            f"cannot read the served configs: {exc.message() or exc}"
+        ) from None
     return parse_served(ensemble, deepclean)

@@ -19,10 +19,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deepclean.utils.errors import ServerUnavailableError
-from deepclean.utils.triton.environment import VENV_ENV, ServerEnvironment, find_venv, prepare_server
+from deepclean.utils.triton.environment import (
+    VENV_ENV,
+    ServerEnvironment,
+    find_venv,
+    prepare_server,
+)
 
-__all__ = ["HOST", "VENV_ENV", "PortInUseError", "TritonServer", "find_venv", "free_port", "prepare_server",
-           "start_on_free_ports", "ServerEnvironment"]
+__all__ = [
+    "HOST",
+    "VENV_ENV",
+    "PortInUseError",
+    "TritonServer",
+    "find_venv",
+    "free_port",
+    "prepare_server",
+    "start_on_free_ports",
+    "ServerEnvironment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +85,9 @@ class TritonServer:
     ) -> None:
         self.model_repository = Path(model_repository).resolve()
         if not self.model_repository.is_dir():
-            raise ServerUnavailableError(f"model repository {self.model_repository} is not a directory")
+            raise ServerUnavailableError(
+                f"model repository {self.model_repository} is not a directory"
+            )
         self.grpc_port, self.http_port, self.metrics_port = grpc_port, http_port, metrics_port
         self.load_models = list(load_models) if load_models is not None else None
         self.venv = venv
@@ -104,7 +120,11 @@ class TritonServer:
         if self.metrics_port is None:
             args.append("--allow-metrics=false")
         else:
-            args += [f"--metrics-address={HOST}", f"--metrics-port={self.metrics_port}", "--allow-gpu-metrics=false"]
+            args += [
+                f"--metrics-address={HOST}",
+                f"--metrics-port={self.metrics_port}",
+                "--allow-gpu-metrics=false",
+            ]
         models = self.load_models if self.load_models is not None else ["*"]
         args += [f"--load-model={name}" for name in models]
         return args + self.extra_args
@@ -119,7 +139,10 @@ class TritonServer:
         out = open(self.log_path, "ab") if self.log_path is not None else None
         try:
             self.process = subprocess.Popen(
-                cmd, env=env.environ(), stdout=out, stderr=subprocess.STDOUT if out else None,
+                cmd,
+                env=env.environ(),
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
                 preexec_fn=_die_with_parent,
             )
         finally:
@@ -130,7 +153,12 @@ class TritonServer:
         except BaseException:
             self.stop()
             raise
-        logger.info("Triton ready: gRPC %s, HTTP %s (pid %d)", self.grpc_url, self.http_url, self.process.pid)
+        logger.info(
+            "Triton ready: gRPC %s, HTTP %s (pid %d)",
+            self.grpc_url,
+            self.http_url,
+            self.process.pid,
+        )
         return self
 
     def _wait_ready(self) -> None:
@@ -139,7 +167,11 @@ class TritonServer:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                log = self.log_path.read_text(errors="replace") if self.log_path and self.log_path.is_file() else ""
+                log = (
+                    self.log_path.read_text(errors="replace")
+                    if self.log_path and self.log_path.is_file()
+                    else ""
+                )
                 error = PortInUseError if "already in use" in log else ServerUnavailableError
                 raise error(
                     f"tritonserver exited with status {code} while starting over {self.model_repository}"
@@ -161,8 +193,11 @@ class TritonServer:
         if self.log_path is None or not self.log_path.is_file():
             return ""
         text = self.log_path.read_text(errors="replace").splitlines()
-        errors = [line for line in text if line[:1] == "E" and line[1:5].isdigit() and "Cuda" not in line
-                  and "CUDA" not in line] or [line for line in text if line.startswith("error:")]
+        errors = [
+            line
+            for line in text
+            if line[:1] == "E" and line[1:5].isdigit() and "Cuda" not in line and "CUDA" not in line
+        ] or [line for line in text if line.startswith("error:")]
         shown = errors[-lines:] or text[-lines:]
         return f"; server log ({self.log_path}):\n  " + "\n  ".join(shown)
 
@@ -213,13 +248,22 @@ def free_port() -> int:
 
 
 def start_on_free_ports(
-    model_repository: Path | str, *, log_path: Path | str, attempts: int = 3, metrics: bool = False, **kwargs
+    model_repository: Path | str,
+    *,
+    log_path: Path | str,
+    attempts: int = 3,
+    metrics: bool = False,
+    **kwargs,
 ) -> TritonServer:
     """Start a server on ports free at the time, picking new ones if another process took one meanwhile."""
     for attempt in range(attempts):
         server = TritonServer(
-            model_repository, grpc_port=free_port(), http_port=free_port(),
-            metrics_port=free_port() if metrics else None, log_path=log_path, **kwargs,
+            model_repository,
+            grpc_port=free_port(),
+            http_port=free_port(),
+            metrics_port=free_port() if metrics else None,
+            log_path=log_path,
+            **kwargs,
         )
         try:
             return server.start()

@@ -49,20 +49,28 @@ class StreamSpec:
             raise ValueError(
                 f"stream_mode {self.stream_mode!r} is not one of {[m.value for m in StreamMode]}"
             ) from None
-        if self.stream_mode is StreamMode.CONTIGUOUS:  # the lag follows from the network, in seconds
+        if (
+            self.stream_mode is StreamMode.CONTIGUOUS
+        ):  # the lag follows from the network, in seconds
             lag = self.geometry(0.0).lag_samples
             object.__setattr__(self, "max_latencies", (lag / self.sample_rate,))
         if len(self.channels) < 2:
-            raise ValueError(f"channels must name the strain and at least one witness, got {list(self.channels)}")
+            raise ValueError(
+                f"channels must name the strain and at least one witness, got {list(self.channels)}"
+            )
         if not isinstance(self.streams, int) or self.streams < 1:
             raise ValueError(f"streams must be a whole number >= 1, got {self.streams!r}")
         if not self.max_latencies:
             raise ValueError("max_latencies must hold at least one value (seconds)")
         if not self.sequence_idle_timeout > 0:
-            raise ValueError(f"sequence_idle_timeout must be > 0 s, got {self.sequence_idle_timeout}")
+            raise ValueError(
+                f"sequence_idle_timeout must be > 0 s, got {self.sequence_idle_timeout}"
+            )
         tags = [_latency_tag(latency) for latency in self.max_latencies]
         if len(set(tags)) != len(tags):
-            raise ValueError(f"max_latencies {list(self.max_latencies)} repeat a value (to the millisecond)")
+            raise ValueError(
+                f"max_latencies {list(self.max_latencies)} repeat a value (to the millisecond)"
+            )
         for latency in self.max_latencies:
             self.geometry(latency)  # raises ValueError naming the bad quantity
 

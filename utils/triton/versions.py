@@ -137,16 +137,25 @@ def set_versions(
             dc.keep_versions(wanted.values())
             try:
                 _load(client, dc)
-            except InferenceServerException as exc:  # the ensemble already uses the new pair: keep it
+            except (
+                InferenceServerException
+            ) as exc:  # the ensemble already uses the new pair: keep it
                 logger.warning("could not unload unused %s versions: %s", dc.name, exc)
         logger.info(
             "%s now uses %s production %d, canary %d (was %d, %d)",
-            ensemble, dc.name, production, canary, previous[Role.PRODUCTION], previous[Role.CANARY],
+            ensemble,
+            dc.name,
+            production,
+            canary,
+            previous[Role.PRODUCTION],
+            previous[Role.CANARY],
         )
         return previous
 
 
-def served_versions(client: InferenceServerClient, ensemble: str = ENSEMBLE) -> dict[Role, int] | None:
+def served_versions(
+    client: InferenceServerClient, ensemble: str = ENSEMBLE
+) -> dict[Role, int] | None:
     """The DeepClean version each role uses in the ensemble as Triton serves it; None if it is not loaded."""
     if not client.is_model_ready(ensemble):
         return None
@@ -191,8 +200,15 @@ def reconcile(repository: Path | str, url: str, ensemble: str = ENSEMBLE) -> dic
         try:
             served = served_versions(client, ensemble)
             if served is not None and served != wanted:
-                logger.info("%s serves %s, its config on disk %s: switching", ensemble, dict(served), dict(wanted))
-                dc.keep_versions(sorted(set(pinned) | {v for v in served.values() if v in dc.versions}))
+                logger.info(
+                    "%s serves %s, its config on disk %s: switching",
+                    ensemble,
+                    dict(served),
+                    dict(wanted),
+                )
+                dc.keep_versions(
+                    sorted(set(pinned) | {v for v in served.values() if v in dc.versions})
+                )
                 _load(client, dc)
                 _load(client, ens)
             if specific_versions(dc.config) != pinned or not _served_as_on_disk(client, dc, pinned):
@@ -206,7 +222,9 @@ def reconcile(repository: Path | str, url: str, ensemble: str = ENSEMBLE) -> dic
                 logger.info("loading %s", ensemble)
                 client.load_model(ensemble)
         except InferenceServerException as exc:
-            raise ServerUnavailableError(f"Triton at {url} could not load {ensemble} as on disk: {exc}") from exc
+            raise ServerUnavailableError(
+                f"Triton at {url} could not load {ensemble} as on disk: {exc}"
+            ) from exc
         finally:
             client.close()
         return wanted

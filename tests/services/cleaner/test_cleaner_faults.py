@@ -22,8 +22,18 @@ from deepclean.utils.triton.server import TritonServer, start_on_free_ports
 from deepclean.utils.triton.versions import set_versions
 
 from .cleaner_helpers import (
-    LIVE_GPS, Feeder, ServiceThread, asd, cleaned_files, in_band, make_repository, read_cleaned,
-    simulate_backfill, simulate_live, stop_process, wait_for,
+    LIVE_GPS,
+    Feeder,
+    ServiceThread,
+    asd,
+    cleaned_files,
+    in_band,
+    make_repository,
+    read_cleaned,
+    simulate_backfill,
+    simulate_live,
+    stop_process,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -50,9 +60,19 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
     triton = start_on_free_ports(repo, log_path=tmp_path / "triton.log")
     data, project = tmp_path / "data", tmp_path / "project"
     try:
-        with Feeder(tmp_path / "source", data, g0, count, SPEED, skip_witness=[no_witness], corrupt=[corrupt]) as feed:
+        with Feeder(
+            tmp_path / "source",
+            data,
+            g0,
+            count,
+            SPEED,
+            skip_witness=[no_witness],
+            corrupt=[corrupt],
+        ) as feed:
             # a 2 s backoff cap and grace suit x2 real time on a loaded machine (defaults: 8 s, 1 s)
-            cleaner = ServiceThread(data, project, triton.grpc_url, g0, reconnect_backoff_max=2.0, grace=2.0).__enter__()
+            cleaner = ServiceThread(
+                data, project, triton.grpc_url, g0, reconnect_backoff_max=2.0, grace=2.0
+            ).__enter__()
             try:
                 wait_for(lambda: feed.written >= kill_at, 120, "the feeder to reach the kill point")
                 os.killpg(triton.process.pid, signal.SIGKILL)
@@ -60,15 +80,26 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
                 killed = feed.written
                 # stay down for at least 4 s of data, however fast Triton restarts on this machine
                 wait_for(lambda: feed.written >= killed + 4, 60, "the feeder to pass the outage")
-                triton = TritonServer(repo, grpc_port=triton.grpc_port, http_port=triton.http_port,
-                                      metrics_port=triton.metrics_port, log_path=tmp_path / "triton2.log").start()
+                triton = TritonServer(
+                    repo,
+                    grpc_port=triton.grpc_port,
+                    http_port=triton.http_port,
+                    metrics_port=triton.metrics_port,
+                    log_path=tmp_path / "triton2.log",
+                ).start()
                 restarted = feed.written
-                wait_for(lambda: feed.written >= restart_at, 120, "the feeder to reach the cleaner restart")
+                wait_for(
+                    lambda: feed.written >= restart_at,
+                    120,
+                    "the feeder to reach the cleaner restart",
+                )
             finally:
                 cleaner.stop()
             before = {g: p.stat().st_mtime_ns for g, p in cleaned_files(project).items()}
             with ServiceThread(data, project, triton.grpc_url, None, grace=2.0) as second:
-                wait_for(lambda: g0 + count - 3 in cleaned_files(project), 120, "the last cleaned frame")
+                wait_for(
+                    lambda: g0 + count - 3 in cleaned_files(project), 120, "the last cleaned frame"
+                )
                 resumed = second.service.first
     finally:
         triton.stop()
@@ -80,17 +111,23 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
     # the missing witness frame: written, OUT_DQ raw, WITNESSES_PRESENT clear
     frame = read_cleaned(files[no_witness])
     np.testing.assert_array_equal(frame[OUT_DQ], frame[RAW])
-    assert not np.any(frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.WITNESSES_PRESENT | StateBit.OUT_DQ_CLEANED))
+    assert not np.any(
+        frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.WITNESSES_PRESENT | StateBit.OUT_DQ_CLEANED)
+    )
     assert fully(files[no_witness - 3], StateBit.OUT_DQ_CLEANED)
     # the corrupt file's neighbours are tapered; cleaning comes back
-    assert fully(files[corrupt - 1], StateBit.TAPERED) and fully(files[corrupt + 1], StateBit.TAPERED)
+    assert fully(files[corrupt - 1], StateBit.TAPERED) and fully(
+        files[corrupt + 1], StateBit.TAPERED
+    )
     # Triton down: the seconds fed meanwhile are written raw; cleaning comes back after reconnection and warm-up
     outage = range(killed + 1, restarted - 1)
     assert len(outage) >= 2
     for g in outage:
         frame = read_cleaned(files[g])
         np.testing.assert_array_equal(frame[OUT_DQ], frame[RAW])
-        assert not np.any(frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.OUT_DQ_CLEANED | StateBit.PRODUCTION_VALID))
+        assert not np.any(
+            frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.OUT_DQ_CLEANED | StateBit.PRODUCTION_VALID)
+        )
     back = [g for g in range(restarted, restart_at) if fully(files[g], StateBit.OUT_DQ_CLEANED)]
     # reconnection (backoff <= 2 s wall = 4 s of data here), warm-up 2 s, OUT_DQ gate 4 s after > 8 s raw
     assert back and back[0] <= restarted + 16, (restarted, back)
@@ -106,7 +143,9 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     data, project = tmp_path / "data", tmp_path / "project"
     try:
         sim = simulate_live(data, g0, duration, SPEED, tmp_path / "simulate.log")
-        wait_for(lambda: (data / "kafka" / "H1").is_dir(), 60, "the simulator's first frame")  # start-up on a busy machine
+        wait_for(
+            lambda: (data / "kafka" / "H1").is_dir(), 60, "the simulator's first frame"
+        )  # start-up on a busy machine
         with ServiceThread(data, project, triton.grpc_url, g0, grace=2.0) as cleaner:
             try:
                 wait_for(lambda: g0 + 18 in cleaned_files(project), 120, "18 s of cleaned frames")
@@ -115,21 +154,34 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
                 assert sim.wait(duration / SPEED + 60) == 0
             finally:
                 stop_process(sim)
-            wait_for(lambda: g0 + duration - 3 in cleaned_files(project), 60, "the last cleaned frame")
+            wait_for(
+                lambda: g0 + duration - 3 in cleaned_files(project), 60, "the last cleaned frame"
+            )
             gps = [r["gps"] for r in cleaner.service.records]
     finally:
         triton.stop()
     files = cleaned_files(project)
-    assert set(files) == set(range(g0, g0 + duration - 2)) and gps == sorted(set(gps))  # none missing or repeated
+    assert set(files) == set(range(g0, g0 + duration - 2)) and gps == sorted(
+        set(gps)
+    )  # none missing or repeated
     # untrained production: OUT_DQ raw, PRODUCTION_TRAINED clear; the trained canary cleans meanwhile
     early = range(g0 + 6, g0 + 16)
     for g in early:
         frame = read_cleaned(files[g])
         np.testing.assert_array_equal(frame[OUT_DQ], frame[RAW])
-        assert not np.any(frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.PRODUCTION_TRAINED | StateBit.OUT_DQ_CLEANED))
-        assert np.all(frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.CANARY_DIFFERS | StateBit.CANARY_TRAINED))
-        assert set(frame["DEEPCLEAN-PRODUCTION_VERSION"]) == {1} and set(frame["DEEPCLEAN-CANARY_VERSION"]) == {2}
-    canary = np.concatenate([read_cleaned(files[g])["GDS-CALIB_STRAIN_DEEPCLEAN_CANARY"] for g in early])
+        assert not np.any(
+            frame["DEEPCLEAN-STATE_VECTOR"]
+            & (StateBit.PRODUCTION_TRAINED | StateBit.OUT_DQ_CLEANED)
+        )
+        assert np.all(
+            frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.CANARY_DIFFERS | StateBit.CANARY_TRAINED)
+        )
+        assert set(frame["DEEPCLEAN-PRODUCTION_VERSION"]) == {1} and set(
+            frame["DEEPCLEAN-CANARY_VERSION"]
+        ) == {2}
+    canary = np.concatenate(
+        [read_cleaned(files[g])["GDS-CALIB_STRAIN_DEEPCLEAN_CANARY"] for g in early]
+    )
     raw = np.concatenate([read_cleaned(files[g])[RAW] for g in early])
     f, c = asd(canary)
     _, r = asd(raw)
@@ -143,4 +195,7 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     for g in late:
         frame = read_cleaned(files[g])
         assert set(frame["DEEPCLEAN-PRODUCTION_VERSION"]) == {2}
-        assert np.all(frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.PRODUCTION_TRAINED | StateBit.OUT_DQ_CLEANED))
+        assert np.all(
+            frame["DEEPCLEAN-STATE_VECTOR"]
+            & (StateBit.PRODUCTION_TRAINED | StateBit.OUT_DQ_CLEANED)
+        )

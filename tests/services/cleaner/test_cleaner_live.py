@@ -23,8 +23,18 @@ from deepclean.utils.products import StateBit
 from deepclean.utils.triton.server import TritonServer, start_on_free_ports
 
 from .cleaner_helpers import (
-    IFO, LIVE_GPS, ServiceThread, asd, cleaned_files, in_band, make_repository, read_cleaned, run_cli,
-    simulate_live, stop_process, wait_for,
+    IFO,
+    LIVE_GPS,
+    ServiceThread,
+    asd,
+    cleaned_files,
+    in_band,
+    make_repository,
+    read_cleaned,
+    run_cli,
+    simulate_live,
+    stop_process,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -33,7 +43,10 @@ DURATION = 64  # s of live data
 DROP = LIVE_GPS + 44  # strain and witness frames never written
 SPEED = 2.0
 WARMUP = 4  # s: documented warm-up (first second tapered in, kernel + lag + settle, OUT_DQ gate)
-COMPARE = (LIVE_GPS + 6, LIVE_GPS + 36)  # compared with clean-offline: after warm-up, before the drop
+COMPARE = (
+    LIVE_GPS + 6,
+    LIVE_GPS + 36,
+)  # compared with clean-offline: after warm-up, before the drop
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +64,24 @@ def triton(trained_model, tmp_path_factory) -> Iterator[TritonServer]:
 def run(triton, trained_model, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("live")
     data, project = root / "data", root / "project"
-    last = LIVE_GPS + DURATION - 3  # the newest second the cleaner can write (it needs 2 s after it)
-    sim = simulate_live(data, LIVE_GPS, DURATION, SPEED, root / "simulate.log",
-                        "--drop-gps", str(DROP), "--drop-streams", "strain", "witness")
-    wait_for(lambda: (data / "kafka" / "H1").is_dir(), 60, "the simulator's first frame")  # start-up on a busy machine
+    last = (
+        LIVE_GPS + DURATION - 3
+    )  # the newest second the cleaner can write (it needs 2 s after it)
+    sim = simulate_live(
+        data,
+        LIVE_GPS,
+        DURATION,
+        SPEED,
+        root / "simulate.log",
+        "--drop-gps",
+        str(DROP),
+        "--drop-streams",
+        "strain",
+        "witness",
+    )
+    wait_for(
+        lambda: (data / "kafka" / "H1").is_dir(), 60, "the simulator's first frame"
+    )  # start-up on a busy machine
     with ServiceThread(data, project, triton.grpc_url, LIVE_GPS) as cleaner:
         try:
             assert sim.wait(DURATION / SPEED + 60) == 0, (root / "simulate.log").read_text()[-2000:]
@@ -62,16 +89,46 @@ def run(triton, trained_model, tmp_path_factory) -> dict:
             stop_process(sim)
         wait_for(lambda: last in cleaned_files(project), 30, f"the cleaned frame of GPS {last}")
         port = cleaner.service.server.port
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).read())
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        health = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).read()
+        )
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        )
         records = list(cleaner.service.records)
     model, _ = trained_model
     offline = root / "offline"
-    assert run_cli(["clean-offline", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--weights", str(model),
-                    "--start", str(COMPARE[0]), "--duration", str(COMPARE[1] - COMPARE[0]),
-                    "--output-dir", str(offline)]) == 0
-    return {"project": project, "data": data, "offline": offline, "last": last, "health": health,
-            "metrics": metrics, "records": records}
+    assert (
+        run_cli(
+            [
+                "clean-offline",
+                "--profile",
+                "cpu",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--weights",
+                str(model),
+                "--start",
+                str(COMPARE[0]),
+                "--duration",
+                str(COMPARE[1] - COMPARE[0]),
+                "--output-dir",
+                str(offline),
+            ]
+        )
+        == 0
+    )
+    return {
+        "project": project,
+        "data": data,
+        "offline": offline,
+        "last": last,
+        "health": health,
+        "metrics": metrics,
+        "records": records,
+    }
 
 
 def test_one_frame_per_input_second_in_order(run) -> None:
@@ -90,15 +147,32 @@ def test_gwpy_reads_the_frames_and_the_contract_holds(run) -> None:
 
     path = cleaned_files(run["project"])[LIVE_GPS + 20]
     series = TimeSeries.read(str(path), f"{IFO}:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ")
-    assert series.sample_rate.value == 4096 and series.t0.value == LIVE_GPS + 20 and len(series) == 4096
+    assert (
+        series.sample_rate.value == 4096
+        and series.t0.value == LIVE_GPS + 20
+        and len(series) == 4096
+    )
     frame = read_cleaned(path)
-    np.testing.assert_array_equal(series.value, frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"])
+    np.testing.assert_array_equal(
+        series.value, frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"]
+    )
     bits = frame["DEEPCLEAN-STATE_VECTOR"]
     assert bits.dtype == np.int32 and len(bits) == 16
-    must = (StateBit.OUT_DQ_CLEANED | StateBit.PRODUCTION_TRAINED | StateBit.WITNESSES_PRESENT
-            | StateBit.PRODUCTION_VALID | StateBit.CANARY_VALID | StateBit.INPUT_READY | StateBit.CANARY_TRAINED)
-    assert np.all(bits & must == must) and not np.any(bits & (StateBit.TAPERED | StateBit.CANARY_DIFFERS))
-    assert set(frame["DEEPCLEAN-PRODUCTION_VERSION"]) == {1} and set(frame["DEEPCLEAN-CANARY_VERSION"]) == {1}
+    must = (
+        StateBit.OUT_DQ_CLEANED
+        | StateBit.PRODUCTION_TRAINED
+        | StateBit.WITNESSES_PRESENT
+        | StateBit.PRODUCTION_VALID
+        | StateBit.CANARY_VALID
+        | StateBit.INPUT_READY
+        | StateBit.CANARY_TRAINED
+    )
+    assert np.all(bits & must == must) and not np.any(
+        bits & (StateBit.TAPERED | StateBit.CANARY_DIFFERS)
+    )
+    assert set(frame["DEEPCLEAN-PRODUCTION_VERSION"]) == {1} and set(
+        frame["DEEPCLEAN-CANARY_VERSION"]
+    ) == {1}
     np.testing.assert_array_equal(frame["GDS-CALIB_STATE_VECTOR"], 3)
 
 
@@ -107,7 +181,9 @@ def test_drop_neighbours_are_tapered_and_raw(run) -> None:
     for gps in (DROP - 1, DROP + 1):
         frame = read_cleaned(files[gps])
         assert np.all(frame["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED)
-        np.testing.assert_array_equal(frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"], frame["DEEPCLEAN-RAW_STRAIN"])
+        np.testing.assert_array_equal(
+            frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"], frame["DEEPCLEAN-RAW_STRAIN"]
+        )
     # cleaning is back within the documented span after the drop: witness context, settle, OUT_DQ taper-in
     later = read_cleaned(files[DROP + 6])["DEEPCLEAN-STATE_VECTOR"]
     assert np.all(later & StateBit.OUT_DQ_CLEANED)
@@ -116,13 +192,19 @@ def test_drop_neighbours_are_tapered_and_raw(run) -> None:
 def test_production_agrees_with_clean_offline(run) -> None:
     files = cleaned_files(run["project"])
     a, b = COMPARE
-    live = {k: np.concatenate([read_cleaned(files[g])[k] for g in range(a, b)])
-            for k in ("GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION", "DEEPCLEAN-RAW_STRAIN")}
+    live = {
+        k: np.concatenate([read_cleaned(files[g])[k] for g in range(a, b)])
+        for k in ("GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION", "DEEPCLEAN-RAW_STRAIN")
+    }
     name = f"{IFO}:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION"
-    offline = np.concatenate([
-        read_frame(run["offline"] / f"H-H1_llhoft_deepclean-{g}-1.gwf", [name], expected_t0=g)[name].data
-        for g in range(a, b)
-    ])
+    offline = np.concatenate(
+        [
+            read_frame(run["offline"] / f"H-H1_llhoft_deepclean-{g}-1.gwf", [name], expected_t0=g)[
+                name
+            ].data
+            for g in range(a, b)
+        ]
+    )
     raw, production = live["DEEPCLEAN-RAW_STRAIN"], live["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION"]
     f, diff = asd(production - offline)
     _, removed = asd(raw - offline)
@@ -134,7 +216,9 @@ def test_production_agrees_with_clean_offline(run) -> None:
     _, clean_asd = asd(production)
     _, raw_asd = asd(raw)
     live_ratio = float(np.mean(clean_asd[band] / raw_asd[band]))
-    print(f"in-band ratio clean/raw: live frames {live_ratio:.4f}, offline report {report['in_band_ratio']:.4f}")
+    print(
+        f"in-band ratio clean/raw: live frames {live_ratio:.4f}, offline report {report['in_band_ratio']:.4f}"
+    )
     assert report["in_band_ratio"] < 0.5  # the model cleans
     # The contiguous stream lags 128 samples, so the default filter_lead is 0.969 s at the same 1 s delay: the live
     # band-pass then differs from offline's by ~0.3% of the removed noise (0.5 s lead: 2.4%, README).
@@ -144,9 +228,13 @@ def test_production_agrees_with_clean_offline(run) -> None:
 def test_warm_up_is_bounded_and_latency_measured(run) -> None:
     files = cleaned_files(run["project"])
     first = read_cleaned(files[LIVE_GPS])
-    assert np.all(first["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED)  # nothing before it: tapered in
+    assert np.all(
+        first["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED
+    )  # nothing before it: tapered in
     for gps in range(LIVE_GPS + WARMUP + 4, DROP - 2):  # the drop makes seconds -2..+3 raw (README)
-        assert np.all(read_cleaned(files[gps])["DEEPCLEAN-STATE_VECTOR"] & StateBit.OUT_DQ_CLEANED), gps
+        assert np.all(
+            read_cleaned(files[gps])["DEEPCLEAN-STATE_VECTOR"] & StateBit.OUT_DQ_CLEANED
+        ), gps
     latencies = [r["latency"] for r in run["records"] if "latency" in r]
     assert len(latencies) >= DURATION - 6
     median = float(np.median(latencies))

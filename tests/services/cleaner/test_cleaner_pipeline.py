@@ -32,15 +32,21 @@ FS, N = 4096.0, 4096
 G0, SECONDS = 1_400_000_000, 22
 STRAIN, WITNESSES = "H1:GDS-CALIB_STRAIN", ("H1:ASC-A_OUT_DQ", "H1:PEM-B_DQ")
 RATES = (512.0, 1024.0)
-GEOMETRY = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 8, sample_rate=FS, batch_size=2,
-                                       max_latency=0.5)
+GEOMETRY = StreamGeometry.from_seconds(
+    kernel_length=1.0, stride_length=1 / 8, sample_rate=FS, batch_size=2, max_latency=0.5
+)
 INFO = VersionInfo(trained=True, bands=[[58.0, 62.0]], filter_bands=[[57.0, 63.0]])
 BANDS = ((58.0, 62.0),)
 
 
 def served(production: int = 1, canary: int = 2, info: dict | None = None) -> ServedStream:
-    return ServedStream((STRAIN, *WITNESSES), FS, GEOMETRY, {Role.PRODUCTION: production, Role.CANARY: canary},
-                        info if info is not None else {1: INFO, 2: INFO})
+    return ServedStream(
+        (STRAIN, *WITNESSES),
+        FS,
+        GEOMETRY,
+        {Role.PRODUCTION: production, Role.CANARY: canary},
+        info if info is not None else {1: INFO, 2: INFO},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +60,28 @@ def data() -> dict:
     strain = 1e-3 * rng.normal(size=t.size) + 0.05 * np.sin(2 * np.pi * 60.2 * t)
     torch.manual_seed(0)
     model = DeepCleanModel(2)
-    model.witness_scaler.fit(np.stack([resample(w, r, FS) for w, r in zip(witnesses, RATES)]).astype(np.float32))
+    model.witness_scaler.fit(
+        np.stack([resample(w, r, FS) for w, r in zip(witnesses, RATES)]).astype(np.float32)
+    )
     model.target_scaler.fit(resample(strain, 16384, FS).astype(np.float32))
     return {"strain": strain, "witnesses": witnesses, "model": model.eval()}
 
 
 def frame(data: dict, i: int, *, witnesses: bool = True) -> FrameData:
     gps = G0 + i
-    channels = {STRAIN: Channel(STRAIN, data["strain"][i * 16384 : (i + 1) * 16384], 16384.0, float(gps))}
+    channels = {
+        STRAIN: Channel(STRAIN, data["strain"][i * 16384 : (i + 1) * 16384], 16384.0, float(gps))
+    }
     if witnesses:
         for name, w, r in zip(WITNESSES, data["witnesses"], RATES):
             n = int(r)
             channels[name] = Channel(name, w[i * n : (i + 1) * n], r, float(gps))
-    return FrameData(gps=gps, channels=channels, state=np.full(16, 3, dtype=np.uint32),
-                     witness_error="" if witnesses else "witness: missing")
+    return FrameData(
+        gps=gps,
+        channels=channels,
+        state=np.full(16, 3, dtype=np.uint32),
+        witness_error="" if witnesses else "witness: missing",
+    )
 
 
 class FakeTriton:
@@ -82,11 +96,18 @@ class FakeTriton:
             self.next = None
             return None
         if first != self.next:
-            self.snap, self.avg = Snapshotter(witnesses.shape[0], GEOMETRY), OnlineAverager(GEOMETRY)
+            self.snap, self.avg = (
+                Snapshotter(witnesses.shape[0], GEOMETRY),
+                OnlineAverager(GEOMETRY),
+            )
             self.start = first
         out = []
         for i in range(0, N, GEOMETRY.update_size):
-            out.append(self.avg.update(self.predict(self.snap.update(witnesses[:, i : i + GEOMETRY.update_size]))))
+            out.append(
+                self.avg.update(
+                    self.predict(self.snap.update(witnesses[:, i : i + GEOMETRY.update_size]))
+                )
+            )
         self.next = first + N
         noise = np.concatenate(out)
         return Answer({Role.PRODUCTION: noise, Role.CANARY: 0.5 * noise}, self.start)
@@ -105,6 +126,7 @@ def run(data: dict, items, infer, budget: Budget = Budget(), info: dict | None =
 
 def oracle(data: dict, memory_start: int = 0) -> dict:
     """Whole-span production cleaning of seconds G0.. (first second tapered in, as the live stream)."""
+
     def whole(x, rate):
         n = int(rate)
         pieces = [None] + [x[i * n : (i + 1) * n] for i in range(SECONDS)]
@@ -118,13 +140,19 @@ def oracle(data: dict, memory_start: int = 0) -> dict:
     ready = np.ones(len(noise), dtype=bool)
     ready[:N] = False  # the first second is tapered: not trusted
     gate = ready_gate(ready, N)
-    return {"raw": raw[: len(noise)], "production": raw[: len(noise)] - gate * filtered, "filtered": filtered}
+    return {
+        "raw": raw[: len(noise)],
+        "production": raw[: len(noise)] - gate * filtered,
+        "filtered": filtered,
+    }
 
 
 def test_long_padding_matches_the_whole_span_computation(data) -> None:
     budget = Budget(filter_memory=4.0, filter_lead=1.5)
     out = run(data, [frame(data, i) for i in range(SECONDS)], FakeTriton(data["model"]), budget)
-    assert sorted(out) == list(range(G0, G0 + SECONDS - 3))  # delay 2 s (lag + lead) + resampler 1 s
+    assert sorted(out) == list(
+        range(G0, G0 + SECONDS - 3)
+    )  # delay 2 s (lag + lead) + resampler 1 s
     ref = oracle(data)
     scale = np.abs(ref["filtered"]).max()
     for gps in range(G0 + 8, G0 + SECONDS - 3):  # filter memory clear of the warm-up
@@ -141,7 +169,9 @@ def test_default_budget_bits_gate_and_first_second(data) -> None:
     assert np.all(out[G0].bits & StateBit.TAPERED) and not out[G0].valid[Role.PRODUCTION]
     for gps in range(G0 + 3, G0 + SECONDS - 2):
         assert out[gps].valid[Role.PRODUCTION], gps  # kernel + lag + settle after the start
-    assert [out[g].ratio for g in range(G0 + 3, G0 + 6)] == [None] * 3  # the gate's first min_seconds - 1
+    assert [out[g].ratio for g in range(G0 + 3, G0 + 6)] == [
+        None
+    ] * 3  # the gate's first min_seconds - 1
     assert all(out[g].ratio is not None for g in range(G0 + 6, G0 + SECONDS - 2))
     for second in out.values():  # OUT_DQ is raw, fully cleaned, or (a taper second) in between
         if second.cleaned_fraction == 0.0:
@@ -150,16 +180,25 @@ def test_default_budget_bits_gate_and_first_second(data) -> None:
             np.testing.assert_allclose(second.out_dq, second.production, rtol=0, atol=1e-15)
             assert np.all(second.bits & StateBit.OUT_DQ_CLEANED)
     last = out[max(out)]
-    assert np.all(last.bits & StateBit.CANARY_DIFFERS) and last.versions == {Role.PRODUCTION: 1, Role.CANARY: 2}
+    assert np.all(last.bits & StateBit.CANARY_DIFFERS) and last.versions == {
+        Role.PRODUCTION: 1,
+        Role.CANARY: 2,
+    }
     assert not np.array_equal(last.canary, last.production)
 
 
 def test_drop_witness_gap_and_triton_outage(data) -> None:
     dropped, no_witness, outage = G0 + 8, G0 + 14, {G0 + 17}
-    items = [DroppedFrame(G0 + i, "gone") if G0 + i == dropped else frame(data, i, witnesses=G0 + i != no_witness)
-             for i in range(SECONDS)]
+    items = [
+        DroppedFrame(G0 + i, "gone")
+        if G0 + i == dropped
+        else frame(data, i, witnesses=G0 + i != no_witness)
+        for i in range(SECONDS)
+    ]
     out = run(data, items, FakeTriton(data["model"], fail=outage))
-    assert dropped not in out and sorted(out) == [g for g in range(G0, G0 + SECONDS - 2) if g != dropped]
+    assert dropped not in out and sorted(out) == [
+        g for g in range(G0, G0 + SECONDS - 2) if g != dropped
+    ]
     for gps in (dropped - 1, dropped + 1):
         assert np.all(out[gps].bits & StateBit.TAPERED)
         np.testing.assert_array_equal(out[gps].out_dq, out[gps].raw)
@@ -172,7 +211,10 @@ def test_drop_witness_gap_and_triton_outage(data) -> None:
 
 
 def test_untrained_production_leaves_out_dq_raw(data) -> None:
-    info = {1: VersionInfo(trained=False, bands=[[58.0, 62.0]], filter_bands=[[57.0, 63.0]]), 2: INFO}
+    info = {
+        1: VersionInfo(trained=False, bands=[[58.0, 62.0]], filter_bands=[[57.0, 63.0]]),
+        2: INFO,
+    }
     out = run(data, [frame(data, i) for i in range(12)], FakeTriton(data["model"]), info=info)
     for second in out.values():
         np.testing.assert_array_equal(second.out_dq, second.raw)
@@ -182,19 +224,34 @@ def test_untrained_production_leaves_out_dq_raw(data) -> None:
 
 def test_default_lead_fills_the_whole_second_delay() -> None:
     pipeline = CleanerPipeline(FS, Budget(), BANDS)
-    contiguous = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 32, sample_rate=FS, batch_size=8,
-                                             max_latency=None, mode="contiguous")
+    contiguous = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=1 / 32,
+        sample_rate=FS,
+        batch_size=8,
+        max_latency=None,
+        mode="contiguous",
+    )
     for geometry, lead in ((GEOMETRY, N - 2048), (contiguous, N - 128)):  # lag 0.5 s; 128 samples
-        pipeline.configure(ServedStream((STRAIN, *WITNESSES), FS, geometry, {Role.PRODUCTION: 1, Role.CANARY: 1},
-                                        {1: INFO}))
+        pipeline.configure(
+            ServedStream(
+                (STRAIN, *WITNESSES), FS, geometry, {Role.PRODUCTION: 1, Role.CANARY: 1}, {1: INFO}
+            )
+        )
         assert (pipeline.lead, pipeline.delay) == (lead, 1)
     assert CleanerPipeline(FS, Budget(filter_lead=0.25), BANDS).lead == N // 4
 
 
 def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
     """A re-export in the other stream mode changes the lag; with a 0.8 s lead the delay goes 2 <-> 1 s."""
-    contiguous = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 8, sample_rate=FS, batch_size=2,
-                                             max_latency=None, mode="contiguous")
+    contiguous = StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=1 / 8,
+        sample_rate=FS,
+        batch_size=2,
+        max_latency=None,
+        mode="contiguous",
+    )
 
     def zeros(witnesses: np.ndarray, first: int) -> Answer:
         return Answer({role: np.zeros(N) for role in Role}, G0 * N)
@@ -204,8 +261,15 @@ def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
         written, delays = [], []
         for i in range(SECONDS):
             if i in (0, 10):
-                pipeline.configure(ServedStream((STRAIN, *WITNESSES), FS, before if i == 0 else after,
-                                                {Role.PRODUCTION: 1, Role.CANARY: 2}, {1: INFO, 2: INFO}))
+                pipeline.configure(
+                    ServedStream(
+                        (STRAIN, *WITNESSES),
+                        FS,
+                        before if i == 0 else after,
+                        {Role.PRODUCTION: 1, Role.CANARY: 2},
+                        {1: INFO, 2: INFO},
+                    )
+                )
             written += [second.gps for second in pipeline.push(frame(data, i), zeros)]
             delays.append(pipeline.delay)
         assert sorted(set(delays)) == [1, 2]
@@ -215,8 +279,12 @@ def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
 def test_state_bits_need_the_whole_slice_and_tracks_window() -> None:
     mask = np.ones(64, dtype=bool)
     mask[5] = False
-    bits = state_bits({StateBit.INPUT_READY: mask, StateBit.TAPERED: True, StateBit.CANARY_DIFFERS: False}, 64)
-    assert bits.dtype == np.int32 and bits[1] == StateBit.TAPERED  # sample 5 is in the second slice of 4
+    bits = state_bits(
+        {StateBit.INPUT_READY: mask, StateBit.TAPERED: True, StateBit.CANARY_DIFFERS: False}, 64
+    )
+    assert (
+        bits.dtype == np.int32 and bits[1] == StateBit.TAPERED
+    )  # sample 5 is in the second slice of 4
     assert np.all(np.delete(bits, 1) == StateBit.TAPERED | StateBit.INPUT_READY)
     ok = np.array([1, 1, 0, 1, 1, 1, 1], dtype=bool)
     direct = [ok[i : i + 3].all() for i in range(len(ok) - 2)]

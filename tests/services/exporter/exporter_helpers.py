@@ -27,10 +27,26 @@ def train_runs(root: Path, names: tuple[str, ...] = ("a", "b")) -> dict[str, Pat
     for name in names:
         start, end = RUNS[name]
         folder = root / "runs" / f"{start}-{end}"
-        code = run_cli([
-            "train", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--channels", str(data / "channels.txt"),
-            "--start", str(start), "--duration", str(end - start), "--output-dir", str(folder), *flags(TINY_TRAIN),
-        ])
+        code = run_cli(
+            [
+                "train",
+                "--profile",
+                "cpu",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--channels",
+                str(data / "channels.txt"),
+                "--start",
+                str(start),
+                "--duration",
+                str(end - start),
+                "--output-dir",
+                str(folder),
+                *flags(TINY_TRAIN),
+            ]
+        )
         assert code == 0
         out[name] = folder
     return out
@@ -44,18 +60,39 @@ def install_run(run: Path, project: Path) -> Path:
 
 
 def settings(project: Path, data: Path, **values: Any) -> ExporterSettings:
-    cli = {"project_dir": project, "data_dir": data, "ifo": IFO, "channels": [str(data / "channels.txt")], **values}
-    return load_settings(ExporterSettings, cli, environ={}, env_file=None,
-                         overrides=profile_overrides("cpu", ExporterSettings))
+    cli = {
+        "project_dir": project,
+        "data_dir": data,
+        "ifo": IFO,
+        "channels": [str(data / "channels.txt")],
+        **values,
+    }
+    return load_settings(
+        ExporterSettings,
+        cli,
+        environ={},
+        env_file=None,
+        overrides=profile_overrides("cpu", ExporterSettings),
+    )
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
     """Every file (with its bytes) and folder under ``root``."""
-    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+    }
 
 
-def http(method: str, url: str, body: Any = None, *, raw: bytes | None = None, token: str | None = None,
-         timeout: float = 30.0) -> tuple[int, Any]:
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    token: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[int, Any]:
     """One request; returns (status, decoded JSON or text)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method)

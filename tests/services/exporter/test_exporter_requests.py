@@ -52,8 +52,18 @@ def world(tmp_path_factory):
     job = _wait(client, reply.json["job"])
     assert job["status"] == "done" and job["version"] == 2, job
     bad = _bad_runs(root, project, installed["a"])
-    return {"root": root, "project": project, "runs": runs, "installed": installed, "settings": s, "store": store,
-            "exporter": exporter, "app": app, "client": client, "bad": bad}
+    return {
+        "root": root,
+        "project": project,
+        "runs": runs,
+        "installed": installed,
+        "settings": s,
+        "store": store,
+        "exporter": exporter,
+        "app": app,
+        "client": client,
+        "bad": bad,
+    }
 
 
 def _wait(client, job_id, timeout=120.0):
@@ -85,7 +95,9 @@ def _bad_runs(root: Path, project: Path, good: Path) -> dict[str, Path]:
         edit(state)
         torch.save(state, folder / "weights.pt")
 
-    edit_state("nan", lambda s: s["network.output_conv.weight"].view(-1).__setitem__(0, float("nan")))
+    edit_state(
+        "nan", lambda s: s["network.output_conv.weight"].view(-1).__setitem__(0, float("nan"))
+    )
     edit_state("inf", lambda s: s["witness_scaler.std"].view(-1).__setitem__(0, float("inf")))
     (copy("garbage") / "weights.pt").write_bytes(b"not a torch file")
     torch.save({"when": datetime.datetime(2020, 1, 1)}, copy("pickle") / "weights.pt")
@@ -126,55 +138,260 @@ BAD = [
     ("json-array", "POST", MODELS, [1, 2], 400, r"request body must be a JSON object, got list"),
     ("empty-body", "POST", MODELS, b"", 400, r"request body is empty; send a JSON object"),
     ("no-model-dir", "POST", MODELS, {"start": 1}, 400, r"field model_dir is required"),
-    ("model-dir-number", "POST", MODELS, {"model_dir": 12}, 400, r"model_dir must be a non-empty path string, got 12"),
-    ("model-dir-empty", "POST", MODELS, {"model_dir": " "}, 400, r"model_dir must be a non-empty path string"),
-    ("model-dir-nul", "POST", MODELS, {"model_dir": "a\0b"}, 400, r"model_dir must be a non-empty path string"),
-    ("traversal", "POST", MODELS, lambda w: {"model_dir": f"../../{w['root'].name}/outside"}, 400,
-     r"resolves to .*outside, outside the training directory"),
-    ("absolute-outside", "POST", MODELS, lambda w: {"model_dir": _run(w, "outside")}, 400,
-     r"outside the training directory"),
-    ("etc", "POST", MODELS, {"model_dir": "/etc"}, 400, r"'/etc' resolves to /etc, outside the training directory"),
-    ("train-dir-itself", "POST", MODELS, {"model_dir": "."}, 400, r"outside the training directory"),
-    ("symlink-escape", "POST", MODELS, lambda w: {"model_dir": _run(w, "escape")}, 400,
-     r"escape' resolves to .*outside, outside the training directory"),
-    ("symlinked-weights", "POST", MODELS, lambda w: {"model_dir": _run(w, "linkweights")}, 400,
-     r"weights.pt resolves to .*outside/weights.pt, outside the training directory"),
+    (
+        "model-dir-number",
+        "POST",
+        MODELS,
+        {"model_dir": 12},
+        400,
+        r"model_dir must be a non-empty path string, got 12",
+    ),
+    (
+        "model-dir-empty",
+        "POST",
+        MODELS,
+        {"model_dir": " "},
+        400,
+        r"model_dir must be a non-empty path string",
+    ),
+    (
+        "model-dir-nul",
+        "POST",
+        MODELS,
+        {"model_dir": "a\0b"},
+        400,
+        r"model_dir must be a non-empty path string",
+    ),
+    (
+        "traversal",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": f"../../{w['root'].name}/outside"},
+        400,
+        r"resolves to .*outside, outside the training directory",
+    ),
+    (
+        "absolute-outside",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "outside")},
+        400,
+        r"outside the training directory",
+    ),
+    (
+        "etc",
+        "POST",
+        MODELS,
+        {"model_dir": "/etc"},
+        400,
+        r"'/etc' resolves to /etc, outside the training directory",
+    ),
+    (
+        "train-dir-itself",
+        "POST",
+        MODELS,
+        {"model_dir": "."},
+        400,
+        r"outside the training directory",
+    ),
+    (
+        "symlink-escape",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "escape")},
+        400,
+        r"escape' resolves to .*outside, outside the training directory",
+    ),
+    (
+        "symlinked-weights",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "linkweights")},
+        400,
+        r"weights.pt resolves to .*outside/weights.pt, outside the training directory",
+    ),
     ("missing-dir", "POST", MODELS, {"model_dir": "1400009999-1400010031"}, 404, r"does not exist"),
-    ("a-file", "POST", MODELS, lambda w: {"model_dir": _run(w, "file")}, 422, r"is not a directory"),
-    ("no-metadata", "POST", MODELS, lambda w: {"model_dir": _run(w, "nometa")}, 422, r"has no metadata.json"),
-    ("no-weights", "POST", MODELS, lambda w: {"model_dir": _run(w, "noweights")}, 422, r"has no weights.pt"),
-    ("metadata-not-json", "POST", MODELS, lambda w: {"model_dir": _run(w, "badmeta")}, 422,
-     r"model metadata .*metadata.json is not valid"),
-    ("weights-garbage", "POST", MODELS, lambda w: {"model_dir": _run(w, "garbage")}, 422,
-     r"weights.pt: not a DeepClean state dict"),
-    ("weights-pickle", "POST", MODELS, lambda w: {"model_dir": _run(w, "pickle")}, 422,
-     r"weights.pt: not a DeepClean state dict \(UnpicklingError: Weights only load failed"),
-    ("weights-nan", "POST", MODELS, lambda w: {"model_dir": _run(w, "nan")}, 422,
-     r"hold NaN or infinite values in network.output_conv.weight"),
-    ("weights-inf", "POST", MODELS, lambda w: {"model_dir": _run(w, "inf")}, 422,
-     r"hold NaN or infinite values in witness_scaler.std"),
-    ("other-channels", "POST", MODELS, lambda w: {"model_dir": _run(w, "channels")}, 422,
-     r"the run's channels .* differ from the repository's"),
-    ("witness-count", "POST", MODELS, lambda w: {"model_dir": _run(w, "witnesses")}, 422,
-     r"were trained on 3 witnesses, but the channel list has 2 witnesses"),
-    ("run-for-l1", "POST", MODELS, lambda w: {"model_dir": _run(w, "l1")}, 422, r"the run is for L1, this exporter serves H1"),
-    ("payload-ifo", "POST", MODELS, lambda w: {"model_dir": str(w["installed"]["b"]), "ifo": "L1"}, 422,
-     r"the run is for IFO 'L1'; this exporter serves H1"),
-    ("sample-rate", "POST", MODELS, lambda w: {"model_dir": _run(w, "rate")}, 422, r"sample_rate 4096.0 Hz differs from 2048.0"),
-    ("oversized", "POST", MODELS, lambda w: {"model_dir": "x" * 70000}, 413, r"request body larger than 65536 bytes"),
-    ("promote-missing", "POST", "/promote", {"version": 99}, 404, r"deepclean has no version 99; versions on disk: \[1, 2\]"),
-    ("promote-untrained", "POST", "/promote", {"version": 1}, 409, r"version 1 is the untrained placeholder"),
-    ("promote-string", "POST", "/promote", {"version": "2"}, 400, r"version must be a positive integer .*got '2'"),
-    ("promote-bool", "POST", "/promote", {"version": True}, 400, r"version must be a positive integer .*got True"),
+    (
+        "a-file",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "file")},
+        422,
+        r"is not a directory",
+    ),
+    (
+        "no-metadata",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "nometa")},
+        422,
+        r"has no metadata.json",
+    ),
+    (
+        "no-weights",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "noweights")},
+        422,
+        r"has no weights.pt",
+    ),
+    (
+        "metadata-not-json",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "badmeta")},
+        422,
+        r"model metadata .*metadata.json is not valid",
+    ),
+    (
+        "weights-garbage",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "garbage")},
+        422,
+        r"weights.pt: not a DeepClean state dict",
+    ),
+    (
+        "weights-pickle",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "pickle")},
+        422,
+        r"weights.pt: not a DeepClean state dict \(UnpicklingError: Weights only load failed",
+    ),
+    (
+        "weights-nan",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "nan")},
+        422,
+        r"hold NaN or infinite values in network.output_conv.weight",
+    ),
+    (
+        "weights-inf",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "inf")},
+        422,
+        r"hold NaN or infinite values in witness_scaler.std",
+    ),
+    (
+        "other-channels",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "channels")},
+        422,
+        r"the run's channels .* differ from the repository's",
+    ),
+    (
+        "witness-count",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "witnesses")},
+        422,
+        r"were trained on 3 witnesses, but the channel list has 2 witnesses",
+    ),
+    (
+        "run-for-l1",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "l1")},
+        422,
+        r"the run is for L1, this exporter serves H1",
+    ),
+    (
+        "payload-ifo",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": str(w["installed"]["b"]), "ifo": "L1"},
+        422,
+        r"the run is for IFO 'L1'; this exporter serves H1",
+    ),
+    (
+        "sample-rate",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": _run(w, "rate")},
+        422,
+        r"sample_rate 4096.0 Hz differs from 2048.0",
+    ),
+    (
+        "oversized",
+        "POST",
+        MODELS,
+        lambda w: {"model_dir": "x" * 70000},
+        413,
+        r"request body larger than 65536 bytes",
+    ),
+    (
+        "promote-missing",
+        "POST",
+        "/promote",
+        {"version": 99},
+        404,
+        r"deepclean has no version 99; versions on disk: \[1, 2\]",
+    ),
+    (
+        "promote-untrained",
+        "POST",
+        "/promote",
+        {"version": 1},
+        409,
+        r"version 1 is the untrained placeholder",
+    ),
+    (
+        "promote-string",
+        "POST",
+        "/promote",
+        {"version": "2"},
+        400,
+        r"version must be a positive integer .*got '2'",
+    ),
+    (
+        "promote-bool",
+        "POST",
+        "/promote",
+        {"version": True},
+        400,
+        r"version must be a positive integer .*got True",
+    ),
     ("promote-zero", "POST", "/promote", {"version": 0}, 400, r"got 0"),
     ("promote-negative", "POST", "/promote", {"version": -2}, 400, r"got -2"),
     ("promote-float", "POST", "/promote", {"version": 2.5}, 400, r"got 2.5"),
-    ("promote-unknown-field", "POST", "/promote", {"version": 2, "force": True}, 400, r"unknown field\(s\) \['force'\]"),
+    (
+        "promote-unknown-field",
+        "POST",
+        "/promote",
+        {"version": 2, "force": True},
+        400,
+        r"unknown field\(s\) \['force'\]",
+    ),
     ("promote-not-json", "POST", "/promote", b"version=2", 400, r"request body is not valid JSON"),
-    ("get-models", "GET", MODELS, None, 405, r"method GET is not allowed on /models; allowed: POST"),
-    ("get-promote", "GET", "/promote", None, 405, r"method GET is not allowed on /promote; allowed: POST"),
+    (
+        "get-models",
+        "GET",
+        MODELS,
+        None,
+        405,
+        r"method GET is not allowed on /models; allowed: POST",
+    ),
+    (
+        "get-promote",
+        "GET",
+        "/promote",
+        None,
+        405,
+        r"method GET is not allowed on /promote; allowed: POST",
+    ),
     ("put-models", "PUT", MODELS, {"model_dir": "x"}, 405, r"method PUT is not allowed on /models"),
-    ("delete-versions", "DELETE", "/versions", None, 405, r"method DELETE is not allowed on /versions; allowed: GET"),
+    (
+        "delete-versions",
+        "DELETE",
+        "/versions",
+        None,
+        405,
+        r"method DELETE is not allowed on /versions; allowed: GET",
+    ),
     ("unknown-route", "GET", "/models/1", None, 404, r"no route /models/1; routes: /health"),
     ("unknown-job", "GET", "/jobs/999", None, 404, r"no job 999"),
     ("job-not-a-number", "GET", "/jobs/abc", None, 404, r"no route /jobs/abc"),
@@ -183,19 +400,27 @@ BAD = [
 
 def _state(world):
     client = world["client"]
-    return tree(world["settings"].repository), client.get("/versions").json, client.get("/jobs").json
+    return (
+        tree(world["settings"].repository),
+        client.get("/versions").json,
+        client.get("/jobs").json,
+    )
 
 
 def _send(client, method, path, body, token=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if isinstance(body, bytes):
-        return client.open(path, method=method, data=body, headers=headers, content_type="application/json")
+        return client.open(
+            path, method=method, data=body, headers=headers, content_type="application/json"
+        )
     if body is None:
         return client.open(path, method=method, headers=headers)
     return client.open(path, method=method, json=body, headers=headers)
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "message"), [p[1:] for p in BAD], ids=[p[0] for p in BAD])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"), [p[1:] for p in BAD], ids=[p[0] for p in BAD]
+)
 def test_bad_request(world, method, path, body, status, message) -> None:
     before = _state(world)
     reply = _send(world["client"], method, path, body(world) if callable(body) else body)
@@ -206,7 +431,12 @@ def test_bad_request(world, method, path, body, status, message) -> None:
 
 
 AUTH = [
-    ("no-header", MODELS, None, r"missing header 'Authorization: Bearer <token>' \(DEEPCLEAN_TOKEN is set\)"),
+    (
+        "no-header",
+        MODELS,
+        None,
+        r"missing header 'Authorization: Bearer <token>' \(DEEPCLEAN_TOKEN is set\)",
+    ),
     ("wrong-token", MODELS, "Bearer nope", r"wrong token in the Authorization header"),
     ("basic-scheme", MODELS, "Basic czNjcmV0LXRva2Vu", r"missing header 'Authorization: Bearer"),
     ("token-prefix", "/promote", f"Bearer {TOKEN[:-1]}", r"wrong token"),
@@ -214,7 +444,9 @@ AUTH = [
 ]
 
 
-@pytest.mark.parametrize(("path", "header", "message"), [a[1:] for a in AUTH], ids=[a[0] for a in AUTH])
+@pytest.mark.parametrize(
+    ("path", "header", "message"), [a[1:] for a in AUTH], ids=[a[0] for a in AUTH]
+)
 def test_token_required(world, path, header, message) -> None:
     app = create_app(world["settings"], world["store"], exporter=world["exporter"], token=TOKEN)
     client = app.test_client()
@@ -229,8 +461,12 @@ def test_token_required(world, path, header, message) -> None:
 def test_same_run_twice_and_concurrent_runs(world) -> None:
     client, installed = world["client"], world["installed"]
     # the run exported at start-up again: the same job, nothing exported
-    again = client.post(MODELS, json={"model_dir": str(installed["a"]) + "/../" + installed["a"].name})
-    assert again.status_code == 200 and again.json["version"] == 2 and again.json["status"] == "done"
+    again = client.post(
+        MODELS, json={"model_dir": str(installed["a"]) + "/../" + installed["a"].name}
+    )
+    assert (
+        again.status_code == 200 and again.json["version"] == 2 and again.json["status"] == "done"
+    )
     # two different runs posted at once: both exported, one after the other
     replies = {}
 
@@ -243,7 +479,9 @@ def test_same_run_twice_and_concurrent_runs(world) -> None:
     for t in threads:
         t.join()
     assert {r.status_code for r in replies.values()} == {202}
-    duplicate = client.post(MODELS, json={"model_dir": str(installed["b"])})  # queued or done: the same job
+    duplicate = client.post(
+        MODELS, json={"model_dir": str(installed["b"])}
+    )  # queued or done: the same job
     assert duplicate.json["job"] == replies["b"].json["job"]
     jobs = [_wait(client, r.json["job"]) for r in replies.values()]
     assert sorted(j["version"] for j in jobs) == [3, 4] and all(j["status"] == "done" for j in jobs)
@@ -251,7 +489,10 @@ def test_same_run_twice_and_concurrent_runs(world) -> None:
     assert first["finished"] <= second["started"]  # one at a time
     versions = client.get("/versions").json
     assert versions["production"]["version"] == 1 and versions["production"]["trained"] is False
-    assert versions["canary"]["version"] == second["version"] and versions["canary"]["model_dir"] == second["model_dir"]
+    assert (
+        versions["canary"]["version"] == second["version"]
+        and versions["canary"]["model_dir"] == second["model_dir"]
+    )
     assert second["version"] == 4 and [o["version"] for o in versions["others"]] == [2, 3]
     assert ModelRepository(world["settings"].repository)["deepclean"].versions == [1, 2, 3, 4]
 
@@ -265,13 +506,21 @@ def test_promote_rollback_and_retention(world) -> None:
     assert reply.json["previous"] == {"production": 1, "canary": canary}
     # a rollback retires the newer versions from the canary slot (the monitor would promote them back)
     rollback = client.post("/promote", json={"version": 2})
-    assert rollback.status_code == 200 and rollback.json["production"] == 2 and rollback.json["canary"] == 2
+    assert (
+        rollback.status_code == 200
+        and rollback.json["production"] == 2
+        and rollback.json["canary"] == 2
+    )
     assert rollback.json["previous"] == {"production": canary, "canary": canary}
     assert read_versions(store.path) == {"production": 2, "canary": 2}
     again = client.post("/promote", json={"version": 2})  # already production: nothing to do
     assert again.status_code == 200 and again.json["previous"] == {"production": 2, "canary": 2}
     forward = client.post("/promote", json={"version": 3})  # a newer version: the canary stays
-    assert forward.status_code == 200 and forward.json["production"] == 3 and forward.json["canary"] == 2
+    assert (
+        forward.status_code == 200
+        and forward.json["production"] == 3
+        and forward.json["canary"] == 2
+    )
     assert client.post("/promote", json={"version": 2}).json["canary"] == 2
     # the retired, finished versions 3 and 4 are newer than every pin but survive a restart's repairs
     s = world["settings"]
@@ -279,7 +528,9 @@ def test_promote_rollback_and_retention(world) -> None:
     assert ModelRepository(store.path)["deepclean"].versions == [1, 2, 3, 4]
 
     # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its records
-    shutil.copytree(world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036")  # another run name
+    shutil.copytree(
+        world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036"
+    )  # another run name
     reply = client.post(MODELS, json={"model_dir": "1400000004-1400000036"})
     assert _wait(client, reply.json["job"])["version"] == 5
     dc = ModelRepository(store.path)["deepclean"]
@@ -287,7 +538,10 @@ def test_promote_rollback_and_retention(world) -> None:
     assert sorted(parse_version_info(dc.parameters["version_info"])) == [2, 3, 4, 5]
     assert read_versions(store.path) == {"production": 2, "canary": 5}
     metrics = client.get("/metrics").data.decode()
-    assert "deepclean_exporter_production_version 2.0" in metrics and "deepclean_exporter_canary_version 5.0" in metrics
+    assert (
+        "deepclean_exporter_production_version 2.0" in metrics
+        and "deepclean_exporter_canary_version 5.0" in metrics
+    )
     assert re.search(r'deepclean_exporter_exports_total\{result="done"\} 4.0', metrics)
 
     # an export interrupted by a crash (a version folder without a record) is removed at start-up
@@ -321,14 +575,27 @@ def test_trainer_notification_carries_the_token(world, monkeypatch) -> None:
     from deepclean.services.trainer.notify import notify
 
     app = create_app(world["settings"], world["store"], exporter=world["exporter"], token=TOKEN)
-    payload = {"ifo": "H1", "start": 1400000000, "end": 1400000032, "model_dir": str(world["installed"]["a"]),
-               "valid_loss": 0.9, "in_band_ratio": None}
+    payload = {
+        "ifo": "H1",
+        "start": 1400000000,
+        "end": 1400000032,
+        "model_dir": str(world["installed"]["a"]),
+        "valid_loss": 0.9,
+        "in_band_ratio": None,
+    }
     before = _state(world)
     with HttpServer(app) as server:
         monkeypatch.setenv("DEEPCLEAN_TOKEN", TOKEN)
-        assert notify(f"{server.url}/models", payload, retries=0)  # exported already: 200 with its version
+        assert notify(
+            f"{server.url}/models", payload, retries=0
+        )  # exported already: 200 with its version
         monkeypatch.setenv("DEEPCLEAN_TOKEN", "wrong")
-        assert not notify(f"{server.url}/models", payload, retries=2, sleep=lambda s: pytest.fail("4xx is not retried"))
+        assert not notify(
+            f"{server.url}/models",
+            payload,
+            retries=2,
+            sleep=lambda s: pytest.fail("4xx is not retried"),
+        )
         monkeypatch.delenv("DEEPCLEAN_TOKEN")
         assert not notify(f"{server.url}/models", payload, retries=0)
     assert _state(world) == before  # the run's job (done) answered; nothing exported again

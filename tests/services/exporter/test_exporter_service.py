@@ -51,22 +51,47 @@ class ExporterProcess:
         self.log: Path | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "deepclean.services.cli", "exporter", "--profile", "cpu",
-                "--project-dir", str(self.root / "project"), "--data-dir", str(self.root / "data"),
-                "--triton-url", self.triton_url, "--port", str(self.port), *self.extra]
+        return [
+            sys.executable,
+            "-m",
+            "deepclean.services.cli",
+            "exporter",
+            "--profile",
+            "cpu",
+            "--project-dir",
+            str(self.root / "project"),
+            "--data-dir",
+            str(self.root / "data"),
+            "--triton-url",
+            self.triton_url,
+            "--port",
+            str(self.port),
+            *self.extra,
+        ]
 
     def start(self, timeout: float = 120.0) -> "ExporterProcess":
         self.count += 1
         self.log = self.root / f"exporter-{self.count}.log"
-        env = {**os.environ, "DEEPCLEAN_TOKEN": TOKEN, "DEEPCLEAN_ENV_FILE": str(self.root / "none.env")}
+        env = {
+            **os.environ,
+            "DEEPCLEAN_TOKEN": TOKEN,
+            "DEEPCLEAN_ENV_FILE": str(self.root / "none.env"),
+        }
         for name in ("IFO", "DEEPCLEAN_EXPORTER_IFO", "DEEPCLEAN_PROFILE"):
             env.pop(name, None)
-        self.process = subprocess.Popen(self.command(), cwd=self.root, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=open(self.log, "w"))
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log, "w"),
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
-            status, _ = http("GET", f"{self.base}/ready", timeout=5) if self._listening() else (None, None)
+            status, _ = (
+                http("GET", f"{self.base}/ready", timeout=5) if self._listening() else (None, None)
+            )
             if status == 200:
                 return self
             time.sleep(0.3)
@@ -132,7 +157,9 @@ def _served_info(world) -> dict:
 
 
 def _update(rng) -> np.ndarray:
-    return rng.standard_normal((2, 1024)).astype(np.float32)  # cpu profile: 8 windows of 128 samples per update
+    return rng.standard_normal((2, 1024)).astype(
+        np.float32
+    )  # cpu profile: 8 windows of 128 samples per update
 
 
 class Stream:
@@ -152,7 +179,9 @@ class Stream:
         try:
             while not self._stop.is_set():
                 first = not self.results
-                self.results.append(self.client.infer(self.sequence_id, _update(self.rng), start=first))
+                self.results.append(
+                    self.client.infer(self.sequence_id, _update(self.rng), start=first)
+                )
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
             self.error = exc
 
@@ -173,11 +202,15 @@ class Stream:
     def stop(self) -> list:
         self._stop.set()
         self._thread.join(60)
-        if self.error is None:  # end the sequence: the streaming models serve one at a time (streams_per_gpu 1)
+        if (
+            self.error is None
+        ):  # end the sequence: the streaming models serve one at a time (streams_per_gpu 1)
             self.results.append(self.client.infer(self.sequence_id, _update(self.rng), end=True))
         self.client.close()
         assert self.error is None, self.error
-        assert [r.index for r in self.results] == list(range(len(self.results)))  # none lost, none repeated
+        assert [r.index for r in self.results] == list(
+            range(len(self.results))
+        )  # none lost, none repeated
         return self.results
 
 
@@ -185,8 +218,13 @@ def test_empty_repository_serves_untrained(world) -> None:
     ex = world["exporter"].start()
     status, versions = ex.get("/versions")
     assert status == 200
-    assert versions["production"]["version"] == versions["canary"]["version"] == 1 and versions["others"] == []
-    assert versions["production"]["trained"] is False and versions["production"]["filter_bands"] == [[57.0, 63.0]]
+    assert (
+        versions["production"]["version"] == versions["canary"]["version"] == 1
+        and versions["others"] == []
+    )
+    assert versions["production"]["trained"] is False and versions["production"][
+        "filter_bands"
+    ] == [[57.0, 63.0]]
     assert _served(world) == {Role.PRODUCTION: 1, Role.CANARY: 1}
     assert _served_info(world)["1"]["trained"] is False
     stream = Stream(world, 1).start()
@@ -213,7 +251,10 @@ def test_post_run_becomes_canary(world) -> None:
     assert _served(world) == {Role.PRODUCTION: 1, Role.CANARY: 2}
     _, versions = ex.get("/versions")
     assert versions["canary"]["version"] == 2 and versions["canary"]["trained"] is True
-    assert versions["canary"]["model_dir"] == str(run) and versions["canary"]["span"] == {"start": 1400000000, "duration": 32}
+    assert versions["canary"]["model_dir"] == str(run) and versions["canary"]["span"] == {
+        "start": 1400000000,
+        "duration": 32,
+    }
     assert _served_info(world)["2"]["model_dir"] == str(run)
     status, again = ex.post("/models", {"model_dir": str(run)})
     assert status == 200 and again["job"] == job["job"] and again["version"] == 2
@@ -229,18 +270,27 @@ def test_promote_while_streaming(world) -> None:
     FIGURES["promotion_s"] = time.perf_counter() - started
     stream.mark("after")
     assert status == 200, body
-    assert body["production"] == 2 and body["canary"] == 2 and body["previous"] == {"production": 1, "canary": 2}
+    assert (
+        body["production"] == 2
+        and body["canary"] == 2
+        and body["previous"] == {"production": 1, "canary": 2}
+    )
     stream.wait_for(stream.marks["after"] + 8)
     results = stream.stop()
-    assert all(np.all(r.outputs["noise_production"] == 0) for r in results[:stream.marks["before"]])
-    assert any(np.any(r.outputs["noise_production"] != 0) for r in results[stream.marks["after"]:])
+    assert all(
+        np.all(r.outputs["noise_production"] == 0) for r in results[: stream.marks["before"]]
+    )
+    assert any(np.any(r.outputs["noise_production"] != 0) for r in results[stream.marks["after"] :])
     assert all(np.any(r.outputs["noise_canary"] != 0) for r in results[4:])
     assert _served(world) == {Role.PRODUCTION: 2, Role.CANARY: 2}
     client = _client(world)
     assert not client.is_model_ready(DEEPCLEAN, "1") and client.is_model_ready(DEEPCLEAN, "2")
     client.close()
     _, metrics = ex.get("/metrics")
-    assert "deepclean_exporter_production_version 2.0" in metrics and "deepclean_exporter_promotions_total 1.0" in metrics
+    assert (
+        "deepclean_exporter_production_version 2.0" in metrics
+        and "deepclean_exporter_promotions_total 1.0" in metrics
+    )
 
 
 def test_restart_serves_the_same(world) -> None:
@@ -251,7 +301,9 @@ def test_restart_serves_the_same(world) -> None:
     assert ex.stop() == 0
     assert "stopped" in ex.log.read_text().splitlines()[-1]
     ex.start()
-    stream.wait_for(len(stream.results) + 6)  # the snapshotter and aggregators were not reloaded under it
+    stream.wait_for(
+        len(stream.results) + 6
+    )  # the snapshotter and aggregators were not reloaded under it
     stream.stop()
     log = ex.log.read_text()
     assert "exporting" not in log and "loading" not in log, log
@@ -275,9 +327,16 @@ def test_rollback(world) -> None:
     ex = world["exporter"]
     assert ex.post("/promote", {"version": 3})[1]["production"] == 3
     status, body = ex.post("/promote", {"version": 2})
-    assert status == 200 and body == {"production": 2, "canary": 2, "seconds": body["seconds"],
-                                      "previous": {"production": 3, "canary": 3}}
-    assert _served(world) == {Role.PRODUCTION: 2, Role.CANARY: 2}  # version 3 retired from the canary slot
+    assert status == 200 and body == {
+        "production": 2,
+        "canary": 2,
+        "seconds": body["seconds"],
+        "previous": {"production": 3, "canary": 3},
+    }
+    assert _served(world) == {
+        Role.PRODUCTION: 2,
+        Role.CANARY: 2,
+    }  # version 3 retired from the canary slot
     status, body = ex.post("/promote", {"version": 1})
     assert status == 409 and "untrained placeholder" in body["error"]
 
@@ -295,7 +354,10 @@ def test_interrupted_promotion_is_finished_or_undone(world) -> None:
     assert client.is_model_ready(DEEPCLEAN, "1")
     ex.start()
     assert specific_versions(ModelRepository(repo)[DEEPCLEAN].config) == [2]
-    assert not client.is_model_ready(DEEPCLEAN, "1") and _served(world) == {Role.PRODUCTION: 2, Role.CANARY: 2}
+    assert not client.is_model_ready(DEEPCLEAN, "1") and _served(world) == {
+        Role.PRODUCTION: 2,
+        Role.CANARY: 2,
+    }
 
     # crashed after widening the policy to 2, 3 and writing the ensemble config (production 3), before loading
     # it -> finished

@@ -21,12 +21,30 @@ from deepclean.utils.products import CLEANED_RATE_HZ, FLAG_RATE_HZ, Flag, Produc
 
 GPS = 1_400_000_000  # a multiple of 16 and 128
 IFO = "H1"
-GOOD = int(StateBit.INPUT_READY | StateBit.PRODUCTION_VALID | StateBit.CANARY_VALID | StateBit.OUT_DQ_CLEANED
-           | StateBit.WITNESSES_PRESENT | StateBit.PRODUCTION_TRAINED | StateBit.CANARY_TRAINED)
+GOOD = int(
+    StateBit.INPUT_READY
+    | StateBit.PRODUCTION_VALID
+    | StateBit.CANARY_VALID
+    | StateBit.OUT_DQ_CLEANED
+    | StateBit.WITNESSES_PRESENT
+    | StateBit.PRODUCTION_TRAINED
+    | StateBit.CANARY_TRAINED
+)
 #: small, fast settings: 8 s segments with 2 s FFTs, a check every 8 s, 16 s archive spans
-FAST = {"asd_segment_length": 8, "asd_fftlength": 2.0, "monitor_period": 8, "passes": 3, "failures": 3,
-        "write_cadence": 16, "max_files": 20, "carousel_headroom": 2, "frame_timeout": 0.2, "exporter_retries": 2,
-        "exporter_backoff": 0.05, "exporter_timeout": 2.0}
+FAST = {
+    "asd_segment_length": 8,
+    "asd_fftlength": 2.0,
+    "monitor_period": 8,
+    "passes": 3,
+    "failures": 3,
+    "write_cadence": 16,
+    "max_files": 20,
+    "carousel_headroom": 2,
+    "frame_timeout": 0.2,
+    "exporter_retries": 2,
+    "exporter_backoff": 0.05,
+    "exporter_timeout": 2.0,
+}
 
 
 @dataclass
@@ -44,7 +62,9 @@ class Second:
 def cleaned_channels(gps: int, second: Second, seed: int = 0) -> list[Channel]:
     rng = np.random.default_rng([seed, gps])
     n = int(CLEANED_RATE_HZ)
-    raw = rng.standard_normal(n) * 1e-21 + 3e-21 * np.sin(2 * np.pi * 60.0 * (gps + np.arange(n) / n))
+    raw = rng.standard_normal(n) * 1e-21 + 3e-21 * np.sin(
+        2 * np.pi * 60.0 * (gps + np.arange(n) / n)
+    )
     production = second.production_scale * raw
     flags = lambda value: np.full(int(FLAG_RATE_HZ), value, dtype=np.int32)  # noqa: E731
     return [
@@ -60,13 +80,22 @@ def cleaned_channels(gps: int, second: Second, seed: int = 0) -> list[Channel]:
 
 
 def write_cleaned(project: Path, gps: int, second: Second, seed: int = 0) -> Path:
-    return write_frame(frame_path(project, FrameKind.CLEANED, IFO, gps), cleaned_channels(gps, second, seed))
+    return write_frame(
+        frame_path(project, FrameKind.CLEANED, IFO, gps), cleaned_channels(gps, second, seed)
+    )
 
 
 def version_entry(version: int, trained: bool = True, bands=((58.0, 62.0),)) -> dict:
-    entry = {"version": version, "trained": trained, "span": {"start": GPS - 2048, "duration": 1024} if trained else None,
-             "valid_loss": 0.3 if trained else None, "in_band_ratio": 0.4 if trained else None,
-             "filter_bands": [[57.0, 63.0]], "model_dir": None, "verified": True}
+    entry = {
+        "version": version,
+        "trained": trained,
+        "span": {"start": GPS - 2048, "duration": 1024} if trained else None,
+        "valid_loss": 0.3 if trained else None,
+        "in_band_ratio": 0.4 if trained else None,
+        "filter_bands": [[57.0, 63.0]],
+        "model_dir": None,
+        "verified": True,
+    }
     if bands is not None:
         entry["bands"] = [list(b) for b in bands]
     return entry
@@ -98,18 +127,28 @@ class FakeExporter:
                 status = fake.statuses.pop(0) if fake.statuses else 200
                 if status != 200:
                     return self._answer(status, {"error": "scripted failure"})
-                self._answer(200, {"production": fake.production, "canary": fake.canary, "others": []})
+                self._answer(
+                    200, {"production": fake.production, "canary": fake.canary, "others": []}
+                )
 
             def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null"
+                )
                 fake.requests.append(("POST", self.path, dict(self.headers), body))
                 status = fake.statuses.pop(0) if fake.statuses else 200
                 if status != 200:
                     return self._answer(status, {"error": "scripted failure"})
                 previous = fake.production
                 fake.production = dict(fake.canary)
-                self._answer(200, {"production": fake.production["version"], "canary": fake.canary["version"],
-                                   "previous": previous})
+                self._answer(
+                    200,
+                    {
+                        "production": fake.production["version"],
+                        "canary": fake.canary["version"],
+                        "previous": previous,
+                    },
+                )
 
             def log_message(self, *args):
                 pass
@@ -122,7 +161,9 @@ class FakeExporter:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def promotions(self) -> list[tuple[dict, object]]:
-        return [(headers, body) for method, path, headers, body in self.requests if method == "POST"]
+        return [
+            (headers, body) for method, path, headers, body in self.requests if method == "POST"
+        ]
 
     def __enter__(self):
         self.thread.start()
@@ -135,8 +176,15 @@ class FakeExporter:
 
 
 def settings(project: Path, exporter_url: str, **overrides) -> MonitorSettings:
-    values = {**FAST, "project_dir": str(project), "data_dir": str(project / "data"), "ifo": IFO,
-              "exporter_url": exporter_url, "triton_url": "127.0.0.1:1", **overrides}
+    values = {
+        **FAST,
+        "project_dir": str(project),
+        "data_dir": str(project / "data"),
+        "ifo": IFO,
+        "exporter_url": exporter_url,
+        "triton_url": "127.0.0.1:1",
+        **overrides,
+    }
     return load_settings(MonitorSettings, values, environ={}, pyproject=None, env_file=None)
 
 
@@ -173,12 +221,28 @@ class Running:
         """Wait until the monitor went through ``gps`` and finished every check it queued."""
         service = self.service
         alive = lambda: self.error is None or _raise(self.error)  # noqa: E731
-        wait_for(lambda: alive() and service.processed is not None and service.processed >= gps, timeout, f"monitor to read {gps}")
-        wait_for(lambda: service.checks_done + service.checks_dropped >= service.checks_queued, timeout,
-                 f"checks up to GPS {gps}")
+        wait_for(
+            lambda: alive() and service.processed is not None and service.processed >= gps,
+            timeout,
+            f"monitor to read {gps}",
+        )
+        wait_for(
+            lambda: service.checks_done + service.checks_dropped >= service.checks_queued,
+            timeout,
+            f"checks up to GPS {gps}",
+        )
 
-    def feed(self, start: int, count: int, second: Second | None = None, *, seed: int = 0, skip=(),
-             corrupt=(), timeout: float = 20.0) -> None:
+    def feed(
+        self,
+        start: int,
+        count: int,
+        second: Second | None = None,
+        *,
+        seed: int = 0,
+        skip=(),
+        corrupt=(),
+        timeout: float = 20.0,
+    ) -> None:
         """Write seconds ``start..start+count-1`` (leaving out ``skip``, garbling ``corrupt``) one by one,
         waiting for the monitor to read each and, at period ends, for its check to finish."""
         for gps in range(start, start + count):
@@ -208,6 +272,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
     while not condition():
         if time.monotonic() > deadline:
             import faulthandler, sys
+
             faulthandler.dump_traceback(sys.stderr, all_threads=True)
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.005)

@@ -15,7 +15,12 @@ from deepclean.services.monitor.service import MonitorService
 
 from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
 
-TAB = {"tab:blue": (31, 119, 180), "tab:orange": (255, 127, 14), "tab:green": (44, 160, 44), "0.45": (115, 115, 115)}
+TAB = {
+    "tab:blue": (31, 119, 180),
+    "tab:orange": (255, 127, 14),
+    "tab:green": (44, 160, 44),
+    "0.45": (115, 115, 115),
+}
 
 
 def pixels_near(image, rgb, tolerance=12):
@@ -54,7 +59,9 @@ def test_html_shows_versions_decisions_latency_and_plots(page):
     assert 'rejected: <span class="bad">2</span>' in html
     assert html.count('class="bad">reject<') == 1 and html.count('class="good">pass<') >= 2
     assert re.search(r"<td>1400000039</td><td>-?\d+\.\d\d</td>", html)  # latency of the last frame
-    assert f'src="plots/asd.png?gps={GPS + 40}" width="{ASD_SIZE[0]}" height="{ASD_SIZE[1]}"' in html
+    assert (
+        f'src="plots/asd.png?gps={GPS + 40}" width="{ASD_SIZE[0]}" height="{ASD_SIZE[1]}"' in html
+    )
     assert 'src="plots/ratios.png' in html
 
 
@@ -85,14 +92,26 @@ def test_status_health_metrics(page):
     status = requests.get(url + "/status", timeout=10).json()
     assert status["versions"]["canary"]["version"] == 3
     assert [d["verdict"] for d in status["decisions"]] == ["pass", "pass", "reject", "fail", "fail"]
-    assert status["canary"] == {"version": 3, "passes": 2, "failures": 0, "needed": {"passes": 3, "failures": 3},
-                                "rejected": [2]}
+    assert status["canary"] == {
+        "version": 3,
+        "passes": 2,
+        "failures": 0,
+        "needed": {"passes": 3, "failures": 3},
+        "rejected": [2],
+    }
     assert status["ratios"][-1]["canary_ratio"] == pytest.approx(0.45)
     health = requests.get(url + "/health", timeout=10)
     assert health.status_code in (200, 503) and "loop_age_s" in health.json()
     metrics = requests.get(url + "/metrics", timeout=10).text
     assert 'deepclean_monitor_decisions_total{verdict="reject"} 1.0' in metrics
-    line = next(l for l in metrics.splitlines() if l.startswith('deepclean_monitor_asd_ratio{series="canary"}'))
+    line = next(
+        l
+        for l in metrics.splitlines()
+        if l.startswith('deepclean_monitor_asd_ratio{series="canary"}')
+    )
     assert float(line.split()[-1]) == pytest.approx(0.45)
-    assert "deepclean_monitor_carousel_files " in metrics and "deepclean_monitor_archive_lag_seconds " in metrics
-    assert 'deepclean_monitor_rejected_canaries 1.0' in metrics
+    assert (
+        "deepclean_monitor_carousel_files " in metrics
+        and "deepclean_monitor_archive_lag_seconds " in metrics
+    )
+    assert "deepclean_monitor_rejected_canaries 1.0" in metrics

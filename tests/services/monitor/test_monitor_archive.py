@@ -37,19 +37,33 @@ def test_carousel_bounded_archive_equal_with_gaps_and_resume(tmp_path):
         s = settings(tmp_path, exporter.url)  # write_cadence 16, max_files 20
         service = MonitorService(s)
         with Running(service, tmp_path) as run:
-            run.feed(GPS, 70, Second(0.5, 0.5, production=2, canary=2), skip={GPS + 36, GPS + 37},
-                     corrupt={GPS + 50})
+            run.feed(
+                GPS,
+                70,
+                Second(0.5, 0.5, production=2, canary=2),
+                skip={GPS + 36, GPS + 37},
+                corrupt={GPS + 50},
+            )
             written, seen = dict(run.written), run.max_files_seen
         assert seen <= s.max_files
         assert service.carousel.max_seen <= s.max_files
         assert cleaned_count(tmp_path) <= s.max_files
         # spans [0,16), [16,32) whole; [32,48) split around the 2 missing s; [48,64) around the corrupt one
         assert archive_names(tmp_path) == [
-            f"H-H1_llhoft_deepclean-{GPS}-16.gwf", f"H-H1_llhoft_deepclean-{GPS + 16}-16.gwf",
-            f"H-H1_llhoft_deepclean-{GPS + 32}-4.gwf", f"H-H1_llhoft_deepclean-{GPS + 38}-10.gwf",
-            f"H-H1_llhoft_deepclean-{GPS + 48}-2.gwf", f"H-H1_llhoft_deepclean-{GPS + 51}-13.gwf",
+            f"H-H1_llhoft_deepclean-{GPS}-16.gwf",
+            f"H-H1_llhoft_deepclean-{GPS + 16}-16.gwf",
+            f"H-H1_llhoft_deepclean-{GPS + 32}-4.gwf",
+            f"H-H1_llhoft_deepclean-{GPS + 38}-10.gwf",
+            f"H-H1_llhoft_deepclean-{GPS + 48}-2.gwf",
+            f"H-H1_llhoft_deepclean-{GPS + 51}-13.gwf",
         ]
-        for gps, duration in [(GPS, 16), (GPS + 16, 16), (GPS + 32, 4), (GPS + 38, 10), (GPS + 51, 13)]:
+        for gps, duration in [
+            (GPS, 16),
+            (GPS + 16, 16),
+            (GPS + 32, 4),
+            (GPS + 38, 10),
+            (GPS + 51, 13),
+        ]:
             assert_archive_equals_written(tmp_path, written, gps, duration)
         status = service.state.snapshot()
         assert status["archive"]["end"] == GPS + 64 and status["archive"]["lag"] == 6

@@ -26,7 +26,7 @@ def test_canary_better_than_production_is_promoted_with_the_token(tmp_path):
         assert last.canary_ratio == pytest.approx(0.4, rel=1e-9)
         assert last.production_ratio == pytest.approx(0.5, rel=1e-9)
         assert "promoted" in last.reason
-        (headers, body), = exporter.promotions()
+        ((headers, body),) = exporter.promotions()
         assert body == {"version": 2}
         assert headers["Authorization"] == "Bearer s3cret"
         assert exporter.production["version"] == 2
@@ -35,14 +35,21 @@ def test_canary_better_than_production_is_promoted_with_the_token(tmp_path):
 
 @pytest.mark.parametrize(
     "production_scale,canary_scale,reason",
-    [(0.5, 0.52, "worse than production by more than 2.0%"), (0.5, 1.3, "canary/raw > max_ratio 1")],
+    [
+        (0.5, 0.52, "worse than production by more than 2.0%"),
+        (0.5, 1.3, "canary/raw > max_ratio 1"),
+    ],
     ids=["worse-than-production", "worse-than-raw"],
 )
-def test_worse_canary_is_rejected_and_never_checked_again(tmp_path, production_scale, canary_scale, reason):
+def test_worse_canary_is_rejected_and_never_checked_again(
+    tmp_path, production_scale, canary_scale, reason
+):
     with FakeExporter(version_entry(1), version_entry(2)) as exporter:
         service = MonitorService(settings(tmp_path, exporter.url), token=None)
         with Running(service, tmp_path) as run:
-            run.feed(GPS, 8 * 6 + 1, Second(production_scale=production_scale, canary_scale=canary_scale))
+            run.feed(
+                GPS, 8 * 6 + 1, Second(production_scale=production_scale, canary_scale=canary_scale)
+            )
         assert verdicts(service) == [Verdict.FAIL, Verdict.FAIL, Verdict.REJECT]
         assert reason in service.state.decisions[-1].reason
         assert exporter.promotions() == []
@@ -65,8 +72,12 @@ def test_unusable_seconds_skip_checks_without_counting(tmp_path):
         good = Second(production_scale=0.5, canary_scale=0.4)
         with Running(service, tmp_path) as run:
             run.feed(GPS, 8, good)  # check 1 (segment [GPS, GPS + 8)): pass
-            run.feed(GPS + 8, 8, Second(0.5, 0.4, state=GOOD | StateBit.TAPERED))  # check 2: tapered
-            run.feed(GPS + 16, 8, Second(0.5, 0.4, state=GOOD & ~StateBit.INPUT_READY))  # check 3: not ready
+            run.feed(
+                GPS + 8, 8, Second(0.5, 0.4, state=GOOD | StateBit.TAPERED)
+            )  # check 2: tapered
+            run.feed(
+                GPS + 16, 8, Second(0.5, 0.4, state=GOOD & ~StateBit.INPUT_READY)
+            )  # check 3: not ready
             run.feed(GPS + 24, 8, good, skip={GPS + 29})  # check 4: a missing second
             run.feed(GPS + 32, 8, Second(0.5, 0.4, canary=3))  # check 5: frames of another canary
             run.feed(GPS + 40, 16, good)  # checks 6, 7: pass, promote

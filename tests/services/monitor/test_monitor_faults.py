@@ -26,7 +26,12 @@ def test_promotion_retried_through_500s(tmp_path, caplog):
         service = MonitorService(settings(tmp_path, exporter.url))
         with Running(service, tmp_path) as run, caplog.at_level(logging.WARNING):
             run.feed(GPS, 8 * 2, Second(0.5, 0.4))
-            exporter.statuses = [200, 500, 500, 500]  # GET ok, then POST x3 (1 try + 2 retries) fail
+            exporter.statuses = [
+                200,
+                500,
+                500,
+                500,
+            ]  # GET ok, then POST x3 (1 try + 2 retries) fail
             run.feed(GPS + 16, 8, Second(0.5, 0.4))
             third = service.state.decisions[-1]
             assert third.verdict is Verdict.PROMOTE and "promotion request failed" in third.reason
@@ -58,18 +63,31 @@ def test_exporter_going_down_mid_canary_skips_then_resumes(tmp_path):
             exporter.statuses = [503]
             run.feed(GPS + 8, 8, Second(0.5, 0.4))
             run.feed(GPS + 16, 16, Second(0.5, 0.4))
-    assert [d.verdict for d in service.state.decisions] == [Verdict.PASS, Verdict.SKIP, Verdict.PASS, Verdict.PROMOTE]
+    assert [d.verdict for d in service.state.decisions] == [
+        Verdict.PASS,
+        Verdict.SKIP,
+        Verdict.PASS,
+        Verdict.PROMOTE,
+    ]
     assert service.state.decisions[1].reason == "exporter unreachable"
 
 
 def test_missing_bands_fall_back_to_configured_band(tmp_path, caplog):
     with FakeExporter(version_entry(1), version_entry(2, bands=None)) as exporter:
-        service = MonitorService(settings(tmp_path, exporter.url, freq_low=[55.0], freq_high=[65.0]))
+        service = MonitorService(
+            settings(tmp_path, exporter.url, freq_low=[55.0], freq_high=[65.0])
+        )
         with Running(service, tmp_path) as run, caplog.at_level(logging.WARNING):
             run.feed(GPS, 8 * 3, Second(0.5, 0.4))
-    assert [d.verdict for d in service.state.decisions] == [Verdict.PASS, Verdict.PASS, Verdict.PROMOTE]
-    assert "version 2 has no bands in its version info (training metadata missing?); " \
-           "using the configured band(s) [(55.0, 65.0)] Hz" in caplog.text
+    assert [d.verdict for d in service.state.decisions] == [
+        Verdict.PASS,
+        Verdict.PASS,
+        Verdict.PROMOTE,
+    ]
+    assert (
+        "version 2 has no bands in its version info (training metadata missing?); "
+        "using the configured band(s) [(55.0, 65.0)] Hz" in caplog.text
+    )
     assert caplog.text.count("has no bands") == 1
 
 
@@ -78,7 +96,10 @@ def test_versions_answer_without_version_is_an_error_not_a_crash(tmp_path, caplo
         client = ExporterClient(exporter.url, retries=0)
         with caplog.at_level(logging.ERROR):
             assert client.versions() is None
-    assert "production is {'trained': True}, expected an object with an integer 'version'" in caplog.text
+    assert (
+        "production is {'trained': True}, expected an object with an integer 'version'"
+        in caplog.text
+    )
 
 
 def test_corrupt_frame_counts_as_missing(tmp_path, caplog):

@@ -34,7 +34,14 @@ from deepclean.utils.frames.naming import FrameName
 from deepclean.utils.products import cleaned_channels
 from deepclean.utils.triton.server import free_port, start_on_free_ports
 
-from ..cleaner.cleaner_helpers import LIVE_GPS, cleaner_argv, simulate_live, start_process, stop_process, train
+from ..cleaner.cleaner_helpers import (
+    LIVE_GPS,
+    cleaner_argv,
+    simulate_live,
+    start_process,
+    stop_process,
+    train,
+)
 from ..exporter.exporter_helpers import http, wait_job
 
 pytestmark = pytest.mark.slow
@@ -42,11 +49,34 @@ pytestmark = pytest.mark.slow
 TOKEN = "pipeline-token"
 SPEED = 2.0
 DURATION = 900  # s of live data at most; the simulator is stopped when the story is over
-MAX_FILES = 40  #: with 16 frames of headroom: the trims keep 24 (one open 16 s span and 8 archived frames)
+MAX_FILES = (
+    40  #: with 16 frames of headroom: the trims keep 24 (one open 16 s span and 8 archived frames)
+)
 PHASE_TIMEOUT = 300.0  # wall seconds per phase
-MONITOR_FLAGS = ["--monitor-period", "8", "--asd-segment-length", "8", "--asd-fftlength", "2", "--passes", "3",
-                 "--failures", "3", "--max-files", str(MAX_FILES), "--carousel-headroom", "16", "--write-cadence", "16", "--frame-timeout", "0.5",
-                 "--exporter-backoff", "0.5", "--refresh", "5"]
+MONITOR_FLAGS = [
+    "--monitor-period",
+    "8",
+    "--asd-segment-length",
+    "8",
+    "--asd-fftlength",
+    "2",
+    "--passes",
+    "3",
+    "--failures",
+    "3",
+    "--max-files",
+    str(MAX_FILES),
+    "--carousel-headroom",
+    "16",
+    "--write-cadence",
+    "16",
+    "--frame-timeout",
+    "0.5",
+    "--exporter-backoff",
+    "0.5",
+    "--refresh",
+    "5",
+]
 
 
 def scaled_run(source: Path, project: Path, name: str, factor: float) -> Path:
@@ -74,7 +104,11 @@ class Keeper(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                names = [n for n in os.listdir(self.cleaned) if n.endswith(".gwf") and not n.startswith(".")]
+                names = [
+                    n
+                    for n in os.listdir(self.cleaned)
+                    if n.endswith(".gwf") and not n.startswith(".")
+                ]
             except FileNotFoundError:
                 names = []
             self.max_files = max(self.max_files, len(names))
@@ -97,16 +131,24 @@ def decisions(project: Path) -> list[dict]:
     return json.loads(path.read_text())["decisions"] if path.is_file() else []
 
 
-def wait_decision(project: Path, canary: int, verdict: str, processes: dict, timeout: float = PHASE_TIMEOUT) -> None:
+def wait_decision(
+    project: Path, canary: int, verdict: str, processes: dict, timeout: float = PHASE_TIMEOUT
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, proc in processes.items():
             assert proc.poll() is None, f"{name} exited with {proc.returncode}"
-        if any(d["canary"] == canary and d["verdict"] == verdict and
-               (verdict != "promote" or d["reason"].startswith("promoted")) for d in decisions(project)):
+        if any(
+            d["canary"] == canary
+            and d["verdict"] == verdict
+            and (verdict != "promote" or d["reason"].startswith("promoted"))
+            for d in decisions(project)
+        ):
             return
         time.sleep(0.5)
-    raise AssertionError(f"no {verdict} of canary {canary} within {timeout} s: {decisions(project)[-6:]}")
+    raise AssertionError(
+        f"no {verdict} of canary {canary} within {timeout} s: {decisions(project)[-6:]}"
+    )
 
 
 def post_run(base: str, run: Path) -> int:
@@ -139,26 +181,66 @@ def story(tmp_path_factory):
     keeper = Keeper(project / "cleaned" / "H1", root / "kept")
     try:
         processes["exporter"] = start_process(
-            ["exporter", "--profile", "cpu", "--project-dir", str(project), "--data-dir", str(data), "--ifo", "H1",
-             "--triton-url", triton.grpc_url, "--port", str(exporter_port)], root / "exporter.log")
+            [
+                "exporter",
+                "--profile",
+                "cpu",
+                "--project-dir",
+                str(project),
+                "--data-dir",
+                str(data),
+                "--ifo",
+                "H1",
+                "--triton-url",
+                triton.grpc_url,
+                "--port",
+                str(exporter_port),
+            ],
+            root / "exporter.log",
+        )
         deadline = time.monotonic() + 180
-        while http("GET", f"{base}/ready", timeout=5)[0] != 200 if _listening(exporter_port) else True:
+        while (
+            http("GET", f"{base}/ready", timeout=5)[0] != 200 if _listening(exporter_port) else True
+        ):
             assert processes["exporter"].poll() is None, (root / "exporter.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "exporter not ready"
             time.sleep(0.5)
         assert http("GET", f"{base}/versions")[1]["production"]["trained"] is False
         processes["monitor"] = start_process(
-            ["monitor", "--project-dir", str(project), "--data-dir", str(data), "--ifo", "H1", "--exporter-url", base,
-             "--triton-url", triton.grpc_url, "--port", str(monitor_port), *MONITOR_FLAGS], root / "monitor.log")
+            [
+                "monitor",
+                "--project-dir",
+                str(project),
+                "--data-dir",
+                str(data),
+                "--ifo",
+                "H1",
+                "--exporter-url",
+                base,
+                "--triton-url",
+                triton.grpc_url,
+                "--port",
+                str(monitor_port),
+                *MONITOR_FLAGS,
+            ],
+            root / "monitor.log",
+        )
         keeper.start()
-        deadline = time.monotonic() + 120  # the monitor runs before the cleaner writes (it bounds the carousel)
-        while not (_listening(monitor_port) and requests.get(f"{monitor_url}/health", timeout=5).ok):
+        deadline = (
+            time.monotonic() + 120
+        )  # the monitor runs before the cleaner writes (it bounds the carousel)
+        while not (
+            _listening(monitor_port) and requests.get(f"{monitor_url}/health", timeout=5).ok
+        ):
             assert processes["monitor"].poll() is None, (root / "monitor.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "monitor not healthy"
             time.sleep(0.3)
-        processes["simulate"] = simulate_live(data, LIVE_GPS, DURATION, SPEED, root / "simulate.log")
-        processes["cleaner"] = start_process(cleaner_argv(data, project, triton.grpc_url, LIVE_GPS),
-                                             root / "cleaner.log")
+        processes["simulate"] = simulate_live(
+            data, LIVE_GPS, DURATION, SPEED, root / "simulate.log"
+        )
+        processes["cleaner"] = start_process(
+            cleaner_argv(data, project, triton.grpc_url, LIVE_GPS), root / "cleaner.log"
+        )
         live = {k: processes[k] for k in ("exporter", "cleaner", "monitor")}
 
         # A: a trained canary beats raw (untrained production) and is promoted
@@ -189,11 +271,25 @@ def story(tmp_path_factory):
         ratio_png = requests.get(f"{monitor_url}/plots/ratios.png", timeout=10).content
         screenshot = os.environ.get("DEEPCLEAN_MONITOR_SCREENSHOT")
         if screenshot and shutil.which("chromium"):  # for the closing note; not asserted
-            subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={screenshot}",
-                            "--window-size=1280,1600", f"{monitor_url}/"], capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    f"--screenshot={screenshot}",
+                    "--window-size=1280,1600",
+                    f"{monitor_url}/",
+                ],
+                capture_output=True,
+                timeout=120,
+            )
         versions_end = http("GET", f"{base}/versions")[1]
         served_end = served_versions(triton.grpc_url)
-        for name in ("simulate", "cleaner"):  # the writers stop first: the bound holds while the monitor runs
+        for name in (
+            "simulate",
+            "cleaner",
+        ):  # the writers stop first: the bound holds while the monitor runs
             stop_process(processes.pop(name))
         keeper.stopping.set()
         keeper.join(5)
@@ -206,12 +302,28 @@ def story(tmp_path_factory):
         patch.undo()
     keeper.join(5)
     figures["total_s"] = time.monotonic() - started
-    print("\nmonitor pipeline figures:", {k: round(v, 1) for k, v in figures.items()},
-          "carousel max", keeper.max_files)
-    return {"root": root, "project": project, "status": status, "html": html, "asd_png": asd_png,
-            "ratio_png": ratio_png, "versions_after_a": versions_after_a, "served_after_a": served_after_a,
-            "versions_end": versions_end, "served_end": served_end, "keeper": keeper,
-            "monitor_code": monitor_code, "decisions": decisions(project), "figures": figures}
+    print(
+        "\nmonitor pipeline figures:",
+        {k: round(v, 1) for k, v in figures.items()},
+        "carousel max",
+        keeper.max_files,
+    )
+    return {
+        "root": root,
+        "project": project,
+        "status": status,
+        "html": html,
+        "asd_png": asd_png,
+        "ratio_png": ratio_png,
+        "versions_after_a": versions_after_a,
+        "served_after_a": served_after_a,
+        "versions_end": versions_end,
+        "served_end": served_end,
+        "keeper": keeper,
+        "monitor_code": monitor_code,
+        "decisions": decisions(project),
+        "figures": figures,
+    }
 
 
 def _listening(port: int) -> bool:
@@ -226,15 +338,20 @@ def by_canary(story, canary: int) -> list[dict]:
 
 
 def summary(rows: list[dict]) -> list[str]:
-    return [f"{d['verdict']} {d['canary_ratio'] and round(d['canary_ratio'], 3)}/"
-            f"{d['production_ratio'] and round(d['production_ratio'], 3)}" for d in rows]
+    return [
+        f"{d['verdict']} {d['canary_ratio'] and round(d['canary_ratio'], 3)}/"
+        f"{d['production_ratio'] and round(d['production_ratio'], 3)}"
+        for d in rows
+    ]
 
 
 def test_trained_canary_promoted_after_the_passes(story) -> None:
     rows = [d for d in by_canary(story, 2) if d["verdict"] != "skip"]
     print("canary 2:", summary(by_canary(story, 2)))
     assert [d["verdict"] for d in rows] == ["pass", "pass", "promote"]
-    assert all(d["production_ratio"] is None and d["canary_ratio"] < 0.6 for d in rows)  # untrained production
+    assert all(
+        d["production_ratio"] is None and d["canary_ratio"] < 0.6 for d in rows
+    )  # untrained production
     assert story["versions_after_a"]["production"]["version"] == 2
     assert story["served_after_a"] == {"production": 2, "canary": 2}
 
@@ -260,8 +377,10 @@ def test_canary_worse_than_production_not_promoted(story) -> None:
 
 def test_carousel_never_exceeds_max_files(story) -> None:
     keeper = story["keeper"]
-    print(f"carousel: max {keeper.max_files} files over {keeper.samples} samples; "
-          f"monitor saw max {story['status']['carousel']['max_seen']}")
+    print(
+        f"carousel: max {keeper.max_files} files over {keeper.samples} samples; "
+        f"monitor saw max {story['status']['carousel']['max_seen']}"
+    )
     assert keeper.samples > 100 and 16 < keeper.max_files <= MAX_FILES
     assert story["status"]["carousel"]["max_seen"] <= MAX_FILES
 
@@ -277,14 +396,18 @@ def test_archive_equals_the_cleaned_frames(story) -> None:
         name = FrameName.parse(path)
         for channel in cleaned_channels("H1"):
             series = TimeSeries.read(str(path), channel)
-            want = np.concatenate([
-                TimeSeries.read(str(kept / f"H-H1_llhoft_deepclean-{g}-1.gwf"), channel).value
-                for g in range(name.gps, name.gps + name.duration)
-            ])
+            want = np.concatenate(
+                [
+                    TimeSeries.read(str(kept / f"H-H1_llhoft_deepclean-{g}-1.gwf"), channel).value
+                    for g in range(name.gps, name.gps + name.duration)
+                ]
+            )
             assert series.t0.value == name.gps
             np.testing.assert_array_equal(series.value, want)
         seconds += name.duration
-    print(f"archive: {len(archive)} files, {seconds} s, equal to the cleaned frames sample for sample")
+    print(
+        f"archive: {len(archive)} files, {seconds} s, equal to the cleaned frames sample for sample"
+    )
 
 
 def test_status_page_with_real_data(story) -> None:

@@ -24,10 +24,26 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("offline")
     data = simulate(root / "data", 52)
     model = root / "model"
-    code = run_cli([
-        "train", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--channels", str(data / "channels.txt"),
-        "--start", str(GPS), "--duration", "32", "--output-dir", str(model), *flags(TINY_TRAIN),
-    ])
+    code = run_cli(
+        [
+            "train",
+            "--profile",
+            "cpu",
+            "--data-dir",
+            str(data),
+            "--ifo",
+            IFO,
+            "--channels",
+            str(data / "channels.txt"),
+            "--start",
+            str(GPS),
+            "--duration",
+            "32",
+            "--output-dir",
+            str(model),
+            *flags(TINY_TRAIN),
+        ]
+    )
     assert code == 0
     return data, model
 
@@ -36,12 +52,31 @@ def trained(tmp_path_factory):
 def cleaned(trained, tmp_path_factory):
     data, model = trained
     out = tmp_path_factory.mktemp("clean")
-    code = run_cli([
-        "clean-offline", "--profile", "cpu", "--data-dir", str(data), "--ifo", IFO, "--weights", str(model),
-        "--start", str(CLEAN_START), "--duration", str(CLEAN_SECONDS), "--output-dir", str(out),
-        "--num-threads", "1", "--allow-worse", *flags(GEOMETRY),  # a 3-step model need not clean
-        "--stream-mode", "windowed",  # the oracle below is the original's window average
-    ])
+    code = run_cli(
+        [
+            "clean-offline",
+            "--profile",
+            "cpu",
+            "--data-dir",
+            str(data),
+            "--ifo",
+            IFO,
+            "--weights",
+            str(model),
+            "--start",
+            str(CLEAN_START),
+            "--duration",
+            str(CLEAN_SECONDS),
+            "--output-dir",
+            str(out),
+            "--num-threads",
+            "1",
+            "--allow-worse",
+            *flags(GEOMETRY),  # a 3-step model need not clean
+            "--stream-mode",
+            "windowed",  # the oracle below is the original's window average
+        ]
+    )
     assert code == 0
     return out
 
@@ -49,18 +84,30 @@ def cleaned(trained, tmp_path_factory):
 def test_train_writes_model(trained):
     _, model = trained
     meta = json.loads((model / "metadata.json").read_text())
-    assert meta["channels"] == ["H1:GDS-CALIB_STRAIN", "H1:ASC-DHARD_P_OUT_DQ", "H1:PEM-CS_MAINSMON_EBAY_1_DQ"]
+    assert meta["channels"] == [
+        "H1:GDS-CALIB_STRAIN",
+        "H1:ASC-DHARD_P_OUT_DQ",
+        "H1:PEM-CS_MAINSMON_EBAY_1_DQ",
+    ]
     assert meta["training"]["profile"] == "cpu"
     assert meta["span"]["start"] == GPS and meta["span"]["duration"] == 32
-    assert set(torch.load(model / "weights.pt", weights_only=True)) >= {"network.output_conv.weight", "target_scaler.std"}
+    assert set(torch.load(model / "weights.pt", weights_only=True)) >= {
+        "network.output_conv.weight",
+        "target_scaler.std",
+    }
 
 
 def test_frames_and_report(cleaned):
     for gps in range(CLEAN_START, CLEAN_START + CLEAN_SECONDS):
         path = cleaned / cleaned_frame_name(IFO, gps)
         assert path.name == f"H-H1_llhoft_deepclean-{gps}-1.gwf"
-        channel = read_frame(path, [cleaned_channel(IFO)], expected_t0=gps, expected_duration=1.0,
-                             expected_rates={cleaned_channel(IFO): 4096.0})[cleaned_channel(IFO)]
+        channel = read_frame(
+            path,
+            [cleaned_channel(IFO)],
+            expected_t0=gps,
+            expected_duration=1.0,
+            expected_rates={cleaned_channel(IFO): 4096.0},
+        )[cleaned_channel(IFO)]
         assert channel.name == "H1:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION"
     report = json.loads((cleaned / "report.json").read_text())
     assert report["frames_written"] == CLEAN_SECONDS and report["missing_seconds"] == []
@@ -77,13 +124,17 @@ def test_cleaning_equals_direct_window_average(trained, cleaned):
     data, model_dir = trained
     model, meta = load_model(model_dir)
     fs = 4096.0
-    geometry = StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 8, sample_rate=fs, batch_size=4, max_latency=0.5)
+    geometry = StreamGeometry.from_seconds(
+        kernel_length=1.0, stride_length=1 / 8, sample_rate=fs, batch_size=4, max_latency=0.5
+    )
     pad = padding(geometry, fs, filter_pad=2.0)
     start = CLEAN_START - pad.before
     span = read_span(data, IFO, meta.channels, start, CLEAN_SECONDS + pad.before + pad.after, fs)
     k, s, lag = geometry.kernel_size, geometry.stride, geometry.lag_samples
     n_used = span.data.shape[1] // geometry.update_size * geometry.update_size
-    x = np.concatenate([np.zeros((2, k - s)), span.data[1:, :n_used]], axis=1)  # the snapshotter's initial zeros
+    x = np.concatenate(
+        [np.zeros((2, k - s)), span.data[1:, :n_used]], axis=1
+    )  # the snapshotter's initial zeros
     noise_sum = np.zeros(n_used)
     ends = np.arange(s, n_used + 1, s)
     windows = np.stack([x[:, t - s : t - s + k] for t in ends])  # window ending at input sample t
@@ -94,14 +145,23 @@ def test_cleaning_equals_direct_window_average(trained, cleaned):
         noise_sum[lo:t] += prediction[k - (t - lo) :]
     noise = noise_sum / geometry.num_updates
     first, n, memory = pad.before * 4096, CLEAN_SECONDS * 4096, 2 * 4096
-    filtered = BandpassFilter(tuple(meta.filter_bands), fs)(noise[first - memory : first + n + memory])[memory:-memory]
+    filtered = BandpassFilter(tuple(meta.filter_bands), fs)(
+        noise[first - memory : first + n + memory]
+    )[memory:-memory]
     expected = span.data[0, first : first + n] - filtered
-    got = np.concatenate([
-        read_frame(cleaned / cleaned_frame_name(IFO, g), [cleaned_channel(IFO)])[cleaned_channel(IFO)].data
-        for g in range(CLEAN_START, CLEAN_START + CLEAN_SECONDS)
-    ])
-    np.testing.assert_allclose(got - span.data[0, first : first + n], expected - span.data[0, first : first + n],
-                               atol=1e-5 * np.abs(filtered).max())
+    got = np.concatenate(
+        [
+            read_frame(cleaned / cleaned_frame_name(IFO, g), [cleaned_channel(IFO)])[
+                cleaned_channel(IFO)
+            ].data
+            for g in range(CLEAN_START, CLEAN_START + CLEAN_SECONDS)
+        ]
+    )
+    np.testing.assert_allclose(
+        got - span.data[0, first : first + n],
+        expected - span.data[0, first : first + n],
+        atol=1e-5 * np.abs(filtered).max(),
+    )
 
 
 def test_missing_settings_exit_2(capsys):

@@ -22,19 +22,32 @@ def test_crawler_on_a_live_writer(tmp_path: Path) -> None:
     settings = load_settings(
         SimulateSettings,
         {
-            "data_dir": tmp_path, "start": GPS, "duration": DURATION, "speed": 10.0, "seed": 3,
-            "drop_rate": 0.1, "partial_rate": 0.3, "partial_pieces": 3, "partial_delay": 0.3,
+            "data_dir": tmp_path,
+            "start": GPS,
+            "duration": DURATION,
+            "speed": 10.0,
+            "seed": 3,
+            "drop_rate": 0.1,
+            "partial_rate": 0.3,
+            "partial_pieces": 3,
+            "partial_delay": 0.3,
         },
-        environ={}, pyproject=None, env_file=None,
+        environ={},
+        pyproject=None,
+        env_file=None,
     )
     plan = FaultPlan.from_settings(settings)
     seconds = range(GPS, GPS + DURATION)
     for stream in Stream:  # the seed gives this test something to find in both streams
-        assert plan.dropped_seconds(stream, seconds) and any(plan.partial(stream, g) for g in seconds)
+        assert plan.dropped_seconds(stream, seconds) and any(
+            plan.partial(stream, g) for g in seconds
+        )
 
     events: dict[Stream, list] = {}
     crawlers = {
-        stream: FrameCrawler(tmp_path, KINDS[stream], "H1", start=GPS, timeout=2.0, max_consecutive_drops=None)
+        stream: FrameCrawler(
+            tmp_path, KINDS[stream], "H1", start=GPS, timeout=2.0, max_consecutive_drops=None
+        )
         for stream in Stream
     }
 
@@ -56,7 +69,9 @@ def test_crawler_on_a_live_writer(tmp_path: Path) -> None:
         assert [e.gps for e in got] == list(seconds)  # every second once, in order
         dropped = [e.gps for e in got if e.status is FrameStatus.DROPPED]
         assert dropped == plan.dropped_seconds(stream, seconds)
-        channel = "H1:GDS-CALIB_STRAIN" if stream is Stream.STRAIN else "H1:PEM-CS_MAINSMON_EBAY_1_DQ"
+        channel = (
+            "H1:GDS-CALIB_STRAIN" if stream is Stream.STRAIN else "H1:PEM-CS_MAINSMON_EBAY_1_DQ"
+        )
         for event in got:
             if event.ok and plan.partial(stream, event.gps):  # written in pieces, yielded whole
                 read_frame(event.path, [channel], expected_t0=event.gps, expected_duration=1)

@@ -14,17 +14,30 @@ from deepclean.utils.frames.gwf import list_channels, read_frame
 from deepclean.utils.frames.naming import FrameKind, frame_path
 
 GPS = 1_400_000_000
-FEW = {"num_witnesses": 2, "coupled_witnesses": ["ASC-DHARD_P_OUT_DQ"], "coupling_weights": [1.0], "backfill": True}
+FEW = {
+    "num_witnesses": 2,
+    "coupled_witnesses": ["ASC-DHARD_P_OUT_DQ"],
+    "coupling_weights": [1.0],
+    "backfill": True,
+}
 
 
 def settings(data: Path, **values) -> SimulateSettings:
-    return load_settings(SimulateSettings, {"data_dir": data, "start": GPS, **FEW, **values},
-                         environ={}, pyproject=None, env_file=None)
+    return load_settings(
+        SimulateSettings,
+        {"data_dir": data, "start": GPS, **FEW, **values},
+        environ={},
+        pyproject=None,
+        env_file=None,
+    )
 
 
 def digests(data: Path) -> dict[str, str]:
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(data.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(data.rglob("*"))
+        if p.is_file()
+    }
 
 
 def samples(data: Path, kind: FrameKind, gps: int) -> dict[str, np.ndarray]:

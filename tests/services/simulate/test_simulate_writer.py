@@ -32,13 +32,23 @@ def test_writes_both_frames_with_state_and_truth(tmp_path: Path, seconds) -> Non
         ["H1:GDS-CALIB_STRAIN", "H1:GDS-CALIB_STATE_VECTOR", "H1:SIM-BACKGROUND"],
         expected_t0=GPS,
         expected_duration=1,
-        expected_rates={"H1:GDS-CALIB_STRAIN": 16384, "H1:GDS-CALIB_STATE_VECTOR": 16, "H1:SIM-BACKGROUND": 16384},
+        expected_rates={
+            "H1:GDS-CALIB_STRAIN": 16384,
+            "H1:GDS-CALIB_STATE_VECTOR": 16,
+            "H1:SIM-BACKGROUND": 16384,
+        },
     )
     np.testing.assert_array_equal(strain["H1:GDS-CALIB_STRAIN"].data, seconds[0].strain)
     np.testing.assert_array_equal(strain["H1:SIM-BACKGROUND"].data, seconds[0].background)
     assert strain["H1:GDS-CALIB_STATE_VECTOR"].data.tolist() == [3] * 4 + [NOT_READY] * 4 + [3] * 8
     names = list(seconds[0].witnesses)
-    witness = read_frame(sink.path(Stream.WITNESS, GPS), names, expected_t0=GPS, expected_duration=1, expected_rates=seconds[0].rates)
+    witness = read_frame(
+        sink.path(Stream.WITNESS, GPS),
+        names,
+        expected_t0=GPS,
+        expected_duration=1,
+        expected_rates=seconds[0].rates,
+    )
     for name in names:
         np.testing.assert_array_equal(witness[name].data, seconds[0].witnesses[name])
 
@@ -46,7 +56,10 @@ def test_writes_both_frames_with_state_and_truth(tmp_path: Path, seconds) -> Non
 def test_no_truth_channel_without_truth(tmp_path: Path, seconds) -> None:
     with FrameSink(tmp_path, "H1", FaultPlan(), truth=False) as sink:
         sink.write(seconds[0])
-    assert sorted(list_channels(sink.path(Stream.STRAIN, GPS))) == ["H1:GDS-CALIB_STATE_VECTOR", "H1:GDS-CALIB_STRAIN"]
+    assert sorted(list_channels(sink.path(Stream.STRAIN, GPS))) == [
+        "H1:GDS-CALIB_STATE_VECTOR",
+        "H1:GDS-CALIB_STRAIN",
+    ]
 
 
 def test_dropped_frames_are_never_written(tmp_path: Path, seconds) -> None:
@@ -55,11 +68,15 @@ def test_dropped_frames_are_never_written(tmp_path: Path, seconds) -> None:
         outcomes = [sink.write(s) for s in seconds]
     assert outcomes[1].dropped == (Stream.WITNESS,)
     assert not sink.path(Stream.WITNESS, GPS + 1).exists()
-    assert sink.path(Stream.STRAIN, GPS + 1).exists() and sink.path(Stream.WITNESS, GPS + 2).exists()
+    assert (
+        sink.path(Stream.STRAIN, GPS + 1).exists() and sink.path(Stream.WITNESS, GPS + 2).exists()
+    )
 
 
 def test_partial_write_appears_truncated_then_completes(tmp_path: Path, seconds) -> None:
-    sink = FrameSink(tmp_path, "H1", FaultPlan(partial_rate=1.0), partial_pieces=3, partial_delay_s=0.6)
+    sink = FrameSink(
+        tmp_path, "H1", FaultPlan(partial_rate=1.0), partial_pieces=3, partial_delay_s=0.6
+    )
     try:
         outcome = sink.write(seconds[0])
         assert outcome.partial == (Stream.STRAIN, Stream.WITNESS)
@@ -79,7 +96,9 @@ def test_partial_write_appears_truncated_then_completes(tmp_path: Path, seconds)
 
 
 def test_close_completes_pending_partial_files_at_once(tmp_path: Path, seconds) -> None:
-    sink = FrameSink(tmp_path, "H1", FaultPlan(partial_rate=1.0), partial_pieces=4, partial_delay_s=60.0)
+    sink = FrameSink(
+        tmp_path, "H1", FaultPlan(partial_rate=1.0), partial_pieces=4, partial_delay_s=60.0
+    )
     for second in seconds:
         sink.write(second)
     assert sink.pending() == 6

@@ -18,7 +18,9 @@ class Recorder:
             def do_POST(self):  # noqa: N802 (http.server API)
                 length = int(self.headers.get("Content-Length", 0))
                 recorder.bodies.append(json.loads(self.rfile.read(length) or b"null"))
-                status = recorder.statuses.pop(0) if len(recorder.statuses) > 1 else recorder.statuses[0]
+                status = (
+                    recorder.statuses.pop(0) if len(recorder.statuses) > 1 else recorder.statuses[0]
+                )
                 self.send_response(status)
                 self.end_headers()
                 self.wfile.write(b"{}")

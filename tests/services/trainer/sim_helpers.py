@@ -37,11 +37,27 @@ def simulate(data_dir: Path, duration: int, start: int = GPS, *extra: str) -> Pa
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
-        code = main([
-            "simulate", "--data-dir", str(data_dir), "--ifo", IFO, "--start", str(start), "--duration", str(duration),
-            "--backfill", "--num-witnesses", "2", "--coupled-witnesses", "ASC-DHARD_P_OUT_DQ", "--coupling-weights", "1.0",
-            *extra,
-        ])
+        code = main(
+            [
+                "simulate",
+                "--data-dir",
+                str(data_dir),
+                "--ifo",
+                IFO,
+                "--start",
+                str(start),
+                "--duration",
+                str(duration),
+                "--backfill",
+                "--num-witnesses",
+                "2",
+                "--coupled-witnesses",
+                "ASC-DHARD_P_OUT_DQ",
+                "--coupling-weights",
+                "1.0",
+                *extra,
+            ]
+        )
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

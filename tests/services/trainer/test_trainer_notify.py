@@ -20,7 +20,11 @@ def test_retries_with_exponential_backoff_until_accepted():
     assert delays == [0.5, 1.0] and len(server.bodies) == 3
 
 
-@pytest.mark.parametrize("statuses, posts", [([404], 1), ([503], 3)], ids=["client-error-no-retry", "server-error-gives-up"])
+@pytest.mark.parametrize(
+    "statuses, posts",
+    [([404], 1), ([503], 3)],
+    ids=["client-error-no-retry", "server-error-gives-up"],
+)
 def test_gives_up(statuses, posts, caplog):
     with Recorder(statuses) as server, caplog.at_level(logging.ERROR):
         assert not notify(server.url, {}, retries=2, backoff=0.01, sleep=lambda s: None)
@@ -31,6 +35,8 @@ def test_gives_up(statuses, posts, caplog):
 def test_unreachable_exporter_is_logged_not_raised(caplog):
     delays = []
     with caplog.at_level(logging.WARNING):
-        assert not notify(closed_port_url(), {}, retries=2, backoff=0.1, timeout=1.0, sleep=delays.append)
+        assert not notify(
+            closed_port_url(), {}, retries=2, backoff=0.1, timeout=1.0, sleep=delays.append
+        )
     assert delays == [0.1, 0.2]
     assert "unreachable after 3 attempt(s)" in caplog.text

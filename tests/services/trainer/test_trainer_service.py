@@ -41,7 +41,9 @@ def test_non_ready_seconds_split_the_span():
 
 def test_long_outage_resets():
     flags = [True] * 8 + [False] * 20 + [True] * 10
-    assert _feed(ReadyTracker(10, 100), flags) == [(128, 138)]  # older ready seconds are too far back
+    assert _feed(ReadyTracker(10, 100), flags) == [
+        (128, 138)
+    ]  # older ready seconds are too far back
 
 
 def test_restart_waits_for_cadence():
@@ -82,9 +84,14 @@ def _settings(data_dir, project_dir, **values):
 
 def test_two_runs_fine_tune_and_notify(stream_dir, tmp_path):
     with Recorder([200]) as exporter:
-        service = TrainerService(_settings(stream_dir, tmp_path, notify_url=exporter.url, max_runs=2), profile="cpu")
+        service = TrainerService(
+            _settings(stream_dir, tmp_path, notify_url=exporter.url, max_runs=2), profile="cpu"
+        )
         assert service.run() == 2
-    first, second = tmp_path / "train" / f"{GPS}-{GPS + 20}", tmp_path / "train" / f"{GPS + 12}-{GPS + 32}"
+    first, second = (
+        tmp_path / "train" / f"{GPS}-{GPS + 20}",
+        tmp_path / "train" / f"{GPS + 12}-{GPS + 32}",
+    )
     for run in (first, second):
         assert (run / "weights.pt").is_file() and (run / "metadata.json").is_file()
     meta = json.loads((second / "metadata.json").read_text())
@@ -95,13 +102,20 @@ def test_two_runs_fine_tune_and_notify(stream_dir, tmp_path):
     assert exporter.bodies[1]["weights"] == str((second / "weights.pt").resolve())
     assert not list((tmp_path / "train").glob(".*.tmp"))
     # a restarted service continues from the newest model
-    assert latest_model(tmp_path / "train", ["H1:ASC-DHARD_P_OUT_DQ", "H1:PEM-CS_MAINSMON_EBAY_1_DQ"]) == second
+    assert (
+        latest_model(tmp_path / "train", ["H1:ASC-DHARD_P_OUT_DQ", "H1:PEM-CS_MAINSMON_EBAY_1_DQ"])
+        == second
+    )
     assert TrainerService(_settings(stream_dir, tmp_path)).previous == second
 
 
 def test_failed_run_keeps_previous_and_is_not_announced(stream_dir, tmp_path, caplog):
     with Recorder([200]) as exporter, caplog.at_level(logging.ERROR):
-        service = TrainerService(_settings(stream_dir, tmp_path, notify_url=exporter.url, max_runs=1, max_valid_loss=1e-6))
+        service = TrainerService(
+            _settings(
+                stream_dir, tmp_path, notify_url=exporter.url, max_runs=1, max_valid_loss=1e-6
+            )
+        )
         assert service.run() == 0
     assert exporter.bodies == []
     assert (tmp_path / "train" / f"{GPS}-{GPS + 20}.failed").is_dir()
@@ -112,8 +126,15 @@ def test_failed_run_keeps_previous_and_is_not_announced(stream_dir, tmp_path, ca
 
 def test_stop_during_training_ends_the_run_at_once(stream_dir, tmp_path, caplog):
     """SIGTERM's handler calls stop(): a run that would take minutes ends within a batch, keeps nothing."""
-    settings = _settings(stream_dir, tmp_path, notify_url=closed_port_url(), max_runs=1, max_epochs=10_000,
-                         early_stop=10_000, max_steps=None)
+    settings = _settings(
+        stream_dir,
+        tmp_path,
+        notify_url=closed_port_url(),
+        max_runs=1,
+        max_epochs=10_000,
+        early_stop=10_000,
+        max_steps=None,
+    )
     service = TrainerService(settings, profile="cpu")
     tmp = tmp_path / "train" / f".{GPS}-{GPS + 20}.tmp"
 
@@ -134,13 +155,17 @@ def test_stop_during_training_ends_the_run_at_once(stream_dir, tmp_path, caplog)
         stopper.join()
     assert stopped_at and returned - stopped_at[0] < 10.0
     assert "stopped before it finished" in caplog.text
-    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == []  # no model, no .failed, no temporary
+    assert (
+        sorted(p.name for p in (tmp_path / "train").iterdir()) == []
+    )  # no model, no .failed, no temporary
     assert service.previous is None
 
 
 def test_unreachable_exporter_is_not_fatal(stream_dir, tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
-        service = TrainerService(_settings(stream_dir, tmp_path, notify_url=closed_port_url(), max_runs=1))
+        service = TrainerService(
+            _settings(stream_dir, tmp_path, notify_url=closed_port_url(), max_runs=1)
+        )
         assert service.run() == 1
     assert (tmp_path / "train" / f"{GPS}-{GPS + 20}" / "weights.pt").is_file()
     assert "unreachable" in caplog.text
@@ -148,11 +173,16 @@ def test_unreachable_exporter_is_not_fatal(stream_dir, tmp_path, caplog):
 
 def test_not_ready_stretch_splits_the_run(tmp_path):
     data = simulate(tmp_path / "data", 30, GPS, "--not-ready-spans", f"{GPS + 4}-{GPS + 8}")
-    service = TrainerService(_settings(data, tmp_path / "project", notify_url=closed_port_url(), notify_retries=0,
-                                       max_runs=1))
+    service = TrainerService(
+        _settings(
+            data, tmp_path / "project", notify_url=closed_port_url(), notify_retries=0, max_runs=1
+        )
+    )
     assert service.run() == 1
     run = tmp_path / "project" / "train" / f"{GPS}-{GPS + 24}"  # 20 ready seconds within 24
     meta = json.loads((run / "metadata.json").read_text())
     segments = meta["span"]["train_segments"] + meta["span"]["valid_segments"]
-    assert segments and all(end <= GPS + 4 or start >= GPS + 8 for start, end in segments)  # not across the gap
+    assert segments and all(
+        end <= GPS + 4 or start >= GPS + 8 for start, end in segments
+    )  # not across the gap
     assert meta["span"]["ready_seconds"] <= 20

@@ -27,7 +27,9 @@ def test_help_lists_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--ifo" not in out  # shared settings that mean nothing to the server are left out
 
 
-def test_missing_repository_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_repository_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["triton", "--model-repository", str(tmp_path / "none")]) == 2
     assert "setting model_repository" in capsys.readouterr().err
 
@@ -40,13 +42,20 @@ def test_missing_repository_is_a_config_error(tmp_path: Path, capsys: pytest.Cap
     ],
     ids=["grpc-port", "metrics-port"],
 )
-def test_bad_ports(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+def test_bad_ports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert main(["triton", "--model-repository", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_missing_server_environment_says_run_setup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["triton", "--model-repository", str(tmp_path), "--venv", str(tmp_path / "no-venv")]) == 1
+def test_missing_server_environment_says_run_setup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["triton", "--model-repository", str(tmp_path), "--venv", str(tmp_path / "no-venv")])
+        == 1
+    )
     assert "run `./run.sh setup`" in capsys.readouterr().err
 
 
@@ -55,7 +64,9 @@ def wait_ready(http_port: int, process: subprocess.Popen, timeout: float = 120.0
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0]
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/ready", timeout=2) as response:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{http_port}/v2/health/ready", timeout=2
+            ) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -67,25 +78,49 @@ def wait_ready(http_port: int, process: subprocess.Popen, timeout: float = 120.0
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serves_until_signal_then_stops_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
     repository = tmp_path / "repo"
-    write_streaming_models(repository, StreamSpec(channels=("S", "A"), sample_rate=64, kernel_length=1.0,
-                                                  stride_length=0.25, batch_size=2))
+    write_streaming_models(
+        repository,
+        StreamSpec(
+            channels=("S", "A"), sample_rate=64, kernel_length=1.0, stride_length=0.25, batch_size=2
+        ),
+    )
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
-    command = [sys.executable, "-m", "deepclean.services.cli", "triton", "--model-repository", str(repository),
-               "--grpc-port", str(grpc_port), "--http-port", str(http_port), "--metrics-port", str(metrics_port)]
+    command = [
+        sys.executable,
+        "-m",
+        "deepclean.services.cli",
+        "triton",
+        "--model-repository",
+        str(repository),
+        "--grpc-port",
+        str(grpc_port),
+        "--http-port",
+        str(http_port),
+        "--metrics-port",
+        str(metrics_port),
+    ]
     # started with SIGINT ignored, as a shell starts a background job (`./run.sh test &`): Python then
     # raises no KeyboardInterrupt, and the command must handle SIGINT itself (it once hung there)
     log = tmp_path / "triton.out"
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
     try:
         wait_ready(http_port, process)
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/models/aggregator-canary/ready") as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{http_port}/v2/models/aggregator-canary/ready"
+        ) as response:
             assert response.status == 200  # every model of the repository was loaded at start
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
             assert b"nv_inference_request_success" in response.read()
         process.send_signal(signum)
-        process.wait(timeout=60)  # the server's own stop waits 20 s at most before killing its group
+        process.wait(
+            timeout=60
+        )  # the server's own stop waits 20 s at most before killing its group
     finally:
         if process.poll() is None:
             process.kill()

@@ -27,7 +27,11 @@ def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
     plan = make_plan(settings(tmp_path), Ports(), FrameSpan(), train_duration=1024, now=NOW)
     procs = commands(plan)
     assert list(procs) == ["simulator", "triton", "exporter", "trainer", "cleaner", "monitor"]
-    assert plan.backfill == (NOW - 1024, 1024) and plan.live_start == NOW and plan.trainer_start == NOW - 1024
+    assert (
+        plan.backfill == (NOW - 1024, 1024)
+        and plan.live_start == NOW
+        and plan.trainer_start == NOW - 1024
+    )
     backfill, live = procs["simulator"].split(" & exec ")
     assert f"--start {NOW - 1024} --duration 1024 --backfill" in backfill
     assert live.endswith(f"--start {NOW} --follow-clock") and "--backfill" not in live
@@ -41,15 +45,26 @@ def test_first_demo_backfills_history_then_goes_live(tmp_path: Path) -> None:
 
 def test_demo_passes_go_to_the_monitor_unless_it_has_its_own(tmp_path: Path) -> None:
     def monitor(**kwargs) -> str:
-        plan = make_plan(settings(tmp_path, **kwargs.pop("values", {})), Ports(), FrameSpan(), train_duration=64,
-                         now=NOW, **kwargs)
+        plan = make_plan(
+            settings(tmp_path, **kwargs.pop("values", {})),
+            Ports(),
+            FrameSpan(),
+            train_duration=64,
+            now=NOW,
+            **kwargs,
+        )
         return commands(plan)["monitor"]
 
     assert monitor().endswith("--passes 3")
     assert "--passes" not in monitor(monitor_passes_set=True)
     assert "--passes" not in monitor(values={"demo": False})
-    plan = make_plan(settings(tmp_path).model_copy(update={"demo_passes": None}), Ports(), FrameSpan(),
-                     train_duration=64, now=NOW)
+    plan = make_plan(
+        settings(tmp_path).model_copy(update={"demo_passes": None}),
+        Ports(),
+        FrameSpan(),
+        train_duration=64,
+        now=NOW,
+    )
     assert "--passes" not in commands(plan)["monitor"]
 
 
@@ -57,8 +72,13 @@ def test_second_start_resumes_after_the_newest_frame(tmp_path: Path) -> None:
     frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
     plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 1500)
     procs = commands(plan)
-    assert plan.backfill is None and plan.live_start == NOW + 501  # 999 s missed: caught up, then the clock
-    assert procs["simulator"].startswith("exec deepclean simulate") and "--backfill" not in procs["simulator"]
+    assert (
+        plan.backfill is None and plan.live_start == NOW + 501
+    )  # 999 s missed: caught up, then the clock
+    assert (
+        procs["simulator"].startswith("exec deepclean simulate")
+        and "--backfill" not in procs["simulator"]
+    )
     assert procs["simulator"].endswith(f"--start {NOW + 501} --follow-clock")
     assert plan.trainer_start == NOW + 501 - 1024
     assert "--file" not in procs["cleaner"]  # no history to wait for
@@ -67,13 +87,20 @@ def test_second_start_resumes_after_the_newest_frame(tmp_path: Path) -> None:
 def test_a_start_after_a_long_stop_leaves_a_gap(tmp_path: Path) -> None:
     frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 500)
     plan = make_plan(settings(tmp_path), Ports(), frames, train_duration=1024, now=NOW + 2000)
-    assert plan.live_start == NOW + 2000 and plan.trainer_start == NOW + 2000  # 1499 s > a run's history
+    assert (
+        plan.live_start == NOW + 2000 and plan.trainer_start == NOW + 2000
+    )  # 1499 s > a run's history
     assert commands(plan)["simulator"].endswith(f"--start {NOW + 2000} --follow-clock")
 
 
 def test_no_demo_runs_on_the_frames_there(tmp_path: Path) -> None:
-    plan = make_plan(settings(tmp_path, demo=False), Ports(exporter=6000), FrameSpan(NOW, NOW + 9),
-                     train_duration=1024, now=NOW + 100)
+    plan = make_plan(
+        settings(tmp_path, demo=False),
+        Ports(exporter=6000),
+        FrameSpan(NOW, NOW + 9),
+        train_duration=1024,
+        now=NOW + 100,
+    )
     procs = commands(plan)
     assert "simulator" not in procs and plan.backfill is None
     assert plan.trainer_start == NOW  # less history than a run: from the oldest frame
@@ -94,14 +121,23 @@ def test_frame_span_scans_strain_frames(tmp_path: Path) -> None:
 @pytest.mark.parametrize("demo", [True, False])
 def test_every_command_parses(tmp_path: Path, demo: bool) -> None:
     parser, _ = build_parser()
-    plan = make_plan(settings(tmp_path, demo=demo), Ports(), FrameSpan(), train_duration=64, now=NOW)
+    plan = make_plan(
+        settings(tmp_path, demo=demo), Ports(), FrameSpan(), train_duration=64, now=NOW
+    )
     for name, command in commands(plan).items():
         for part in command.replace("exec ", "").split(" & "):
             argv = part.split()[1:]
             if argv[0] == "wait-for":
-                argv = argv[argv.index("--") + 1:][1:]
+                argv = argv[argv.index("--") + 1 :][1:]
             args = parser.parse_args(argv)  # exits on an unknown subcommand or option
-            assert args.command in {"simulate", "triton", "exporter", "trainer", "cleaner", "monitor"}, name
+            assert args.command in {
+                "simulate",
+                "triton",
+                "exporter",
+                "trainer",
+                "cleaner",
+                "monitor",
+            }, name
 
 
 def test_monitor_passes_chosen_by_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,8 +58,12 @@ def test_wait_for_names_what_is_missing_after_the_timeout(health) -> None:
 def test_wait_for_command_execs_once_ready(health, tmp_path: Path) -> None:
     handler, url = health
     handler.ready = True
-    result = subprocess.run([str(BIN / "deepclean"), "wait-for", "--url", url, "--", "echo", "started"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "deepclean"), "wait-for", "--url", url, "--", "echo", "started"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "started\n"
 
@@ -80,12 +84,19 @@ def test_runner_prefixes_logs_and_stops_every_process(tmp_path: Path) -> None:
         f"one: sh -c 'echo hello from one; sleep 300 & echo $! >> {pids}; wait'\n"
         f"two: exec deepclean wait-for --file {tmp_path / 'never'} -- echo never\n"
     )
-    script = ("import sys; from pathlib import Path; from deepclean.services.up.runner import run_procfile; "
-              f"sys.exit(run_procfile(Path('{procfile}'), Path('{tmp_path / 'logs'}'), stop_timeout=10, "
-              f"bin_dir=Path('{BIN}'), banner=['hello']))")
-    up = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    script = (
+        "import sys; from pathlib import Path; from deepclean.services.up.runner import run_procfile; "
+        f"sys.exit(run_procfile(Path('{procfile}'), Path('{tmp_path / 'logs'}'), stop_timeout=10, "
+        f"bin_dir=Path('{BIN}'), banner=['hello']))"
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.monotonic() + 60
-    while not (pids.is_file() and (tmp_path / "logs" / "two.log").is_file()) and time.monotonic() < deadline:
+    while (
+        not (pids.is_file() and (tmp_path / "logs" / "two.log").is_file())
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     time.sleep(1)
     up.send_signal(signal.SIGINT)

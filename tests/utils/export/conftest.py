@@ -83,8 +83,13 @@ def _stand_in() -> types.ModuleType:
     module.TritonError = _TritonError
     module.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
     module.triton_string_to_numpy = lambda name: np.dtype(
-        {"TYPE_FP32": np.float32, "TYPE_FP64": np.float64, "TYPE_FP16": np.float16, "TYPE_INT64": np.int64,
-         "TYPE_INT32": np.int32}[name]
+        {
+            "TYPE_FP32": np.float32,
+            "TYPE_FP64": np.float64,
+            "TYPE_FP16": np.float16,
+            "TYPE_INT64": np.int64,
+            "TYPE_INT32": np.int32,
+        }[name]
     )
     return module
 

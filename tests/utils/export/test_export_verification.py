@@ -65,24 +65,36 @@ def _model(tmp_path, platform):
 @pytest.mark.parametrize(("platform", "exporter"), CASES)
 def test_wrong_export_is_caught_and_removed(tmp_path, platform, exporter) -> None:
     model = _model(tmp_path, platform)
-    with pytest.raises(VerificationError, match=r"batch size 1: output '\w+': max abs error 1e-2[34] exceeds atol 0"):
-        model.export_version(WrongWhenExported(0.01), input_shapes=SHAPES,
-                             options=ExportOptions(onnx_exporter=exporter))
+    with pytest.raises(
+        VerificationError,
+        match=r"batch size 1: output '\w+': max abs error 1e-2[34] exceeds atol 0",
+    ):
+        model.export_version(
+            WrongWhenExported(0.01),
+            input_shapes=SHAPES,
+            options=ExportOptions(onnx_exporter=exporter),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_tolerance_is_relative_to_scale(tmp_path) -> None:
     """The same 1% offset passes with rtol 0.1 (max|y| ~ 2e-21), though every value is ~1e-21."""
     model = _model(tmp_path, Platform.TORCHSCRIPT)
-    path = model.export_version(WrongWhenExported(0.01), input_shapes=SHAPES, verification=Verification(rtol=0.1))
+    path = model.export_version(
+        WrongWhenExported(0.01), input_shapes=SHAPES, verification=Verification(rtol=0.1)
+    )
     status = json.loads((path.parent / STATUS_FILENAME).read_text())["verification"]
     assert 0.9e-23 < status["worst_abs_error"] < 1.1e-23 and 1e-3 < status["worst_rel_error"] < 0.1
 
 
 def test_nan_in_export_fails(tmp_path) -> None:
     model = _model(tmp_path, Platform.TORCHSCRIPT)
-    with pytest.raises(VerificationError, match="output 'output__0' of the exported model holds NaN/Inf"):
-        model.export_version(NaNWhenExported(), input_shapes=SHAPES, verification=Verification(rtol=1e9, atol=1e9))
+    with pytest.raises(
+        VerificationError, match="output 'output__0' of the exported model holds NaN/Inf"
+    ):
+        model.export_version(
+            NaNWhenExported(), input_shapes=SHAPES, verification=Verification(rtol=1e9, atol=1e9)
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -95,12 +107,18 @@ def test_nan_in_source_fails(tmp_path) -> None:
 def test_latency_per_batch_size(tmp_path, small_net) -> None:
     model = _model(tmp_path, Platform.TORCHSCRIPT)
     model.config.max_batch_size = 16
-    path = model.export_version(small_net, input_shapes=SHAPES, verification=Verification(batch_sizes=(1, 3, 16)))
+    path = model.export_version(
+        small_net, input_shapes=SHAPES, verification=Verification(batch_sizes=(1, 3, 16))
+    )
     status = json.loads((path.parent / STATUS_FILENAME).read_text())
     batches = status["verification"]["batches"]
     assert [b["batch_size"] for b in batches] == [1, 3, 16]
     assert all(b["latency_ms"] > 0 and b["max_abs_error"]["output__0"] < 1e-5 for b in batches)
-    assert status["version"] == 1 and status["platform"] == "pytorch_libtorch" and status["export_seconds"] > 0
+    assert (
+        status["version"] == 1
+        and status["platform"] == "pytorch_libtorch"
+        and status["export_seconds"] > 0
+    )
     with pytest.raises(ValueError, match=r"batch sizes \[1, 32\] exceed max_batch_size 16"):
         model.export_version(small_net, verification=Verification(batch_sizes=(1, 32)))
 
@@ -115,14 +133,18 @@ def test_given_example_inputs(tmp_path, small_net) -> None:
         model.export_version(small_net, example_inputs={"y": x})
 
 
-@pytest.mark.parametrize(("reference", "exported", "problem"), [
-    (np.ones((2, 3)), np.ones((2, 3)), None),
-    (np.ones((2, 3)) * 1e-21, np.ones((2, 3)) * 1.00001e-21, None),
-    (np.ones((2, 3)) * 1e-21, np.ones((2, 3)) * 1.001e-21, "exceeds"),
-    (np.ones((2, 3)), np.ones((3, 2)), "has shape"),
-    (np.ones((2, 3)), np.full((2, 3), np.inf), "exported model holds NaN/Inf"),
-    (np.zeros((2, 3)), np.zeros((2, 3)), None),
-], ids=["equal", "strain-within", "strain-beyond", "shape", "inf", "zeros"])
+@pytest.mark.parametrize(
+    ("reference", "exported", "problem"),
+    [
+        (np.ones((2, 3)), np.ones((2, 3)), None),
+        (np.ones((2, 3)) * 1e-21, np.ones((2, 3)) * 1.00001e-21, None),
+        (np.ones((2, 3)) * 1e-21, np.ones((2, 3)) * 1.001e-21, "exceeds"),
+        (np.ones((2, 3)), np.ones((3, 2)), "has shape"),
+        (np.ones((2, 3)), np.full((2, 3), np.inf), "exported model holds NaN/Inf"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), None),
+    ],
+    ids=["equal", "strain-within", "strain-beyond", "shape", "inf", "zeros"],
+)
 def test_compare(reference, exported, problem) -> None:
     _, _, problems = compare({"y": reference}, {"y": exported}, atol=0.0, rtol=1e-4)
     if problem is None:

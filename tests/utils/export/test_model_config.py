@@ -25,7 +25,15 @@ from deepclean.utils.export.platform import InstanceKind
         ("TYPE_INT32", "TYPE_INT32"),
         (bool, "TYPE_BOOL"),
     ],
-    ids=["np-float32", "np-dtype-float64", "torch-float16", "torch-int64", "name", "type-name", "bool"],
+    ids=[
+        "np-float32",
+        "np-dtype-float64",
+        "torch-float16",
+        "torch-int64",
+        "name",
+        "type-name",
+        "bool",
+    ],
 )
 def test_triton_dtype(dtype, expected: str) -> None:
     value = cfg.triton_dtype(dtype)
@@ -34,7 +42,9 @@ def test_triton_dtype(dtype, expected: str) -> None:
         assert cfg.numpy_dtype(value) == np.dtype(dtype)
 
 
-@pytest.mark.parametrize("dtype", [object, "complex64", "nonsense"], ids=["object", "complex", "nonsense"])
+@pytest.mark.parametrize(
+    "dtype", [object, "complex64", "nonsense"], ids=["object", "complex", "nonsense"]
+)
 def test_triton_dtype_rejects(dtype) -> None:
     with pytest.raises((ValueError, TypeError)):
         cfg.triton_dtype(dtype)
@@ -42,8 +52,32 @@ def test_triton_dtype_rejects(dtype) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["H1", "1", '"quoted"', "", 4096, 4096.0, 0.015625, True, ["H1:A", "H1:B"], {"start": 1, "end": 2}, None],
-    ids=["str", "numeric-str", "quoted-str", "empty-str", "int", "float", "fraction", "bool", "list", "dict", "none"],
+    [
+        "H1",
+        "1",
+        '"quoted"',
+        "",
+        4096,
+        4096.0,
+        0.015625,
+        True,
+        ["H1:A", "H1:B"],
+        {"start": 1, "end": 2},
+        None,
+    ],
+    ids=[
+        "str",
+        "numeric-str",
+        "quoted-str",
+        "empty-str",
+        "int",
+        "float",
+        "fraction",
+        "bool",
+        "list",
+        "dict",
+        "none",
+    ],
 )
 def test_parameter_round_trip(value) -> None:
     config = cfg.set_parameters(pb.ModelConfig(name="m"), {"key": value})
@@ -82,7 +116,9 @@ def test_config_file_round_trip(tmp_path) -> None:
     path = tmp_path / "config.pbtxt"
     cfg.write_config(config, path)
     text = path.read_text()
-    assert 'platform: "onnxruntime_onnx"' in text and "kind: KIND_GPU" in text and "dims: -1" in text
+    assert (
+        'platform: "onnxruntime_onnx"' in text and "kind: KIND_GPU" in text and "dims: -1" in text
+    )
     reread = cfg.read_config(path)
     assert reread == config
     assert cfg.specific_versions(reread) == [1, 3]
@@ -118,13 +154,25 @@ def test_new_python_config_uses_backend() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: Platform.parse("tensorflow_savedmodel"), "unknown platform 'tensorflow_savedmodel'; allowed: onnxruntime_onnx"),
-        (lambda: Platform.of_config(pb.ModelConfig(name="m", backend="openvino")), "uses backend 'openvino'"),
+        (
+            lambda: Platform.parse("tensorflow_savedmodel"),
+            "unknown platform 'tensorflow_savedmodel'; allowed: onnxruntime_onnx",
+        ),
+        (
+            lambda: Platform.of_config(pb.ModelConfig(name="m", backend="openvino")),
+            "uses backend 'openvino'",
+        ),
         (lambda: cfg.add_instance_group(pb.ModelConfig(), "tpu"), "unknown instance kind 'tpu'"),
-        (lambda: cfg.add_instance_group(pb.ModelConfig(), "gpu", count=0), "positive integer, got 0"),
+        (
+            lambda: cfg.add_instance_group(pb.ModelConfig(), "gpu", count=0),
+            "positive integer, got 0",
+        ),
         (lambda: cfg.add_instance_group(pb.ModelConfig(), "cpu", gpus=[0]), "need kind 'gpu'"),
         (lambda: cfg.set_specific_versions(pb.ModelConfig(), []), "one or more positive integers"),
-        (lambda: cfg.set_specific_versions(pb.ModelConfig(), [0, 1]), "one or more positive integers"),
+        (
+            lambda: cfg.set_specific_versions(pb.ModelConfig(), [0, 1]),
+            "one or more positive integers",
+        ),
     ],
     ids=["platform", "backend", "kind", "count", "gpus-on-cpu", "no-versions", "version-0"],
 )
@@ -138,5 +186,8 @@ def test_instance_kind_values() -> None:
     for kind in InstanceKind:
         cfg.add_instance_group(config, kind.value.upper(), count=1)
     assert [pb.ModelInstanceGroup.Kind.Name(g.kind) for g in config.instance_group] == [
-        "KIND_AUTO", "KIND_CPU", "KIND_GPU", "KIND_MODEL"
+        "KIND_AUTO",
+        "KIND_CPU",
+        "KIND_GPU",
+        "KIND_MODEL",
     ]

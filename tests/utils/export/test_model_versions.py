@@ -39,11 +39,15 @@ def test_versions_default_to_next(model, small_net) -> None:
     assert model.versions == [1, 2, 8] and model.next_version == 9
 
 
-@pytest.mark.parametrize(("version", "error", "message"), [
-    (1, ExportError, "already has version 1"),
-    (0, ValueError, "positive integer or None"),
-    (-1, ValueError, "positive integer or None"),
-], ids=["existing", "zero", "latest-magic"])
+@pytest.mark.parametrize(
+    ("version", "error", "message"),
+    [
+        (1, ExportError, "already has version 1"),
+        (0, ValueError, "positive integer or None"),
+        (-1, ValueError, "positive integer or None"),
+    ],
+    ids=["existing", "zero", "latest-magic"],
+)
 def test_bad_versions(model, small_net, version, error, message) -> None:
     model.export_version(small_net, input_shapes=SHAPES)
     with pytest.raises(error, match=message):
@@ -54,7 +58,10 @@ def test_bad_versions(model, small_net, version, error, message) -> None:
 def test_all_versions_share_one_config(model, small_net, tmp_path) -> None:
     model.export_version(small_net, input_shapes=SHAPES)
     before = _tree(tmp_path)
-    with pytest.raises(ExportError, match=r"versions \[1\] have inputs \[x: TYPE_FP32 \[3, 64\]\].*\[x: TYPE_FP32 \[3, 128\]\]"):
+    with pytest.raises(
+        ExportError,
+        match=r"versions \[1\] have inputs \[x: TYPE_FP32 \[3, 64\]\].*\[x: TYPE_FP32 \[3, 128\]\]",
+    ):
         model.export_version(small_net, input_shapes={"x": (None, 3, 128)})
     assert _tree(tmp_path) == before
 
@@ -70,7 +77,9 @@ def test_failed_export_leaves_nothing(model, small_net, tmp_path) -> None:
     model.export_version(small_net, input_shapes=SHAPES)
     config_before = (model.path / "config.pbtxt").read_text()
     before = _tree(tmp_path)
-    with pytest.raises(ExportError, match="exporting net version 2 as pytorch_libtorch failed: cannot trace this"):
+    with pytest.raises(
+        ExportError, match="exporting net version 2 as pytorch_libtorch failed: cannot trace this"
+    ):
         model.export_version(_Failing())
     assert _tree(tmp_path) == before  # no version dir, no hidden temporary dir
     assert (model.path / "config.pbtxt").read_text() == config_before
@@ -88,7 +97,9 @@ def test_keep_versions(model, small_net) -> None:
         model.export_version(small_net, input_shapes=SHAPES)
     model.keep_versions([3, 1])
     assert specific_versions(model.config) == [1, 3]
-    with pytest.raises(ValueError, match=r"has versions \[1, 2, 3\]; cannot keep missing version\(s\) \[5\]"):
+    with pytest.raises(
+        ValueError, match=r"has versions \[1, 2, 3\]; cannot keep missing version\(s\) \[5\]"
+    ):
         model.keep_versions([1, 5])
     assert specific_versions(model.config) == [1, 3]
     model.write_config()
@@ -102,11 +113,15 @@ def test_module_modes_restored(model, small_net) -> None:
     assert wrapper.training and not any(m.training for m in small_net.modules())
 
 
-@pytest.mark.parametrize(("shapes", "message"), [
-    ({"x": (2, 3, 64)}, "axis 0 is the batch axis and must be None"),
-    ({}, "input_shapes is empty"),
-    (None, "has no inputs in its config; give input_shapes"),
-], ids=["static-batch", "empty", "missing"])
+@pytest.mark.parametrize(
+    ("shapes", "message"),
+    [
+        ({"x": (2, 3, 64)}, "axis 0 is the batch axis and must be None"),
+        ({}, "input_shapes is empty"),
+        (None, "has no inputs in its config; give input_shapes"),
+    ],
+    ids=["static-batch", "empty", "missing"],
+)
 def test_bad_input_shapes(model, small_net, shapes, message) -> None:
     with pytest.raises(ValueError, match=message):
         model.export_version(small_net, input_shapes=shapes)
@@ -117,7 +132,10 @@ def test_batch_axis_must_lead_outputs(model) -> None:
         def forward(self, x):
             return x.transpose(0, 1)
 
-    with pytest.raises(ExportError, match="output 'output__0' has shape \\(3, 2, 64\\) for a batch of 2; with max_batch_size 4"):
+    with pytest.raises(
+        ExportError,
+        match="output 'output__0' has shape \\(3, 2, 64\\) for a batch of 2; with max_batch_size 4",
+    ):
         model.export_version(Transposed(), input_shapes=SHAPES)
 
 

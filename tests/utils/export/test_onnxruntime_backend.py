@@ -29,8 +29,12 @@ def exported(tmp_path, small_net):
         model = ModelRepository(tmp_path).create_model(f"net{max_batch_size}", Platform.PYTHON)
         model.config.max_batch_size = max_batch_size
         lead = (None,) if max_batch_size else (2,)
-        path = model.export_version(small_net, input_shapes={"witness": (*lead, WITNESSES, SAMPLES)},
-                                    output_names=["noise"], options=FAST)
+        path = model.export_version(
+            small_net,
+            input_shapes={"witness": (*lead, WITNESSES, SAMPLES)},
+            output_names=["noise"],
+            options=FAST,
+        )
         return model, path
 
     return export
@@ -38,11 +42,18 @@ def exported(tmp_path, small_net):
 
 def _instance(load_python_model, model, path, parameters=None):
     config = json_format.MessageToDict(model.config, preserving_proto_field_name=True)
-    config.setdefault("parameters", {}).update({k: {"string_value": v} for k, v in (parameters or {}).items()})
+    config.setdefault("parameters", {}).update(
+        {k: {"string_value": v} for k, v in (parameters or {}).items()}
+    )
     module = load_python_model(path)
     instance = module.TritonPythonModel()
-    instance.initialize({"model_config": json.dumps(config), "model_repository": str(model.path),
-                         "model_version": path.parent.name})
+    instance.initialize(
+        {
+            "model_config": json.dumps(config),
+            "model_repository": str(model.path),
+            "model_version": path.parent.name,
+        }
+    )
     return instance
 
 
@@ -66,29 +77,39 @@ def test_batches_requests_and_splits(exported, load_python_model, pb_utils, smal
     instance.finalize()
 
 
-def test_bad_request_gets_error_others_answered(exported, load_python_model, pb_utils, small_net) -> None:
+def test_bad_request_gets_error_others_answered(
+    exported, load_python_model, pb_utils, small_net
+) -> None:
     model, path = exported(8)
     instance = _instance(load_python_model, model, path)
     good = np.ones((2, WITNESSES, SAMPLES), dtype=np.float32)
     wrong_shape = np.ones((1, WITNESSES + 1, SAMPLES), dtype=np.float32)
-    responses = instance.execute([
-        pb_utils.InferenceRequest({"witness": good}),
-        pb_utils.InferenceRequest({"witness": wrong_shape}),
-        pb_utils.InferenceRequest({"other": good}),
-    ])
-    np.testing.assert_allclose(responses[0].outputs()["noise"], _expected(small_net, good), rtol=1e-5, atol=1e-5)
+    responses = instance.execute(
+        [
+            pb_utils.InferenceRequest({"witness": good}),
+            pb_utils.InferenceRequest({"witness": wrong_shape}),
+            pb_utils.InferenceRequest({"other": good}),
+        ]
+    )
+    np.testing.assert_allclose(
+        responses[0].outputs()["noise"], _expected(small_net, good), rtol=1e-5, atol=1e-5
+    )
     assert responses[1].error is not None and responses[1].output_tensors == []
     assert "lacks input 'witness'" in responses[2].error.message()
 
 
-def test_without_batching_runs_each_request(exported, load_python_model, pb_utils, small_net) -> None:
+def test_without_batching_runs_each_request(
+    exported, load_python_model, pb_utils, small_net
+) -> None:
     model, path = exported(0)
     assert list(model.config.input[0].dims) == [2, WITNESSES, SAMPLES]
     instance = _instance(load_python_model, model, path)
     xs = [np.full((2, WITNESSES, SAMPLES), v, dtype=np.float32) for v in (0.5, -1.0)]
     responses = instance.execute([pb_utils.InferenceRequest({"witness": x}) for x in xs])
     for x, response in zip(xs, responses):
-        np.testing.assert_allclose(response.outputs()["noise"], _expected(small_net, x), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            response.outputs()["noise"], _expected(small_net, x), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_config_must_match_onnx(exported, load_python_model) -> None:

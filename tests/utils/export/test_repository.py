@@ -30,9 +30,13 @@ def test_intended_use(tmp_path, linear_net) -> None:
 
     config = model.config
     assert (config.platform, config.max_batch_size) == ("onnxruntime_onnx", 64)
-    assert [(t.name, list(t.dims), pb.DataType.Name(t.data_type)) for t in config.input] == [("input", [256], "TYPE_FP32")]
+    assert [(t.name, list(t.dims), pb.DataType.Name(t.data_type)) for t in config.input] == [
+        ("input", [256], "TYPE_FP32")
+    ]
     assert [(t.name, list(t.dims)) for t in config.output] == [("output", [4])]
-    assert [(g.count, g.kind) for g in config.instance_group] == [(4, pb.ModelInstanceGroup.KIND_GPU)]
+    assert [(g.count, g.kind) for g in config.instance_group] == [
+        (4, pb.ModelInstanceGroup.KIND_GPU)
+    ]
 
     # the file on disk runs at any batch size and agrees with torch
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -63,14 +67,18 @@ def test_existing_directory_blocks_name(tmp_path) -> None:
     assert repo.create_model("taken", Platform.ONNX, force=True).name == "taken_0"
 
 
-@pytest.mark.parametrize("name", ["", "a/b", ".hidden", "white space"], ids=["empty", "slash", "hidden", "space"])
+@pytest.mark.parametrize(
+    "name", ["", "a/b", ".hidden", "white space"], ids=["empty", "slash", "hidden", "space"]
+)
 def test_bad_model_names(tmp_path, name: str) -> None:
     with pytest.raises(ValueError, match="is not allowed"):
         ModelRepository(tmp_path).create_model(name, Platform.ONNX)
 
 
 def test_unknown_platform(tmp_path) -> None:
-    with pytest.raises(ValueError, match="unknown platform 'onnx'; allowed: onnxruntime_onnx, pytorch_libtorch"):
+    with pytest.raises(
+        ValueError, match="unknown platform 'onnx'; allowed: onnxruntime_onnx, pytorch_libtorch"
+    ):
         ModelRepository(tmp_path).create_model("m", "onnx")
 
 
@@ -86,7 +94,10 @@ def test_transaction_rolls_back(tmp_path, small_net) -> None:
     model = repo.create_model("net", Platform.TORCHSCRIPT)
     model.config.max_batch_size = 4
     model.export_version(small_net, input_shapes={"x": (None, 3, 64)})
-    before = {p.relative_to(tmp_path): p.read_bytes() if p.is_file() else None for p in tmp_path.rglob("*")}
+    before = {
+        p.relative_to(tmp_path): p.read_bytes() if p.is_file() else None
+        for p in tmp_path.rglob("*")
+    }
 
     with pytest.raises(RuntimeError, match="boom"), repo.transaction():
         repo["net"].export_version(small_net)
@@ -96,7 +107,10 @@ def test_transaction_rolls_back(tmp_path, small_net) -> None:
         other.export_version(small_net, input_shapes={"x": (2, 3, 64)})
         raise RuntimeError("boom")
 
-    after = {p.relative_to(tmp_path): p.read_bytes() if p.is_file() else None for p in tmp_path.rglob("*")}
+    after = {
+        p.relative_to(tmp_path): p.read_bytes() if p.is_file() else None
+        for p in tmp_path.rglob("*")
+    }
     assert after == before
     assert sorted(repo.models) == ["net"] and repo["net"].versions == [1]
 
@@ -111,7 +125,9 @@ def test_transaction_keeps_success(tmp_path, small_net) -> None:
 
 def test_remove_model(tmp_path, small_net) -> None:
     repo = ModelRepository(tmp_path)
-    repo.create_model("net", Platform.TORCHSCRIPT).export_version(small_net, input_shapes={"x": (2, 3, 64)})
+    repo.create_model("net", Platform.TORCHSCRIPT).export_version(
+        small_net, input_shapes={"x": (2, 3, 64)}
+    )
     repo.remove_model("net")
     assert not (tmp_path / "net").exists() and "net" not in repo
     with pytest.raises(KeyError, match="no model 'net'"):

@@ -44,21 +44,36 @@ def tone(name: str, rate: float, gps: float, seconds: float = 1.0) -> np.ndarray
 def strain_channels(gps: int, *, state: int = 3, background: bool = False) -> list[Channel]:
     channels = [
         Channel(STRAIN, 1e-21 * tone(STRAIN, STRAIN_RATE_HZ, gps), STRAIN_RATE_HZ, float(gps)),
-        Channel(STATE, np.full(int(STATE_RATE_HZ), state, dtype=np.uint32), STATE_RATE_HZ, float(gps)),
+        Channel(
+            STATE, np.full(int(STATE_RATE_HZ), state, dtype=np.uint32), STATE_RATE_HZ, float(gps)
+        ),
     ]
     if background:
-        channels.append(Channel(BACKGROUND, 1e-22 * tone(BACKGROUND, STRAIN_RATE_HZ, gps), STRAIN_RATE_HZ, float(gps)))
+        channels.append(
+            Channel(
+                BACKGROUND,
+                1e-22 * tone(BACKGROUND, STRAIN_RATE_HZ, gps),
+                STRAIN_RATE_HZ,
+                float(gps),
+            )
+        )
     return channels
 
 
 def witness_channels(gps: int) -> list[Channel]:
-    return [Channel(name, tone(name, rate, gps), float(rate), float(gps)) for name, rate in WITNESS_RATES.items()]
+    return [
+        Channel(name, tone(name, rate, gps), float(rate), float(gps))
+        for name, rate in WITNESS_RATES.items()
+    ]
 
 
 def write_pair(data_dir: Path, gps: int, **strain_options) -> tuple[Path, Path]:
     """Write the strain and witness frames of ``gps`` under ``data_dir``."""
     return (
-        write_frame(frame_path(data_dir, FrameKind.STRAIN, IFO_, gps), strain_channels(gps, **strain_options)),
+        write_frame(
+            frame_path(data_dir, FrameKind.STRAIN, IFO_, gps),
+            strain_channels(gps, **strain_options),
+        ),
         write_frame(frame_path(data_dir, FrameKind.WITNESS, IFO_, gps), witness_channels(gps)),
     )
 
@@ -70,7 +85,9 @@ def strain_path(data_dir: Path, gps: int) -> Path:
 class LiveWriter:
     """A writer thread: calls ``action(gps)`` for consecutive seconds every ``period`` seconds."""
 
-    def __init__(self, action: Callable[[int], None], start: int, count: int, period: float = 0.05) -> None:
+    def __init__(
+        self, action: Callable[[int], None], start: int, count: int, period: float = 0.05
+    ) -> None:
         self.action, self.start, self.count, self.period = action, start, count, period
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="test-frame-writer", daemon=True)

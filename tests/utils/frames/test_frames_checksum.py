@@ -24,7 +24,9 @@ INPUTS = {
 @pytest.mark.skipif(shutil.which("cksum") is None, reason="coreutils cksum not installed")
 @pytest.mark.parametrize("data", list(INPUTS.values()), ids=list(INPUTS))
 def test_posix_cksum_matches_the_cksum_command(data: bytes) -> None:
-    expected = int(subprocess.run(["cksum"], input=data, capture_output=True, check=True).stdout.split()[0])
+    expected = int(
+        subprocess.run(["cksum"], input=data, capture_output=True, check=True).stdout.split()[0]
+    )
     assert posix_cksum(data) == expected
 
 
@@ -35,7 +37,9 @@ def test_verify_frame_bytes(tmp_path: Path) -> None:
     for i in (45, len(raw) // 2, len(raw) - 5):  # a flipped bit anywhere is caught
         bad = bytearray(raw)
         bad[i] ^= 0x80
-        with pytest.raises(FrameError, match=r"frame file f.gwf is corrupt or incomplete \(\d+ bytes\)"):
+        with pytest.raises(
+            FrameError, match=r"frame file f.gwf is corrupt or incomplete \(\d+ bytes\)"
+        ):
             verify_gwf_bytes(bytes(bad), "f.gwf")
     unflagged = bytearray(raw)
     unflagged[39] = 0  # checksum flag off: nothing to verify

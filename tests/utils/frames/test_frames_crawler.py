@@ -40,7 +40,9 @@ def test_live_writer_with_a_dropped_frame(data_dir: Path) -> None:
     with _crawler(data_dir) as crawler, LiveWriter(action, T0, 8):
         events = _take(crawler, 8)
     assert [e.gps for e in events] == list(range(T0, T0 + 8))  # every second exactly once, in order
-    assert [e.status for e in events] == [FrameStatus.DROPPED if e.gps == dropped else FrameStatus.OK for e in events]
+    assert [e.status for e in events] == [
+        FrameStatus.DROPPED if e.gps == dropped else FrameStatus.OK for e in events
+    ]
     assert events[3].path is None and "did not appear within 0.4 s" in events[3].reason
     assert all(e.path == strain_path(data_dir, e.gps) for e in events if e.ok)
 
@@ -89,7 +91,9 @@ def test_partial_write_never_completed_is_dropped_with_reason(data_dir: Path) ->
     with _crawler(data_dir) as crawler:
         first, second = _take(crawler, 2)
     assert first.status is FrameStatus.DROPPED and first.path == path
-    assert "still unreadable after 0.4 s" in first.reason and "checksum does not match" in first.reason
+    assert (
+        "still unreadable after 0.4 s" in first.reason and "checksum does not match" in first.reason
+    )
     assert second.ok
 
 
@@ -109,7 +113,9 @@ def test_too_many_consecutive_drops_raise(data_dir: Path) -> None:
     with _crawler(data_dir, timeout=0.05, max_consecutive_drops=2) as crawler:
         assert next(crawler).ok
         assert [next(crawler).status for _ in range(2)] == [FrameStatus.DROPPED] * 2
-        with pytest.raises(DroppedFrameError, match=r"3 consecutive frames .* dropped up to GPS 1250000003"):
+        with pytest.raises(
+            DroppedFrameError, match=r"3 consecutive frames .* dropped up to GPS 1250000003"
+        ):
             next(crawler)
 
 
@@ -138,14 +144,19 @@ def test_start_now_is_the_newest_file(data_dir: Path) -> None:
     with _crawler(data_dir, start=None) as crawler:
         assert crawler.gps == T0 + 5 and next(crawler).gps == T0 + 5
     empty = data_dir / "elsewhere"
-    from_clock = resolve_start(None, empty, FrameKind.STRAIN, IFO_)  # no files: the current GPS second
+    from_clock = resolve_start(
+        None, empty, FrameKind.STRAIN, IFO_
+    )  # no files: the current GPS second
     import lal
 
     assert abs(from_clock - int(lal.GPSTimeNow())) <= 1
 
 
 def test_directory_created_after_the_crawler_started(data_dir: Path) -> None:
-    with _crawler(data_dir, timeout=3.0) as crawler, LiveWriter(lambda gps: _write(data_dir, gps), T0, 2, period=0.2):
+    with (
+        _crawler(data_dir, timeout=3.0) as crawler,
+        LiveWriter(lambda gps: _write(data_dir, gps), T0, 2, period=0.2),
+    ):
         events = _take(crawler, 2)
     assert [e.ok for e in events] == [True, True]
 

@@ -9,7 +9,18 @@ from .frame_fixtures import T0
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.gwf import Channel, check_frame, list_channels, read_frame, write_frame
 
-DTYPES = ["int16", "int32", "int64", "uint16", "uint32", "uint64", "float32", "float64", "complex64", "complex128"]
+DTYPES = [
+    "int16",
+    "int32",
+    "int64",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 RATES = [16, 256, 2048, 16384]
 
 
@@ -30,7 +41,13 @@ def test_round_trip_is_bit_exact(tmp_path: Path, dtype: str, rate: int, compress
     rng = np.random.default_rng(rate)
     channel = Channel("H1:TEST-X", _samples(dtype, rate, rng), float(rate), float(T0))
     path = write_frame(tmp_path / "H-H1_test-1250000000-1.gwf", [channel], compress=compress)
-    got = read_frame(path, ["H1:TEST-X"], expected_t0=T0, expected_duration=1.0, expected_rates={"H1:TEST-X": rate})
+    got = read_frame(
+        path,
+        ["H1:TEST-X"],
+        expected_t0=T0,
+        expected_duration=1.0,
+        expected_rates={"H1:TEST-X": rate},
+    )
     out = got["H1:TEST-X"]
     assert out.data.dtype == np.dtype(dtype)
     assert np.array_equal(out.data, channel.data)
@@ -63,7 +80,9 @@ def test_write_is_atomic_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
     good = Channel("H1:A", np.zeros(16), 16.0, float(T0))
     write_frame(tmp_path / "a.gwf", [good])
     with pytest.raises(FrameError, match=r"dtype bool cannot be written to GWF; allowed: int16"):
-        write_frame(tmp_path / "b.gwf", [good, Channel("H1:B", np.zeros(16, bool), 16.0, float(T0))])
+        write_frame(
+            tmp_path / "b.gwf", [good, Channel("H1:B", np.zeros(16, bool), 16.0, float(T0))]
+        )
     with pytest.raises(FrameError, match="duplicate channel names"):
         write_frame(tmp_path / "c.gwf", [good, good])
     with pytest.raises(FrameError, match="no channels"):
@@ -90,7 +109,10 @@ def frame(tmp_path: Path) -> Path:
     [
         ({"names": ["H1:A", "H1:NOPE", "H1:ALSO"]}, r"channel\(s\) H1:NOPE, H1:ALSO not found"),
         ({"expected_t0": T0 + 1}, r"channel H1:A starts at GPS 1250000000.0, expected 1250000001"),
-        ({"expected_rates": {"H1:A": 16384.0}}, r"H1:A has sample rate 4096.0 Hz, expected 16384.0 Hz"),
+        (
+            {"expected_rates": {"H1:A": 16384.0}},
+            r"H1:A has sample rate 4096.0 Hz, expected 16384.0 Hz",
+        ),
         ({"expected_duration": 2.0}, r"H1:A holds 4096 samples \(1.0 s\), expected 2.0 s"),
     ],
     ids=["missing-channels", "wrong-gps", "wrong-rate", "wrong-length"],
@@ -107,7 +129,9 @@ def test_nan_and_inf_samples_are_errors(tmp_path: Path) -> None:
     with pytest.raises(FrameError, match="channel H1:A: 2 of 16 samples are NaN or infinite"):
         write_frame(tmp_path / "refused.gwf", [Channel("H1:A", data, 16.0, float(T0))])
     assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
-    path = write_frame(tmp_path / "x.gwf", [Channel("H1:A", data, 16.0, float(T0))], allow_nonfinite=True)
+    path = write_frame(
+        tmp_path / "x.gwf", [Channel("H1:A", data, 16.0, float(T0))], allow_nonfinite=True
+    )
     with pytest.raises(FrameError, match="channel H1:A has 2 NaN/Inf sample"):
         read_frame(path, ["H1:A"])
 
@@ -141,7 +165,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("how", list(BAD))
-def test_bad_files_are_frame_errors_never_crashes(frame: Path, how: str, capfd: pytest.CaptureFixture) -> None:
+def test_bad_files_are_frame_errors_never_crashes(
+    frame: Path, how: str, capfd: pytest.CaptureFixture
+) -> None:
     bad = _corrupt(frame, how)
     for call in (check_frame, list_channels, lambda p: read_frame(p, ["H1:A"])):
         with pytest.raises(FrameError, match=BAD[how]):

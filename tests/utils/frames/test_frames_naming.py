@@ -4,15 +4,28 @@ from pathlib import Path
 
 import pytest
 
-from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, state_channel, strain_channel
+from deepclean.utils.frames.naming import (
+    FrameKind,
+    FrameName,
+    frame_path,
+    state_channel,
+    strain_channel,
+)
 from deepclean.utils.ifo import IFO
 
 
 def test_layout_of_strain_and_witness_frames() -> None:
     root = Path("/data")
-    assert frame_path(root, FrameKind.STRAIN, "H1", 1250921168) == Path("/data/kafka/H1/H-H1_llhoft-1250921168-1.gwf")
-    assert frame_path(root, FrameKind.WITNESS, IFO.L1, 5) == Path("/data/lldetchar/L1/L-L1_lldetchar-5-1.gwf")
-    assert (strain_channel("H1"), state_channel("L1")) == ("H1:GDS-CALIB_STRAIN", "L1:GDS-CALIB_STATE_VECTOR")
+    assert frame_path(root, FrameKind.STRAIN, "H1", 1250921168) == Path(
+        "/data/kafka/H1/H-H1_llhoft-1250921168-1.gwf"
+    )
+    assert frame_path(root, FrameKind.WITNESS, IFO.L1, 5) == Path(
+        "/data/lldetchar/L1/L-L1_lldetchar-5-1.gwf"
+    )
+    assert (strain_channel("H1"), state_channel("L1")) == (
+        "H1:GDS-CALIB_STRAIN",
+        "L1:GDS-CALIB_STATE_VECTOR",
+    )
 
 
 @pytest.mark.parametrize(

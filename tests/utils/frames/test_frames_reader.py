@@ -32,7 +32,9 @@ from deepclean.utils.frames.reader import DroppedFrame, FrameData, FramePairRead
 
 def test_good_second(data_dir: Path) -> None:
     write_pair(data_dir, T0, background=True)
-    reader = FramePairReader(data_dir, IFO_, parse_channels(CHANNELS, IFO_), extra_strain_channels=[BACKGROUND])
+    reader = FramePairReader(
+        data_dir, IFO_, parse_channels(CHANNELS, IFO_), extra_strain_channels=[BACKGROUND]
+    )
     item = reader.read(T0)
     assert isinstance(item, FrameData) and item.gps == T0 and item.ready
     assert list(item.channels) == CHANNELS  # strain first, witnesses sorted
@@ -47,7 +49,9 @@ def _witness(data_dir: Path, gps: int, channels: list[Channel]) -> None:
 
 
 def _strain(data_dir: Path, gps: int, channels: list[Channel]) -> None:
-    write_frame(strain_path(data_dir, gps), channels, allow_nonfinite=True)  # some cases are NaN on purpose
+    write_frame(
+        strain_path(data_dir, gps), channels, allow_nonfinite=True
+    )  # some cases are NaN on purpose
 
 
 def _nan_strain(data_dir: Path, gps: int) -> None:
@@ -89,7 +93,11 @@ def _missing_state(data_dir: Path, gps: int) -> None:
 
 def _fractional_state(data_dir: Path, gps: int) -> None:
     strain, _ = strain_channels(gps)
-    _strain(data_dir, gps, [strain, Channel("H1:GDS-CALIB_STATE_VECTOR", np.full(16, 2.5), 16.0, float(gps))])
+    _strain(
+        data_dir,
+        gps,
+        [strain, Channel("H1:GDS-CALIB_STATE_VECTOR", np.full(16, 2.5), 16.0, float(gps))],
+    )
 
 
 def _no_witness_file(data_dir: Path, gps: int) -> None:
@@ -98,19 +106,30 @@ def _no_witness_file(data_dir: Path, gps: int) -> None:
 
 FAULTS = {
     "nan": (_nan_strain, r"H1:GDS-CALIB_STRAIN has 1 NaN/Inf sample"),
-    "wrong-gps": (_wrong_gps, r"H1:GDS-CALIB_STRAIN starts at GPS 1250000008.0, expected 1250000001"),
+    "wrong-gps": (
+        _wrong_gps,
+        r"H1:GDS-CALIB_STRAIN starts at GPS 1250000008.0, expected 1250000001",
+    ),
     "missing-channel": (_missing_witness, r"channel\(s\) H1:ASC-CSOFT_P_OUT_DQ not found"),
-    "wrong-rate": (_wrong_rate, r"H1:ASC-CSOFT_P_OUT_DQ has sample rate 128.0 Hz, expected 256.0 Hz"),
+    "wrong-rate": (
+        _wrong_rate,
+        r"H1:ASC-CSOFT_P_OUT_DQ has sample rate 128.0 Hz, expected 256.0 Hz",
+    ),
     "wrong-length": (_short_strain, r"holds 8192 samples \(0.5 s\), expected 1.0 s"),
     "corrupt": (_corrupt_witness, "checksum does not match"),
     "no-state-vector": (_missing_state, r"H1:GDS-CALIB_STATE_VECTOR not found"),
     "no-witness-file": (_no_witness_file, "does not exist"),
-    "undecodable-state": (_fractional_state, r"GDS-CALIB_STATE_VECTOR: state vector holds non-integer"),
+    "undecodable-state": (
+        _fractional_state,
+        r"GDS-CALIB_STATE_VECTOR: state vector holds non-integer",
+    ),
 }
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_bad_second_is_dropped_with_logged_reason(data_dir: Path, fault: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_second_is_dropped_with_logged_reason(
+    data_dir: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
     make, reason = FAULTS[fault]
     for gps in (T0, T0 + 1):
         write_pair(data_dir, gps)
@@ -142,24 +161,40 @@ def test_stream_follows_a_live_writer_with_drops_and_lagging_witnesses(data_dir:
         if gps == T0 + 4:
             _corrupt_witness(data_dir, gps)
 
-    with FrameStream(data_dir, IFO_, CHANNELS, start=T0, timeout=0.5) as stream, LiveWriter(action, T0, 7):
+    with (
+        FrameStream(data_dir, IFO_, CHANNELS, start=T0, timeout=0.5) as stream,
+        LiveWriter(action, T0, 7),
+    ):
         items = [next(stream) for _ in range(7)]
     assert [i.gps for i in items] == list(range(T0, T0 + 7))
     kinds = [type(i).__name__ for i in items]
-    assert kinds == ["FrameData"] * 2 + ["DroppedFrame"] + ["FrameData"] + ["DroppedFrame"] + ["FrameData"] * 2
+    assert (
+        kinds
+        == ["FrameData"] * 2
+        + ["DroppedFrame"]
+        + ["FrameData"]
+        + ["DroppedFrame"]
+        + ["FrameData"] * 2
+    )
     assert items[2].reason.startswith("strain: file H-H1_llhoft-1250000002-1.gwf did not appear")
-    assert items[4].reason.startswith("witness: file H-H1_lldetchar-1250000004-1.gwf still unreadable")
+    assert items[4].reason.startswith(
+        "witness: file H-H1_lldetchar-1250000004-1.gwf still unreadable"
+    )
 
 
 def test_stream_raises_after_too_many_consecutive_drops(data_dir: Path) -> None:
     write_pair(data_dir, T0)
     write_pair(data_dir, T0 + 1, state=3)
     _nan_strain(data_dir, T0 + 1)  # present but invalid: counts as a drop too
-    with FrameStream(data_dir, IFO_, CHANNELS, start=T0, timeout=0.05, max_consecutive_drops=2) as stream:
+    with FrameStream(
+        data_dir, IFO_, CHANNELS, start=T0, timeout=0.05, max_consecutive_drops=2
+    ) as stream:
         assert isinstance(next(stream), FrameData)
         assert isinstance(next(stream), DroppedFrame)
         assert isinstance(next(stream), DroppedFrame)
-        with pytest.raises(DroppedFrameError, match="3 consecutive seconds dropped up to GPS 1250000003"):
+        with pytest.raises(
+            DroppedFrameError, match="3 consecutive seconds dropped up to GPS 1250000003"
+        ):
             next(stream)
 
 

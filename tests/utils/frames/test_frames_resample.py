@@ -17,9 +17,13 @@ def test_60hz_sine_amplitude_within_1e3_of_analytic(rate: int) -> None:
     t_out = np.arange(3 * 4096) / 4096
     analytic = np.sin(2 * np.pi * 60.0 * t_out + 0.4)
     middle = slice(4096, 2 * 4096)
-    assert np.max(np.abs(out[middle] - analytic[middle])) < 1e-4  # relative to the unit amplitude; spec 1e-3
+    assert (
+        np.max(np.abs(out[middle] - analytic[middle])) < 1e-4
+    )  # relative to the unit amplitude; spec 1e-3
     # the amplitude fitted over the middle second, as a second, independent look
-    design = np.stack([np.sin(2 * np.pi * 60 * t_out[middle]), np.cos(2 * np.pi * 60 * t_out[middle])], axis=1)
+    design = np.stack(
+        [np.sin(2 * np.pi * 60 * t_out[middle]), np.cos(2 * np.pi * 60 * t_out[middle])], axis=1
+    )
     coef, *_ = np.linalg.lstsq(design, out[middle], rcond=None)
     assert abs(np.hypot(*coef) - 1.0) < 1e-4
 
@@ -47,7 +51,11 @@ def test_anti_aliasing_removes_tones_above_the_new_nyquist() -> None:
 def test_identity_lengths_and_ratios() -> None:
     x = np.arange(10.0)
     assert np.array_equal(resample(x, 4096, 4096), x)
-    assert ratio(16384, 4096) == (1, 4) and ratio(16, 4096) == (256, 1) and ratio(3000, 4096) == (512, 375)
+    assert (
+        ratio(16384, 4096) == (1, 4)
+        and ratio(16, 4096) == (256, 1)
+        and ratio(3000, 4096) == (512, 375)
+    )
     assert resample(np.zeros((3, 2 * 512)), 512, 4096).shape == (3, 2 * 4096)
     assert edge_seconds(16, 4096) == pytest.approx(0.625) and edge_seconds(4096, 4096) == 0
 

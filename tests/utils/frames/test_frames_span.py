@@ -38,18 +38,35 @@ def _expected(name: str, first: int, last: int) -> np.ndarray:
 
 def test_span_matches_direct_computation(stream_dir: Path) -> None:
     start, duration = T0 + 1, 20
-    span = read_span(stream_dir, IFO_, CHANNELS, start, duration, extra_strain_channels=[BACKGROUND], chunk_seconds=7)
+    span = read_span(
+        stream_dir,
+        IFO_,
+        CHANNELS,
+        start,
+        duration,
+        extra_strain_channels=[BACKGROUND],
+        chunk_seconds=7,
+    )
     assert span.channels == tuple(CHANNELS) and span.t0 == start and span.sample_rate == 4096.0
     assert span.data.shape == (len(CHANNELS), duration * 4096) and span.data.dtype == np.float64
     assert span.missing == (MISSING,)
     for row, name in enumerate(CHANNELS):
         expected = _expected(name, start, start + duration)
-        np.testing.assert_allclose(span.data[row], expected, rtol=0, atol=1e-12 * SCALE.get(name, 1.0))
+        np.testing.assert_allclose(
+            span.data[row], expected, rtol=0, atol=1e-12 * SCALE.get(name, 1.0)
+        )
     np.testing.assert_allclose(
         span.extras[BACKGROUND], _expected(BACKGROUND, start, start + duration), rtol=0, atol=1e-34
     )
-    not_ready = {MISSING - 1, MISSING, MISSING + 1, NOT_READY}  # tapered, missing, tapered, state not ready
-    assert span.ready_seconds.tolist() == [s not in not_ready for s in range(start, start + duration)]
+    not_ready = {
+        MISSING - 1,
+        MISSING,
+        MISSING + 1,
+        NOT_READY,
+    }  # tapered, missing, tapered, state not ready
+    assert span.ready_seconds.tolist() == [
+        s not in not_ready for s in range(start, start + duration)
+    ]
     assert span.ready.shape == (duration * 4096,)
     assert span.times()[4096] == start + 1
 
@@ -61,28 +78,43 @@ def test_result_does_not_depend_on_chunking(stream_dir: Path) -> None:
     np.testing.assert_array_equal(one.ready, other.ready)
 
 
-def test_unpadded_edges_are_zero_padded_and_not_ready(stream_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unpadded_edges_are_zero_padded_and_not_ready(
+    stream_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level("WARNING"):
-        span = read_span(stream_dir, IFO_, CHANNELS, T0, LAST - T0)  # no frame at T0 - 1 nor at LAST
+        span = read_span(
+            stream_dir, IFO_, CHANNELS, T0, LAST - T0
+        )  # no frame at T0 - 1 nor at LAST
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1, warnings  # one summary line, and absent padding is no dropped frame
-    assert warnings[0].startswith(f"span {T0}+{LAST - T0} s: 1 second(s) missing or invalid, zero-filled: "
-                                  f"GPS {MISSING} (first: frame file ")
+    assert warnings[0].startswith(
+        f"span {T0}+{LAST - T0} s: 1 second(s) missing or invalid, zero-filled: "
+        f"GPS {MISSING} (first: frame file "
+    )
     assert warnings[0].endswith(f"-{MISSING}-1.gwf does not exist)")
     for row, name in enumerate(CHANNELS):
         rate = RATES[name]
-        pieces = [np.zeros(rate)] + [
-            None if s == MISSING else SCALE.get(name, 1.0) * tone(name, rate, s) for s in range(T0, LAST)
-        ] + [np.zeros(rate)]
+        pieces = (
+            [np.zeros(rate)]
+            + [
+                None if s == MISSING else SCALE.get(name, 1.0) * tone(name, rate, s)
+                for s in range(T0, LAST)
+            ]
+            + [np.zeros(rate)]
+        )
         joined, _ = fill_gaps(pieces, rate, rate)
         expected = resample(joined, rate, 4096)[4096:-4096]
-        np.testing.assert_allclose(span.data[row], expected, rtol=0, atol=1e-12 * SCALE.get(name, 1.0))
+        np.testing.assert_allclose(
+            span.data[row], expected, rtol=0, atol=1e-12 * SCALE.get(name, 1.0)
+        )
     ready = span.ready_seconds
     assert not ready[0] and not ready[-1] and ready[1] and ready[-2]
 
 
 def test_errors(stream_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(FrameError, match=r"no usable frames for GPS 1250000000-1250000005 under .*empty"):
+    with pytest.raises(
+        FrameError, match=r"no usable frames for GPS 1250000000-1250000005 under .*empty"
+    ):
         read_span(tmp_path / "empty", IFO_, CHANNELS, T0, 5)
     with pytest.raises(ValueError, match="duration 0 s must be at least 1"):
         read_span(stream_dir, IFO_, CHANNELS, T0, 0)

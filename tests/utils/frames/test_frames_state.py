@@ -11,10 +11,14 @@ def _direct(values) -> list[bool]:
 
 
 @pytest.mark.parametrize(
-    "dtype", ["uint32", "int32", "int64", "float64"], ids=["uint32", "int32", "int64", "float-holding-ints"]
+    "dtype",
+    ["uint32", "int32", "int64", "float64"],
+    ids=["uint32", "int32", "int64", "float-holding-ints"],
 )
 def test_ready_mask_matches_bitwise_definition(dtype: str) -> None:
-    values = np.array([0, 1, 2, 3, 4, 7, 11, 12, 15, 0xFFFF, 0x10003, 0x10001, 2**31 - 1], dtype=dtype)
+    values = np.array(
+        [0, 1, 2, 3, 4, 7, 11, 12, 15, 0xFFFF, 0x10003, 0x10001, 2**31 - 1], dtype=dtype
+    )
     assert ready_mask(values).tolist() == _direct(values)
 
 

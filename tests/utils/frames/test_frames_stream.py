@@ -51,11 +51,15 @@ def test_60hz_sine_streamed_through_3s_buffer_keeps_amplitude() -> None:
 def test_streamed_output_equals_whole_span_resampling() -> None:
     channels = _channels(np.random.default_rng(0))
     produced = _stream(channels)
-    assert sorted(produced) == list(range(1, SECONDS - 1))  # 1 s of latency, first second is padding only
+    assert sorted(produced) == list(
+        range(1, SECONDS - 1)
+    )  # 1 s of latency, first second is padding only
     for c, rate in enumerate(RATES):
         whole = resample(channels[c], rate, 4096)
         for k, out in produced.items():
-            np.testing.assert_allclose(out.data[c], whole[k * 4096 : (k + 1) * 4096], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(
+                out.data[c], whole[k * 4096 : (k + 1) * 4096], rtol=0, atol=1e-12
+            )
     assert all(not out.dropped and not out.tapered for out in produced.values())
     assert [produced[k].ready for k in sorted(produced)] == [k != 7 for k in sorted(produced)]
 
@@ -64,16 +68,22 @@ def test_dropped_second_is_zeros_with_tapers_like_offline() -> None:
     channels = _channels(np.random.default_rng(1))
     produced = _stream(channels, drops={5})
     assert produced[5].dropped and not produced[5].ready
-    np.testing.assert_allclose(produced[5].data, 0.0, atol=1e-3)  # only the filter's reach of the neighbours
+    np.testing.assert_allclose(
+        produced[5].data, 0.0, atol=1e-3
+    )  # only the filter's reach of the neighbours
     assert [k for k, out in produced.items() if out.tapered] == [4, 5, 6]
     for c, rate in enumerate(RATES):
-        pieces = [None if s == 5 else channels[c][s * rate : (s + 1) * rate] for s in range(SECONDS)]
+        pieces = [
+            None if s == 5 else channels[c][s * rate : (s + 1) * rate] for s in range(SECONDS)
+        ]
         joined, _ = fill_gaps(pieces, rate, rate)
         whole = resample(joined, rate, 4096)
         for k, out in produced.items():
             # second 3 was produced before the drop at 5 was known: see the module docstring
             tolerance = 1e-12 if k != 3 else 1e-6 if rate >= 1024 else 2e-3
-            np.testing.assert_allclose(out.data[c], whole[k * 4096 : (k + 1) * 4096], rtol=0, atol=tolerance)
+            np.testing.assert_allclose(
+                out.data[c], whole[k * 4096 : (k + 1) * 4096], rtol=0, atol=tolerance
+            )
 
 
 @pytest.mark.parametrize("buffer_seconds", [3, 4, 5], ids=["3s", "4s", "5s"])
@@ -89,7 +99,10 @@ def test_latency_follows_buffer_length(buffer_seconds: int) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"sample_rates": [16], "buffer_seconds": 2}, "buffer_seconds 2 must be a whole number >= 3"),
+        (
+            {"sample_rates": [16], "buffer_seconds": 2},
+            "buffer_seconds 2 must be a whole number >= 3",
+        ),
         ({"sample_rates": [8]}, r"a channel at 8.0 Hz needs 1.25 s of data each side .* gives 1 s"),
         ({"sample_rates": []}, "sample_rates is empty"),
         ({"sample_rates": [100.5]}, "100.5 Hz is not a positive whole number"),
@@ -107,7 +120,9 @@ def test_push_errors() -> None:
     resampler.push(GPS, [np.zeros(512), np.zeros(16)])
     with pytest.raises(ValueError, match="pushed GPS 1250000002 after 1250000000"):
         resampler.push(GPS + 2, None)
-    with pytest.raises(ValueError, match=r"channel 1 holds \(15,\) samples, expected \(16,\) at 16.0 Hz"):
+    with pytest.raises(
+        ValueError, match=r"channel 1 holds \(15,\) samples, expected \(16,\) at 16.0 Hz"
+    ):
         resampler.push(GPS + 1, [np.zeros(512), np.zeros(15)])
     with pytest.raises(ValueError, match="got 1 channels, expected 2"):
         resampler.push(GPS + 1, [np.zeros(512)])

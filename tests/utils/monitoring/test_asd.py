@@ -25,7 +25,9 @@ def direct_asd(x, fs, fftlength):
     return np.fft.rfftfreq(n, 1 / fs), np.sqrt(np.mean(periodograms, axis=0))
 
 
-@pytest.mark.parametrize("duration,fftlength", [(8.0, 2.0), (10.0, 8.0), (12.5, 1.0)], ids=["8s-2s", "10s-8s", "odd"])
+@pytest.mark.parametrize(
+    "duration,fftlength", [(8.0, 2.0), (10.0, 8.0), (12.5, 1.0)], ids=["8s-2s", "10s-8s", "odd"]
+)
 def test_asd_matches_direct_loop(duration, fftlength):
     x = np.random.default_rng(1).standard_normal(int(duration * FS))
     freqs, got = asd(x, FS, fftlength)
@@ -42,31 +44,45 @@ def test_ratio_matches_direct_band_mean():
     _, b = direct_asd(raw, FS, 2.0)
     inband = (freqs >= 58) & (freqs <= 62)
     assert inband.sum() == 9
-    assert asd_ratio(cleaned, raw, FS, [(58, 62)], 2.0) == pytest.approx(np.mean(a[inband] / b[inband]), rel=1e-10)
+    assert asd_ratio(cleaned, raw, FS, [(58, 62)], 2.0) == pytest.approx(
+        np.mean(a[inband] / b[inband]), rel=1e-10
+    )
 
 
 @pytest.mark.parametrize("average", list(Average), ids=lambda a: a.value)
 @pytest.mark.parametrize("scale", [0.25, 1.0, 3.0])
 def test_scaled_copy_has_exact_ratio(average, scale):
     raw = np.random.default_rng(3).standard_normal(int(16 * FS))
-    assert asd_ratio(scale * raw, raw, FS, [(58, 62), (118, 122)], 2.0, average) == pytest.approx(scale, rel=1e-12)
+    assert asd_ratio(scale * raw, raw, FS, [(58, 62), (118, 122)], 2.0, average) == pytest.approx(
+        scale, rel=1e-12
+    )
 
 
 def test_segment_count_matches_scipy():
     for duration, fftlength, want in [(64, 2, 63), (10, 8, 1), (64, 4, 31), (8, 2, 7), (1, 2, 0)]:
         assert welch_segments(duration, fftlength) == want
         if want:
-            _, _, spec = signal.spectrogram(np.zeros(int(duration * 64)), fs=64, nperseg=fftlength * 64,
-                                            noverlap=fftlength * 32)
+            _, _, spec = signal.spectrogram(
+                np.zeros(int(duration * 64)), fs=64, nperseg=fftlength * 64, noverlap=fftlength * 32
+            )
             assert spec.shape[-1] == want
 
 
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: asd(np.zeros(100), FS, 2.0), "Number of samples 100 is insufficient for an ASD with fftlength 2.0 s"),
-        (lambda: asd_ratio(np.ones(8192), np.ones(4096), FS, [(58, 62)]), "cannot be compared; need equal lengths"),
-        (lambda: asd_ratio(np.ones(8192), np.ones(8192), FS, [(60.1, 60.2)]), r"no frequency bin \(resolution 0.5 Hz\)"),
+        (
+            lambda: asd(np.zeros(100), FS, 2.0),
+            "Number of samples 100 is insufficient for an ASD with fftlength 2.0 s",
+        ),
+        (
+            lambda: asd_ratio(np.ones(8192), np.ones(4096), FS, [(58, 62)]),
+            "cannot be compared; need equal lengths",
+        ),
+        (
+            lambda: asd_ratio(np.ones(8192), np.ones(8192), FS, [(60.1, 60.2)]),
+            r"no frequency bin \(resolution 0.5 Hz\)",
+        ),
     ],
     ids=["short", "lengths", "band"],
 )

@@ -30,8 +30,16 @@ P, F, S, PR, RJ = Verdict.PASS, Verdict.FAIL, Verdict.SKIP, Verdict.PROMOTE, Ver
         ([0.99, 0.99, 0.99], None, [P, P, PR]),  # untrained production counts as raw (ratio 1)
         ([1.01, 1.01, 1.01], None, [F, F, RJ]),  # max_ratio 1 wins over the tolerance
     ],
-    ids=["promote", "skip-keeps-count", "fail-resets", "tolerance", "worse-than-production", "worse-than-raw",
-         "untrained-production", "max-ratio"],
+    ids=[
+        "promote",
+        "skip-keeps-count",
+        "fail-resets",
+        "tolerance",
+        "worse-than-production",
+        "worse-than-raw",
+        "untrained-production",
+        "max-ratio",
+    ],
 )
 def test_verdicts(ratios, production_ratio, want):
     tracker = CanaryTracker(Thresholds(passes=3, failures=3))

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from deepclean.utils.monitoring.segment import REQUIRED_BITS, SecondSummary, SkipReason, check_segment, summarize_second
+from deepclean.utils.monitoring.segment import (
+    REQUIRED_BITS,
+    SecondSummary,
+    SkipReason,
+    check_segment,
+    summarize_second,
+)
 from deepclean.utils.products import StateBit
 
 GOOD = int(REQUIRED_BITS | StateBit.OUT_DQ_CLEANED | StateBit.WITNESSES_PRESENT)
@@ -11,7 +17,9 @@ GOOD = int(REQUIRED_BITS | StateBit.OUT_DQ_CLEANED | StateBit.WITNESSES_PRESENT)
 
 def second(gps, state=GOOD, production=1, canary=2):
     full = lambda v: np.full(16, v, dtype=np.int32)  # noqa: E731
-    return summarize_second(gps, full(state) if np.isscalar(state) else state, full(production), full(canary))
+    return summarize_second(
+        gps, full(state) if np.isscalar(state) else state, full(production), full(canary)
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,13 @@
 import pytest
 
 from deepclean.utils.monitoring.spans import (
-    carousel_victims, closed_spans, covered, retention_victims, runs, span_start, to_archive,
+    carousel_victims,
+    closed_spans,
+    covered,
+    retention_victims,
+    runs,
+    span_start,
+    to_archive,
 )
 
 
@@ -21,7 +27,12 @@ def test_runs_and_spans():
         (range(0, 20), set(), 16, [(0, 16)]),
         ([*range(0, 5), *range(8, 20)], set(), 17, [(0, 5), (8, 16)]),  # a gap stays a gap
         (range(0, 40), set(range(0, 16)), 33, [(16, 32)]),
-        (range(10, 40), {12}, 40, [(10, 12), (13, 16), (16, 32)]),  # resume around an archived second
+        (
+            range(10, 40),
+            {12},
+            40,
+            [(10, 12), (13, 16), (16, 32)],
+        ),  # resume around an archived second
     ],
     ids=["open", "closed", "gap", "already-archived", "split"],
 )
@@ -38,7 +49,10 @@ def test_carousel_keeps_unarchived():
 
 def test_retention_by_age_and_size():
     files = [(0, 128, 10), (128, 128, 10), (256, 100, 10), (384, 128, 10)]
-    assert retention_victims(files, 600, max_age=300, max_bytes=None) == [0, 128]  # ended at 128, 256 < 300
+    assert retention_victims(files, 600, max_age=300, max_bytes=None) == [
+        0,
+        128,
+    ]  # ended at 128, 256 < 300
     assert retention_victims(files, 600, max_age=None, max_bytes=25) == [0, 128]
     assert retention_victims(files, 600, max_age=None, max_bytes=None) == []
     assert retention_victims(files, 600, max_age=350, max_bytes=15) == [0, 128, 256]

@@ -15,7 +15,14 @@ import torch
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.nn.architecture import DeepCleanAE
 from deepclean.utils.nn.inference import predict_noise, torch_predictor, warmup_samples
-from deepclean.utils.streaming import EDGE_LEFT, EDGE_RIGHT, NETWORK_STRIDE, Snapshotter, StreamGeometry, StreamMode
+from deepclean.utils.streaming import (
+    EDGE_LEFT,
+    EDGE_RIGHT,
+    NETWORK_STRIDE,
+    Snapshotter,
+    StreamGeometry,
+    StreamMode,
+)
 from deepclean.utils.training.artifacts import load_model
 from tests.services.trainer.sim_helpers import GPS, IFO, TINY_TRAIN, flags, run_cli, simulate
 
@@ -24,7 +31,9 @@ def _random_network(witnesses: int) -> DeepCleanAE:
     torch.manual_seed(witnesses)
     net = DeepCleanAE(witnesses).double().eval()
     for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm1d):  # not the identity statistics of a fresh network
+        if isinstance(
+            module, torch.nn.BatchNorm1d
+        ):  # not the identity statistics of a fresh network
             module.running_mean.normal_()
             module.running_var.uniform_(0.5, 2.0)
     return net
@@ -34,7 +43,9 @@ def _random_network(witnesses: int) -> DeepCleanAE:
 @pytest.mark.parametrize(("length", "offset"), [(512, 256), (1024, 512), (1216, 320)])
 def test_receptive_field_edges_are_measured(witnesses: int, length: int, offset: int) -> None:
     net = _random_network(witnesses)
-    x = torch.randn(1, witnesses, 2048, dtype=torch.float64, generator=torch.Generator().manual_seed(length))
+    x = torch.randn(
+        1, witnesses, 2048, dtype=torch.float64, generator=torch.Generator().manual_seed(length)
+    )
     with torch.inference_mode():
         whole = net(x)[0]
         part = net(x[:, :, offset : offset + length])[0]
@@ -51,16 +62,41 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("modes")
     data, model_dir = simulate(root / "data", 80), root / "model"
     tiny = {**TINY_TRAIN, "max_steps": 12, "max_epochs": 4}
-    assert run_cli(["train", "--data-dir", str(data), "--ifo", IFO, "--channels", str(data / "channels.txt"),
-                    "--start", str(GPS), "--duration", "60", "--output-dir", str(model_dir), *flags(tiny)]) == 0
+    assert (
+        run_cli(
+            [
+                "train",
+                "--data-dir",
+                str(data),
+                "--ifo",
+                IFO,
+                "--channels",
+                str(data / "channels.txt"),
+                "--start",
+                str(GPS),
+                "--duration",
+                "60",
+                "--output-dir",
+                str(model_dir),
+                *flags(tiny),
+            ]
+        )
+        == 0
+    )
     model, meta = load_model(model_dir)
     span = read_span(data, IFO, meta.channels, GPS + 64, 12, 4096.0)
     return model.eval(), span.data[1:].astype(np.float32)
 
 
 def _production(mode: StreamMode) -> StreamGeometry:
-    return StreamGeometry.from_seconds(kernel_length=1.0, stride_length=1 / 512, sample_rate=4096.0,
-                                       batch_size=128, max_latency=0.5, mode=mode)
+    return StreamGeometry.from_seconds(
+        kernel_length=1.0,
+        stride_length=1 / 512,
+        sample_rate=4096.0,
+        batch_size=128,
+        max_latency=0.5,
+        mode=mode,
+    )
 
 
 @pytest.mark.slow
@@ -72,12 +108,25 @@ def test_windows_equal_the_contiguous_pass_of_their_phase_inside(trained) -> Non
     # one pass over the whole (zero-prefixed) stretch per phase, as the contiguous mode computes it
     # (zeros after the stretch keep the passes' own right edge beyond the windows' interiors)
     prefix = g.kernel_size  # the snapshotter's zeros before the stream, a multiple of 16
-    extended = np.concatenate([np.zeros((x.shape[0], prefix), np.float32), x,
-                               np.zeros((x.shape[0], 2 * EDGE_RIGHT), np.float32)], axis=1)
-    passes = {r: predict(extended[None, :, r : r + (extended.shape[1] - 16) // 16 * 16])[0] for r in (0, 8)}
+    extended = np.concatenate(
+        [
+            np.zeros((x.shape[0], prefix), np.float32),
+            x,
+            np.zeros((x.shape[0], 2 * EDGE_RIGHT), np.float32),
+        ],
+        axis=1,
+    )
+    passes = {
+        r: predict(extended[None, :, r : r + (extended.shape[1] - 16) // 16 * 16])[0]
+        for r in (0, 8)
+    }
     scale = float(np.std(passes[0][prefix : prefix + x.shape[1]]))
     assert scale > 0
-    snapshotter, worst, interior = Snapshotter(x.shape[0], g), 0.0, slice(EDGE_LEFT, g.kernel_size - EDGE_RIGHT)
+    snapshotter, worst, interior = (
+        Snapshotter(x.shape[0], g),
+        0.0,
+        slice(EDGE_LEFT, g.kernel_size - EDGE_RIGHT),
+    )
     for u in range(4):
         windows = snapshotter.update(x[:, u * g.update_size : (u + 1) * g.update_size])
         predictions = predict(windows)
@@ -86,7 +135,9 @@ def test_windows_equal_the_contiguous_pass_of_their_phase_inside(trained) -> Non
             phase = start % NETWORK_STRIDE
             reference = passes[phase][start - phase : start - phase + g.kernel_size]
             worst = max(worst, float(np.abs(window[interior] - reference[interior]).max()))
-    print(f"\nlargest interior difference windowed vs contiguous pass: {worst / scale:.2e} of the noise std")
+    print(
+        f"\nlargest interior difference windowed vs contiguous pass: {worst / scale:.2e} of the noise std"
+    )
     assert worst <= 1e-5 * scale
 
 
@@ -102,8 +153,10 @@ def test_contiguous_stream_against_windowed_stream(trained) -> None:
     a, b = a[skip:n], b[skip:n]
     scale = float(np.std(a))
     rms, peak = float(np.sqrt(np.mean((a - b) ** 2))) / scale, float(np.abs(a - b).max()) / scale
-    print(f"\nwhole stream, contiguous vs windowed: rms difference {rms:.2e}, largest {peak:.2e} of the noise std "
-          f"({len(a)} samples)")
+    print(
+        f"\nwhole stream, contiguous vs windowed: rms difference {rms:.2e}, largest {peak:.2e} of the noise std "
+        f"({len(a)} samples)"
+    )
     assert rms < 0.05 and np.corrcoef(a, b)[0, 1] > 0.99
 
 
@@ -112,7 +165,13 @@ def test_settings_refuse_a_contiguous_lag_longer_than_the_kernel() -> None:
 
     from deepclean.services.offline.settings import OfflineSettings
 
-    with pytest.raises(ValidationError, match=r"stream_mode contiguous lags by 104 samples .* >= 0.0253906 s"):
-        OfflineSettings(inference_kernel_length=1 / 64, inference_sampling_rate=512, max_latency=1 / 128,
-                        stream_mode="contiguous")
+    with pytest.raises(
+        ValidationError, match=r"stream_mode contiguous lags by 104 samples .* >= 0.0253906 s"
+    ):
+        OfflineSettings(
+            inference_kernel_length=1 / 64,
+            inference_sampling_rate=512,
+            max_latency=1 / 128,
+            stream_mode="contiguous",
+        )
     assert OfflineSettings(stream_mode="contiguous").stream_mode is StreamMode.CONTIGUOUS

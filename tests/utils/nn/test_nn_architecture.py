@@ -6,7 +6,9 @@ from deepclean.utils.nn import DeepCleanAE, DeepCleanModel, TimeLengthError
 from deepclean.utils.nn.model import count_parameters
 
 
-@pytest.mark.parametrize("num_witnesses, time", [(21, 64), (18, 256), (1, 16), (3, 4096)], ids=["H1", "L1", "one", "1s"])
+@pytest.mark.parametrize(
+    "num_witnesses, time", [(21, 64), (18, 256), (1, 16), (3, 4096)], ids=["H1", "L1", "one", "1s"]
+)
 def test_shapes(num_witnesses, time):
     net = DeepCleanAE(num_witnesses).eval()
     with torch.no_grad():
@@ -22,7 +24,17 @@ def test_parameter_count_h1():
 def test_layers_match_publication():
     net = DeepCleanAE(21)
     convs = [m for m in net.modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))]
-    shapes = [(type(m).__name__, m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0]) for m in convs]
+    shapes = [
+        (
+            type(m).__name__,
+            m.in_channels,
+            m.out_channels,
+            m.kernel_size[0],
+            m.stride[0],
+            m.padding[0],
+        )
+        for m in convs
+    ]
     assert shapes == [
         ("Conv1d", 21, 21, 7, 1, 3),
         ("Conv1d", 21, 8, 7, 2, 3),
@@ -63,8 +75,15 @@ def test_model_outputs_strain_units():
         noise = model(x)
         standard = model.network(model.witness_scaler(x))
     assert noise.shape == (4, 64)
-    assert torch.allclose(noise, standard * model.target_scaler.std.float() + model.target_scaler.mean.float())
+    assert torch.allclose(
+        noise, standard * model.target_scaler.std.float() + model.target_scaler.mean.float()
+    )
     assert 1e-23 < noise.abs().mean() < 1e-19
     # scaler statistics travel with the weights
     keys = set(model.state_dict())
-    assert {"witness_scaler.mean", "witness_scaler.std", "target_scaler.mean", "target_scaler.std"} <= keys
+    assert {
+        "witness_scaler.mean",
+        "witness_scaler.std",
+        "target_scaler.mean",
+        "target_scaler.std",
+    } <= keys

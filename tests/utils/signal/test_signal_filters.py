@@ -15,10 +15,16 @@ def _tone(freq, seconds=8.0):
 def test_matches_scipy_sosfiltfilt():
     x = np.random.default_rng(0).normal(size=4 * 4096)
     sos = signal.butter(8, [58, 62], btype="bandpass", fs=FS, output="sos")
-    np.testing.assert_allclose(BandpassFilter(((58, 62),), FS)(x), signal.sosfiltfilt(sos, x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        BandpassFilter(((58, 62),), FS)(x), signal.sosfiltfilt(sos, x), rtol=1e-12, atol=1e-15
+    )
 
 
-@pytest.mark.parametrize("freq, gain", [(60.0, 1.0), (30.0, 0.0), (100.0, 0.0), (61.0, 1.0)], ids=["centre", "below", "above", "in-band"])
+@pytest.mark.parametrize(
+    "freq, gain",
+    [(60.0, 1.0), (30.0, 0.0), (100.0, 0.0), (61.0, 1.0)],
+    ids=["centre", "below", "above", "in-band"],
+)
 def test_passes_band_only(freq, gain):
     out = BandpassFilter(((58, 62),), FS)(_tone(freq))
     middle = slice(2 * 4096, 6 * 4096)

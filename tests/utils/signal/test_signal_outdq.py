@@ -36,17 +36,28 @@ def seconds(seed: int, n: int, line: float) -> list[tuple[np.ndarray, np.ndarray
 def test_ratio_matches_a_direct_median_welch() -> None:
     rng = np.random.default_rng(0)
     raw, clean = rng.normal(size=8 * FS), 0.5 * rng.normal(size=8 * FS)
-    assert median_asd_ratio(clean, raw, FS, BANDS, 2.0) == pytest.approx(direct_ratio(clean, raw), rel=1e-9)
+    assert median_asd_ratio(clean, raw, FS, BANDS, 2.0) == pytest.approx(
+        direct_ratio(clean, raw), rel=1e-9
+    )
 
 
 def test_gate_follows_a_direct_loop_through_good_and_bad_cleaning() -> None:
     """Good cleaning for 10 s, then 'cleaning' that adds noise for 10 s, an invalid second, good again,
     then 9 invalid seconds (more than the buffer: it is emptied) and good again."""
     good = seconds(1, 10, line=5.0)  # clean = background: ratio << 1
-    bad = [(raw, raw + 3 * np.random.default_rng(i).normal(size=FS)) for i, (raw, _) in enumerate(seconds(2, 10, 5.0))]
-    plan = [(r, c, True) for r, c in good] + [(r, c, True) for r, c in bad] + [(good[0][0], good[0][0], False)]
+    bad = [
+        (raw, raw + 3 * np.random.default_rng(i).normal(size=FS))
+        for i, (raw, _) in enumerate(seconds(2, 10, 5.0))
+    ]
+    plan = (
+        [(r, c, True) for r, c in good]
+        + [(r, c, True) for r, c in bad]
+        + [(good[0][0], good[0][0], False)]
+    )
     plan += [(r, c, True) for r, c in seconds(3, 6, line=5.0)]
-    plan += [(good[0][0], good[0][0], False)] * 9 + [(r, c, True) for r, c in seconds(4, 6, line=5.0)]
+    plan += [(good[0][0], good[0][0], False)] * 9 + [
+        (r, c, True) for r, c in seconds(4, 6, line=5.0)
+    ]
     gate = OutDqGate(FS, BANDS, buffer_seconds=8, min_seconds=4)
     rising = np.hanning(2 * FS)[:FS]
     in_spec, buffer, invalid = False, [], 0
@@ -63,7 +74,9 @@ def test_gate_follows_a_direct_loop_through_good_and_bad_cleaning() -> None:
             if len(buffer) < 4:
                 expected, ratio = np.zeros(FS), None
             else:
-                ratio = direct_ratio(np.concatenate([c for _, c in buffer]), np.concatenate([r for r, _ in buffer]))
+                ratio = direct_ratio(
+                    np.concatenate([c for _, c in buffer]), np.concatenate([r for r, _ in buffer])
+                )
                 if in_spec and ratio > 1:
                     in_spec, expected = False, rising[::-1]
                 elif not in_spec and ratio < 1:

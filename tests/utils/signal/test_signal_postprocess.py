@@ -26,14 +26,21 @@ def test_clean_removes_in_band_noise_only():
     n = int(16 * FS)
     t = np.arange(n) / FS
     background = rng.normal(size=n)
-    coupled = 20 * BandpassFilter(((59, 61),), FS)(rng.normal(size=n)) + 20 * np.sin(2 * np.pi * 60 * t)
+    coupled = 20 * BandpassFilter(((59, 61),), FS)(rng.normal(size=n)) + 20 * np.sin(
+        2 * np.pi * 60 * t
+    )
     raw = background + coupled
     # a noise estimate that is right in band but wrong out of band: the band-pass removes the latter
     estimate = coupled + 5 * np.sin(2 * np.pi * 30 * t) + 5 * np.sin(2 * np.pi * 100 * t)
     pad = int(2 * FS)  # filter edge transients stay in the padding
     cleaned = clean(raw[pad:-pad], estimate, BandpassFilter(((58, 62),), FS), memory=pad, lead=pad)
     report = cleaning_report(
-        raw[pad:-pad], cleaned, FS, [(58, 62)], background=background[pad:-pad], out_of_band=[(20, 50), (70, 200)]
+        raw[pad:-pad],
+        cleaned,
+        FS,
+        [(58, 62)],
+        background=background[pad:-pad],
+        out_of_band=[(20, 50), (70, 200)],
     )
     assert report["in_band_ratio"] < 0.3
     for value in report["out_of_band_ratio"].values():
@@ -57,7 +64,9 @@ def test_filter_noise_bad_padding(memory, lead):
 
 
 def test_subtract_shape_mismatch():
-    with pytest.raises(ValueError, match=r"raw strain has shape \(10,\) but noise has shape \(8,\) with memory=0"):
+    with pytest.raises(
+        ValueError, match=r"raw strain has shape \(10,\) but noise has shape \(8,\) with memory=0"
+    ):
         clean(np.zeros(10), np.zeros(8), BandpassFilter(((58, 62),), FS))
 
 

@@ -9,7 +9,9 @@ from deepclean.utils.signal.psd import welch, welch_frequencies
 FS = 256.0
 
 
-@pytest.mark.parametrize("fftlength, overlap", [(2.0, 1.0), (1.0, 0.0), (0.5, 0.25)], ids=["2s-1s", "1s-none", "short"])
+@pytest.mark.parametrize(
+    "fftlength, overlap", [(2.0, 1.0), (1.0, 0.0), (0.5, 0.25)], ids=["2s-1s", "1s-none", "short"]
+)
 def test_welch_matches_scipy(fftlength, overlap):
     x = np.random.default_rng(0).normal(size=(3, 8 * int(FS)))
     nperseg = int(fftlength * FS)
@@ -23,7 +25,9 @@ def test_welch_matches_scipy(fftlength, overlap):
 
 
 def test_welch_too_short():
-    with pytest.raises(ValueError, match=r"Number of samples 100 .* insufficient for fftlength 2.0 s \(512 samples"):
+    with pytest.raises(
+        ValueError, match=r"Number of samples 100 .* insufficient for fftlength 2.0 s \(512 samples"
+    ):
         welch(torch.zeros(100), FS, 2.0, 1.0)
 
 
@@ -86,7 +90,10 @@ def test_loss_gradient_finite_at_perfect_prediction():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"alpha": 1.5}, r"alpha is 1.5"), ({"bands": [(20.1, 20.2)], "fftlength": 1.0}, r"no Welch frequency bin")],
+    [
+        ({"alpha": 1.5}, r"alpha is 1.5"),
+        ({"bands": [(20.1, 20.2)], "fftlength": 1.0}, r"no Welch frequency bin"),
+    ],
     ids=["alpha", "band-too-narrow"],
 )
 def test_loss_bad_settings(kwargs, match):

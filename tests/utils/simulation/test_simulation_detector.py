@@ -45,9 +45,13 @@ def test_a_second_does_not_depend_on_the_start() -> None:
     late = _seconds(DetectorConfig(), GPS + 3, 1)[0]
     early = _seconds(DetectorConfig(), GPS, 4)[-1]
     assert early.gps == late.gps == GPS + 3
-    np.testing.assert_allclose(early.strain, late.strain, rtol=0, atol=1e-12 * np.abs(late.strain).max())
+    np.testing.assert_allclose(
+        early.strain, late.strain, rtol=0, atol=1e-12 * np.abs(late.strain).max()
+    )
     for name in late.witnesses:
-        np.testing.assert_allclose(early.witnesses[name], late.witnesses[name], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            early.witnesses[name], late.witnesses[name], rtol=1e-12, atol=1e-12
+        )
 
 
 def test_layout_of_a_second() -> None:
@@ -70,20 +74,38 @@ def test_frames_join_like_one_long_generation() -> None:
     first = GPS - 1 - warmup  # the ASC filter history starts here
     slow = {}
     for i, name in enumerate(det.asc_names):
-        white = np.concatenate([white_noise(config.seed, stream_id(name, "signal"), g, ASC_BASE_RATE_HZ) for g in range(first, GPS + n + 1)])
+        white = np.concatenate(
+            [
+                white_noise(config.seed, stream_id(name, "signal"), g, ASC_BASE_RATE_HZ)
+                for g in range(first, GPS + n + 1)
+            ]
+        )
         slow[name] = np.convolve(white, det.asc_taps[i])[: len(white)]
     offset = (GPS - first) * ASC_BASE_RATE_HZ
     for name in ("ASC-DHARD_P_OUT_DQ", "ASC-CSOFT_P_OUT_DQ"):  # 512 Hz and 256 Hz witnesses
         rate = ch.native_rate(name)
-        sensor = np.concatenate([white_noise(config.seed, stream_id(name, "sensor"), g, rate) for g in range(GPS, GPS + n)])
+        sensor = np.concatenate(
+            [
+                white_noise(config.seed, stream_id(name, "sensor"), g, rate)
+                for g in range(GPS, GPS + n)
+            ]
+        )
         truth = slow[name][offset : offset + n * ASC_BASE_RATE_HZ : ASC_BASE_RATE_HZ // rate]
         expected = witness_scale(name) * (truth + config.asc_noise_asd * np.sqrt(rate / 2) * sensor)
         got = np.concatenate([s.witnesses[f"H1:{name}"] for s in seconds])
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
     # coupled noise: the mains (analytic, tested on its own) times one whole-stretch interpolation
-    mains_hat = np.concatenate([det.mains.sample(g, FS, config.coupling_phase_rad) for g in range(GPS, GPS + n)]) / config.mains_amplitude
+    mains_hat = (
+        np.concatenate(
+            [det.mains.sample(g, FS, config.coupling_phase_rad) for g in range(GPS, GPS + n)]
+        )
+        / config.mains_amplitude
+    )
     span = slice(offset - interp.BEFORE, offset + n * ASC_BASE_RATE_HZ + interp.AFTER)
-    modulation = sum(w * interp.upsample(slow[name][span], FS // ASC_BASE_RATE_HZ) for name, w in config.couplings)
+    modulation = sum(
+        w * interp.upsample(slow[name][span], FS // ASC_BASE_RATE_HZ)
+        for name, w in config.couplings
+    )
     expected = det.linear_gain * mains_hat + det.bilinear_gain * mains_hat * modulation
     got = np.concatenate([s.strain - s.background for s in seconds])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
@@ -94,7 +116,10 @@ def test_frames_join_like_one_long_generation() -> None:
     [
         ({"witnesses": ("ASC-MICH_P_OUT_DQ",), "couplings": ()}, "must include the mains monitor"),
         ({"couplings": (("ASC-FOO_P_OUT_DQ", 1.0),)}, "coupled witness ASC-FOO_P_OUT_DQ is not"),
-        ({"couplings": (("ASC-MICH_P_OUT_DQ", -1.0),)}, "weight -1.0 of ASC-MICH_P_OUT_DQ must be >= 0"),
+        (
+            {"couplings": (("ASC-MICH_P_OUT_DQ", -1.0),)},
+            "weight -1.0 of ASC-MICH_P_OUT_DQ must be >= 0",
+        ),
         ({"line_frequency_hz": 5.0}, "line frequency 5.0 Hz is outside 10-200 Hz"),
         ({"seed": -2}, "seed -2 must be >= 0"),
     ],
@@ -131,7 +156,9 @@ def _band(freqs, low, high):
 
 @pytest.fixture(scope="module")
 def strain_1024(stretch):
-    return signal.resample_poly(stretch.strain, 1, 16), signal.resample_poly(stretch.background, 1, 16)
+    return signal.resample_poly(stretch.strain, 1, 16), signal.resample_poly(
+        stretch.background, 1, 16
+    )
 
 
 def test_background_follows_the_model(stretch) -> None:
@@ -165,12 +192,18 @@ def test_strain_is_coherent_with_the_mains_witness_at_the_line(stretch, strain_1
     assert coh[np.argmin(np.abs(freqs - 60.0))] > 0.8
 
 
-@pytest.mark.parametrize("name", ["ASC-MICH_P_OUT_DQ", "ASC-SRC2_Y_OUT_DQ", "ASC-DHARD_P_OUT_DQ"], ids=["MICH_P", "SRC2_Y", "coupled-DHARD_P"])
+@pytest.mark.parametrize(
+    "name",
+    ["ASC-MICH_P_OUT_DQ", "ASC-SRC2_Y_OUT_DQ", "ASC-DHARD_P_OUT_DQ"],
+    ids=["MICH_P", "SRC2_Y", "coupled-DHARD_P"],
+)
 def test_asc_witnesses_have_no_linear_coherence_with_strain(stretch, name) -> None:
     """Uncoupled witnesses do not couple at all; coupled ones only through the product with the mains."""
     rate = stretch.rates[f"H1:{name}"]
     strain = signal.resample_poly(stretch.strain, 1, FS // rate)
-    freqs, coh = signal.coherence(strain, stretch.witnesses[f"H1:{name}"], fs=rate, nperseg=2 * rate)
+    freqs, coh = signal.coherence(
+        strain, stretch.witnesses[f"H1:{name}"], fs=rate, nperseg=2 * rate
+    )
     m = _band(freqs, 0.1, 10) | _band(freqs, 55, 65)
     assert np.max(coh[m]) < 0.06
 
@@ -194,9 +227,14 @@ def test_noise_is_removable_with_witness_products_but_not_linearly(stretch, stra
     strain, background = strain_1024
     mains = stretch.witnesses[MAINS]
     quadrature = np.imag(signal.hilbert(mains))
-    ascs = [signal.resample_poly(stretch.witnesses[f"H1:{n}"], 1024 // stretch.rates[f"H1:{n}"], 1) for n in ch.DEFAULT_COUPLINGS]
+    ascs = [
+        signal.resample_poly(stretch.witnesses[f"H1:{n}"], 1024 // stretch.rates[f"H1:{n}"], 1)
+        for n in ch.DEFAULT_COUPLINGS
+    ]
     linear = _regress(strain, [mains, quadrature])
-    bilinear = _regress(strain, [mains, quadrature, *[m * a for a in ascs for m in (mains, quadrature)]])
+    bilinear = _regress(
+        strain, [mains, quadrature, *[m * a for a in ascs for m in (mains, quadrature)]]
+    )
     freqs, raw = _welch(strain[TRIM:-TRIM], 1024)
     _, bg = _welch(background[TRIM:-TRIM], 1024)
     _, lin = _welch(linear, 1024)

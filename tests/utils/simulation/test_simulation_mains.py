@@ -32,7 +32,9 @@ def test_seconds_join_and_grid_interpolation_is_tiny() -> None:
     line = MainsLine.from_seed(3)
     rate = 16384
     for gps in (GPS, GPS + 1, GPS + 500):
-        np.testing.assert_allclose(line.sample(gps, rate), _exact(line, gps, rate), atol=1e-5 * line.amplitude)
+        np.testing.assert_allclose(
+            line.sample(gps, rate), _exact(line, gps, rate), atol=1e-5 * line.amplitude
+        )
     # the sample after the end of one second continues it smoothly into the next
     a, b = line.sample(GPS, rate), line.sample(GPS + 1, rate)
     jump = b[0] - a[-1]
@@ -42,7 +44,9 @@ def test_seconds_join_and_grid_interpolation_is_tiny() -> None:
 
 def test_witness_and_strain_rates_agree_at_common_times() -> None:
     line = MainsLine.from_seed(1)
-    np.testing.assert_allclose(line.sample(GPS, 16384, 0.3)[::16], line.sample(GPS, 1024, 0.3), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        line.sample(GPS, 16384, 0.3)[::16], line.sample(GPS, 1024, 0.3), rtol=0, atol=1e-9
+    )
 
 
 def test_wander_stays_within_its_depths() -> None:

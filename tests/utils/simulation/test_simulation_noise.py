@@ -13,7 +13,11 @@ GPS = 1_400_000_000
 def test_white_noise_is_a_function_of_seed_stream_and_gps() -> None:
     a = white_noise(3, 7, GPS, 1000)
     np.testing.assert_array_equal(a, white_noise(3, 7, GPS, 1000))
-    for other in (white_noise(4, 7, GPS, 1000), white_noise(3, 8, GPS, 1000), white_noise(3, 7, GPS + 1, 1000)):
+    for other in (
+        white_noise(4, 7, GPS, 1000),
+        white_noise(3, 8, GPS, 1000),
+        white_noise(3, 7, GPS + 1, 1000),
+    ):
         assert abs(np.corrcoef(a, other)[0, 1]) < 0.15
     assert a.std() == pytest.approx(1.0, abs=0.1)
 
@@ -55,7 +59,10 @@ def test_background_model_shape() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"resonance_hz": 3.0}, "resonance_hz < lowpass_hz"), ({"highpass_hz": 2.0}, "highpass_hz < resonance_hz")],
+    [
+        ({"resonance_hz": 3.0}, "resonance_hz < lowpass_hz"),
+        ({"highpass_hz": 2.0}, "highpass_hz < resonance_hz"),
+    ],
     ids=["resonance-above-cutoff", "highpass-above-resonance"],
 )
 def test_angular_spectrum_rejects_bad_corners(kwargs, match) -> None:
@@ -74,7 +81,9 @@ def test_stream_equals_one_long_convolution() -> None:
     streamed = np.concatenate([noise.next() for _ in range(seconds)], axis=1)
     warmup = 3
     for c, stream in enumerate([5, 9]):
-        white = np.concatenate([white_noise(1, stream, g, n) for g in range(GPS - warmup, GPS + seconds)])
+        white = np.concatenate(
+            [white_noise(1, stream, g, n) for g in range(GPS - warmup, GPS + seconds)]
+        )
         full = np.convolve(white, taps[c])[warmup * n : (warmup + seconds) * n]
         np.testing.assert_allclose(streamed[c], full, rtol=0, atol=1e-10 * np.abs(full).max())
 

@@ -9,12 +9,16 @@ FS = 256.0
 BACKGROUND = "H1:SIM-BACKGROUND"
 
 
-def make_span(seconds: int = 96, seed: int = 0, ready: np.ndarray | None = None, channels=None) -> Span:
+def make_span(
+    seconds: int = 96, seed: int = 0, ready: np.ndarray | None = None, channels=None
+) -> Span:
     rng = np.random.default_rng(seed)
     n = int(seconds * FS)
     t = np.arange(n) / FS
     mains = np.sin(2 * np.pi * 60.0 * t)
-    slow = signal.sosfiltfilt(signal.butter(2, [0.2, 2.0], btype="band", fs=FS, output="sos"), rng.normal(size=(2, n)))
+    slow = signal.sosfiltfilt(
+        signal.butter(2, [0.2, 2.0], btype="band", fs=FS, output="sos"), rng.normal(size=(2, n))
+    )
     slow /= slow.std(axis=1, keepdims=True)
     witnesses = np.stack([slow[0], slow[1], mains + 0.01 * rng.normal(size=n)])
     background = 1e-21 * rng.normal(size=n)

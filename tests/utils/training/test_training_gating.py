@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from deepclean.utils.training.gating import ready_segments, split_segments, total_samples, window_starts
+from deepclean.utils.training.gating import (
+    ready_segments,
+    split_segments,
+    total_samples,
+    window_starts,
+)
 
 
 def _segments_by_loop(mask, min_samples):

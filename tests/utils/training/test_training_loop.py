@@ -26,8 +26,14 @@ def _one_thread():
 def prepared(tiny_span):
     model = DeepCleanModel(3)
     data = prepare(
-        model, tiny_span.data[0], tiny_span.data[1:], tiny_span.ready,
-        sample_rate=FS, bands=BAND, window=WindowSpec.from_seconds(2.0, 1.0, FS), valid_frac=0.25,
+        model,
+        tiny_span.data[0],
+        tiny_span.data[1:],
+        tiny_span.ready,
+        sample_rate=FS,
+        bands=BAND,
+        window=WindowSpec.from_seconds(2.0, 1.0, FS),
+        valid_frac=0.25,
     )
     return model, data
 
@@ -41,8 +47,13 @@ def test_training_reduces_loss_and_keeps_best(prepared, tmp_path):
     torch.manual_seed(0)
     net = DeepCleanModel(3).network
     before = evaluate(net, _loss(), data, 16)
-    history = fit(net, _loss(), data, OptimConfig(lr=1e-2, batch_size=8, max_epochs=3, early_stop=10),
-                  checkpoint_path=tmp_path / "ckpt.pt")
+    history = fit(
+        net,
+        _loss(),
+        data,
+        OptimConfig(lr=1e-2, batch_size=8, max_epochs=3, early_stop=10),
+        checkpoint_path=tmp_path / "ckpt.pt",
+    )
     assert len(history.records) == 3 and history.stop_reason == "reached max_epochs=3"
     assert history.best_loss < 0.8 * before
     # the network holds the best epoch's weights at the end
@@ -55,7 +66,12 @@ def test_early_stopping_and_plateau(prepared):
     _, data = prepared
     net = DeepCleanModel(3).network
     # lr ~0: nothing improves after the first epoch
-    history = fit(net, _loss(), data, OptimConfig(lr=1e-7, batch_size=16, max_epochs=20, patience=1, early_stop=3, max_steps=2))
+    history = fit(
+        net,
+        _loss(),
+        data,
+        OptimConfig(lr=1e-7, batch_size=16, max_epochs=20, patience=1, early_stop=3, max_steps=2),
+    )
     assert history.stop_reason == "no improvement for 3 epochs"
     assert len(history.records) == 4
     assert history.records[-1].lr < history.records[0].lr  # ReduceLROnPlateau acted
@@ -63,8 +79,12 @@ def test_early_stopping_and_plateau(prepared):
 
 def test_time_budget(prepared):
     _, data = prepared
-    history = fit(DeepCleanModel(3).network, _loss(), data,
-                  OptimConfig(batch_size=16, max_epochs=50, max_steps=1, max_seconds=1e-6))
+    history = fit(
+        DeepCleanModel(3).network,
+        _loss(),
+        data,
+        OptimConfig(batch_size=16, max_epochs=50, max_steps=1, max_seconds=1e-6),
+    )
     assert len(history.records) == 1 and "time budget" in history.stop_reason
 
 

@@ -35,7 +35,14 @@ def _settings(**kwargs):
 @pytest.fixture(scope="module")
 def trained(tiny_span, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    return train_model(tiny_span, _settings(), out, profile="test", interactive=False, background_channel=BACKGROUND)
+    return train_model(
+        tiny_span,
+        _settings(),
+        out,
+        profile="test",
+        interactive=False,
+        background_channel=BACKGROUND,
+    )
 
 
 def test_writes_model_directory(trained, tiny_span):
@@ -46,12 +53,18 @@ def test_writes_model_directory(trained, tiny_span):
     assert "witness_scaler.std" in state and "network.output_conv.weight" in state
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["channels"] == list(tiny_span.channels)
-    assert meta["sample_rate"] == FS and meta["bands"] == [[58.0, 62.0]] and meta["filter_bands"] == [[58.0, 62.0]]
+    assert (
+        meta["sample_rate"] == FS
+        and meta["bands"] == [[58.0, 62.0]]
+        and meta["filter_bands"] == [[58.0, 62.0]]
+    )
     assert meta["kernel_length"] == 2.0 and meta["inference_sampling_rate"] == 16.0
     assert meta["span"]["start"] == tiny_span.t0 and meta["span"]["duration"] == 96.0
     assert meta["losses"]["epochs"] == 2 and np.isfinite(meta["losses"]["best_valid_loss"])
     assert set(meta["versions"]) >= {"torch", "numpy", "scipy"}
-    assert len(meta["scalers"]["witness"]["std"]) == 3 and len(meta["scalers"]["target"]["std"]) == 1
+    assert (
+        len(meta["scalers"]["witness"]["std"]) == 3 and len(meta["scalers"]["target"]["std"]) == 1
+    )
     assert meta["validation"]["background_ratio"] is not None
 
 
@@ -67,27 +80,44 @@ def test_load_model_round_trip(trained, tiny_span):
 
 def test_fine_tuning_starts_from_previous_weights(trained, tiny_span, tmp_path):
     later = make_span(seed=1)
-    result = train_model(later, _settings(max_epochs=1, max_steps=1), tmp_path, init_weights=trained.output_dir,
-                         interactive=False)
+    result = train_model(
+        later,
+        _settings(max_epochs=1, max_steps=1),
+        tmp_path,
+        init_weights=trained.output_dir,
+        interactive=False,
+    )
     assert result.metadata.training["lr"] == pytest.approx(1e-3)  # lr * fine_tune_decay
     assert result.metadata.training["init_weights"] == str(trained.output_dir)
     before = torch.load(trained.output_dir / "weights.pt", weights_only=True)
     after = torch.load(tmp_path / "weights.pt", weights_only=True)
     conv = "network.input_conv.0.weight"
     assert (after[conv] - before[conv]).abs().max() < 0.01  # one small step away
-    assert not torch.equal(after["witness_scaler.mean"], before["witness_scaler.mean"])  # refitted on new data
+    assert not torch.equal(
+        after["witness_scaler.mean"], before["witness_scaler.mean"]
+    )  # refitted on new data
 
 
 def test_fine_tuning_needs_same_channels(trained, tiny_span, tmp_path):
     other = make_span(channels=("H1:GDS-CALIB_STRAIN", "H1:OTHER", "H1:W-ASC1", "H1:W-ASC2"))
-    with pytest.raises(TrainingError, match=r"were trained on witnesses .* fine-tuning needs the same channels"):
-        train_model(other, _settings(max_epochs=1), tmp_path, init_weights=trained.output_dir, interactive=False)
+    with pytest.raises(
+        TrainingError, match=r"were trained on witnesses .* fine-tuning needs the same channels"
+    ):
+        train_model(
+            other,
+            _settings(max_epochs=1),
+            tmp_path,
+            init_weights=trained.output_dir,
+            interactive=False,
+        )
 
 
 @pytest.mark.parametrize(
     "bad, match",
-    [({"max_valid_loss": 1e-3}, r"best validation loss .* not below max_valid_loss"),
-     ({"max_valid_ratio": 1e-3}, r"in-band ASD ratio .* not below max_valid_ratio")],
+    [
+        ({"max_valid_loss": 1e-3}, r"best validation loss .* not below max_valid_loss"),
+        ({"max_valid_ratio": 1e-3}, r"in-band ASD ratio .* not below max_valid_ratio"),
+    ],
     ids=["loss", "asd-ratio"],
 )
 def test_failed_validation_keeps_previous_model(trained, tiny_span, tmp_path, bad, match):
@@ -97,12 +127,21 @@ def test_failed_validation_keeps_previous_model(trained, tiny_span, tmp_path, ba
     weights_before = (tmp_path / "weights.pt").read_bytes()
     meta_before = (tmp_path / "metadata.json").read_text()
     with pytest.raises(TrainingError, match=match):
-        train_model(tiny_span, _settings(max_epochs=1, max_steps=2, **bad), tmp_path, interactive=False)
+        train_model(
+            tiny_span, _settings(max_epochs=1, max_steps=2, **bad), tmp_path, interactive=False
+        )
     assert (tmp_path / "weights.pt").read_bytes() == weights_before
     assert (tmp_path / "metadata.json").read_text() == meta_before
 
 
 def test_band_margin_widens_filters_not_reports(tiny_span, tmp_path):
-    result = train_model(tiny_span, _settings(max_epochs=1, max_steps=1, band_margin=1.0), tmp_path, interactive=False)
-    assert result.metadata.bands == [(58.0, 62.0)] and result.metadata.filter_bands == [(57.0, 63.0)]
+    result = train_model(
+        tiny_span,
+        _settings(max_epochs=1, max_steps=1, band_margin=1.0),
+        tmp_path,
+        interactive=False,
+    )
+    assert result.metadata.bands == [(58.0, 62.0)] and result.metadata.filter_bands == [
+        (57.0, 63.0)
+    ]
     assert artifacts.read_metadata(tmp_path).filter_bands == [(57.0, 63.0)]

@@ -30,8 +30,12 @@ pytestmark = pytest.mark.slow
 
 RATE, W = 4096, 4
 SPEC = StreamSpec(
-    channels=("H1:GDS-CALIB_STRAIN", *(f"H1:PEM-W{i}_DQ" for i in range(W))), sample_rate=RATE, kernel_length=1.0,
-    stride_length=1 / 512, batch_size=128, stream_mode=StreamMode.CONTIGUOUS,
+    channels=("H1:GDS-CALIB_STRAIN", *(f"H1:PEM-W{i}_DQ" for i in range(W))),
+    sample_rate=RATE,
+    kernel_length=1.0,
+    stride_length=1 / 512,
+    batch_size=128,
+    stream_mode=StreamMode.CONTIGUOUS,
 )
 G = SPEC.geometry()
 TOLERANCE = 1e-5  # max |streamed - offline| relative to max |offline|
@@ -51,14 +55,20 @@ def networks() -> dict[int, DeepCleanModel]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, networks: dict[int, DeepCleanModel]) -> Iterator[TritonServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, networks: dict[int, DeepCleanModel]
+) -> Iterator[TritonServer]:
     root = tmp_path_factory.mktemp("contiguous") / "model_repo"
     model = ModelRepository(root).create_model("deepclean", Platform.PYTHON)
     model.config.max_batch_size = 4
     model.add_instance_group("cpu", count=1)
     for net in networks.values():
-        model.export_version(net, input_shapes={"witness": (None, W, G.input_size)}, output_names=["noise"],
-                             options=ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT))
+        model.export_version(
+            net,
+            input_shapes={"witness": (None, W, G.input_size)},
+            output_names=["noise"],
+            options=ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT),
+        )
     build_stream(root, SPEC, production=1, canary=2)
     triton = start_on_free_ports(root, log_path=root.parent / "triton.log")
     try:
@@ -68,10 +78,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, networks: dict[int, DeepCle
 
 
 def test_geometry() -> None:
-    assert (G.stride, G.update_size, G.lag_samples, G.model_batch, G.input_size) == (8, 1024, 104, 2, 1216)
+    assert (G.stride, G.update_size, G.lag_samples, G.model_batch, G.input_size) == (
+        8,
+        1024,
+        104,
+        2,
+        1216,
+    )
 
 
-def test_contiguous_stream_equals_offline(server: TritonServer, networks: dict[int, DeepCleanModel]) -> None:
+def test_contiguous_stream_equals_offline(
+    server: TritonServer, networks: dict[int, DeepCleanModel]
+) -> None:
     x = np.random.default_rng(5).standard_normal((W, 24 * G.update_size)).astype(np.float32) * 2 + 1
     chunks = [x[:, i : i + G.update_size] for i in range(0, x.shape[1], G.update_size)]
     with StreamClient(server.grpc_url) as client:
@@ -84,7 +102,10 @@ def test_contiguous_stream_equals_offline(server: TritonServer, networks: dict[i
         assert got.shape == offline.shape == (x.shape[1],)
         scale = np.abs(offline).max()
         assert np.abs(got - offline).max() <= TOLERANCE * scale
-    assert np.abs(streamed["noise_production"] - streamed["noise_canary"]).max() > 100 * TOLERANCE * scale
+    assert (
+        np.abs(streamed["noise_production"] - streamed["noise_canary"]).max()
+        > 100 * TOLERANCE * scale
+    )
 
 
 def test_served_configs_give_the_contiguous_lag(server: TritonServer) -> None:

@@ -29,7 +29,9 @@ def test_interleaved_sequences_keep_separate_state() -> None:
 
 def test_unknown_sequence_without_start_is_refused() -> None:
     states = make_states()
-    with pytest.raises(SequenceError, match="sequence 5 has no state.*restart it with the sequence start flag"):
+    with pytest.raises(
+        SequenceError, match="sequence 5 has no state.*restart it with the sequence start flag"
+    ):
         states.get(5, start=False)
 
 

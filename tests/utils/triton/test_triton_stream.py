@@ -41,9 +41,16 @@ WITNESSES = (MAINS, "ASC-CHARD_P_OUT_DQ", "ASC-DHARD_P_OUT_DQ", "ASC-PRC2_P_OUT_
 COUPLINGS = (("ASC-CHARD_P_OUT_DQ", 0.7), ("ASC-DHARD_P_OUT_DQ", 1.0), ("ASC-PRC2_P_OUT_DQ", 0.35))
 SPEC = StreamSpec(
     channels=("H1:GDS-CALIB_STRAIN", *(f"H1:{w}" for w in sorted(WITNESSES))),
-    sample_rate=RATE, kernel_length=1.0, stride_length=1 / 32, batch_size=8, max_latencies=(0.5,), streams=2,
+    sample_rate=RATE,
+    kernel_length=1.0,
+    stride_length=1 / 32,
+    batch_size=8,
+    max_latencies=(0.5,),
+    streams=2,
 )
-G: StreamGeometry = SPEC.geometry()  # kernel 1024, stride 32, batch 8 (update 0.25 s), 16 updates averaged
+G: StreamGeometry = (
+    SPEC.geometry()
+)  # kernel 1024, stride 32, batch 8 (update 0.25 s), 16 updates averaged
 W = SPEC.num_witnesses
 STREAM_S = 64  # seconds streamed per sequence (>= 60)
 TOLERANCE = 1e-5  # max |streamed - offline| relative to max |offline|
@@ -84,15 +91,25 @@ def networks(data: dict[str, np.ndarray]) -> dict[int, DeepCleanModel]:
 
 
 @pytest.fixture(scope="module")
-def repository(tmp_path_factory: pytest.TempPathFactory, networks: dict[int, DeepCleanModel]) -> Path:
+def repository(
+    tmp_path_factory: pytest.TempPathFactory, networks: dict[int, DeepCleanModel]
+) -> Path:
     root = tmp_path_factory.mktemp("triton") / "model_repo"
     model = ModelRepository(root).create_model("deepclean", Platform.PYTHON)
     model.config.max_batch_size = 2 * G.batch_size
     model.add_instance_group("cpu", count=1)
     for version, net in networks.items():  # the default (dynamo) exporter once, the fast one after
-        options = ExportOptions() if version == 1 else ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT)
-        model.export_version(net, input_shapes={"witness": (None, W, G.kernel_size)}, output_names=["noise"],
-                             options=options)
+        options = (
+            ExportOptions()
+            if version == 1
+            else ExportOptions(onnx_exporter=OnnxExporter.TORCHSCRIPT)
+        )
+        model.export_version(
+            net,
+            input_shapes={"witness": (None, W, G.kernel_size)},
+            output_names=["noise"],
+            options=options,
+        )
     build_stream(root, SPEC, production=1, canary=2)  # version 3 stays on disk, unloaded
     return root
 
@@ -108,8 +125,12 @@ def server(repository: Path) -> Iterator[TritonServer]:
 
 def predict(net: DeepCleanModel, windows: np.ndarray, chunk: int = 512) -> np.ndarray:
     with torch.no_grad():
-        return np.concatenate([net(torch.from_numpy(windows[i : i + chunk])).numpy()
-                               for i in range(0, len(windows), chunk)])
+        return np.concatenate(
+            [
+                net(torch.from_numpy(windows[i : i + chunk])).numpy()
+                for i in range(0, len(windows), chunk)
+            ]
+        )
 
 
 class Offline:
@@ -117,7 +138,9 @@ class Offline:
 
     def __init__(self, x: np.ndarray, networks: dict[int, DeepCleanModel]) -> None:
         snapshotter = Snapshotter(W, G)
-        self.windows = np.stack([snapshotter.update(u) for u in updates(x)])  # (updates, batch, W, kernel)
+        self.windows = np.stack(
+            [snapshotter.update(u) for u in updates(x)]
+        )  # (updates, batch, W, kernel)
         self.networks = networks
         self._predictions: dict[tuple[int, int], np.ndarray] = {}
 
@@ -125,16 +148,22 @@ class Offline:
         """Predict updates ``start..stop-1`` with ``version`` (one batched call for the missing ones)."""
         todo = [k for k in range(start, stop) if (version, k) not in self._predictions]
         if todo:
-            preds = predict(self.networks[version], self.windows[todo].reshape(-1, W, G.kernel_size))
+            preds = predict(
+                self.networks[version], self.windows[todo].reshape(-1, W, G.kernel_size)
+            )
             for k, p in zip(todo, preds.reshape(len(todo), G.batch_size, G.kernel_size)):
                 self._predictions[version, k] = p
 
     def noise(self, versions: Sequence[int]) -> np.ndarray:
         """The averaged noise when update ``k`` goes through DeepClean ``versions[k]``."""
         for version in set(versions):
-            self.prepare(version, versions.index(version), len(versions) - versions[::-1].index(version))
+            self.prepare(
+                version, versions.index(version), len(versions) - versions[::-1].index(version)
+            )
         averager = OnlineAverager(G)
-        return np.concatenate([averager.update(self._predictions[v, k]) for k, v in enumerate(versions)])
+        return np.concatenate(
+            [averager.update(self._predictions[v, k]) for k, v in enumerate(versions)]
+        )
 
 
 def assert_close(streamed: np.ndarray, offline: np.ndarray) -> None:
@@ -142,7 +171,9 @@ def assert_close(streamed: np.ndarray, offline: np.ndarray) -> None:
     scale = np.abs(offline).max()
     assert scale > 0
     error = np.abs(streamed - offline).max()
-    assert error <= TOLERANCE * scale, f"max |streamed - offline| = {error:.3g}, {error / scale:.2g} of the scale {scale:.3g}"
+    assert error <= TOLERANCE * scale, (
+        f"max |streamed - offline| = {error:.3g}, {error / scale:.2g} of the scale {scale:.3g}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +195,15 @@ def test_stream_equals_offline(separate: dict, data: dict, networks: dict) -> No
     assert_close(separate["a"]["noise_production"], offline.noise([1] * n))
     assert_close(separate["a"]["noise_canary"], offline.noise([2] * n))
     # the two versions really differ, so the comparison above tells them apart
-    assert np.abs(offline.noise([1] * n) - offline.noise([2] * n)).max() > 100 * TOLERANCE * np.abs(offline.noise([1] * n)).max()
+    assert (
+        np.abs(offline.noise([1] * n) - offline.noise([2] * n)).max()
+        > 100 * TOLERANCE * np.abs(offline.noise([1] * n)).max()
+    )
 
 
-def test_interleaved_sequences_equal_separate_runs(server: TritonServer, separate: dict, data: dict) -> None:
+def test_interleaved_sequences_equal_separate_runs(
+    server: TritonServer, separate: dict, data: dict
+) -> None:
     a, b = (updates(data[name][:, : STREAM_S * RATE]) for name in ("a", "b"))
     got: dict[int, list[UpdateResult]] = {21: [], 22: []}
     with StreamClient(server.grpc_url) as client:
@@ -183,7 +219,9 @@ def test_interleaved_sequences_equal_separate_runs(server: TritonServer, separat
             assert_close(interleaved[output], separate[name][output])
 
 
-def test_versions_change_while_streaming(server: TritonServer, repository: Path, data: dict, networks: dict) -> None:
+def test_versions_change_while_streaming(
+    server: TritonServer, repository: Path, data: dict, networks: dict
+) -> None:
     """Load canary 3, then promote it, while one sequence streams; every update answered once, in order."""
     x = data["a"]
     progress = [0]
@@ -223,17 +261,23 @@ def test_versions_change_while_streaming(server: TritonServer, repository: Path,
                 if done.is_set() and k + 1 >= STREAM_S * RATE // G.update_size:
                     break
                 time.sleep(0.02)  # stream at a steady pace while the swapper works
-            if len(results) < len(chunks):  # end the sequence (Triton holds open sequences at shutdown)
+            if len(results) < len(
+                chunks
+            ):  # end the sequence (Triton holds open sequences at shutdown)
                 results.append(client.infer(31, chunks[len(results)], end=True))
         finally:
             done.set()
             thread.join()
     if failure:
         raise failure[0]
-    assert "promote_to" in marks, f"the versions did not change within {len(chunks)} updates: {marks}"
+    assert "promote_to" in marks, (
+        f"the versions did not change within {len(chunks)} updates: {marks}"
+    )
     n = len(results)
     assert [r.index for r in results] == list(range(n))  # none lost, none repeated
-    assert marks["canary_from"] <= marks["canary_to"] and marks["promote_from"] <= marks["promote_to"]
+    assert (
+        marks["canary_from"] <= marks["canary_to"] and marks["promote_from"] <= marks["promote_to"]
+    )
 
     offline = Offline(x[:, : n * G.update_size], networks)
     streamed = concatenate(results)
@@ -246,10 +290,14 @@ def test_versions_change_while_streaming(server: TritonServer, repository: Path,
     ):
         scale = np.abs(streamed[output]).max()
         matches = [
-            j for j in range(first, last + 1)
-            if np.abs(streamed[output] - offline.noise([before] * j + [after] * (n - j))).max() <= TOLERANCE * scale
+            j
+            for j in range(first, last + 1)
+            if np.abs(streamed[output] - offline.noise([before] * j + [after] * (n - j))).max()
+            <= TOLERANCE * scale
         ]
-        assert len(matches) == 1, f"{output}: switch from version {before} to {after} matched at updates {matches}"
+        assert len(matches) == 1, (
+            f"{output}: switch from version {before} to {after} matched at updates {matches}"
+        )
 
     assert read_versions(repository) == {Role.PRODUCTION: 3, Role.CANARY: 3}
     client = grpcclient.InferenceServerClient(server.grpc_url)
@@ -266,10 +314,14 @@ def test_a_canary_that_fails_to_load_leaves_the_stream_untouched(
     shutil.copytree(repository / "deepclean" / str(model.versions[-1]), broken)
     (broken / "model.onnx").write_bytes(b"not an onnx file")
     before = read_versions(repository)
-    with pytest.raises(ServerUnavailableError, match="refused to switch deepclean-stream to production 3, canary 4"):
+    with pytest.raises(
+        ServerUnavailableError, match="refused to switch deepclean-stream to production 3, canary 4"
+    ):
         set_versions(repository, production=3, canary=4, url=server.grpc_url)
     assert read_versions(repository) == before
-    assert specific_versions(ModelRepository(repository)["deepclean"].config) == sorted(set(before.values()))
+    assert specific_versions(ModelRepository(repository)["deepclean"].config) == sorted(
+        set(before.values())
+    )
     x = data["b"][:, : 4 * RATE]
     with StreamClient(server.grpc_url) as client:
         streamed = concatenate(stream_updates(client, 41, updates(x)))

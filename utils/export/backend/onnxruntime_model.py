@@ -40,11 +40,14 @@ class TritonPythonModel:
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.input_names = [tensor["name"] for tensor in config["input"]]
         self.outputs = [
-            (tensor["name"], pb_utils.triton_string_to_numpy(tensor["data_type"])) for tensor in config["output"]
+            (tensor["name"], pb_utils.triton_string_to_numpy(tensor["data_type"]))
+            for tensor in config["output"]
         ]
         session_inputs = {i.name for i in self.session.get_inputs()}
         session_outputs = {o.name for o in self.session.get_outputs()}
-        missing = (set(self.input_names) - session_inputs) | ({n for n, _ in self.outputs} - session_outputs)
+        missing = (set(self.input_names) - session_inputs) | (
+            {n for n, _ in self.outputs} - session_outputs
+        )
         if missing:
             raise ValueError(
                 f"{path} has inputs {sorted(session_inputs)} and outputs {sorted(session_outputs)}; "

@@ -53,13 +53,17 @@ class TritonPythonModel:
             try:
                 responses.append(self._one(request))
             except Exception as exc:  # one bad request must not fail the others of the batch
-                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{self.name}: {exc}")))
+                responses.append(
+                    pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{self.name}: {exc}"))
+                )
         return responses
 
     def _one(self, request):
         corrid = int(_control(request, "CORRID"))
         stream = self.streams.get(corrid, start=bool(_control(request, "START")))
-        index = int(pb_utils.get_input_tensor_by_name(request, "update_index").as_numpy().reshape(-1)[0])
+        index = int(
+            pb_utils.get_input_tensor_by_name(request, "update_index").as_numpy().reshape(-1)[0]
+        )
         if index != stream.next_index:
             raise ValueError(
                 f"sequence {corrid}: update {index} arrived but update {stream.next_index} was expected "

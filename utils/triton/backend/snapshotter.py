@@ -45,7 +45,9 @@ class TritonPythonModel:
             mode=params.get("mode", "windowed"),
         )
         slots = max(1, int(config.get("max_batch_size", 0)))
-        self.streams = SequenceStates(lambda: _Stream(self.num_channels, self.geometry), capacity=slots)
+        self.streams = SequenceStates(
+            lambda: _Stream(self.num_channels, self.geometry), capacity=slots
+        )
 
     def execute(self, requests):
         responses = []
@@ -53,7 +55,9 @@ class TritonPythonModel:
             try:
                 responses.append(self._one(request))
             except Exception as exc:  # one bad request must not fail the others of the batch
-                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(f"snapshotter: {exc}")))
+                responses.append(
+                    pb_utils.InferenceResponse(error=pb_utils.TritonError(f"snapshotter: {exc}"))
+                )
         return responses
 
     def _one(self, request):
@@ -68,5 +72,8 @@ class TritonPythonModel:
         if _control(request, "END"):
             self.streams.end(corrid)
         return pb_utils.InferenceResponse(
-            output_tensors=[pb_utils.Tensor("windows", windows), pb_utils.Tensor("update_index", index)]
+            output_tensors=[
+                pb_utils.Tensor("windows", windows),
+                pb_utils.Tensor("update_index", index),
+            ]
         )
