@@ -2,7 +2,8 @@
 # The front door of the DeepClean pipeline.
 #   ./run.sh up [ARGS]        set up if needed, then run the whole pipeline here (deepclean up ARGS; Ctrl-C stops it)
 #   ./run.sh setup            create .venv (project + test tools) and .triton (Triton server env); idempotent
-#   ./run.sh test [ARGS]      set up if needed, then run the whole test suite (pytest ARGS)
+#   ./run.sh test [ARGS]      set up if needed, lint, then run the whole test suite (pytest ARGS)
+#   ./run.sh lint             ruff check and ruff format --check over the tree
 #   ./run.sh simulate ARGS    deepclean simulate ARGS (the simulated detector)
 #   ./run.sh triton ARGS      deepclean triton ARGS (a real Triton server on this machine)
 #   ./run.sh deepclean ARGS   any deepclean subcommand
@@ -43,11 +44,18 @@ setup_triton() {
 
 setup() { setup_main; setup_triton; }
 
+lint() {
+    "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet . \
+        || { echo "run.sh: lint failed (fix with: .venv/bin/ruff check --fix . && .venv/bin/ruff format .)" >&2; return 1; }
+}
+
 cmd="${1:-help}"; shift || true
 case "$cmd" in
     setup) setup ;;
+    lint) setup_main; cd "$ROOT"; lint ;;
     test)
         setup
+        cd "$ROOT"; lint
         export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"
         cd "$ROOT"
         exec "$VENV/bin/python" -m pytest "$@" ;;
@@ -55,6 +63,6 @@ case "$cmd" in
     simulate) setup_main; exec "$VENV/bin/deepclean" simulate "$@" ;;
     triton) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" triton "$@" ;;
     deepclean) setup; export DEEPCLEAN_TRITON_VENV="$TRITON_VENV"; exec "$VENV/bin/deepclean" "$@" ;;
-    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) echo "run.sh: unknown command '$cmd'; try ./run.sh help" >&2; exit 2 ;;
 esac

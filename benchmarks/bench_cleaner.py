@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,14 +36,14 @@ sys.path.insert(
     0, str(Path(__file__).resolve().parents[1])
 )  # the repository root: the tests' helpers
 
-from tests.services.cleaner.cleaner_helpers import IFO, TRAIN_GPS, run_cli, start_process  # noqa: E402
 from deepclean.utils.channels import parse_channels  # noqa: E402
+from deepclean.utils.export import ModelRepository  # noqa: E402
 from deepclean.utils.frames.gwf import read_frame  # noqa: E402
 from deepclean.utils.frames.naming import FrameKind, frame_path  # noqa: E402
-from deepclean.utils.export import ModelRepository  # noqa: E402
 from deepclean.utils.products import Flag, StateBit  # noqa: E402
 from deepclean.utils.triton.names import ENSEMBLE  # noqa: E402
 from deepclean.utils.triton.server import free_port, start_on_free_ports  # noqa: E402
+from tests.services.cleaner.cleaner_helpers import IFO, TRAIN_GPS, run_cli, start_process  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -30,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.signal.filters import BandpassFilter

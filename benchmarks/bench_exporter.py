@@ -30,10 +30,10 @@ from tritonclient.grpc import InferenceServerClient
 from deepclean.services.cli import main as deepclean
 from deepclean.services.exporter.app import Exporter, create_app
 from deepclean.services.exporter.repository import ModelStore
-from deepclean.utils.http_server import HttpServer
 from deepclean.services.exporter.settings import ExporterSettings
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.config import load_settings
+from deepclean.utils.http_server import HttpServer
 from deepclean.utils.training.settings import profile_overrides
 from deepclean.utils.triton.client import StreamClient
 from deepclean.utils.triton.server import start_on_free_ports

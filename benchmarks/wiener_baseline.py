@@ -39,7 +39,7 @@ class WienerFilter:
         fftlength: float = 8.0,
         margin: float = 5.0,
         regularization: float = 1e-6,
-    ) -> "WienerFilter":
+    ) -> WienerFilter:
         """Fit on ``witnesses`` ``(W, N)`` and ``target`` ``(N,)`` (same samples)."""
         witnesses = np.asarray(witnesses, dtype=np.float64)
         target = np.asarray(target, dtype=np.float64)

@@ -120,9 +120,7 @@ def test_service_names_resolve_to_the_host(gpu: dict, cpu: dict) -> None:
             f"{name} connects to {sorted(hosts - set(gpu))}, not services of the file"
         )
         mapped = dict(entry.split(":", 1) for entry in cpu[name].get("extra_hosts", []))
-        assert {host: mapped.get(host) for host in hosts} == {
-            host: "127.0.0.1" for host in hosts
-        }, name
+        assert {host: mapped.get(host) for host in hosts} == dict.fromkeys(hosts, "127.0.0.1"), name
 
 
 def test_triton_cpu_image_is_built_from_the_wheel_server(cpu: dict) -> None:

@@ -91,9 +91,13 @@ def check_link(doc: Path, target: str, root: Path = ROOT) -> str | None:
         return f"{target!r} points outside the repository"
     if not resolved.exists():
         return f"{target!r} does not exist (looked for {resolved.relative_to(root.resolve())})"
-    if anchor and resolved.is_file() and resolved.suffix == ".md":
-        if anchor not in anchors(resolved.read_text(encoding="utf-8")):
-            return f"{target!r}: {resolved.name} has no heading with anchor #{anchor}"
+    if (
+        anchor
+        and resolved.is_file()
+        and resolved.suffix == ".md"
+        and anchor not in anchors(resolved.read_text(encoding="utf-8"))
+    ):
+        return f"{target!r}: {resolved.name} has no heading with anchor #{anchor}"
     return None
 
 

@@ -117,7 +117,7 @@ class SharedSettings(BaseModel):
     log_level: LogLevel = Field("INFO", description="log level")
 
     @model_validator(mode="after")
-    def _check_bands(self) -> "SharedSettings":
+    def _check_bands(self) -> SharedSettings:
         if len(self.freq_low) != len(self.freq_high):
             raise ValueError(
                 f"freq_low has {len(self.freq_low)} band edge(s) and freq_high {len(self.freq_high)}; "
@@ -284,7 +284,7 @@ def load_settings(
         raise ConfigError(describe_errors(exc, values, sources)) from None
 
 
-def require(settings: BaseModel, names: "typing.Iterable[str]") -> None:
+def require(settings: BaseModel, names: typing.Iterable[str]) -> None:
     """Raise :class:`ConfigError` with one line per setting in ``names`` that is unset or empty."""
     missing = [name for name in names if getattr(settings, name) in (None, "", [], ())]
     if missing:
@@ -429,14 +429,14 @@ def add_settings_flags(
 
 
 def add_command(
-    subparsers: "argparse._SubParsersAction",
+    subparsers: argparse._SubParsersAction,
     name: str,
     cls: type[BaseModel],
     *,
     help: str,
     description: str,
     exclude: set[str] = frozenset(),
-    first: "typing.Callable[[argparse.ArgumentParser], None] | None" = None,
+    first: typing.Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.ArgumentParser:
     """A ``deepclean <name>`` subcommand whose flags are the fields of ``cls`` (see
     :func:`add_settings_flags`); ``first`` adds flags that lead the usage line (e.g. ``--profile``)."""

@@ -51,7 +51,7 @@ class HttpServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "HttpServer":
+    def start(self) -> HttpServer:
         self._thread.start()
         logger.info("serving HTTP on %s", self.url)
         return self
@@ -73,7 +73,7 @@ class HttpServer:
             close_all()
         server.task_dispatcher.shutdown(timeout=timeout)
 
-    def __enter__(self) -> "HttpServer":
+    def __enter__(self) -> HttpServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -108,7 +108,7 @@ class VersionInfo:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Any) -> "VersionInfo":
+    def from_json(cls, data: Any) -> VersionInfo:
         if not isinstance(data, dict) or "trained" not in data:
             raise ValueError(f"version info {data!r} is not an object with a 'trained' field")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}

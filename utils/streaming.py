@@ -166,7 +166,7 @@ class StreamGeometry:
         batch_size: int,
         max_latency: float | None,
         mode: StreamMode | str = StreamMode.WINDOWED,
-    ) -> "StreamGeometry":
+    ) -> StreamGeometry:
         """Geometry from physical quantities.
 
         Args:

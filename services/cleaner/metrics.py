@@ -153,7 +153,7 @@ class MetricsServer:
             target=self.httpd.serve_forever, name="cleaner-metrics", daemon=True
         )
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         self.thread.start()
         return self
 

@@ -48,7 +48,7 @@ def newest_written(project_dir: Path, ifo: IFO | str) -> int | None:
     return newest_frame(cleaned_dir(project_dir, ifo), FrameKind.CLEANED, ifo)
 
 
-def frame_channels(ifo: IFO | str, second: "CleanedSecond") -> list[Channel]:
+def frame_channels(ifo: IFO | str, second: CleanedSecond) -> list[Channel]:
     """The channels of one cleaned frame."""
     t0, rate = float(second.gps), CLEANED_RATE_HZ
     strain = {
@@ -72,6 +72,6 @@ def frame_channels(ifo: IFO | str, second: "CleanedSecond") -> list[Channel]:
     return channels
 
 
-def write_cleaned(project_dir: Path, ifo: IFO | str, second: "CleanedSecond") -> Path:
+def write_cleaned(project_dir: Path, ifo: IFO | str, second: CleanedSecond) -> Path:
     """Write one cleaned frame atomically (temporary name, then rename); return its path."""
     return write_frame(cleaned_path(project_dir, ifo, second.gps), frame_channels(ifo, second))

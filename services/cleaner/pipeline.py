@@ -31,10 +31,10 @@ import numpy as np
 
 from deepclean.services.cleaner.output import state_bits
 from deepclean.services.cleaner.track import SampleTrack, window_all
+from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.frames.reader import DroppedFrame, FrameData
 from deepclean.utils.frames.state import ready_mask, upsample_mask
 from deepclean.utils.frames.stream import ResampledSecond, StreamingResampler
-from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.products import StateBit, VersionInfo
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.gate import ready_gate
@@ -290,7 +290,7 @@ class CleanerPipeline:
             wit_context = self.wit_ok.all_ok(o * n - self.settle - k, (o + 1) * n + self.lead + lag)
         # the versions behind the newest update contributing to this second (the aggregators blend
         # old and new predictions over max_latency after a switch)
-        current = dict(self.served.versions) if self.served else {role: 0 for role in Role}
+        current = dict(self.served.versions) if self.served else dict.fromkeys(Role, 0)
         behind = self.versions_at.get(o + self.delay, current)
         for role in Role:
             versions[role] = behind[role]

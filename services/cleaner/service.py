@@ -23,7 +23,7 @@ from deepclean.services.cleaner.output import newest_written, write_cleaned
 from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
 from deepclean.services.cleaner.settings import CleanerSettings
 from deepclean.utils.frames.crawler import gps_now, newest_frame, resolve_start
-from deepclean.utils.frames.naming import FrameKind, frame_path, stream_dir, strain_channel
+from deepclean.utils.frames.naming import FrameKind, frame_path, strain_channel, stream_dir
 from deepclean.utils.frames.reader import DroppedFrame, FrameStream
 from deepclean.utils.products import StateBit
 from deepclean.utils.triton.names import Role

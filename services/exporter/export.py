@@ -63,7 +63,7 @@ class ExportTarget:
     stream_mode: StreamMode = StreamMode.CONTIGUOUS
 
     @classmethod
-    def of(cls, settings: ExportModelSettings | ExporterSettings) -> "ExportTarget":
+    def of(cls, settings: ExportModelSettings | ExporterSettings) -> ExportTarget:
         if isinstance(settings, ExporterSettings):
             return cls(
                 settings.repository,

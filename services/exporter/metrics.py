@@ -21,7 +21,7 @@ class ExporterMetrics:
     requests: Counter
 
     @classmethod
-    def create(cls) -> "ExporterMetrics":
+    def create(cls) -> ExporterMetrics:
         r = CollectorRegistry()
         return cls(
             registry=r,

@@ -188,11 +188,14 @@ class ModelStore:
         dc = repo[DEEPCLEAN]
         pins = read_versions(self.path)
         infos = version_infos(dc)
-        entry = lambda v: {
-            "version": v,
-            **(infos.get(v) or VersionInfo(trained=True)).to_json(),  # noqa: E731
-            "verified": _verified(dc.path / str(v)),
-        }
+
+        def entry(v: int) -> dict:
+            return {
+                "version": v,
+                **(infos.get(v) or VersionInfo(trained=True)).to_json(),
+                "verified": _verified(dc.path / str(v)),
+            }
+
         used = set(pins.values())
         return {
             "production": entry(pins[Role.PRODUCTION]),

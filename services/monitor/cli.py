@@ -46,11 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.monitor.app import create_app
-    from deepclean.utils.http_server import HttpServer
     from deepclean.services.monitor.service import MonitorService
     from deepclean.services.monitor.settings import MonitorSettings
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ServerUnavailableError
+    from deepclean.utils.http_server import HttpServer
     from deepclean.utils.logs import configure_logging
 
     settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))

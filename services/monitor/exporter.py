@@ -28,7 +28,7 @@ class ModelVersion:
     info: VersionInfo
 
     @classmethod
-    def from_json(cls, data: Any, role: str) -> "ModelVersion":
+    def from_json(cls, data: Any, role: str) -> ModelVersion:
         if not isinstance(data, dict) or not isinstance(data.get("version"), int):
             raise ValueError(
                 f"exporter /versions: {role} is {data!r}, expected an object with an integer 'version'"
@@ -46,7 +46,7 @@ class Versions:
     canary: ModelVersion
 
     @classmethod
-    def from_json(cls, data: Any) -> "Versions":
+    def from_json(cls, data: Any) -> Versions:
         if not isinstance(data, dict):
             raise ValueError(f"exporter /versions answered {data!r}, expected an object")
         return cls(

@@ -33,11 +33,11 @@ from deepclean.services.monitor.state import MonitorState, RatioPoint
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.watch import DirectoryWatcher
 from deepclean.utils.monitoring.asd import asd
-from deepclean.utils.signal.metrics import band_ratio
 from deepclean.utils.monitoring.decision import Decision, Thresholds, Verdict
 from deepclean.utils.monitoring.segment import SecondSummary, check_segment
 from deepclean.utils.monitoring.spans import to_archive
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
+from deepclean.utils.signal.metrics import band_ratio
 
 logger = logging.getLogger(__name__)
 

@@ -100,7 +100,7 @@ class MonitorSettings(SharedSettings):
     )
 
     @model_validator(mode="after")
-    def _check_monitor(self) -> "MonitorSettings":
+    def _check_monitor(self) -> MonitorSettings:
         if welch_segments(self.asd_segment_length, self.asd_fftlength) < 1:
             raise ValueError(
                 f"asd_segment_length {self.asd_segment_length} s is shorter than asd_fftlength "

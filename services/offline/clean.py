@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepclean.services.offline.settings import OfflineSettings
 from deepclean.utils.config import check_output_dir
 from deepclean.utils.errors import ConfigError, DeepCleanError, OutputExistsError
 from deepclean.utils.frames.gwf import Channel, write_frame
@@ -44,7 +45,6 @@ from deepclean.utils.training.preflight import (
     check_span_memory,
 )
 from deepclean.utils.training.span_io import load_span
-from deepclean.services.offline.settings import OfflineSettings
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class _Progress:
         self.done = 0
         self.started = self.last = time.monotonic()
 
-    def eval(self) -> "_Progress":
+    def eval(self) -> _Progress:
         self.model.eval()
         return self
 

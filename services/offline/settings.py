@@ -70,7 +70,7 @@ class OfflineSettings(SharedSettings):
     )
 
     @model_validator(mode="after")
-    def _check_geometry(self) -> "OfflineSettings":
+    def _check_geometry(self) -> OfflineSettings:
         from deepclean.utils.training.settings import check_inference
 
         check_inference(self)

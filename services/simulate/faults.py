@@ -46,7 +46,7 @@ class FaultPlan:
     not_ready_spans: tuple[tuple[float, float], ...] = field(default=())  #: GPS (start, end)
 
     @classmethod
-    def from_settings(cls, settings: SimulateSettings) -> "FaultPlan":
+    def from_settings(cls, settings: SimulateSettings) -> FaultPlan:
         return cls(
             seed=settings.seed,
             drop_rate=settings.drop_rate,

@@ -147,7 +147,7 @@ class SimulateSettings(SharedSettings):
         return spans
 
     @model_validator(mode="after")
-    def _check_follow_clock(self) -> "SimulateSettings":
+    def _check_follow_clock(self) -> SimulateSettings:
         if self.follow_clock and (self.backfill or self.speed != 1.0):
             raise ValueError(
                 f"follow_clock follows the real GPS clock, so it needs real time at speed 1; got "
@@ -156,13 +156,13 @@ class SimulateSettings(SharedSettings):
         return self
 
     @model_validator(mode="after")
-    def _check_span(self) -> "SimulateSettings":
+    def _check_span(self) -> SimulateSettings:
         if isinstance(self.start, int) and self.duration is not None:
             check_gps_span(self.start, self.duration)
         return self
 
     @model_validator(mode="after")
-    def _check_witnesses(self) -> "SimulateSettings":
+    def _check_witnesses(self) -> SimulateSettings:
         if len(self.coupled_witnesses) != len(self.coupling_weights):
             raise ValueError(
                 f"coupled_witnesses has {len(self.coupled_witnesses)} name(s) and coupling_weights "

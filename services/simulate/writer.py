@@ -169,7 +169,7 @@ class FrameSink:
             self._scratch.cleanup()
             self._scratch = None
 
-    def __enter__(self) -> "FrameSink":
+    def __enter__(self) -> FrameSink:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deepclean.services.up.plan import Ports
 
 DESCRIPTION = """\
 Run the whole DeepClean pipeline on this machine under honcho: the demo detector
@@ -56,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
 
 
-def read_ports() -> "Ports":
+def read_ports() -> Ports:
     """Where each service listens, from its own settings (environment, .env, pyproject)."""
     from deepclean.services.up.plan import Ports
     from deepclean.utils.config import load_settings

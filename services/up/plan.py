@@ -70,7 +70,7 @@ class FrameSpan:
     newest: int | None = None
 
     @classmethod
-    def scan(cls, data_dir: Path, ifo: IFO | str) -> "FrameSpan":
+    def scan(cls, data_dir: Path, ifo: IFO | str) -> FrameSpan:
         directory = stream_dir(data_dir, FrameKind.STRAIN, ifo)
         gps = []
         if directory.is_dir():

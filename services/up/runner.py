@@ -41,7 +41,7 @@ class TeePrinter(Printer):
         )
         handle = self.files.get(name)
         if handle is None:
-            handle = self.files[name] = open(
+            handle = self.files[name] = open(  # noqa: SIM115
                 self.log_dir / f"{name}.log", "a", buffering=1, encoding="utf-8"
             )
         data = (

@@ -93,7 +93,7 @@ def numpy_dtype(data_type: int) -> np.dtype:
     return np.dtype(triton_to_np_dtype(name))
 
 
-_TRITON_NAMES = {n.removeprefix("TYPE_") for n in pb.DataType.keys()} - {"INVALID", "STRING"}
+_TRITON_NAMES = {n.removeprefix("TYPE_") for n in pb.DataType} - {"INVALID", "STRING"}
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,12 @@ class TensorSpec:
     data_type: int  #: ``model_config_pb2.DataType`` value
 
     @classmethod
-    def of(cls, name: str, dims: Sequence[int | None], dtype: Any) -> "TensorSpec":
+    def of(cls, name: str, dims: Sequence[int | None], dtype: Any) -> TensorSpec:
         """Build from dims with ``None`` or -1 for variable axes and any dtype :func:`triton_dtype` takes."""
         return cls(name, tuple(-1 if d is None else int(d) for d in dims), triton_dtype(dtype))
 
     @classmethod
-    def from_proto(cls, tensor: pb.ModelInput | pb.ModelOutput) -> "TensorSpec":
+    def from_proto(cls, tensor: pb.ModelInput | pb.ModelOutput) -> TensorSpec:
         return cls(tensor.name, tuple(tensor.dims), tensor.data_type)
 
     def input_proto(self) -> pb.ModelInput:

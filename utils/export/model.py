@@ -45,7 +45,7 @@ class Model:
     Created by :meth:`ModelRepository.create_model` or read back by :class:`ModelRepository`.
     """
 
-    def __init__(self, repository: "ModelRepository", config: pb.ModelConfig) -> None:
+    def __init__(self, repository: ModelRepository, config: pb.ModelConfig) -> None:
         Platform.of_config(config)  # raises ValueError for a platform this library does not handle
         self.repository = repository
         self.config = config
@@ -147,7 +147,7 @@ class Model:
 
     def add_step(
         self,
-        model: "Model | str",
+        model: Model | str,
         *,
         version: int | None = None,
         input_map: Mapping[str, str],
@@ -261,8 +261,8 @@ class Model:
         input_shapes: Mapping[str, Shape] | None = None,
         output_names: Sequence[str] | None = None,
         example_inputs: Mapping[str, np.ndarray] | None = None,
-        verification: Verification = Verification(),
-        options: ExportOptions = ExportOptions(),
+        verification: Verification = Verification(),  # noqa: B008
+        options: ExportOptions = ExportOptions(),  # noqa: B008
     ) -> Path:
         """Export ``module`` as a new version, verify it, and return the artifact's path.
 

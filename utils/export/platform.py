@@ -31,7 +31,7 @@ class Platform(StrEnum):
         return self is Platform.PYTHON
 
     @classmethod
-    def parse(cls, value: "Platform | str") -> "Platform":
+    def parse(cls, value: Platform | str) -> Platform:
         """The member for ``value`` (a member or its string), or a ValueError naming the choices."""
         try:
             return cls(value)
@@ -40,7 +40,7 @@ class Platform(StrEnum):
             raise ValueError(f"unknown platform {value!r}; allowed: {allowed}") from None
 
     @classmethod
-    def of_config(cls, config: pb.ModelConfig) -> "Platform":
+    def of_config(cls, config: pb.ModelConfig) -> Platform:
         """The platform a ModelConfig declares (``backend: "python"`` or ``platform``)."""
         if config.backend == "python":
             return cls.PYTHON
@@ -75,7 +75,7 @@ class InstanceKind(StrEnum):
         return pb.ModelInstanceGroup.Kind.Value(f"KIND_{self.name}")
 
     @classmethod
-    def parse(cls, value: "InstanceKind | str") -> "InstanceKind":
+    def parse(cls, value: InstanceKind | str) -> InstanceKind:
         try:
             return cls(str(value).lower())
         except ValueError:

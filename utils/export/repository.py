@@ -103,7 +103,7 @@ class ModelRepository:
         del self.models[name]
 
     @contextmanager
-    def transaction(self) -> Iterator["ModelRepository"]:
+    def transaction(self) -> Iterator[ModelRepository]:
         """On an exception inside the block, restore the repository on disk as it was.
 
         Model directories and versions created inside the block are removed and every

@@ -65,7 +65,7 @@ class FrameName:
         return f"{self.ifo.site}-{self.ifo}_{self.tag}-{self.gps}-{self.duration}.gwf"
 
     @classmethod
-    def parse(cls, name: str | Path) -> "FrameName":
+    def parse(cls, name: str | Path) -> FrameName:
         """Parse ``H-H1_llhoft-1250921168-1.gwf``; ``ValueError`` names the file if it does not match."""
         match = _NAME.match(Path(name).name)
         if match is None:

@@ -76,7 +76,7 @@ class Decision:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Decision":
+    def from_json(cls, data: dict[str, Any]) -> Decision:
         return cls(**{**data, "verdict": Verdict(data["verdict"])})
 
 
@@ -169,7 +169,7 @@ class CanaryTracker:
         }
 
     @classmethod
-    def from_json(cls, thresholds: Thresholds, data: dict[str, Any]) -> "CanaryTracker":
+    def from_json(cls, thresholds: Thresholds, data: dict[str, Any]) -> CanaryTracker:
         return cls(
             thresholds,
             data.get("canary"),

@@ -32,7 +32,7 @@ class StandardScaler(nn.Module):
         self.register_buffer("mean", torch.zeros(shape, dtype=torch.float64))
         self.register_buffer("std", torch.ones(shape, dtype=torch.float64))
 
-    def fit(self, x: np.ndarray) -> "StandardScaler":
+    def fit(self, x: np.ndarray) -> StandardScaler:
         """Fit on ``x``: ``(num_channels, time)`` or ``(time,)`` when ``num_channels`` is 0."""
         x = np.asarray(x, dtype=np.float64)
         expected = 2 if self.num_channels else 1

@@ -57,11 +57,11 @@ class MainsLine:
         amplitude: float = 100.0,
         amplitude_depth: float = 0.05,
         frequency_depth_hz: float = 0.004,
-    ) -> "MainsLine":
+    ) -> MainsLine:
         """A line whose three amplitude and three frequency wander terms are drawn from
         ``seed``: total amplitude depth ``amplitude_depth`` (fraction), total frequency
         excursion ``frequency_depth_hz`` (Hz)."""
-        if not 0 < frequency_hz:
+        if not frequency_hz > 0:
             raise ValueError(f"mains frequency {frequency_hz} Hz must be positive")
         rng = np.random.default_rng([int(seed), MAINS_STREAM])
 

@@ -64,7 +64,7 @@ class ModelMetadata:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelMetadata":
+    def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
         """Validate ``data`` (types and shapes of every field); ``ValueError`` naming the first bad field."""
         from pydantic import TypeAdapter, ValidationError
 

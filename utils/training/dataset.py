@@ -40,7 +40,7 @@ class WindowSpec:
     @classmethod
     def from_seconds(
         cls, kernel_length: float, kernel_stride: float, sample_rate: float
-    ) -> "WindowSpec":
+    ) -> WindowSpec:
         kernel_size = int(round(kernel_length * sample_rate))
         stride = int(round(kernel_stride * sample_rate))
         if kernel_size < 16 or kernel_size % 16:

@@ -26,13 +26,13 @@ from deepclean.utils.errors import TrainingError
 from deepclean.utils.frames.span import Span
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.nn.inference import predict_noise, warmup_samples
+from deepclean.utils.signal import metrics
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.loss import DeepCleanLoss
-from deepclean.utils.signal import metrics
 from deepclean.utils.signal.metrics import cleaning_report
 from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
-from deepclean.utils.training import artifacts, gating, plots
+from deepclean.utils.training import artifacts, plots
 from deepclean.utils.training.dataset import WindowSpec, prepare
 from deepclean.utils.training.loop import History, OptimConfig, fit
 from deepclean.utils.training.progress import ProgressReporter

@@ -228,7 +228,7 @@ class TrainingSettings(SharedSettings):
         return widen(self.bands, self.band_margin)
 
     @model_validator(mode="after")
-    def _check_geometry(self) -> "TrainingSettings":
+    def _check_geometry(self) -> TrainingSettings:
         if self.overlap >= self.fftlength:
             raise ValueError(
                 f"overlap {self.overlap} s must be shorter than fftlength {self.fftlength} s"
@@ -243,7 +243,7 @@ class TrainingSettings(SharedSettings):
         return self
 
 
-def check_windows(settings: "TrainingSettings") -> None:
+def check_windows(settings: TrainingSettings) -> None:
     """``ValueError`` when training windows cannot be cut as asked, or (with a ``duration``)
     when no training or validation window fits in the span."""
     fs = settings.sample_rate

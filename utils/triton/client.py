@@ -79,7 +79,7 @@ class StreamClient:
         self._cond = threading.Condition()
         self._open = False
 
-    def __enter__(self) -> "StreamClient":
+    def __enter__(self) -> StreamClient:
         try:
             if not self._client.is_model_ready(self.model, client_timeout=self.connect_timeout):
                 raise ServerUnavailableError(
@@ -177,7 +177,7 @@ class StreamClient:
             return
         request = grpcclient.InferInput(UPDATE, [1, *update_shape], "FP32")
         request.set_data_from_numpy(np.zeros((1, *update_shape), dtype=np.float32))
-        try:
+        try:  # noqa: SIM105
             self._client.async_stream_infer(
                 self.model,
                 [request],

@@ -41,7 +41,7 @@ class ServedStream:
     def witnesses(self) -> tuple[str, ...]:
         return self.channels[1:]
 
-    def same_stream(self, other: "ServedStream | None") -> bool:
+    def same_stream(self, other: ServedStream | None) -> bool:
         """True if ``other`` streams the same channels with the same geometry (versions may differ)."""
         return (
             other is not None

@@ -8,6 +8,7 @@ stubs are in it) and gets SIGTERM if the launching process dies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -129,14 +130,14 @@ class TritonServer:
         args += [f"--load-model={name}" for name in models]
         return args + self.extra_args
 
-    def start(self) -> "TritonServer":
+    def start(self) -> TritonServer:
         """Start the server and wait until it and every loaded model are ready."""
         if self.process is not None:
             raise RuntimeError("this server was already started")
         env = prepare_server(self.venv)
         cmd = self.command(env)
         logger.info("starting Triton: %s", " ".join(cmd))
-        out = open(self.log_path, "ab") if self.log_path is not None else None
+        out = open(self.log_path, "ab") if self.log_path is not None else None  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
                 cmd,
@@ -223,14 +224,12 @@ class TritonServer:
             except subprocess.TimeoutExpired:
                 logger.warning("Triton did not stop within %s s; killing it", timeout)
         # the server leads its own process group; python backend stubs left behind are in it
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait()
         return self.process.returncode
 
-    def __enter__(self) -> "TritonServer":
+    def __enter__(self) -> TritonServer:
         """Start the server unless it runs already (e.g. from :func:`start_on_free_ports`)."""
         return self if self.process is not None else self.start()
 

@@ -180,7 +180,7 @@ def cleaner_argv(data_dir: Path, project_dir: Path, url: str, start: int, *extra
 
 def start_process(argv: list[str], log: Path) -> subprocess.Popen:
     """``deepclean ARGV`` as a child process logging to ``log``."""
-    handle = open(log, "ab")
+    handle = open(log, "ab")  # noqa: SIM115
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "deepclean.services.cli", *argv],
@@ -261,7 +261,7 @@ class ServiceThread:
         except BaseException as exc:  # reported by stop()
             self.error = exc
 
-    def __enter__(self) -> "ServiceThread":
+    def __enter__(self) -> ServiceThread:
         self.thread.start()
         return self
 
@@ -374,7 +374,7 @@ class Feeder:
         except BaseException as exc:  # reported by join()
             self.error = exc
 
-    def __enter__(self) -> "Feeder":
+    def __enter__(self) -> Feeder:
         self.thread.start()
         return self
 

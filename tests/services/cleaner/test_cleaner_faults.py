@@ -190,7 +190,7 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     for g in range(g0 + 6, g0 + duration - 2):
         assert fully(files[g], StateBit.CANARY_VALID), g
     # after the promotion (+ config poll and the gate's decision): version 2 cleans OUT_DQ
-    late = [g for g in range(promoted + 12, g0 + duration - 2)]
+    late = list(range(promoted + 12, g0 + duration - 2))
     assert late
     for g in late:
         frame = read_cleaned(files[g])

@@ -113,7 +113,7 @@ class FakeTriton:
         return Answer({Role.PRODUCTION: noise, Role.CANARY: 0.5 * noise}, self.start)
 
 
-def run(data: dict, items, infer, budget: Budget = Budget(), info: dict | None = None) -> dict:
+def run(data: dict, items, infer, budget: Budget = Budget(), info: dict | None = None) -> dict:  # noqa: B008
     pipeline = CleanerPipeline(FS, budget, BANDS)
     pipeline.configure(served(info=info))
     out = {}

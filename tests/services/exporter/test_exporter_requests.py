@@ -20,9 +20,9 @@ import torch
 
 from deepclean.services.exporter.app import Exporter, create_app
 from deepclean.services.exporter.repository import ModelStore
-from deepclean.utils.http_server import HttpServer
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.export import ModelRepository
+from deepclean.utils.http_server import HttpServer
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.products import parse_version_info
 from deepclean.utils.triton.versions import read_versions

@@ -69,7 +69,7 @@ class ExporterProcess:
             *self.extra,
         ]
 
-    def start(self, timeout: float = 120.0) -> "ExporterProcess":
+    def start(self, timeout: float = 120.0) -> ExporterProcess:
         self.count += 1
         self.log = self.root / f"exporter-{self.count}.log"
         env = {
@@ -84,7 +84,7 @@ class ExporterProcess:
             cwd=self.root,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.log, "w"),
+            stderr=open(self.log, "w"),  # noqa: SIM115
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -185,7 +185,7 @@ class Stream:
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
             self.error = exc
 
-    def start(self) -> "Stream":
+    def start(self) -> Stream:
         self._thread.start()
         return self
 

@@ -271,7 +271,8 @@ def wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            import faulthandler, sys
+            import faulthandler
+            import sys
 
             faulthandler.dump_traceback(sys.stderr, all_threads=True)
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -10,8 +10,8 @@ from PIL import Image
 
 from deepclean.services.monitor.app import create_app
 from deepclean.services.monitor.plots import ASD_SIZE, COLORS, RATIO_SIZE
-from deepclean.utils.http_server import HttpServer
 from deepclean.services.monitor.service import MonitorService
+from deepclean.utils.http_server import HttpServer
 
 from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
 
@@ -105,9 +105,9 @@ def test_status_health_metrics(page):
     metrics = requests.get(url + "/metrics", timeout=10).text
     assert 'deepclean_monitor_decisions_total{verdict="reject"} 1.0' in metrics
     line = next(
-        l
-        for l in metrics.splitlines()
-        if l.startswith('deepclean_monitor_asd_ratio{series="canary"}')
+        row
+        for row in metrics.splitlines()
+        if row.startswith('deepclean_monitor_asd_ratio{series="canary"}')
     )
     assert float(line.split()[-1]) == pytest.approx(0.45)
     assert (

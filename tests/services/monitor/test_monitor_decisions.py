@@ -1,15 +1,13 @@
 """The monitor service end to end on synthetic cleaned frames with exactly known ratios,
 against a real HTTP stand-in for the exporter."""
 
-import logging
-
 import pytest
 
 from deepclean.services.monitor.service import MonitorService
 from deepclean.utils.monitoring.decision import Verdict
+from deepclean.utils.products import StateBit
 
 from .helpers import GOOD, GPS, FakeExporter, Running, Second, settings, version_entry
-from deepclean.utils.products import StateBit
 
 
 def verdicts(service):

@@ -3,8 +3,6 @@ metadata missing), a corrupt cleaned frame. Each is logged and the monitor keeps
 
 import logging
 
-import pytest
-
 from deepclean.services.monitor.exporter import ExporterClient
 from deepclean.services.monitor.service import MonitorService
 from deepclean.utils.monitoring.decision import Verdict

@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -115,7 +113,7 @@ class Keeper(threading.Thread):
             self.samples += 1
             for name in names:
                 if not (self.kept / name).exists():
-                    try:
+                    try:  # noqa: SIM105
                         os.link(self.cleaned / name, self.kept / name)
                     except FileNotFoundError:
                         pass  # deleted meanwhile: the carousel only deletes archived frames
@@ -411,8 +409,9 @@ def test_archive_equals_the_cleaned_frames(story) -> None:
 
 
 def test_status_page_with_real_data(story) -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     html = story["html"]
     assert "<td>production</td><td>2</td><td>yes</td>" in html

@@ -14,7 +14,6 @@ from deepclean.utils.config import load_settings
 from .http_helpers import Recorder, closed_port_url
 from .sim_helpers import GPS, TINY_TRAIN, simulate
 
-
 # --------------------------------------------------------------------------- readiness arithmetic
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from .frame_fixtures import T0
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.checksum import posix_cksum, verify_gwf_bytes
 from deepclean.utils.frames.gwf import Channel, write_frame
+
+from .frame_fixtures import T0
 
 INPUTS = {
     "empty": b"",

@@ -5,12 +5,13 @@ import time
 from pathlib import Path
 
 import pytest
-from .frame_fixtures import IFO_, T0, LiveWriter, strain_channels, strain_path
 
 from deepclean.utils.errors import DroppedFrameError
 from deepclean.utils.frames.crawler import FrameCrawler, FrameStatus, resolve_start
 from deepclean.utils.frames.gwf import write_frame
 from deepclean.utils.frames.naming import FrameKind
+
+from .frame_fixtures import IFO_, T0, LiveWriter, strain_channels, strain_path
 
 TIMEOUT = 0.4  # seconds: well above the writer's 50 ms period, small enough to keep tests quick
 

@@ -3,6 +3,11 @@
 import time
 from pathlib import Path
 
+from deepclean.utils.frames.crawler import FrameCrawler, FrameStatus
+from deepclean.utils.frames.gwf import write_frame
+from deepclean.utils.frames.naming import FrameKind, frame_path
+from deepclean.utils.frames.reader import DroppedFrame, FrameData, FrameStream
+
 from .frame_fixtures import (
     CHANNELS,
     IFO_,
@@ -13,11 +18,6 @@ from .frame_fixtures import (
     strain_path,
     write_pair,
 )
-
-from deepclean.utils.frames.crawler import FrameCrawler, FrameStatus
-from deepclean.utils.frames.gwf import write_frame
-from deepclean.utils.frames.naming import FrameKind, frame_path
-from deepclean.utils.frames.reader import DroppedFrame, FrameData, FrameStream
 
 LONG = 20.0  # s: a timeout the tests must never wait for
 

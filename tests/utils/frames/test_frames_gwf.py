@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from .frame_fixtures import T0
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.gwf import Channel, check_frame, list_channels, read_frame, write_frame
+
+from .frame_fixtures import T0
 
 DTYPES = [
     "int16",

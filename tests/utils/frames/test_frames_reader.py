@@ -7,6 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from deepclean.utils.channels import parse_channels
+from deepclean.utils.errors import DroppedFrameError
+from deepclean.utils.frames.gwf import Channel, write_frame
+from deepclean.utils.frames.naming import FrameKind, frame_path
+from deepclean.utils.frames.reader import DroppedFrame, FrameData, FramePairReader, FrameStream
+
 from .frame_fixtures import (
     BACKGROUND,
     CHANNELS,
@@ -22,12 +29,6 @@ from .frame_fixtures import (
     witness_channels,
     write_pair,
 )
-
-from deepclean.utils.channels import parse_channels
-from deepclean.utils.errors import DroppedFrameError
-from deepclean.utils.frames.gwf import Channel, write_frame
-from deepclean.utils.frames.naming import FrameKind, frame_path
-from deepclean.utils.frames.reader import DroppedFrame, FrameData, FramePairReader, FrameStream
 
 
 def test_good_second(data_dir: Path) -> None:

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from .frame_fixtures import BACKGROUND, CHANNELS, IFO_, STRAIN, T0, WITNESS_RATES, tone, write_pair
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.resample import resample
 from deepclean.utils.frames.span import gps_ranges, read_span
 from deepclean.utils.frames.taper import fill_gaps
+
+from .frame_fixtures import BACKGROUND, CHANNELS, IFO_, STRAIN, T0, WITNESS_RATES, tone, write_pair
 
 RATES = {STRAIN: 16384, BACKGROUND: 16384, **WITNESS_RATES}
 SCALE = {STRAIN: 1e-21, BACKGROUND: 1e-22}

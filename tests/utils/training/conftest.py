@@ -2,8 +2,9 @@
 
 import pytest
 
-from .synthetic_span import make_span
 from deepclean.utils.frames.span import Span
+
+from .synthetic_span import make_span
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from .synthetic_span import FS, make_span
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.training.dataset import WindowSpec, prepare
+
+from .synthetic_span import FS, make_span
 
 BAND = [(58.0, 62.0)]
 

@@ -1,15 +1,15 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from .synthetic_span import FS
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.signal.loss import DeepCleanLoss
 from deepclean.utils.training.dataset import WindowSpec, prepare
 from deepclean.utils.training.loop import OptimConfig, evaluate, fit
+
+from .synthetic_span import FS
 
 BAND = [(58.0, 62.0)]
 

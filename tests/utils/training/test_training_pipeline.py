@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from .synthetic_span import BACKGROUND, FS, make_span
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.training import artifacts
 from deepclean.utils.training.pipeline import train_model
 from deepclean.utils.training.settings import TrainingSettings
+
+from .synthetic_span import BACKGROUND, FS, make_span
 
 TINY = dict(
     sample_rate=FS,

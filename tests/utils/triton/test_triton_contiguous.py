@@ -9,7 +9,6 @@ reading the served configs (as the cleaner does) must find the contiguous lag.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
