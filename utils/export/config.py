@@ -93,7 +93,7 @@ def numpy_dtype(data_type: int) -> np.dtype:
     return np.dtype(triton_to_np_dtype(name))
 
 
-_TRITON_NAMES = {n.removeprefix("TYPE_") for n in pb.DataType} - {"INVALID", "STRING"}
+_TRITON_NAMES = {n.removeprefix("TYPE_") for n in pb.DataType.keys()} - {"INVALID", "STRING"}  # noqa: SIM118 - a protobuf enum wrapper is not iterable
 
 
 @dataclass(frozen=True)
