@@ -1,4 +1,5 @@
-"""Map the repository folders onto import names: utils/ -> deepclean.utils, services/ -> deepclean.services.
+"""Map the repository folders onto import names: utils/ -> deepclean.utils, services/ ->
+deepclean.services.
 
 Everything else lives in pyproject.toml; only the package list must be computed, because
 setuptools' declarative discovery cannot rename folders. A built package also carries

@@ -1,10 +1,11 @@
-"""The live cleaner end to end at 1x real time: simulator -> Triton -> ``deepclean cleaner`` -> cleaned frames.
+"""The live cleaner end to end at 1x real time: simulator -> Triton -> ``deepclean cleaner`` ->
+cleaned frames.
 
 Setup (skipped with ``--weights``): 168 s of default simulated data (21 witnesses) and a short
 cpu-profile training run. Then a python-platform repository with the cpu profile's geometry
-(1 s kernel, 32 windows/s, batch 8, max latency 0.5 s) in ``--stream-mode`` (default contiguous), a real Triton, ``deepclean simulate
---start now`` (1x) and ``deepclean cleaner`` as child processes, for ``--duration`` seconds
-(default 300). Printed:
+(1 s kernel, 32 windows/s, batch 8, max latency 0.5 s) in ``--stream-mode`` (default contiguous), a
+real Triton, ``deepclean simulate --start now`` (1x) and ``deepclean cleaner`` as child processes,
+for ``--duration`` seconds (default 300). Printed:
 
 * latency per frame = cleaned frame renamed into place (its mtime) - strain frame renamed into
   place (its mtime): median, 99th percentile, max; next to the original system's ~4.2 s;
@@ -13,7 +14,8 @@ cpu-profile training run. Then a python-platform repository with the cpu profile
 * CPU use of the cleaner, Triton (with its python stubs) and the simulator, in cores;
 * the fraction of written seconds whose OUT_DQ is fully cleaned, and any missing seconds.
 
-Run: ``.venv/bin/python benchmarks/bench_cleaner.py [--weights RUN_DIR] [--duration 300] [--stream-mode MODE]``.
+Run: ``.venv/bin/python benchmarks/bench_cleaner.py [--weights RUN_DIR] [--duration 300]
+[--stream-mode MODE]``.
 """
 
 from __future__ import annotations
@@ -278,17 +280,21 @@ def main() -> None:
     params = ModelRepository(repo)[ENSEMBLE].parameters
     lag_s = float(params["max_latencies"][0])
     print(
-        f"live cleaner at 1x, {args.stream_mode} stream mode, cpu-profile geometry (32 windows/s, batch 8, "
+        f"live cleaner at 1x, {args.stream_mode} stream mode, cpu-profile geometry (32 "
+        "windows/s, batch 8, "
         f"python platform), "
-        f"{len(parse_channels(root / 'channels.txt', IFO).witnesses)} witnesses, {len(measured)} s measured"
+        f"{len(parse_channels(root / 'channels.txt', IFO).witnesses)} witnesses, "
+        f"{len(measured)} s measured"
     )
     print(
         f"latency (cleaned frame renamed - strain frame renamed): median {np.median(lat):.2f} s, "
         f"p99 {np.percentile(lat, 99):.2f} s, max {lat.max():.2f} s   (original DeepClean: ~4.2 s)"
     )
     print(
-        f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + filter lead {1 - lag_s:.4f} s "
-        "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 s + compute"
+        f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + "
+        f"filter lead {1 - lag_s:.4f} s "
+        "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 "
+        "s + compute"
     )
     for name, value in stage_means(metrics).items():
         print(f"  measured mean {name}: {value:.3f} s")
@@ -297,7 +303,8 @@ def main() -> None:
         + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / wall:.2f}" for k in pids)
     )
     print(
-        f"seconds with OUT_DQ fully cleaned: {full}/{len(latencies)} = {full / max(len(latencies), 1):.1%}; "
+        f"seconds with OUT_DQ fully cleaned: {full}/{len(latencies)} = "
+        f"{full / max(len(latencies), 1):.1%}; "
         f"missing seconds: {missing or 'none'}"
     )
     print(f"work directory: {root}")

@@ -218,23 +218,28 @@ def main() -> None:
     oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
     print(
         f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
-        f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry {args.inference_geometry}, "
+        f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry "
+        f"{args.inference_geometry}, "
         f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}"
     )
     print(
         f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
-        f"stop: {meta['losses']['stop_reason']}; optimisation {meta['training']['wall_seconds']:.0f} s)"
+        f"stop: {meta['losses']['stop_reason']}; optimisation "
+        f"{meta['training']['wall_seconds']:.0f} s)"
     )
     print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")
     print(f"{'':30s} {'DeepClean':>10s} {'Wiener':>10s}")
     print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.4f} {wf['in_band_ratio']:10.4f}")
     print(
-        f"in-band cleaned/background    {dc['background_ratio']:10.4f} {wf['background_ratio']:10.4f}"
+        f"in-band cleaned/background    {dc['background_ratio']:10.4f} "
+        f"{wf['background_ratio']:10.4f}"
     )
     print(f"out of band cleaned/raw       DeepClean: {oob(dc)} | Wiener: {oob(wf)}")
     print(
-        f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} s of data per s "
-        f"(DeepClean inference only; clean-offline command {args.test_seconds / clean_wall:.1f} s/s overall)"
+        f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} "
+        "s of data per s "
+        "(DeepClean inference only; clean-offline command "
+        f"{args.test_seconds / clean_wall:.1f} s/s overall)"
     )
     if args.work_dir is None and args.keep:
         print(f"work dir kept: {work}")

@@ -70,10 +70,14 @@ def main() -> None:
     module = deepclean()
     verification = Verification(batch_sizes=tuple(args.batch_sizes))
     print(
-        f"DeepClean W={W}, kernel {KERNEL} samples, {sum(p.numel() for p in module.parameters())} parameters; "
+        f"DeepClean W={W}, kernel {KERNEL} samples, "
+        f"{sum(p.numel() for p in module.parameters())} parameters; "
         f"torch {torch.__version__}, {args.threads} thread(s)"
     )
-    header = f"{'platform':34s} {'total s':>8s} {'export s':>9s} {'max abs err':>12s} {'max rel err':>12s}  latency ms per batch"
+    header = (
+        f"{'platform':34s} {'total s':>8s} {'export s':>9s} {'max abs err':>12s} "
+        f"{'max rel err':>12s}  latency ms per batch"
+    )
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
         repo = ModelRepository(tmp)
@@ -99,7 +103,8 @@ def main() -> None:
                 f"{b['batch_size']}: {b['latency_ms']:.1f}" for b in check["batches"]
             )
             print(
-                f"{label:34s} {total:8.2f} {status['export_seconds']:9.2f} {check['worst_abs_error']:12.3g} "
+                f"{label:34s} {total:8.2f} {status['export_seconds']:9.2f} "
+                f"{check['worst_abs_error']:12.3g} "
                 f"{check['worst_rel_error']:12.3g}  {latency}"
             )
 

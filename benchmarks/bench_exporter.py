@@ -1,4 +1,5 @@
-"""The exporter on a real Triton: time from ``POST /models`` to the canary serving it, and promotions.
+"""The exporter on a real Triton: time from ``POST /models`` to the canary serving it, and
+promotions.
 
 Simulates a short stretch of frames (21 witnesses by default, as production), trains a few
 tiny runs (seconds each: the figures are about exporting, not training), starts Triton on an
@@ -104,7 +105,10 @@ class PacedStream(threading.Thread):
 
 
 def summary(values: list[float]) -> str:
-    return f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f}, n={len(values)})"
+    return (
+        f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max "
+        f"{max(values):.2f}, n={len(values)})"
+    )
 
 
 def main() -> None:
@@ -232,11 +236,13 @@ def main() -> None:
                 stream.join(60)
                 client.close()
     print(
-        f"exporter on {args.witnesses} witnesses, cpu profile ({g.kernel_size}-sample windows every {g.stride} "
+        f"exporter on {args.witnesses} witnesses, cpu profile ({g.kernel_size}-sample "
+        f"windows every {g.stride} "
         f"samples, {g.batch_size} per update), platform {settings.platform.value}:"
     )
     print(
-        f"  start-up on an empty repository (untrained version 1 built and loaded): {bootstrap:.2f} s"
+        "  start-up on an empty repository (untrained version 1 built and loaded): "
+        f"{bootstrap:.2f} s"
     )
     print(f"  POST /models -> canary serving the run:           {summary(exports)}")
     print(f"  POST /promote of the canary (already loaded):     {summary(promotions)}")

@@ -131,15 +131,15 @@ def main() -> None:
         )
 
         print(
-            f"1-s frames: strain 16384 Hz + state 16 Hz; witness frame of {len(WITNESSES)} channels (seed {SEED})"
+            f"1-s frames: strain 16384 Hz + state 16 Hz; witness frame of {len(WITNESSES)} "
+            f"channels (seed {SEED})"
         )
         for label, ms in rows.items():
             print(f"  {label:34s} {ms:7.2f} ms")
         sizes = [p[0].stat().st_size / 1e3 for p in (s_path, w_path, z_path)]
         print(
-            "  file sizes: strain {:.0f} kB, witness {:.0f} kB, witness compressed {:.0f} kB".format(
-                *sizes
-            )
+            "  file sizes: strain {:.0f} kB, witness {:.0f} kB, witness compressed {:.0f} "
+            "kB".format(*sizes)
         )
 
         rates = [16384.0, *WITNESSES.values()]
@@ -150,7 +150,8 @@ def main() -> None:
             lambda i: resampler.push(GPS + next(counter), seconds[i]), args.frames, args.repeats
         )
         print(
-            f"streaming resampler, {len(rates)} channels to 4096 Hz (3 s buffer): {per_second:.2f} ms per second"
+            f"streaming resampler, {len(rates)} channels to 4096 Hz (3 s buffer): "
+            f"{per_second:.2f} ms per second"
         )
 
         span = args.span_seconds
@@ -164,8 +165,10 @@ def main() -> None:
         loaded = read_span(root / "span", IFO, [STRAIN, *WITNESSES], GPS, span)
         took = time.perf_counter() - begun
         print(
-            f"read_span of {span} s ({loaded.data.shape[0]} channels, {loaded.data.nbytes / 1e9:.2f} GB at 4096 Hz): "
-            f"{took:.1f} s ({1e3 * took / span:.1f} ms per second of data; writing them took {written:.1f} s)"
+            f"read_span of {span} s ({loaded.data.shape[0]} channels, "
+            f"{loaded.data.nbytes / 1e9:.2f} GB at 4096 Hz): "
+            f"{took:.1f} s ({1e3 * took / span:.1f} ms per second of data; writing them "
+            f"took {written:.1f} s)"
         )
 
 

@@ -59,13 +59,16 @@ def main() -> None:
         f"  throughput            {summary.throughput:7.1f} s of data per wall second (loop only)"
     )
     print(
-        f"  including set-up      {summary.frames / total:7.1f} s/s ({total - summary.wall_s:.2f} s set-up)"
+        f"  including set-up      {summary.frames / total:7.1f} s/s "
+        f"({total - summary.wall_s:.2f} s set-up)"
     )
     print(
-        f"  generation            {1e3 * summary.generate_s / summary.frames:7.1f} ms per second of data"
+        f"  generation            {1e3 * summary.generate_s / summary.frames:7.1f} ms per "
+        "second of data"
     )
     print(
-        f"  frame writing         {1e3 * summary.write_s / summary.frames:7.1f} ms per second of data (strain + witness frame)"
+        f"  frame writing         {1e3 * summary.write_s / summary.frames:7.1f} ms per "
+        "second of data (strain + witness frame)"
     )
     print(f"  disk                  {size / 1e6:7.2f} MB per second of data")
 

@@ -14,7 +14,8 @@ sequence with one update in flight, as the cleaner does. It prints per mode:
   (> 1 keeps up with the detector; every update runs DeepClean for production and canary);
 * model ms: the same two DeepClean calls run by onnxruntime in this process.
 
-Run it on a quiet machine (nothing else using the cores): ``.venv/bin/python benchmarks/bench_stream_modes.py``.
+Run it on a quiet machine (nothing else using the cores): ``.venv/bin/python
+benchmarks/bench_stream_modes.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from deepclean.utils.triton.server import start_on_free_ports
 
 
 def build(root: Path, mode: StreamMode, args: argparse.Namespace):
-    """Export DeepClean versions 1 (production) and 2 (canary) and the ensemble; return (spec, seconds)."""
+    """Export DeepClean versions 1 (production) and 2 (canary) and the ensemble; return (spec,
+    seconds)."""
     names = ["H1:GDS-CALIB_STRAIN", *(f"H1:PEM-WITNESS_{i:02d}_DQ" for i in range(args.witnesses))]
     channels = parse_channels(names, "H1")
     target = ExportTarget(
@@ -135,21 +137,26 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
-        f"geometry: {args.sample_rate} Hz, W={args.witnesses}, kernel {args.kernel_length} s, stride {args.stride} "
-        f"samples ({args.sample_rate / args.stride:g} windows/s), {args.batch} windows per update; production + canary"
+        f"geometry: {args.sample_rate} Hz, W={args.witnesses}, kernel {args.kernel_length} "
+        f"s, stride {args.stride} "
+        f"samples ({args.sample_rate / args.stride:g} windows/s), {args.batch} windows per "
+        "update; production + canary"
     )
     base = Path(tempfile.mkdtemp(prefix="bench-stream-modes-"))
     try:
         print(
-            f"{'mode':>10} {'lag':>5} {'lag ms':>7} {'DeepClean input':>17} {'export s':>8} {'updates':>7} "
+            f"{'mode':>10} {'lag':>5} {'lag ms':>7} {'DeepClean input':>17} "
+            f"{'export s':>8} {'updates':>7} "
             f"{'median ms':>9} {'p95 ms':>7} {'x realtime':>10} {'model ms':>8}"
         )
         for mode in args.modes:
             r = bench_mode(base, StreamMode(mode), args)
             shape = f"{r['batch']} x {r['samples']}"
             print(
-                f"{r['mode']:>10} {r['lag']:>5} {r['lag_ms']:>7.1f} {shape:>17} {r['export_s']:>8.1f} "
-                f"{r['updates']:>7} {r['median_ms']:>9.1f} {r['p95_ms']:>7.1f} {r['realtime']:>10.2f} "
+                f"{r['mode']:>10} {r['lag']:>5} {r['lag_ms']:>7.1f} {shape:>17} "
+                f"{r['export_s']:>8.1f} "
+                f"{r['updates']:>7} {r['median_ms']:>9.1f} {r['p95_ms']:>7.1f} "
+                f"{r['realtime']:>10.2f} "
                 f"{r['model_ms']:>8.1f}",
                 flush=True,
             )

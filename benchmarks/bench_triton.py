@@ -1,4 +1,5 @@
-"""Per-update latency and throughput of ``deepclean-stream`` on this machine's Triton, for a few inference rates.
+"""Per-update latency and throughput of ``deepclean-stream`` on this machine's Triton, for a few
+inference rates.
 
 For each inference rate (DeepClean windows per second of data, ``1 / stride_length``) the
 benchmark builds a repository with the production geometry (4096 Hz, 1 s kernel, 21 witnesses,
@@ -12,7 +13,8 @@ Triton server, streams one sequence with one update in flight (as the cleaner do
 * model ms: the same two DeepClean batches run by onnxruntime in this process, for comparison
   (latency minus this is the cost of Triton, the python backend and the streaming models).
 
-Every update runs DeepClean twice (production and canary). Run: ``.venv/bin/python benchmarks/bench_triton.py``.
+Every update runs DeepClean twice (production and canary). Run: ``.venv/bin/python
+benchmarks/bench_triton.py``.
 """
 
 from __future__ import annotations
@@ -145,19 +147,24 @@ def main() -> None:
         )
         verification = figures["status"].get("verification", {})
         print(
-            f"DeepClean export (python platform, W={args.witnesses}, kernel {args.sample_rate} samples): "
-            f"first {figures['export_s']:.1f} s, second {figures['export_again_s']:.1f} s (export + verification); "
+            f"DeepClean export (python platform, W={args.witnesses}, kernel "
+            f"{args.sample_rate} samples): "
+            f"first {figures['export_s']:.1f} s, second {figures['export_again_s']:.1f} s "
+            "(export + verification); "
             f"worst abs error {verification.get('worst_abs_error', float('nan')):.2g}"
         )
         print(
-            f"{'rate/s':>7} {'batch':>5} {'stride':>6} {'updates':>7} {'start s':>7} {'median ms':>9} "
+            f"{'rate/s':>7} {'batch':>5} {'stride':>6} {'updates':>7} {'start s':>7} "
+            f"{'median ms':>9} "
             f"{'p95 ms':>8} {'max ms':>8} {'upd/s':>7} {'x realtime':>10} {'model ms':>8}"
         )
         for rate in args.rates:
             r = bench_rate(base, rate, args)
             print(
-                f"{r['rate']:>7} {r['batch']:>5} {r['stride']:>6} {r['updates']:>7} {r['startup_s']:>7.1f} "
-                f"{r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['updates_per_s']:>7.2f} "
+                f"{r['rate']:>7} {r['batch']:>5} {r['stride']:>6} {r['updates']:>7} "
+                f"{r['startup_s']:>7.1f} "
+                f"{r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} "
+                f"{r['updates_per_s']:>7.2f} "
                 f"{r['realtime']:>10.2f} {r['model_ms']:>8.1f}",
                 flush=True,
             )

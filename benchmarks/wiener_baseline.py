@@ -47,7 +47,8 @@ class WienerFilter:
         step = nperseg // 2
         if target.size < nperseg:
             raise ValueError(
-                f"{target.size} samples are fewer than one {fftlength} s segment ({nperseg} samples)"
+                f"{target.size} samples are fewer than one {fftlength} s segment "
+                f"({nperseg} samples)"
             )
         freqs = np.fft.rfftfreq(nperseg, 1 / sample_rate)
         keep = np.zeros(freqs.size, dtype=bool)
@@ -79,7 +80,8 @@ class WienerFilter:
         return cls(taps=taps, sample_rate=float(sample_rate))
 
     def predict(self, witnesses: np.ndarray) -> np.ndarray:
-        """Noise estimate ``(N,)`` for ``witnesses`` ``(W, N)`` (zero-phase; edges less accurate)."""
+        """Noise estimate ``(N,)`` for ``witnesses`` ``(W, N)`` (zero-phase; edges less
+        accurate)."""
         witnesses = np.asarray(witnesses, dtype=np.float64)
         if witnesses.shape[0] != self.taps.shape[0]:
             raise ValueError(

@@ -37,7 +37,8 @@ SUBCOMMANDS: dict[str, str] = {
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(
         prog="deepclean",
-        description="DeepClean: low-latency regression of witness-coupled noise from gravitational-wave strain.",
+        description="DeepClean: low-latency regression of witness-coupled noise from "
+        "gravitational-wave strain.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}

@@ -58,7 +58,8 @@ class Ctx:
         return target
 
     def locked_dir(self) -> Path:
-        """A directory nothing can be written in: immutable (chattr +i) where possible, else /proc."""
+        """A directory nothing can be written in: immutable (chattr +i) where possible, else
+        /proc."""
         folder = self.tmp / "locked"
         folder.mkdir()
         (folder / "keep.txt").write_text("existing\n")
@@ -235,7 +236,8 @@ def cleaned_output(c: Ctx) -> Path:
     return out
 
 
-# --------------------------------------------------------------------------- cases: argv and the text naming the input
+# --------------------------------------------------------------------------- cases: argv and the
+# text naming the input
 
 Case = Callable[[Ctx], tuple[list[str], str]]
 CASES: dict[str, Case] = {}
@@ -718,7 +720,8 @@ def test_enough_cases_over_every_command() -> None:
 
 
 def test_bug_gets_traceback_and_hint(monkeypatch, capsys) -> None:
-    """A real bug (an exception nobody expected) keeps its traceback, plus a line asking to report it."""
+    """A real bug (an exception nobody expected) keeps its traceback, plus a line asking to report
+    it."""
     import deepclean.services.simulate.cli as simulate_cli
 
     def broken(args):

@@ -40,7 +40,8 @@ SETTINGS = {
 }
 #: variables the services read that are not settings, and why
 NOT_SETTINGS = {
-    "DEEPCLEAN_TOKEN": "bearer token of state-changing HTTP requests, read by the services directly",
+    "DEEPCLEAN_TOKEN": "bearer token of state-changing HTTP requests, read by the services "
+    "directly",
     PROFILE_ENV: "the training/inference profile (--profile)",
     "DEEPCLEAN_ENV_FILE": "the .env file the settings (and compose's env_file) read",
 }

@@ -54,7 +54,8 @@ def links(text: str) -> list[str]:
 
 
 def slug(heading: str) -> str:
-    """GitHub's anchor for a heading: markup dropped, lower case, punctuation removed, spaces to hyphens."""
+    """GitHub's anchor for a heading: markup dropped, lower case, punctuation removed, spaces to
+    hyphens."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
     text = text.replace("`", "").strip().lower()
     text = re.sub(r"[^\w\- ]", "", text)
@@ -62,7 +63,8 @@ def slug(heading: str) -> str:
 
 
 def anchors(text: str) -> set[str]:
-    """Every heading anchor of a Markdown text (repeated headings get ``-1``, ``-2``, ... as on GitHub)."""
+    """Every heading anchor of a Markdown text (repeated headings get ``-1``, ``-2``, ... as on
+    GitHub)."""
     seen: dict[str, int] = {}
     result = set()
     for _, heading in _HEADING.findall(_FENCE.sub("", text)):

@@ -1,4 +1,5 @@
-"""An installed (non-editable) package carries the [tool.deepclean] tables: profiles work without the repository."""
+"""An installed (non-editable) package carries the [tool.deepclean] tables: profiles work without
+the repository."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_installed_package_reads_its_shipped_profiles(tmp_path: Path) -> None:
     probe = (
         "import deepclean, json; from deepclean.utils.config import find_pyproject; "
         "from deepclean.utils.training.settings import read_profile; "
-        "print(json.dumps([deepclean.__path__[0], str(find_pyproject()), read_profile('cpu')['inference_sampling_rate']]))"
+        "print(json.dumps([deepclean.__path__[0], str(find_pyproject()), "
+        "read_profile('cpu')['inference_sampling_rate']]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "DEEPCLEAN_CONFIG"}
     env["PYTHONPATH"] = str(target)

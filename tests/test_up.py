@@ -3,7 +3,8 @@
 simulator -> trainer -> exporter -> Triton -> cleaner -> monitor promotes the first trained
 model -> OUT_DQ is cleaned; then every process is gone. The schedule comes from the
 environment, as a user would shorten it in .env: 160 s of history with 2 witnesses, a
-training run of 4 short epochs (a minute or two), monitor checks every 16 s of data, 2 passes to promote.
+training run of 4 short epochs (a minute or two), monitor checks every 16 s of data, 2 passes to
+promote.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ BAND = (58.0, 62.0)
 RATE = 4096
 #: seconds of consecutive OUT_DQ-cleaned frames measured
 MEASURED = 16
-#: OUT_DQ / raw in-band ASD ratio must be below this; measured with 4 training epochs: 0.34, 0.48 and
-#: once 0.67 (the live data differ with the GPS time), so 8 epochs now: 0.19 (idle machine)
+#: OUT_DQ / raw in-band ASD ratio must be below this; measured with 4 training epochs: 0.34, 0.48
+# and : once 0.67 (the live data differ with the GPS time), so 8 epochs now: 0.19 (idle machine)
 MAX_RATIO_RAW = 0.7
 #: OUT_DQ / the simulator's background (what perfect cleaning reaches: 1), in band; raw strain is
 #: 21-25x the background; measured here with 4 epochs: 8.2, 9.9, 15.6; with 8: 4.8
@@ -189,7 +190,8 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         ratio_raw = _in_band(out_dq) / _in_band(raw)
         ratio_truth = _in_band(out_dq) / _in_band(truth)
         print(
-            f"in-band ASD ratio over {MEASURED} s: OUT_DQ/raw {ratio_raw:.3f}, OUT_DQ/truth {ratio_truth:.2f}, "
+            f"in-band ASD ratio over {MEASURED} s: OUT_DQ/raw {ratio_raw:.3f}, "
+            f"OUT_DQ/truth {ratio_truth:.2f}, "
             f"raw/truth {_in_band(raw) / _in_band(truth):.1f}"
         )
         assert _in_band(raw) / _in_band(truth) > 10  # the coupled noise is there to be removed

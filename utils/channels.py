@@ -41,7 +41,8 @@ class ChannelList:
 
 
 def check_channel_name(name: str, ifo: IFO | str) -> str:
-    """Return ``name`` stripped if it is ``<IFO>:<NAME>`` for ``ifo``; raise ConfigError otherwise."""
+    """Return ``name`` stripped if it is ``<IFO>:<NAME>`` for ``ifo``; raise ConfigError
+    otherwise."""
     ifo = IFO(ifo)
     clean = name.strip()
     match = CHANNEL_NAME.match(clean)
@@ -58,7 +59,8 @@ def check_channel_name(name: str, ifo: IFO | str) -> str:
 
 
 def read_channel_file(path: str | Path) -> list[str]:
-    """The names listed in the text file ``path``: one per line, ``#`` comments and blanks skipped."""
+    """The names listed in the text file ``path``: one per line, ``#`` comments and blanks
+    skipped."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -68,7 +70,8 @@ def read_channel_file(path: str | Path) -> list[str]:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"channel list file {path} is not UTF-8 text (byte {exc.start}); give a text file with one channel name per line"
+            f"channel list file {path} is not UTF-8 text (byte {exc.start}); give a text "
+            "file with one channel name per line"
         ) from None
     names = []
     for line in text.splitlines():
@@ -108,7 +111,8 @@ def parse_channels(channels: str | Path | Sequence[str | Path], ifo: IFO | str) 
         seen.add(name)
     if len(names) < 2:
         raise ConfigError(
-            f"{source} holds {len(names)} channel(s): give the strain channel first, then at least one witness"
+            f"{source} holds {len(names)} channel(s): give the strain channel first, then "
+            "at least one witness"
         )
     return ChannelList(strain=names[0], witnesses=tuple(sorted(names[1:])))
 

@@ -51,8 +51,8 @@ from deepclean.utils.ifo import IFO
 CONFIG_ENV = "DEEPCLEAN_CONFIG"  #: path of the pyproject.toml to read, overriding the search
 ENV_FILE_ENV = "DEEPCLEAN_ENV_FILE"  #: path of the .env file to read (default ./.env)
 _REPO_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-#: the same file as shipped inside an installed (non-editable) package, where the repository's is absent
-#: (``setup.py`` copies it at build time): the profiles and defaults of ``[tool.deepclean]``
+#: the same file as shipped inside an installed (non-editable) package, where the repository's is
+# absent : (``setup.py`` copies it at build time): the profiles and defaults of ``[tool.deepclean]``
 _PACKAGED_PYPROJECT = Path(__file__).resolve().with_name("defaults.toml")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -120,7 +120,8 @@ class SharedSettings(BaseModel):
     def _check_bands(self) -> SharedSettings:
         if len(self.freq_low) != len(self.freq_high):
             raise ValueError(
-                f"freq_low has {len(self.freq_low)} band edge(s) and freq_high {len(self.freq_high)}; "
+                f"freq_low has {len(self.freq_low)} band edge(s) and freq_high "
+                f"{len(self.freq_high)}; "
                 "give one low and one high edge per band"
             )
         for low, high in zip(self.freq_low, self.freq_high):
@@ -268,7 +269,8 @@ def load_settings(
                 values[key], sources[key] = value, where
             elif layer is not shared:
                 raise ConfigError(
-                    f"unknown setting {key!r} in {where}; allowed: {', '.join(sorted(cls.model_fields))}"
+                    f"unknown setting {key!r} in {where}; allowed: "
+                    f"{', '.join(sorted(cls.model_fields))}"
                 )
     for key, (value, where) in read_env(cls, merged_env).items():
         values[key], sources[key] = value, where
@@ -330,14 +332,16 @@ def check_output_dir(path: Path, setting: str) -> Path:
     where = f"setting {setting} = {str(path)!r}"
     if path.exists() and not path.is_dir():
         raise ConfigError(
-            f"{where}: exists and is not a directory; allowed: a directory, or a path to create one at"
+            f"{where}: exists and is not a directory; allowed: a directory, or a path to "
+            "create one at"
         )
     folder = path
     while not folder.exists() and folder.parent != folder:
         folder = folder.parent
     if not folder.is_dir():
         raise ConfigError(
-            f"{where}: {folder} is a file, so no directory can be made under it; allowed: a directory"
+            f"{where}: {folder} is a file, so no directory can be made under it; allowed: "
+            "a directory"
         )
     try:
         fd, probe = tempfile.mkstemp(prefix=".deepclean-probe-", dir=folder)
@@ -345,7 +349,8 @@ def check_output_dir(path: Path, setting: str) -> Path:
         os.unlink(probe)
     except OSError as exc:
         raise ConfigError(
-            f"{where}: cannot write in {folder} ({exc.strerror or exc}); allowed: a writable directory"
+            f"{where}: cannot write in {folder} ({exc.strerror or exc}); allowed: a "
+            "writable directory"
         ) from None
     return path
 
@@ -439,7 +444,8 @@ def add_command(
     first: typing.Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.ArgumentParser:
     """A ``deepclean <name>`` subcommand whose flags are the fields of ``cls`` (see
-    :func:`add_settings_flags`); ``first`` adds flags that lead the usage line (e.g. ``--profile``)."""
+    :func:`add_settings_flags`); ``first`` adds flags that lead the usage line (e.g.
+    ``--profile``)."""
     parser = subparsers.add_parser(
         name,
         help=help,

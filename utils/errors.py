@@ -1,4 +1,5 @@
-"""One small exception tree. Operators act on the subclasses; everything derives from DeepCleanError.
+"""One small exception tree. Operators act on the subclasses; everything derives from
+DeepCleanError.
 
 :func:`expected_failure` is the one place that turns the failures a user can fix but that
 no code raised on purpose (a path the system refuses, a file that is not text, memory)
@@ -53,7 +54,8 @@ class OutputExistsError(DeepCleanError):
 #: exit status of a real bug (an exception no one expected): BSD's EX_SOFTWARE
 BUG_EXIT = 70
 BUG_HINT = (
-    "this is a bug in deepclean, not a problem with your input: please report it with the traceback above "
+    "this is a bug in deepclean, not a problem with your input: please report it with the "
+    "traceback above "
     "and the command line"
 )
 
@@ -127,7 +129,8 @@ def read_text_file(path, what: str) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}); "
             "allowed: a plain text file"
         ) from None
     except OSError as exc:

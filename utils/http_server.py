@@ -1,4 +1,5 @@
-"""Serving a WSGI app with waitress on a thread, with a clean stop (the exporter and the monitor use it).
+"""Serving a WSGI app with waitress on a thread, with a clean stop (the exporter and the monitor use
+it).
 
 waitress's ``asyncore_loop_timeout`` is a whole number of seconds (it is converted with ``int``):
 a fraction such as 0.2 becomes 0 and turns the serving loop into a busy poll that burns a
@@ -21,7 +22,8 @@ LOOP_TIMEOUT_SECONDS = (
 
 
 class HttpServer:
-    """``app`` served by waitress on ``host:port`` (port 0: a free one, see :attr:`port`); a context manager."""
+    """``app`` served by waitress on ``host:port`` (port 0: a free one, see :attr:`port`); a context
+    manager."""
 
     def __init__(
         self,
@@ -33,7 +35,8 @@ class HttpServer:
         max_body_bytes: int = 1 << 20,
         name: str = "deepclean",
     ) -> None:
-        # waitress refuses bodies far beyond the limit; Flask answers those just above it with a JSON 413
+        # waitress refuses bodies far beyond the limit; Flask answers those just above it with a
+        # JSON 413
         self.server = create_server(
             app,
             host=host,
@@ -57,14 +60,16 @@ class HttpServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop listening, close open connections (in the serving thread), wait for it and the workers."""
+        """Stop listening, close open connections (in the serving thread), wait for it and the
+        workers."""
         server = self.server
 
         def close_all() -> None:
             for channel in list(server._map.values()):
                 if channel is not server and channel is not server.trigger:
                     channel.close()
-            server.close()  # the listening socket and the trigger: the loop's map is empty, run() returns
+            # the listening socket and the trigger: the loop's map is empty, run() returns
+            server.close()
 
         if self._thread.is_alive():
             server.trigger.pull_trigger(close_all)

@@ -4,21 +4,30 @@ says about each DeepClean version. Pure names and arithmetic: no files, no netwo
 Cleaned frames (written by the cleaner, read by the monitor and by downstream users), one per
 GPS second, ``$PROJECT_DIR/cleaned/<IFO>/<site>-<IFO>_llhoft_deepclean-<GPS>-1.gwf``:
 
-=================================================  =======  ==============================================
-channel                                            rate     what
-=================================================  =======  ==============================================
-``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ``  4096 Hz  the product: production cleaning through the
-                                                             ASD gate, raw strain where cleaning is not
-                                                             trustworthy
-``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION``     4096 Hz  strain - band-passed production noise
-``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_CANARY``         4096 Hz  strain - band-passed canary noise
-``<IFO>:DEEPCLEAN-RAW_STRAIN``                      4096 Hz  the resampled strain the noise was subtracted
-                                                             from (what ratios and archives compare against)
-``<IFO>:GDS-CALIB_STATE_VECTOR``                    16 Hz    the input's state vector, copied
-``<IFO>:DEEPCLEAN-STATE_VECTOR``                    16 Hz    :class:`StateBit` flags (int32)
-``<IFO>:DEEPCLEAN-PRODUCTION_VERSION``              16 Hz    DeepClean version behind PRODUCTION (0: none)
-``<IFO>:DEEPCLEAN-CANARY_VERSION``                  16 Hz    DeepClean version behind CANARY (0: none)
-=================================================  =======  ==============================================
+======================================================  =======  =============================
+channel                                                 rate     what
+======================================================  =======  =============================
+``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ``  4096 Hz  the product: production
+                                                                 cleaning through the ASD
+                                                                 gate, raw strain where
+                                                                 cleaning is not trustworthy
+``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION``         4096 Hz  strain - band-passed
+                                                                 production noise
+``<IFO>:GDS-CALIB_STRAIN_DEEPCLEAN_CANARY``             4096 Hz  strain - band-passed canary
+                                                                 noise
+``<IFO>:DEEPCLEAN-RAW_STRAIN``                          4096 Hz  the resampled strain the
+                                                                 noise was subtracted from
+                                                                 (what ratios and archives
+                                                                 compare against)
+``<IFO>:GDS-CALIB_STATE_VECTOR``                        16 Hz    the input's state vector,
+                                                                 copied
+``<IFO>:DEEPCLEAN-STATE_VECTOR``                        16 Hz    :class:`StateBit` flags
+                                                                 (int32)
+``<IFO>:DEEPCLEAN-PRODUCTION_VERSION``                  16 Hz    DeepClean version behind
+                                                                 PRODUCTION (0: none)
+``<IFO>:DEEPCLEAN-CANARY_VERSION``                      16 Hz    DeepClean version behind
+                                                                 CANARY (0: none)
+======================================================  =======  =============================
 
 Where PRODUCTION or CANARY could not be computed (Triton unreachable, stream warming up,
 witnesses missing) they hold the raw strain and the corresponding bits are clear.

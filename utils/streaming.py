@@ -101,19 +101,24 @@ class StreamGeometry:
             ) from None
         if self.lag_samples > self.kernel_size and self.mode is StreamMode.CONTIGUOUS:
             raise ValueError(
-                f"the contiguous stream mode lags by {self.lag_samples} samples (DeepClean's reach to the right, "
-                f"rounded up to the stride of {self.stride}), more than kernel_size {self.kernel_size} samples; "
+                f"the contiguous stream mode lags by {self.lag_samples} samples "
+                "(DeepClean's reach to the right, "
+                f"rounded up to the stride of {self.stride}), more than kernel_size "
+                f"{self.kernel_size} samples; "
                 "allowed: a kernel at least that long, or the windowed stream mode"
             )
         if self.lag_samples > self.kernel_size:
             raise ValueError(
-                f"num_updates*stride = {self.lag_samples} samples exceeds kernel_size {self.kernel_size}: "
+                f"num_updates*stride = {self.lag_samples} samples exceeds kernel_size "
+                f"{self.kernel_size}: "
                 "a window cannot contribute more samples than it has"
             )
         if self.mode is StreamMode.CONTIGUOUS and self.lag_samples < self.min_lag(self.stride):
             raise ValueError(
-                f"contiguous lag num_updates*stride = {self.lag_samples} samples is shorter than the "
-                f"{self.min_lag(self.stride)} samples that keep every output final at stride {self.stride}"
+                f"contiguous lag num_updates*stride = {self.lag_samples} samples is "
+                "shorter than the "
+                f"{self.min_lag(self.stride)} samples that keep every output final at "
+                f"stride {self.stride}"
             )
 
     @property
@@ -128,12 +133,14 @@ class StreamGeometry:
 
     @staticmethod
     def min_lag(stride: int) -> int:
-        """Contiguous mode: the smallest lag keeping every emitted sample final (``EDGE_RIGHT + 16 - g``)."""
+        """Contiguous mode: the smallest lag keeping every emitted sample final (``EDGE_RIGHT + 16 -
+        g``)."""
         return EDGE_RIGHT + NETWORK_STRIDE - math.gcd(stride, NETWORK_STRIDE)
 
     @property
     def phase_offsets(self) -> tuple[int, ...]:
-        """Contiguous mode: samples between the newest sample and the end of each phase's stretch."""
+        """Contiguous mode: samples between the newest sample and the end of each phase's
+        stretch."""
         step = math.gcd(self.stride, NETWORK_STRIDE)
         return tuple(range(0, NETWORK_STRIDE, step))
 
@@ -144,7 +151,8 @@ class StreamGeometry:
 
     @property
     def input_size(self) -> int:
-        """Samples per network input: K, or the contiguous stretch (update + lag + left edge, to 16)."""
+        """Samples per network input: K, or the contiguous stretch (update + lag + left edge, to
+        16)."""
         if self.mode is StreamMode.WINDOWED:
             return self.kernel_size
         return _round_up(self.update_size + self.lag_samples + EDGE_LEFT, NETWORK_STRIDE)
@@ -184,7 +192,8 @@ class StreamGeometry:
         stride = _whole(stride_length * sample_rate, "stride_length * sample_rate")
         if kernel_size % stride:
             raise ValueError(
-                f"kernel_length {kernel_length} s is not a multiple of stride_length {stride_length} s"
+                f"kernel_length {kernel_length} s is not a multiple of stride_length "
+                f"{stride_length} s"
             )
         if mode is StreamMode.CONTIGUOUS:
             num_updates = -(-cls.min_lag(stride) // stride)
@@ -228,7 +237,8 @@ class Snapshotter:
         self._state = None
 
     def update(self, x: np.ndarray) -> np.ndarray:
-        """Take ``x`` of shape ``(channels, stride*batch)``; return ``(model_batch, channels, input_size)``."""
+        """Take ``x`` of shape ``(channels, stride*batch)``; return ``(model_batch, channels,
+        input_size)``."""
         g = self.geometry
         expected = (self.num_channels, g.update_size)
         if x.shape != expected:
@@ -268,12 +278,14 @@ class OnlineAverager:
         self._state = None
 
     def update(self, predictions: np.ndarray) -> np.ndarray:
-        """Take ``(model_batch, input_size)`` predictions; return the next ``stride*batch`` samples."""
+        """Take ``(model_batch, input_size)`` predictions; return the next ``stride*batch``
+        samples."""
         g = self.geometry
         expected = (g.model_batch, g.input_size)
         if predictions.shape != expected:
             raise ValueError(
-                f"averager update has shape {predictions.shape}, expected (batch, samples) = {expected}"
+                f"averager update has shape {predictions.shape}, expected (batch, samples) "
+                f"= {expected}"
             )
         if g.mode is StreamMode.CONTIGUOUS:
             # stretch j ends o_j samples before the newest one; emit [T - U - L, T - L)
@@ -327,5 +339,6 @@ def stream(x: np.ndarray, predict: Predictor, geometry: StreamGeometry) -> np.nd
 
 
 def align(streamed: np.ndarray, geometry: StreamGeometry) -> np.ndarray:
-    """Drop the lag: element ``k`` of the result estimates input sample ``k`` (length shrinks by the lag)."""
+    """Drop the lag: element ``k`` of the result estimates input sample ``k`` (length shrinks by the
+    lag)."""
     return streamed[geometry.lag_samples :]

@@ -1,4 +1,5 @@
-"""``deepclean cleaner``: live frames through Triton to cleaned frames, one per input second, never stalled.
+"""``deepclean cleaner``: live frames through Triton to cleaned frames, one per input second, never
+stalled.
 
 ``settings`` (CleanerSettings), ``pipeline`` (per-second arithmetic, no I/O), ``link`` (Triton:
 served configs, the gRPC stream, reconnection), ``output`` (cleaned frame contents and names),

@@ -18,7 +18,8 @@ written with OUT_DQ = raw strain, and cleaning resumes after reconnection and wa
 A restart resumes after the newest cleaned frame. /metrics and /health on --metrics-port.
 Stops on SIGINT/SIGTERM.
 
-example: deepclean cleaner --data-dir ./data --project-dir ./project --ifo H1 --triton-url 127.0.0.1:8001
+example: deepclean cleaner --data-dir ./data --project-dir ./project --ifo H1 \\
+           --triton-url 127.0.0.1:8001
 """
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""The cleaner's connection to Triton: served configs, one gRPC stream, sequences, never blocking long.
+"""The cleaner's connection to Triton: served configs, one gRPC stream, sequences, never blocking
+long.
 
 :class:`TritonLink` re-reads the served configs every ``poll_seconds`` (a promotion changes the
 versions), streams each second of witnesses as ``stride * batch``-sample updates, one in
@@ -59,7 +60,8 @@ class TritonLink:
 
     # ------------------------------------------------------------------ configs
     def poll(self, force: bool = False) -> ServedStream | None:
-        """The served stream, re-read when ``poll_seconds`` have passed (last known one if unreachable)."""
+        """The served stream, re-read when ``poll_seconds`` have passed (last known one if
+        unreachable)."""
         now = time.monotonic()
         if not force and (now - self.last_poll < self.poll_seconds or now < self.retry_at):
             return self.served
@@ -102,7 +104,8 @@ class TritonLink:
 
     # ------------------------------------------------------------------ streaming
     def infer(self, witnesses: np.ndarray, first_sample: int) -> Answer | None:
-        """Noise for one second of witnesses ``(W, n)`` starting at absolute sample ``first_sample``."""
+        """Noise for one second of witnesses ``(W, n)`` starting at absolute sample
+        ``first_sample``."""
         if time.monotonic() < self.retry_at or self.served is None:
             return None
         geometry = self.served.geometry
@@ -162,7 +165,8 @@ class TritonLink:
 
     def _drop_sequence(self) -> None:
         """Abandon the sequence; keep a healthy stream (its end request then precedes the next
-        sequence's start on the same stream, so the server's slot is free for it), close a broken one."""
+        sequence's start on the same stream, so the server's slot is free for it), close a broken
+        one."""
         client = self.client
         self.sequence_start = self.next_sample = None
         if client is None:

@@ -1,4 +1,5 @@
-"""Cleaned frames on disk: names, contents (the contract of :mod:`deepclean.utils.products`), resume point."""
+"""Cleaned frames on disk: names, contents (the contract of :mod:`deepclean.utils.products`), resume
+point."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ SLICES = int(FLAG_RATE_HZ)  #: 16 Hz flag samples per second
 
 
 def state_bits(masks: Mapping[StateBit, np.ndarray | bool], samples: int) -> np.ndarray:
-    """``(16,)`` int32 flags: a bit is set in a 1/16 s slice only if its mask holds for every sample there.
+    """``(16,)`` int32 flags: a bit is set in a 1/16 s slice only if its mask holds for every sample
+    there.
 
     ``masks`` maps each bit to a per-sample ``(samples,)`` mask or one bool for the whole second.
     """
@@ -44,7 +46,8 @@ def cleaned_path(project_dir: Path, ifo: IFO | str, gps: int) -> Path:
 
 
 def newest_written(project_dir: Path, ifo: IFO | str) -> int | None:
-    """GPS of the newest cleaned frame already on disk (None if none): a restart resumes after it."""
+    """GPS of the newest cleaned frame already on disk (None if none): a restart resumes after
+    it."""
     return newest_frame(cleaned_dir(project_dir, ifo), FrameKind.CLEANED, ifo)
 
 

@@ -11,9 +11,9 @@ For every GPS second ``g`` pushed (its frames, or a drop):
 3. second ``o = s - delay`` is assembled, ``delay = ceil((lag + filter_lead) / 1 s)`` (1 s by
    default: ``filter_lead`` defaults to what the lag leaves of that second, 0.5 s windowed and
    0.975 s contiguous; when the delay changes with the served geometry, every second is still
-   assembled once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is band-passed with the
-   filter bands of the version that made it, gated by analysis readiness (as offline), and
-   subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
+   assembled once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is
+   band-passed with the filter bands of the version that made it, gated by analysis readiness (as
+   offline), and subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
 
 A role's cleaning is *valid* for a second when Triton answered for all of
 ``[o - noise_settle, o + 1 + filter_lead)`` after the stream's warm-up (``kernel + lag``
@@ -96,7 +96,8 @@ class CleanedSecond:
 
 
 class CleanerPipeline:
-    """See the module docstring. ``default_bands``: bands used for a version without ``version_info``."""
+    """See the module docstring. ``default_bands``: bands used for a version without
+    ``version_info``."""
 
     def __init__(self, sample_rate: float, budget: Budget, default_bands: Bands) -> None:
         self.fs = float(sample_rate)
@@ -141,7 +142,8 @@ class CleanerPipeline:
     @property
     def lead(self) -> int:
         """Samples of future noise band-passed with each second: ``filter_lead``, or by default all
-        that the served lag leaves of the smallest whole-second delay (``ceil(lag / 1 s) s - lag``)."""
+        that the served lag leaves of the smallest whole-second delay (``ceil(lag / 1 s) s -
+        lag``)."""
         if self.budget.filter_lead is not None:
             return int(round(self.budget.filter_lead * self.fs))
         lag = self.served.geometry.lag_samples if self.served else 0
@@ -154,14 +156,16 @@ class CleanerPipeline:
         return max(1, math.ceil((lag + self.lead) / self.n))
 
     def configure(self, served: ServedStream | None) -> bool:
-        """Follow the served stream; True if the channels/geometry changed (witness side restarted)."""
+        """Follow the served stream; True if the channels/geometry changed (witness side
+        restarted)."""
         if served is None:
             return False
         changed = not served.same_stream(self.served)
         if changed:
             if served.geometry.update_size and self.n % served.geometry.update_size:
                 raise ValueError(
-                    f"served update size {served.geometry.update_size} samples does not divide one second "
+                    f"served update size {served.geometry.update_size} samples does not "
+                    "divide one second "
                     f"({self.n} samples); cannot stream whole seconds"
                 )
             self.wit_rs = None
@@ -172,7 +176,8 @@ class CleanerPipeline:
         return changed
 
     def info(self, role: Role, version: int | None = None) -> tuple[VersionInfo, Bands, Bands]:
-        """``(info, bands, filter_bands)`` of ``version`` (default: the one serving ``role``; defaults when unknown)."""
+        """``(info, bands, filter_bands)`` of ``version`` (default: the one serving ``role``;
+        defaults when unknown)."""
         if version is None:
             version = self.served.versions[role] if self.served else 0
         info = self.served.info.get(version) if self.served else None

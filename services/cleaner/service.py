@@ -30,7 +30,8 @@ from deepclean.utils.triton.names import Role
 
 logger = logging.getLogger(__name__)
 
-FAR_AHEAD_S = 60  #: a start further than this after the stream's head is logged (likely a typo, or the wrong clock)
+#: a start further than this after the stream's head is logged (likely a typo, or the wrong clock)
+FAR_AHEAD_S = 60
 
 
 def budget_of(settings: CleanerSettings) -> Budget:
@@ -240,7 +241,8 @@ class CleanerService:
         ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
         latency = "?" if appeared is None else f"{done - appeared:.2f} s"
         logger.info(
-            "GPS %d: %s latency %s; OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, canary v%d%s; state 0x%x",
+            "GPS %d: %s latency %s; OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, "
+            "canary v%d%s; state 0x%x",
             second.gps,
             Path(path).name,
             latency,

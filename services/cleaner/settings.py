@@ -23,7 +23,8 @@ class CleanerSettings(SharedSettings):
     start: NonNegativeInt | None = Field(
         None,
         le=MAX_GPS,
-        description="first GPS second to clean (default: the newest complete second, or after the newest cleaned frame)",
+        description="first GPS second to clean (default: the newest complete second, or after the "
+        "newest cleaned frame)",
     )
     duration: PositiveInt | None = Field(
         None, description="stop after this many input seconds (default: run forever)"
@@ -34,11 +35,14 @@ class CleanerSettings(SharedSettings):
     )
     frame_timeout: PositiveFloat = Field(
         2.0,
-        description="seconds to wait for a frame before declaring it dropped (sooner once a later second is complete)",
+        description="seconds to wait for a frame before declaring it dropped (sooner once a later "
+        "second is complete)",
     )
     grace: PositiveFloat = Field(
         1.0,
-        description="seconds from sending a second's data to Triton until it is written raw without an answer",
+        description="seconds from sending a second's data to Triton until it is written raw "
+        "without an "
+        "answer",
     )
     reconnect_backoff: PositiveFloat = Field(
         1.0, description="first wait before reconnecting to Triton, seconds (doubles)"
@@ -60,12 +64,15 @@ class CleanerSettings(SharedSettings):
     )
     filter_lead: NonNegativeFloat | None = Field(
         None,
-        description="seconds of future noise band-passed with each second (default: what the served lag leaves of "
+        description="seconds of future noise band-passed with each second (default: what the "
+        "served "
+        "lag leaves of "
         "one whole second, 0.5 s windowed, 0.975 s contiguous; more adds a second of latency)",
     )
     noise_settle: NonNegativeFloat = Field(
         0.5,
-        description="seconds of valid noise needed before a second for its cleaning to count as valid",
+        description="seconds of valid noise needed before a second for its cleaning to count as "
+        "valid",
     )
     ready_taper: NonNegativeFloat = Field(
         1.0, le=1.0, description="noise taper at analysis-ready edges, seconds"
@@ -82,5 +89,6 @@ class CleanerSettings(SharedSettings):
     outdq_taper: PositiveFloat = Field(1.0, le=1.0, description="OUT_DQ taper in/out, seconds")
     context: NonNegativeInt = Field(
         6,
-        description="seconds read before the first second to write (resampler, warm-up, filter memory)",
+        description="seconds read before the first second to write (resampler, warm-up, filter "
+        "memory)",
     )

@@ -28,7 +28,8 @@ class SampleTrack:
         self._ok.clear()
 
     def write(self, start: int, values: np.ndarray, ok: np.ndarray | bool = True) -> None:
-        """Store ``values`` at absolute samples ``[start, start + len(values))`` with validity ``ok``."""
+        """Store ``values`` at absolute samples ``[start, start + len(values))`` with validity
+        ``ok``."""
         values = np.asarray(values, dtype=np.float64)
         ok = np.broadcast_to(np.asarray(ok, dtype=bool), values.shape)
         pos = 0
@@ -46,7 +47,8 @@ class SampleTrack:
             del self._values[second], self._ok[second]
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(values, ok)`` of absolute samples ``[start, stop)`` (zeros / False where never written)."""
+        """``(values, ok)`` of absolute samples ``[start, stop)`` (zeros / False where never
+        written)."""
         values = np.zeros(stop - start)
         ok = np.zeros(stop - start, dtype=bool)
         pos = start
@@ -68,7 +70,8 @@ class SampleTrack:
 def window_all(ok: np.ndarray, before: int, after: int) -> np.ndarray:
     """``out[i] = ok[i : i + before + after + 1].all()``: for a mask read from ``before`` samples
     ahead of the first sample of interest to ``after`` samples past the last one, True where
-    every sample within ``[-before, +after]`` of that sample is ok (length ``len(ok) - before - after``)."""
+    every sample within ``[-before, +after]`` of that sample is ok (length ``len(ok) - before -
+    after``)."""
     bad = np.concatenate([[0], np.cumsum(~np.asarray(ok, dtype=bool))])
     width = before + after + 1
     return (bad[width:] - bad[:-width]) == 0

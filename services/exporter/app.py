@@ -63,7 +63,8 @@ class Exporter:
         self.metrics.set_versions(versions["production"]["version"], versions["canary"]["version"])
 
     def submit(self, model_dir: Any) -> tuple[Job, bool]:
-        """The job exporting the run at ``model_dir`` (checked first; RequestError if it cannot be exported)."""
+        """The job exporting the run at ``model_dir`` (checked first; RequestError if it cannot be
+        exported)."""
         s = self.settings
         path = resolve_run(model_dir, s.train_dir)
         job = self.jobs.find(path)
@@ -113,7 +114,10 @@ class Exporter:
             finally:
                 client.close()
         except Exception as exc:  # noqa: BLE001 - any failure means: not ready, say why
-            return f"Triton at {url} unreachable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            return (
+                f"Triton at {url} unreachable: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            )
         return None
 
 
@@ -143,7 +147,8 @@ def create_app(
     token: str | None = None,
     exporter: Exporter | None = None,
 ) -> Flask:
-    """The Flask app over a started (bootstrapped) ``store``; ``token`` default: ``$DEEPCLEAN_TOKEN``."""
+    """The Flask app over a started (bootstrapped) ``store``; ``token`` default:
+    ``$DEEPCLEAN_TOKEN``."""
     token = os.environ.get(TOKEN_ENV) if token is None else token
     app = Flask("deepclean.exporter")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -195,7 +200,8 @@ def create_app(
         if exc.code == 404:
             return _error(
                 404,
-                f"no route {request.path}; routes: /health, /ready, /versions, /models, /jobs/<id>, "
+                f"no route {request.path}; routes: /health, /ready, /versions, /models, "
+                "/jobs/<id>, "
                 "/promote, /metrics",
             )
         return _error(exc.code or 500, exc.description or exc.name)

@@ -36,7 +36,8 @@ def ifo_is_explicit(
 
 
 def ifo_of_channels(channels: Sequence[str | Path]) -> IFO | None:
-    """The one IFO every channel name (or every name in the one channel file) belongs to, else None."""
+    """The one IFO every channel name (or every name in the one channel file) belongs to, else
+    None."""
     entries = [str(c) for c in channels]
     if len(entries) == 1 and ":" not in entries[0]:
         try:

@@ -44,8 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> bool:
-    """True when Triton at ``url`` is live, False if ``stop`` was set first; ServerUnavailableError after
-    ``timeout`` s (one log line per retry)."""
+    """True when Triton at ``url`` is live, False if ``stop`` was set first; ServerUnavailableError
+    after ``timeout`` s (one log line per retry)."""
     from tritonclient.grpc import InferenceServerClient
 
     from deepclean.utils.errors import ServerUnavailableError

@@ -49,7 +49,8 @@ _SPAN_DIR = re.compile(r"^(\d+)-(\d+)$")  #: training run directories are named 
 
 @dataclass(frozen=True)
 class ExportTarget:
-    """Where and how versions are exported: the repository, DeepClean's platform and the stream geometry."""
+    """Where and how versions are exported: the repository, DeepClean's platform and the stream
+    geometry."""
 
     repository: Path
     platform: ExportPlatform
@@ -127,7 +128,8 @@ def stream_spec(
     kernel = spec.geometry().kernel_size
     if kernel % TIME_MULTIPLE:
         raise ConfigError(
-            f"kernel_length {target.kernel_length} s is {kernel} samples at {target.sample_rate} Hz; "
+            f"kernel_length {target.kernel_length} s is {kernel} samples at "
+            f"{target.sample_rate} Hz; "
             f"DeepClean needs a multiple of {TIME_MULTIPLE} samples"
         )
     return spec
@@ -146,12 +148,14 @@ def load_trained(
     """
     if architecture is not Architecture.AUTOENCODER:
         raise ConfigError(
-            f"architecture {architecture!r} is not known; allowed: {[a.value for a in Architecture]}"
+            f"architecture {architecture!r} is not known; allowed: "
+            f"{[a.value for a in Architecture]}"
         )
     path = resolve_weights(weights)
     if not path.is_file():
         raise ConfigError(
-            f"setting weights = {weights}: no file {path}; give weights.pt or the training run directory holding it"
+            f"setting weights = {weights}: no file {path}; give weights.pt or the training "
+            "run directory holding it"
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -163,7 +167,8 @@ def load_trained(
         ) from None
     if trained != len(channels.witnesses):
         raise ConfigError(
-            f"weights {path} were trained on {trained} witnesses, but the channel list has {len(channels.witnesses)} "
+            f"weights {path} were trained on {trained} witnesses, but the channel list has "
+            f"{len(channels.witnesses)} "
             f"witnesses after the strain channel ({len(channels)} channels)"
         )
     bad = sorted(
@@ -188,14 +193,16 @@ def load_trained(
 
 
 def _one_line(exc: Exception) -> str:
-    """torch's load errors run over many lines: the first, and the one naming what was unsupported."""
+    """torch's load errors run over many lines: the first, and the one naming what was
+    unsupported."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     detail = [line for line in lines[1:] if "Unsupported" in line][:1]
     return "; ".join(lines[:1] + detail) or type(exc).__name__
 
 
 def _metadata(path: Path, channels: ChannelList, sample_rate: float) -> dict[str, Any]:
-    """metadata.json beside ``path`` (checked against the channels and the rate), or {} without one."""
+    """metadata.json beside ``path`` (checked against the channels and the rate), or {} without
+    one."""
     meta_path = path.parent / METADATA_FILE
     if not meta_path.is_file():
         return {}
@@ -238,7 +245,8 @@ def version_info(
     span: dict[str, Any] | None,
     bands: list[tuple[float, float]],
 ) -> VersionInfo:
-    """The :class:`VersionInfo` of a trained run from its metadata.json (``bands`` when it has none)."""
+    """The :class:`VersionInfo` of a trained run from its metadata.json (``bands`` when it has
+    none)."""
     run_bands = [list(map(float, b)) for b in (meta.get("bands") or bands)]
     filter_bands = [list(map(float, b)) for b in (meta.get("filter_bands") or run_bands)]
     return VersionInfo(
@@ -253,7 +261,8 @@ def version_info(
 
 
 def untrained_model(num_witnesses: int) -> DeepCleanModel:
-    """The placeholder DeepClean: scalers at identity, output layer zeroed, so its prediction is exactly 0."""
+    """The placeholder DeepClean: scalers at identity, output layer zeroed, so its prediction is
+    exactly 0."""
     module = DeepCleanModel(num_witnesses)
     with torch.no_grad():
         module.network.output_conv.weight.zero_()
@@ -277,7 +286,8 @@ def add_version(
     *,
     span: dict[str, Any] | None = None,
 ) -> tuple[int, Path]:
-    """Export ``module`` as the next DeepClean version with its ``version_info``; return (version, artifact).
+    """Export ``module`` as the next DeepClean version with its ``version_info``; return (version,
+    artifact).
 
     Call inside ``repo.transaction()``. DeepClean's version policy is left as it is.
     """
@@ -287,7 +297,8 @@ def add_version(
         deepclean = repo[DEEPCLEAN]
         if deepclean.platform is not platform:
             raise ConfigError(
-                f"model {DEEPCLEAN} in {repo.path} is {deepclean.platform.value}; all its versions share one "
+                f"model {DEEPCLEAN} in {repo.path} is {deepclean.platform.value}; all its "
+                "versions share one "
                 f"platform, so --platform {platform.value} cannot be added (use another repository)"
             )
     else:

@@ -88,7 +88,8 @@ class JobRunner:
     def submit(
         self, model_dir: Path, *, version: int | None = None, data: Any = None
     ) -> tuple[Job, bool]:
-        """The job for ``model_dir``: an existing one, or a new one; ``version`` marks a run exported already.
+        """The job for ``model_dir``: an existing one, or a new one; ``version`` marks a run
+        exported already.
 
         Returns the job and whether it is new.
         """

@@ -56,7 +56,8 @@ GEOMETRY_KEYS = (
 )
 
 
-RETIRED = "retired_versions"  #: DeepClean config parameter: versions a rollback retired from the canary slot
+#: DeepClean config parameter: versions a rollback retired from the canary slot
+RETIRED = "retired_versions"
 
 
 class ModelStore:
@@ -74,14 +75,16 @@ class ModelStore:
     # ------------------------------------------------------------------ start-up
 
     def bootstrap(self) -> dict[Role, int]:
-        """Build an empty repository (untrained version 1), tidy an existing one, load it into Triton."""
+        """Build an empty repository (untrained version 1), tidy an existing one, load it into
+        Triton."""
         with self.lock:
             self.path.mkdir(parents=True, exist_ok=True)
             repo = ModelRepository(self.path)
             if ENSEMBLE not in repo:
                 if list(repo.models):
                     raise ConfigError(
-                        f"model repository {self.path} holds {sorted(repo.models)} but no {ENSEMBLE}; give the exporter "
+                        f"model repository {self.path} holds {sorted(repo.models)} but no "
+                        f"{ENSEMBLE}; give the exporter "
                         "an empty directory or one it built"
                     )
                 self._build_placeholder(repo)
@@ -162,9 +165,9 @@ class ModelStore:
             )
 
     def _remove_orphans(self, repo: ModelRepository) -> None:
-        """Remove what an export interrupted by a crash left: temporary folders, and versions newer than
-        every pinned one (an export that never became the canary; the run is exported again), except
-        the versions a rollback retired (config parameter ``retired_versions``)."""
+        """Remove what an export interrupted by a crash left: temporary folders, and versions newer
+        than every pinned one (an export that never became the canary; the run is exported again),
+        except the versions a rollback retired (config parameter ``retired_versions``)."""
         dc = repo[DEEPCLEAN]
         for tmp in dc.path.glob(".export-*"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -216,7 +219,8 @@ class ModelStore:
     # ------------------------------------------------------------------ changes
 
     def export(self, trained: TrainedModel) -> int:
-        """Export ``trained`` as a new version, load it as the canary, check Triton serves it; return the version."""
+        """Export ``trained`` as a new version, load it as the canary, check Triton serves it;
+        return the version."""
         with self.lock:
             existing = self.exported_version(Path(trained.info.model_dir))
             if existing is not None:
@@ -275,7 +279,8 @@ class ModelStore:
             if info is not None and not info.trained:
                 raise RequestError(
                     409,
-                    f"{DEEPCLEAN} version {version} is the untrained placeholder; promote a trained version",
+                    f"{DEEPCLEAN} version {version} is the untrained placeholder; promote "
+                    "a trained version",
                 )
             if not _verified(dc.path / str(version)):
                 raise RequestError(
@@ -317,7 +322,8 @@ class ModelStore:
             }
 
     def _retain(self, newest: int) -> None:
-        """Keep the last ``keep_versions`` versions on disk; never production, canary or ``newest``."""
+        """Keep the last ``keep_versions`` versions on disk; never production, canary or
+        ``newest``."""
         dc = ModelRepository(self.path)[DEEPCLEAN]
         keep = (
             set(read_versions(self.path).values())
@@ -335,7 +341,8 @@ class ModelStore:
             self._remove_versions(dc, old)
 
     def _remove_versions(self, dc, versions: list[int]) -> None:
-        """Delete version folders (and their records) that Triton is not to serve: out of the policy too."""
+        """Delete version folders (and their records) that Triton is not to serve: out of the policy
+        too."""
         policy = specific_versions(dc.config)
         if policy and set(policy) & set(versions):
             dc.keep_versions([v for v in policy if v not in versions])
@@ -358,7 +365,8 @@ class ModelStore:
             shutil.rmtree(dc.path / str(version), ignore_errors=True)
 
     def _check_served(self, version: int, module: torch.nn.Module) -> None:
-        """Run one window batch through the served version and compare with torch (ExportError if it differs)."""
+        """Run one window batch through the served version and compare with torch (ExportError if it
+        differs)."""
         if self.url is None:
             return
         from tritonclient.grpc import InferenceServerClient, InferInput
@@ -375,7 +383,8 @@ class ModelStore:
                 ENSEMBLE
             ):
                 raise ExportError(
-                    f"Triton at {self.url} does not serve {DEEPCLEAN} version {version} after loading it"
+                    f"Triton at {self.url} does not serve {DEEPCLEAN} version {version} "
+                    "after loading it"
                 )
             request = InferInput(INPUT_NAME, list(x.shape), "FP32")
             request.set_data_from_numpy(x)

@@ -1,4 +1,5 @@
-"""Training runs under ``$PROJECT_DIR/train``: finding the newest, and checking one before it is exported.
+"""Training runs under ``$PROJECT_DIR/train``: finding the newest, and checking one before it is
+exported.
 
 A run is a directory ``<start>-<end>`` holding ``weights.pt`` and ``metadata.json`` (written by
 ``deepclean train`` and the trainer). Every check here happens before the repository is
@@ -30,7 +31,8 @@ class RequestError(DeepCleanError):
 
 
 def newest_run(train_dir: Path) -> Path | None:
-    """The successful run with the latest end (then start) under ``train_dir``, resolved; None if there is none."""
+    """The successful run with the latest end (then start) under ``train_dir``, resolved; None if
+    there is none."""
     if not train_dir.is_dir():
         return None
     runs = []
@@ -47,7 +49,8 @@ def newest_run(train_dir: Path) -> Path | None:
 
 
 def resolve_run(model_dir: Any, train_dir: Path) -> Path:
-    """The run directory named by a request's ``model_dir`` (absolute, or relative to ``train_dir``), resolved.
+    """The run directory named by a request's ``model_dir`` (absolute, or relative to
+    ``train_dir``), resolved.
 
     Raises RequestError: 400 when it is not a path inside ``train_dir`` after resolving ``..`` and
     symlinks (its files included), 404 when it does not exist, 422 when files are missing.
@@ -74,7 +77,8 @@ def resolve_run(model_dir: Any, train_dir: Path) -> Path:
         if not file.is_file():
             raise RequestError(
                 422,
-                f"model_dir {path} has no {name}; a training run holds {WEIGHTS_FILE} and {METADATA_FILE}",
+                f"model_dir {path} has no {name}; a training run holds {WEIGHTS_FILE} and "
+                f"{METADATA_FILE}",
             )
         if not file.resolve().is_relative_to(root):
             raise RequestError(
@@ -90,7 +94,8 @@ def check_run(
     ifo: IFO,
     bands: list[tuple[float, float]],
 ) -> TrainedModel:
-    """The run at ``path`` loaded and checked against the repository's channels (RequestError 422 if it does not fit)."""
+    """The run at ``path`` loaded and checked against the repository's channels (RequestError 422 if
+    it does not fit)."""
     try:
         meta = read_metadata(path)
     except TrainingError as exc:
@@ -102,7 +107,8 @@ def check_run(
     if list(meta.channels) != list(channels.names):
         raise RequestError(
             422,
-            f"{path}: the run's channels {list(meta.channels)} differ from the repository's {list(channels.names)}",
+            f"{path}: the run's channels {list(meta.channels)} differ from the "
+            f"repository's {list(channels.names)}",
         )
     try:
         return load_trained(path, channels, sample_rate, Architecture.AUTOENCODER, bands)

@@ -37,7 +37,9 @@ class ExportModelSettings(SharedSettings):
     )
     channels: list[str] = Field(
         default_factory=list,
-        description="channels the model was trained on, strain first: the names, or a file with one name per line",
+        description="channels the model was trained on, strain first: the names, or a file with "
+        "one "
+        "name per line",
     )
     weights: Path | None = Field(
         None, description="weights.pt, or the training run directory holding it"
@@ -48,16 +50,22 @@ class ExportModelSettings(SharedSettings):
     )
     batch_size: PositiveInt = Field(
         128,
-        description="windows per update (request); one update holds stride_length * batch_size seconds",
+        description="windows per update (request); one update holds stride_length * batch_size "
+        "seconds",
     )
     max_latency: list[PositiveFloat] = Field(
         [0.5],
-        description="seconds of each window's prediction averaged, seconds; one aggregator pair per value",
+        description="seconds of each window's prediction averaged, seconds; one aggregator pair "
+        "per "
+        "value",
     )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
-        "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
+        "over "
+        "max_latency, "
+        "the original) or contiguous (one pass per phase over a contiguous stretch; "
+        "ignores max_latency, lag ~25 ms)",
     )
     streams_per_gpu: PositiveInt = Field(
         1, description="streams (sequences) served at once by the streaming models"
@@ -76,7 +84,8 @@ class ExportModelSettings(SharedSettings):
 
 
 class ExporterSettings(SharedSettings):
-    """The exporter service (table ``[tool.deepclean.exporter]``, environment ``DEEPCLEAN_EXPORTER_*``).
+    """The exporter service (table ``[tool.deepclean.exporter]``, environment
+    ``DEEPCLEAN_EXPORTER_*``).
 
     The inference geometry has the meaning of ``export-model``'s flags under the names of the
     training profiles (``--profile cpu|production`` sets them): windows of
@@ -88,7 +97,9 @@ class ExporterSettings(SharedSettings):
 
     channels: list[str] = Field(
         default_factory=list,
-        description="channels the models take, strain first: the names, or a file with one name per line "
+        description="channels the models take, strain first: the names, or a file with one name "
+        "per "
+        "line "
         "(default: <data_dir>/channels.txt)",
     )
     repository_directory: Path | None = Field(
@@ -106,8 +117,11 @@ class ExporterSettings(SharedSettings):
     )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency, "
-        "the original) or contiguous (one pass per phase over a contiguous stretch; ignores max_latency, lag ~25 ms)",
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
+        "over "
+        "max_latency, "
+        "the original) or contiguous (one pass per phase over a contiguous stretch; "
+        "ignores max_latency, lag ~25 ms)",
     )
     band_margin: NonNegativeFloat = Field(
         0.0,
@@ -121,7 +135,8 @@ class ExporterSettings(SharedSettings):
     )
     platform: ExportPlatform = Field(
         ExportPlatform.PYTHON,
-        description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or tensorrt_plan "
+        description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or "
+        "tensorrt_plan "
         "on a GPU node (a repository keeps its platform)",
     )
     keep_versions: PositiveInt = Field(

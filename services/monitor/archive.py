@@ -1,4 +1,5 @@
-"""Archive frames: ``$PROJECT_DIR/archive/<IFO>/<site>-<IFO>_llhoft_deepclean-<GPS>-<duration>.gwf``.
+"""Archive frames:
+``$PROJECT_DIR/archive/<IFO>/<site>-<IFO>_llhoft_deepclean-<GPS>-<duration>.gwf``.
 
 Each file holds every channel of the cleaned frames it was made from (the three products,
 raw strain at 4096 Hz, the DeepClean and input state vectors and the version channels),

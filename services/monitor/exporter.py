@@ -31,7 +31,8 @@ class ModelVersion:
     def from_json(cls, data: Any, role: str) -> ModelVersion:
         if not isinstance(data, dict) or not isinstance(data.get("version"), int):
             raise ValueError(
-                f"exporter /versions: {role} is {data!r}, expected an object with an integer 'version'"
+                f"exporter /versions: {role} is {data!r}, expected an object with an "
+                "integer 'version'"
             )
         fields = {k: v for k, v in data.items() if k != "version"}
         fields.setdefault("trained", False)

@@ -69,7 +69,8 @@ def asd_png(
 def ratio_png(
     points: Sequence[Mapping[str, float]], now_gps: int | None, max_ratio: float, window: float
 ) -> bytes:
-    """Ratios (``gps``, ``production_ratio``, ``canary_ratio``, ``out_dq_ratio``) over the last ``window`` s."""
+    """Ratios (``gps``, ``production_ratio``, ``canary_ratio``, ``out_dq_ratio``) over the last
+    ``window`` s."""
     fig = _figure(RATIO_SIZE)
     ax = fig.add_subplot()
     if points and now_gps is not None:

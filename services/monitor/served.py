@@ -1,6 +1,7 @@
 """Small I/O helpers at the monitor's edges: which versions Triton serves, GPS from Unix time.
 
-The status page is served by :class:`deepclean.utils.http_server.HttpServer`, as the exporter's API."""
+The status page is served by :class:`deepclean.utils.http_server.HttpServer`, as the exporter's
+API."""
 
 from __future__ import annotations
 

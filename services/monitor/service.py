@@ -171,7 +171,8 @@ class MonitorService:
             del self.summaries[old]
 
     def _housekeeping(self, present: list[int]) -> None:
-        """Archive closed spans, then trim the carousel (``present``: its seconds) and apply retention."""
+        """Archive closed spans, then trim the carousel (``present``: its seconds) and apply
+        retention."""
         if present:
             latest = max(present[-1], self.latest or present[-1])
             pending = to_archive(
@@ -339,7 +340,8 @@ class MonitorService:
     def _ratios(
         self, segment: Segment, bands: list[tuple[float, float]]
     ) -> dict[str, float] | None:
-        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when usable)."""
+        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when
+        usable)."""
         s = self.settings
         data = segment.stacked()
         freqs, asds = asd(data, CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average)

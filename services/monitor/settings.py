@@ -41,7 +41,8 @@ class MonitorSettings(SharedSettings):
     )
     monitor_period: PositiveInt = Field(
         64,
-        description="seconds of data between two canary checks (>= asd_segment_length: disjoint checks)",
+        description="seconds of data between two canary checks (>= asd_segment_length: disjoint "
+        "checks)",
     )
     asd_segment_length: PositiveInt = Field(
         int(DEFAULT_SEGMENT_S), description="seconds of data per ASD ratio"
@@ -67,7 +68,9 @@ class MonitorSettings(SharedSettings):
     )
     carousel_headroom: NonNegativeInt = Field(
         32,
-        description="frames kept free below max_files for what the cleaner writes while the monitor works "
+        description="frames kept free below max_files for what the cleaner writes while the "
+        "monitor "
+        "works "
         "(a catch-up burst during an archive write)",
     )
     write_cadence: PositiveInt = Field(
@@ -75,11 +78,14 @@ class MonitorSettings(SharedSettings):
     )
     archive_max_age: PositiveFloat | None = Field(
         None,
-        description="delete archive files ending more than this many seconds before the newest data (none: keep)",
+        description="delete archive files ending more than this many seconds before the newest "
+        "data "
+        "(none: keep)",
     )
     archive_max_bytes: PositiveInt | None = Field(
         None,
-        description="delete the oldest archive files beyond this total size, bytes (none: no limit)",
+        description="delete the oldest archive files beyond this total size, bytes (none: no "
+        "limit)",
     )
     plot_history: PositiveFloat = Field(
         3600.0, description="seconds of ratio history on the status page"
@@ -109,8 +115,10 @@ class MonitorSettings(SharedSettings):
         least = self.write_cadence + 2 + self.carousel_headroom
         if self.max_files < least:
             raise ValueError(
-                f"max_files {self.max_files} must be at least write_cadence + 2 + carousel_headroom = {least}: "
-                "an open span's frames stay until the frame after it arrives and the span is archived, "
+                f"max_files {self.max_files} must be at least write_cadence + 2 + "
+                f"carousel_headroom = {least}: "
+                "an open span's frames stay until the frame after it arrives and the span "
+                "is archived, "
                 "and the carousel keeps headroom for the frames written meanwhile"
             )
         return self

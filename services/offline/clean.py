@@ -110,8 +110,10 @@ def clean_offline(
     existing = existing_outputs(settings)
     if existing and not overwrite:
         raise OutputExistsError(
-            f"setting output_dir = {str(settings.output_dir)!r} already holds {len(existing)} result(s) for "
-            f"GPS {settings.start}+{settings.duration} s (first {existing[0].name}); give --overwrite to replace "
+            f"setting output_dir = {str(settings.output_dir)!r} already holds "
+            f"{len(existing)} result(s) for "
+            f"GPS {settings.start}+{settings.duration} s (first {existing[0].name}); give "
+            "--overwrite to replace "
             "them, or another --output-dir"
         )
     torch.set_num_threads(settings.num_threads)
@@ -119,7 +121,8 @@ def clean_offline(
     fs = settings.sample_rate
     if meta.sample_rate != fs:
         raise ConfigError(
-            f"model {settings.weights} was trained at {meta.sample_rate} Hz, not sample_rate {fs} Hz"
+            f"model {settings.weights} was trained at {meta.sample_rate} Hz, not "
+            f"sample_rate {fs} Hz"
         )
     if [tuple(b) for b in settings.bands] != [tuple(b) for b in meta.bands]:
         logger.warning(
@@ -226,8 +229,10 @@ def clean_offline(
     if ratio is not None and not ratio <= settings.max_in_band_ratio:
         worse = "cleaning made the band worse than raw: " if ratio > 1 else ""
         message = (
-            f"{worse}cleaned/raw in-band ASD ratio {ratio:.3f} with model {settings.weights} on GPS "
-            f"{settings.start}+{settings.duration} s is above max_in_band_ratio {settings.max_in_band_ratio:g}"
+            f"{worse}cleaned/raw in-band ASD ratio {ratio:.3f} with model "
+            f"{settings.weights} on GPS "
+            f"{settings.start}+{settings.duration} s is above max_in_band_ratio "
+            f"{settings.max_in_band_ratio:g}"
         )
         if not allow_worse:
             raise DeepCleanError(f"{message}; nothing was written (--allow-worse writes anyway)")

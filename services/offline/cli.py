@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=getattr(args, "overwrite", False),
     )
     logger.info(
-        "cleaned GPS %d+%d s into %s: in-band ratio %s, out of band %s, vs background %s, %.1f s of data per s",
+        "cleaned GPS %d+%d s into %s: in-band ratio %s, out of band %s, vs background %s, "
+        "%.1f s of data per s",
         settings.start,
         settings.duration,
         settings.output_dir,

@@ -45,8 +45,11 @@ class OfflineSettings(SharedSettings):
     )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
-        "or contiguous (one pass per phase over a contiguous stretch, as export-model --stream-mode)",
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
+        "over "
+        "max_latency) "
+        "or contiguous (one pass per phase over a contiguous stretch, as export-model "
+        "--stream-mode)",
     )
     filter_pad: PositiveFloat = Field(
         2.0, description="seconds of noise on each side band-passed with the cleaned stretch"
@@ -61,11 +64,13 @@ class OfflineSettings(SharedSettings):
     )
     background_channel: str | None = Field(
         None,
-        description="channel with the true background, reported when present (default <IFO>:SIM-BACKGROUND)",
+        description="channel with the true background, reported when present (default "
+        "<IFO>:SIM-BACKGROUND)",
     )
     max_in_band_ratio: PositiveFloat = Field(
         1.0,
-        description="fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening fails; "
+        description="fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening "
+        "fails; "
         "--allow-worse writes anyway)",
     )
 

@@ -15,7 +15,8 @@ second (times --speed). Without --duration it runs until SIGINT/SIGTERM. Data an
 are deterministic for --seed. Nothing is written over: a data directory that already holds
 frames of the IFO for the span (or a channel list of other channels) is refused unless
 --overwrite, or continued when the seed and settings are those that wrote them (recorded in
-$DATA_DIR/.simulate-<IFO>.json): complete frames are kept, the others written. Progress: one line per frame in real time, one every 10 s in backfill.
+$DATA_DIR/.simulate-<IFO>.json): complete frames are kept, the others written. Progress: one
+line per frame in real time, one every 10 s in backfill.
 
 example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --duration 60 --backfill
 """
@@ -46,7 +47,8 @@ def _add_overwrite_flag(parser: argparse.ArgumentParser) -> None:
         "--overwrite",
         action="store_true",
         default=False,
-        help="replace frames (and a different channel list) already in DATA_DIR for the span (default: refuse)",
+        help="replace frames (and a different channel list) already in DATA_DIR for the span "
+        "(default: refuse)",
     )
 
 

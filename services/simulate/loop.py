@@ -99,9 +99,11 @@ class RunSummary:
     def line(self) -> str:
         kept = f", kept {self.kept} s already there" if self.kept else ""
         return (
-            f"wrote GPS {self.start}-{self.start + self.frames + self.kept} ({self.frames} s{kept}) in {self.wall_s:.2f} s: "
+            f"wrote GPS {self.start}-{self.start + self.frames + self.kept} ({self.frames} "
+            f"s{kept}) in {self.wall_s:.2f} s: "
             f"{self.throughput:.1f} s of data per wall second (generate {self.generate_s:.2f} s, "
-            f"write {self.write_s:.2f} s); dropped {_counts(self.dropped)}, partial {_counts(self.partial)}, "
+            f"write {self.write_s:.2f} s); dropped {_counts(self.dropped)}, partial "
+            f"{_counts(self.partial)}, "
             f"not ready {self.not_ready} s"
         )
 
@@ -128,7 +130,8 @@ def run_simulation(
     if preflight.write_channels:
         write_channel_list(channels_file, config.channel_list())
     logger.info(
-        "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; channel list %s",
+        "simulating %s from GPS %d (%s, seed %d, %d witnesses, line %.1f Hz) into %s; "
+        "channel list %s",
         settings.ifo,
         start,
         "backfill" if settings.backfill else f"real time x{settings.speed:g}",

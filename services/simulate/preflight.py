@@ -165,8 +165,10 @@ def check_before_writing(
         free = shutil.disk_usage(folder).free
         if need > free:
             raise ResourceError(
-                f"setting duration = {settings.duration}: the frames need about {_size(need)} but {folder} has "
-                f"{_size(free)} free; allowed: at most {int(free / need * settings.duration)} s here"
+                f"setting duration = {settings.duration}: the frames need about "
+                f"{_size(need)} but {folder} has "
+                f"{_size(free)} free; allowed: at most "
+                f"{int(free / need * settings.duration)} s here"
             )
     end = None if settings.duration is None else start + settings.duration
     existing = existing_frames(settings.data_dir, settings.ifo, start, end)
@@ -185,7 +187,8 @@ def check_before_writing(
     if existing and current == wanted and _recorded(settings) == fingerprint(settings):
         keep = kept_seconds(settings, existing)
         logger.info(
-            "continuing in %s: %d second(s) of the span are already there, written with the same seed and settings "
+            "continuing in %s: %d second(s) of the span are already there, written with "
+            "the same seed and settings "
             "(%s); keeping them and writing the others",
             settings.data_dir,
             len(keep),
@@ -195,13 +198,16 @@ def check_before_writing(
     if existing:
         span = f"GPS {start}-{end}" if end is not None else f"GPS {start} on"
         raise OutputExistsError(
-            f"setting data_dir = {str(settings.data_dir)!r} already holds {len(existing)} frame file(s) of "
-            f"{settings.ifo} for {span} (first {existing[0].name}); give --overwrite to replace them, "
+            f"setting data_dir = {str(settings.data_dir)!r} already holds {len(existing)} "
+            "frame file(s) of "
+            f"{settings.ifo} for {span} (first {existing[0].name}); give --overwrite to "
+            "replace them, "
             "the seed and settings that wrote them to continue, or another --start or --data-dir"
         )
     if current is not None and current != wanted:
         raise OutputExistsError(
-            f"channel list {channels_file} already lists other channels than this simulation writes; "
+            f"channel list {channels_file} already lists other channels than this "
+            "simulation writes; "
             "give --overwrite to replace it, or another --channels-file or --data-dir"
         )
     return Preflight(current != wanted)

@@ -38,7 +38,8 @@ def parse_span(text: str) -> tuple[float, float]:
         span = None
     if not sep or span is None or not span[0] < span[1]:
         raise ValueError(
-            f"span {text!r} is not START-END in GPS seconds with END > START (e.g. 1400000010-1400000014.5)"
+            f"span {text!r} is not START-END in GPS seconds with END > START (e.g. "
+            "1400000010-1400000014.5)"
         )
     return span
 
@@ -47,7 +48,8 @@ def check_gps_span(start: int, duration: int) -> None:
     """``ValueError`` unless every frame of ``[start, start + duration)`` fits in a GWF file."""
     if start + duration > MAX_GPS:
         raise ValueError(
-            f"span GPS {start} + {duration} s ends at {start + duration}, after the last GPS second a GWF frame "
+            f"span GPS {start} + {duration} s ends at {start + duration}, after the last "
+            "GPS second a GWF frame "
             f"can hold ({MAX_GPS}); allowed: start + duration <= {MAX_GPS}"
         )
 
@@ -68,12 +70,16 @@ class SimulateSettings(SharedSettings):
     )
     speed: PositiveFloat = Field(
         1.0,
-        description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)",
+        description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per "
+        "second)",
     )
     follow_clock: bool = Field(
         False,
-        description="real time at speed 1 with a GPS start: each frame appears when the real GPS clock reaches its "
-        "end, as with --start now (seconds already past are written at once); default: paced from launch",
+        description="real time at speed 1 with a GPS start: each frame appears when the real GPS "
+        "clock "
+        "reaches its "
+        "end, as with --start now (seconds already past are written at once); default: "
+        "paced from launch",
     )
     seed: NonNegativeInt = Field(
         0, description="random seed of the data and of the injected faults"
@@ -92,11 +98,13 @@ class SimulateSettings(SharedSettings):
     )
     witnesses: list[str] | None = Field(
         None,
-        description="witness channels without the IFO prefix; none = the production list of the IFO",
+        description="witness channels without the IFO prefix; none = the production list of the "
+        "IFO",
     )
     num_witnesses: PositiveInt | None = Field(
         None,
-        description="number of witnesses: drop non-coupling ones or add synthetic non-coupling ASC-SIMnn_P_OUT_DQ",
+        description="number of witnesses: drop non-coupling ones or add synthetic non-coupling "
+        "ASC-SIMnn_P_OUT_DQ",
     )
     coupled_witnesses: list[str] = Field(
         list(ch.DEFAULT_COUPLINGS),
@@ -172,11 +180,13 @@ class SimulateSettings(SharedSettings):
         missing = [n for n in [ch.MAINS, *self.coupled_witnesses] if n not in names]
         if missing:
             raise ValueError(
-                f"witness(es) {', '.join(missing)} needed for the coupling are not in the witness list"
+                f"witness(es) {', '.join(missing)} needed for the coupling are not in the "
+                "witness list"
             )
         if ch.MAINS in self.coupled_witnesses:
             raise ValueError(
-                f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, list ASC witnesses"
+                f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, "
+                "list ASC witnesses"
             )
         return self
 

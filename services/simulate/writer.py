@@ -103,7 +103,8 @@ class FrameSink:
         for channel in (c for channels in streams.values() for c in channels):
             if not np.all(np.isfinite(channel.data)):
                 raise DeepCleanError(
-                    f"GPS {gps}: simulated channel {channel.name} holds NaN or infinite samples (check the amplitude "
+                    f"GPS {gps}: simulated channel {channel.name} holds NaN or infinite "
+                    "samples (check the amplitude "
                     "settings); no frame of this second was written"
                 )
         for stream, channels in streams.items():

@@ -14,7 +14,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-TOKEN_ENV = "DEEPCLEAN_TOKEN"  #: when set, sent as ``Authorization: Bearer <token>`` (the exporter requires it then)
+#: when set, sent as ``Authorization: Bearer <token>`` (the exporter requires it then)
+TOKEN_ENV = "DEEPCLEAN_TOKEN"
 
 
 def notify(

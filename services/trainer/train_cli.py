@@ -1,4 +1,5 @@
-"""``deepclean train``: train DeepClean once on a span of frames (see ``deepclean train --help``)."""
+"""``deepclean train``: train DeepClean once on a span of frames (see ``deepclean train
+--help``)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     present = [name for name in MODEL_FILES if (output_dir / name).exists()]
     if present and not getattr(args, "overwrite", False):
         raise OutputExistsError(
-            f"setting output_dir = {str(output_dir)!r} already holds a model ({', '.join(present)}); "
+            f"setting output_dir = {str(output_dir)!r} already holds a model "
+            f"({', '.join(present)}); "
             "give --overwrite to replace it after a successful run, or another --output-dir"
         )
     channels = parse_channels(settings.channels, settings.ifo)
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
             from deepclean.utils.errors import ConfigError
 
             raise ConfigError(
-                f"setting init_weights = {str(settings.init_weights)!r}: trained on channels {init.channels}, "
+                f"setting init_weights = {str(settings.init_weights)!r}: trained on "
+                f"channels {init.channels}, "
                 f"not {list(channels.names)}; allowed: a model of the same channels"
             )
     logger.info(

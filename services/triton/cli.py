@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         venv=settings.venv,
         startup_timeout=settings.startup_timeout,
     )
-    # both signals explicitly: a process started in the background by a shell inherits SIGINT ignored,
-    # and Python then never raises KeyboardInterrupt
+    # both signals explicitly: a process started in the background by a shell inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt
     previous = {
         signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)
     }

@@ -1,4 +1,5 @@
-"""Settings of ``deepclean triton`` (table ``[tool.deepclean.triton]``, env ``DEEPCLEAN_TRITON_*``)."""
+"""Settings of ``deepclean triton`` (table ``[tool.deepclean.triton]``, env
+``DEEPCLEAN_TRITON_*``)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class TritonSettings(SharedSettings):
     )
     venv: Path | None = Field(
         None,
-        description="the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none means "
+        description="the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none "
+        "means "
         "<repo>/.triton/venv, made by ./run.sh setup",
     )
 

@@ -1,4 +1,5 @@
-"""The whole pipeline from one command: ``deepclean up`` (``./run.sh up``) and ``deepclean wait-for``.
+"""The whole pipeline from one command: ``deepclean up`` (``./run.sh up``) and ``deepclean
+wait-for``.
 
 Contract: ``plan`` turns the settings and the frames already on disk into the processes to run
 (pure: names, argument lists, the Procfile text); ``runner`` runs them under honcho's process

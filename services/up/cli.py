@@ -137,11 +137,13 @@ def run(args: argparse.Namespace) -> int:
         )
     elif plan.live_start is not None:
         banner.append(
-            f"demo detector: resuming live from GPS {plan.live_start} (frames on disk since {frames.oldest})"
+            f"demo detector: resuming live from GPS {plan.live_start} (frames on disk "
+            f"since {frames.oldest})"
         )
     if "--passes" in plan.procfile():
         banner.append(
-            f"demo schedule: the monitor promotes a canary after {settings.demo_passes} passing checks "
+            f"demo schedule: the monitor promotes a canary after {settings.demo_passes} "
+            "passing checks "
             "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)"
         )
     banner += where_to_look(settings, ports)

@@ -104,7 +104,8 @@ class Plan:
     def procfile(self) -> str:
         lines = [
             "# Written by `deepclean up` (./run.sh up); regenerated on every start, do not edit.",
-            "# Run by honcho: every line starts at once, dependents wait with `deepclean wait-for`.",
+            "# Run by honcho: every line starts at once, dependents wait with `deepclean "
+            "wait-for`.",
         ]
         return "\n".join(lines + [f"{p.name}: {p.command}" for p in self.procs]) + "\n"
 
@@ -176,9 +177,10 @@ def make_plan(
                 + _cmd(*sim, "--start", live_start, "--follow-clock")
             )
         else:
-            # the demo detector follows the GPS clock: the seconds it missed while stopped are caught up at
-            # once, unless it was off longer than a training run's history (then that stretch stays a gap,
-            # as after a detector outage, and the trainer starts afresh after it)
+            # the demo detector follows the GPS clock: the seconds it missed while stopped are
+            # caught up at once, unless it was off longer than a training run's history (then that
+            # stretch stays a gap, as after a detector outage, and the trainer starts afresh after
+            # it)
             live_start = head if now - head <= (s.history or train_duration) else now
             command = "exec " + _cmd(*sim, "--start", live_start, "--follow-clock")
         procs.append(Proc("simulator", command))
@@ -286,12 +288,15 @@ def where_to_look(settings: UpSettings, ports: Ports) -> list[str]:
     cleaned = project / "cleaned" / str(ifo)
     read = (
         "from glob import glob; from gwpy.timeseries import TimeSeries; "
-        f"f = sorted(glob('{cleaned}/*.gwf'))[-1]; print(f, TimeSeries.read(f, '{Product.OUT_DQ.channel(ifo)}'))"
+        f"f = sorted(glob('{cleaned}/*.gwf'))[-1]; print(f, TimeSeries.read(f, "
+        f"'{Product.OUT_DQ.channel(ifo)}'))"
     )
     return [
         f"status page:    {ports.monitor_url}",
-        f"cleaned frames: {cleaned}/ (one GWF file per second; raw pass-through until a trained model is promoted)",
+        f"cleaned frames: {cleaned}/ (one GWF file per second; raw pass-through until a "
+        "trained model is promoted)",
         f"logs:           {project / 'logs'}/<service>.log",
         f'read a frame:   .venv/bin/python -c "{read}"',
-        "stop:           Ctrl-C (stops every service; ./run.sh up again resumes from what is on disk)",
+        "stop:           Ctrl-C (stops every service; ./run.sh up again resumes from what "
+        "is on disk)",
     ]

@@ -80,7 +80,8 @@ def run_procfile(
     env_file: Path | None = None,
     banner: list[str] = (),
 ) -> int:
-    """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return code."""
+    """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return
+    code."""
     processes = parse_procfile(Path(procfile).read_text()).processes
     printer = TeePrinter(log_dir)
     # honcho reads its SIGTERM -> SIGKILL grace period from this module constant (5 s by

@@ -23,17 +23,21 @@ class UpSettings(SharedSettings):
 
     demo: bool = Field(
         True,
-        description="run the simulated detector into data_dir (--no-demo: real frames already there)",
+        description="run the simulated detector into data_dir (--no-demo: real frames already "
+        "there)",
     )
     history: PositiveInt | None = Field(
         None,
-        description="demo: seconds of history backfilled before going live when data_dir holds no frames; "
+        description="demo: seconds of history backfilled before going live when data_dir holds no "
+        "frames; "
         "none = the trainer's train_duration, so the first training run starts at once",
     )
     demo_passes: PositiveInt | None = Field(
         3,
-        description="demo: consecutive passing canary checks after which the monitor promotes (--passes), unless "
-        "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own (pyproject: 10)",
+        description="demo: consecutive passing canary checks after which the monitor promotes "
+        "(--passes), unless "
+        "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own "
+        "(pyproject: 10)",
     )
     profile: Profile = Field(
         Profile.CPU, description="training/inference profile of the trainer and the exporter"
@@ -43,7 +47,9 @@ class UpSettings(SharedSettings):
     )
     ready_timeout: PositiveFloat = Field(
         1800.0,
-        description="seconds a service waits for those it depends on before giving up (and stopping all)",
+        description="seconds a service waits for those it depends on before giving up (and "
+        "stopping "
+        "all)",
     )
     stop_timeout: PositiveFloat = Field(
         30.0,

@@ -22,7 +22,8 @@ Wait until every --url answers HTTP 200 and every --file exists, then replace th
 with COMMAND (if given). Gives up after --timeout seconds with status 1, naming what was not
 ready.
 
-example: deepclean wait-for --url http://127.0.0.1:8000/v2/health/ready -- deepclean exporter --port 5000
+example: deepclean wait-for --url http://127.0.0.1:8000/v2/health/ready \\
+           -- deepclean exporter --port 5000
 """
 
 logger = logging.getLogger(__name__)

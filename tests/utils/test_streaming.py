@@ -24,7 +24,8 @@ def toy_predict(windows: np.ndarray) -> np.ndarray:
 
 
 def direct_noise(x: np.ndarray, g: StreamGeometry) -> np.ndarray:
-    """noise[t] = mean over the n windows ending in (t, t+L] of their prediction at t (zero-padded past)."""
+    """noise[t] = mean over the n windows ending in (t, t+L] of their prediction at t (zero-padded
+    past)."""
     channels, total = x.shape
     padded = np.concatenate([np.zeros((channels, g.kernel_size)), x], axis=1)
     ends = np.arange(g.stride, total + 1, g.stride)
@@ -179,7 +180,8 @@ def test_update_shape_errors() -> None:
 class ToyNetwork:
     """A stand-in for DeepClean with its structure: periodic in 16 samples relative to the start of
     its input, nonlinear, zero padding at the input's edges, reaching exactly EDGE_LEFT samples to
-    the left and EDGE_RIGHT to the right (so the padding changes the first/last that many outputs)."""
+    the left and EDGE_RIGHT to the right (so the padding changes the first/last that many
+    outputs)."""
 
     def __init__(self, channels: int, seed: int = 3) -> None:
         rng = np.random.default_rng(seed)
@@ -187,7 +189,8 @@ class ToyNetwork:
         self.taps = rng.normal(size=(NETWORK_STRIDE, EDGE_LEFT + EDGE_RIGHT + 1))
 
     def run(self, x: np.ndarray, residue: int = 0) -> np.ndarray:
-        """``x`` (channels, N) -> (N,), the 16-periodic pattern aligned so index ``residue`` is its phase 0."""
+        """``x`` (channels, N) -> (N,), the 16-periodic pattern aligned so index ``residue`` is its
+        phase 0."""
         h = np.tanh(self.mix @ x) + 1.0  # zero input gives 1, the padding gives 0
         n = h.shape[-1]
         padded = np.concatenate([np.zeros(EDGE_LEFT), h, np.zeros(EDGE_RIGHT)])

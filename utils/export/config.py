@@ -71,7 +71,8 @@ def write_config(config: pb.ModelConfig, path: Path) -> None:
 
 
 def triton_dtype(dtype: Any) -> int:
-    """The ``DataType`` enum value for a numpy/torch dtype or a name (``"FP32"``, ``"TYPE_FP32"``)."""
+    """The ``DataType`` enum value for a numpy/torch dtype or a name (``"FP32"``,
+    ``"TYPE_FP32"``)."""
     if isinstance(dtype, torch.dtype):
         dtype = torch.empty(0, dtype=dtype).numpy().dtype
     if isinstance(dtype, str) and dtype.upper().removeprefix("TYPE_") in _TRITON_NAMES:
@@ -110,7 +111,8 @@ class TensorSpec:
 
     @classmethod
     def of(cls, name: str, dims: Sequence[int | None], dtype: Any) -> TensorSpec:
-        """Build from dims with ``None`` or -1 for variable axes and any dtype :func:`triton_dtype` takes."""
+        """Build from dims with ``None`` or -1 for variable axes and any dtype :func:`triton_dtype`
+        takes."""
         return cls(name, tuple(-1 if d is None else int(d) for d in dims), triton_dtype(dtype))
 
     @classmethod
@@ -171,7 +173,8 @@ def add_instance_group(
 
 
 def set_specific_versions(config: pb.ModelConfig, versions: Iterable[int]) -> None:
-    """``version_policy { specific { versions: [...] } }`` holding exactly ``versions`` (sorted, unique)."""
+    """``version_policy { specific { versions: [...] } }`` holding exactly ``versions`` (sorted,
+    unique)."""
     values = sorted(set(versions))
     bad = [v for v in values if not isinstance(v, int) or v < 1]
     if bad or not values:
@@ -187,7 +190,8 @@ def specific_versions(config: pb.ModelConfig) -> list[int] | None:
 
 
 def encode_parameter(value: Any) -> str:
-    """A parameter value as Triton's string: ``str`` as is (unless it would read back as JSON), else JSON."""
+    """A parameter value as Triton's string: ``str`` as is (unless it would read back as JSON), else
+    JSON."""
     if isinstance(value, str):
         try:
             json.loads(value)

@@ -26,7 +26,8 @@ def add_step(
     """Append a step running ``model_name`` (at ``version``, or the latest if None)."""
     if version is not None and (not isinstance(version, int) or version < 1):
         raise ValueError(
-            f"step version for model {model_name!r} must be a positive integer or None, got {version!r}"
+            f"step version for model {model_name!r} must be a positive integer or None, "
+            f"got {version!r}"
         )
     if not input_map or not output_map:
         raise ValueError(
@@ -57,7 +58,8 @@ def check_ensemble(config: pb.ModelConfig) -> list[str]:
         for model_input, tensor in step.input_map.items():
             if tensor not in inputs and tensor not in produced:
                 problems.append(
-                    f"step {step.model_name} input {model_input!r} reads tensor {tensor!r}, which is neither an "
+                    f"step {step.model_name} input {model_input!r} reads tensor "
+                    f"{tensor!r}, which is neither an "
                     "ensemble input nor any step's output"
                 )
     for tensor in sorted(inputs - consumed):

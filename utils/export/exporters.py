@@ -121,7 +121,8 @@ def _profiles(
     dynamic_axes: Mapping[str, Sequence[int]],
     max_batch_size: int,
 ):
-    """TensorRT optimisation profile: batch axis 1..max_batch_size (opt at max), other axes as the example."""
+    """TensorRT optimisation profile: batch axis 1..max_batch_size (opt at max), other axes as the
+    example."""
     profiles = {}
     for name, array in example.items():
         shape = tuple(int(d) for d in array.shape)

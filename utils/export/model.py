@@ -91,7 +91,8 @@ class Model:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """The config's ``parameters``, decoded (see :func:`~deepclean.utils.export.config.get_parameters`)."""
+        """The config's ``parameters``, decoded (see
+        :func:`~deepclean.utils.export.config.get_parameters`)."""
         return cfg.get_parameters(self.config)
 
     # ------------------------------------------------------------------ config edits
@@ -110,7 +111,8 @@ class Model:
         cfg.add_instance_group(self.config, kind, count, gpus)
 
     def set_instance_count(self, count: int, kind: InstanceKind | str = InstanceKind.AUTO) -> None:
-        """Set every instance group to ``count`` instances (adding a ``kind`` group if there is none)."""
+        """Set every instance group to ``count`` instances (adding a ``kind`` group if there is
+        none)."""
         if not self.config.instance_group:
             self.add_instance_group(kind, count)
             return
@@ -129,12 +131,14 @@ class Model:
         missing = sorted(set(versions) - set(self.versions))
         if missing:
             raise ValueError(
-                f"model {self.name} has versions {self.versions}; cannot keep missing version(s) {missing}"
+                f"model {self.name} has versions {self.versions}; cannot keep missing "
+                f"version(s) {missing}"
             )
         cfg.set_specific_versions(self.config, versions)
 
     def add_input(self, name: str, dims: Shape, dtype: Any = np.float32) -> None:
-        """Declare an input (``dims`` without the batch axis if ``max_batch_size > 0``; None = variable)."""
+        """Declare an input (``dims`` without the batch axis if ``max_batch_size > 0``; None =
+        variable)."""
         if name in self.inputs:
             raise ValueError(f"model {self.name} already has an input {name!r}")
         self.config.input.append(cfg.TensorSpec.of(name, dims, dtype).input_proto())
@@ -168,12 +172,14 @@ class Model:
             )
             if unknown:
                 raise ValueError(
-                    f"model {model.name} has inputs {sorted(model.inputs)} and outputs {sorted(model.outputs)}; "
+                    f"model {model.name} has inputs {sorted(model.inputs)} and outputs "
+                    f"{sorted(model.outputs)}; "
                     f"step maps unknown tensor(s) {unknown}"
                 )
             if isinstance(version, int) and version > 0 and version not in model.versions:
                 raise ValueError(
-                    f"model {model.name} has versions {model.versions}; cannot pin version {version}"
+                    f"model {model.name} has versions {model.versions}; cannot pin version "
+                    f"{version}"
                 )
         add_step(
             self.config,
@@ -230,7 +236,8 @@ class Model:
     def export_python(
         self, source: Path, *, version: int | None = None, files: Sequence[Path] = ()
     ) -> Path:
-        """Python platform: copy ``source`` as ``model.py`` (and ``files`` beside it) into a new version.
+        """Python platform: copy ``source`` as ``model.py`` (and ``files`` beside it) into a new
+        version.
 
         For hand-written python-backend models (e.g. the streaming snapshotter): declare
         inputs, outputs and batching in ``config`` first. Nothing is verified. Returns the
@@ -288,11 +295,13 @@ class Model:
             return self._export_ensemble(module, version)
         if self.platform is Platform.PYTHON and module is None:
             raise ValueError(
-                f"model {self.name}: give a torch module, or use export_python() for a hand-written model.py"
+                f"model {self.name}: give a torch module, or use export_python() for a "
+                "hand-written model.py"
             )
         if not isinstance(module, torch.nn.Module):
             raise ValueError(
-                f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to export, got {module!r}"
+                f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to "
+                f"export, got {module!r}"
             )
         shapes = specs.input_shapes(self.config, input_shapes)
         names = specs.output_names(self.config, self.platform, output_names)
@@ -356,7 +365,8 @@ class Model:
             self._discard(tmp)
             if isinstance(exc, Exception) and not isinstance(exc, ExportError):
                 raise ExportError(
-                    f"exporting {self.name} version {version} as {self.platform.value} failed: {exc}"
+                    f"exporting {self.name} version {version} as {self.platform.value} "
+                    f"failed: {exc}"
                 ) from exc
             raise
         finally:
@@ -403,7 +413,9 @@ class Model:
         if old != (inputs, outputs):
             describe = lambda tensors: ", ".join(t.describe() for t in tensors)  # noqa: E731
             raise ExportError(
-                f"model {self.name} versions {self.versions} have inputs [{describe(old[0])}] and outputs "
-                f"[{describe(old[1])}]; this export has [{describe(inputs)}] and [{describe(outputs)}]. All versions "
+                f"model {self.name} versions {self.versions} have inputs "
+                f"[{describe(old[0])}] and outputs "
+                f"[{describe(old[1])}]; this export has [{describe(inputs)}] and "
+                f"[{describe(outputs)}]. All versions "
                 "share one config: export to a new model instead"
             )

@@ -1,4 +1,5 @@
-"""A Triton model repository on disk: ``<root>/<model>/config.pbtxt`` and ``<root>/<model>/<version>/``.
+"""A Triton model repository on disk: ``<root>/<model>/config.pbtxt`` and
+``<root>/<model>/<version>/``.
 
 An existing repository is read back from its ``config.pbtxt`` files. A model created with
 :meth:`ModelRepository.create_model` lives in memory until its first export (or
@@ -66,7 +67,8 @@ class ModelRepository:
             config = cfg.read_config(path)
             if config.name and config.name != folder.name:
                 raise ValueError(
-                    f"{path} names model {config.name!r}; Triton needs it to match its folder {folder.name!r}"
+                    f"{path} names model {config.name!r}; Triton needs it to match its "
+                    f"folder {folder.name!r}"
                 )
             config.name = folder.name
             models[folder.name] = Model(self, config)

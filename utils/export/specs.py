@@ -24,7 +24,8 @@ Batch = dict[str, np.ndarray]
 
 
 def input_shapes(config: pb.ModelConfig, given: Mapping[str, Shape] | None) -> Shapes:
-    """``given`` normalised (-1 -> None), or the config's inputs when None; checked against batching."""
+    """``given`` normalised (-1 -> None), or the config's inputs when None; checked against
+    batching."""
     batched = config.max_batch_size > 0
     if given is None:
         if not config.input:
@@ -49,7 +50,8 @@ def input_shapes(config: pb.ModelConfig, given: Mapping[str, Shape] | None) -> S
 def output_names(
     config: pb.ModelConfig, platform: Platform, given: Sequence[str] | None
 ) -> list[str]:
-    """``given``, else the config's output names, else ``output`` (``output__0`` for TorchScript)."""
+    """``given``, else the config's output names, else ``output`` (``output__0`` for
+    TorchScript)."""
     if given is not None:
         if not given or len(set(given)) != len(given):
             raise ValueError(f"output_names {list(given)} must be one or more distinct names")
@@ -85,7 +87,8 @@ def example_batches(
 
 
 def trace_batch(shapes: Shapes, example: Batch) -> Batch:
-    """The example used for export: batch 2 where axis 0 is dynamic (torch.export specialises 0 and 1)."""
+    """The example used for export: batch 2 where axis 0 is dynamic (torch.export specialises 0 and
+    1)."""
     trace = {}
     for name, shape in shapes.items():
         array = np.asarray(example[name])
@@ -116,7 +119,8 @@ def tensor_specs(
                 size = next(iter(batch.values())).shape[0]
                 if out[name].ndim == 0 or out[name].shape[0] != size:
                     raise ExportError(
-                        f"output {name!r} has shape {out[name].shape} for a batch of {size}; with max_batch_size "
+                        f"output {name!r} has shape {out[name].shape} for a batch of "
+                        f"{size}; with max_batch_size "
                         f"{max_batch_size} every output must have the batch axis first"
                     )
         if len({a.ndim for a in arrays}) > 1:

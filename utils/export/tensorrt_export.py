@@ -83,7 +83,8 @@ def build_plan(
 
 
 def plan_runner(plan_path: Path, output_names: Sequence[str]) -> Runner:
-    """The plan as a :data:`Runner` on the current CUDA device (via torch tensors). UNTESTED here."""
+    """The plan as a :data:`Runner` on the current CUDA device (via torch tensors). UNTESTED
+    here."""
     trt = require_tensorrt()
     if not torch.cuda.is_available():
         raise ExportError(

@@ -85,7 +85,8 @@ def run_module(
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     if len(outputs) != len(output_names) or not all(isinstance(o, torch.Tensor) for o in outputs):
         raise ExportError(
-            f"module returned {len(outputs)} output(s) of types {[type(o).__name__ for o in outputs]}; "
+            f"module returned {len(outputs)} output(s) of types "
+            f"{[type(o).__name__ for o in outputs]}; "
             f"expected {len(output_names)} tensor(s) named {list(output_names)}"
         )
     return {name: out.detach().cpu().numpy() for name, out in zip(output_names, outputs)}
@@ -140,7 +141,8 @@ def compare(
     atol: float,
     rtol: float,
 ) -> tuple[dict[str, float], dict[str, float], list[str]]:
-    """Worst absolute and relative errors per output, and a list of problems (empty if it passes)."""
+    """Worst absolute and relative errors per output, and a list of problems (empty if it
+    passes)."""
     abs_err, rel_err, problems = {}, {}, []
     for name, ref in reference.items():
         if name not in exported:
@@ -168,7 +170,8 @@ def compare(
         rel_err[name] = diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf)
         if diff > atol + rtol * scale:
             problems.append(
-                f"output {name!r}: max abs error {diff:.3g} exceeds atol {atol:g} + rtol {rtol:g} * "
+                f"output {name!r}: max abs error {diff:.3g} exceeds atol {atol:g} + rtol "
+                f"{rtol:g} * "
                 f"max|torch| {scale:.3g} (relative error {rel_err[name]:.3g})"
             )
     return abs_err, rel_err, problems

@@ -57,6 +57,7 @@ def verify_gwf_bytes(raw: bytes, name: str) -> bool:
     )  # the header's INT_2 0x1234 byte-order probe
     if posix_cksum(raw[:-4]) != int.from_bytes(raw[-4:], order):
         raise FrameError(
-            f"frame file {name} is corrupt or incomplete ({len(raw)} bytes): its checksum does not match its contents"
+            f"frame file {name} is corrupt or incomplete ({len(raw)} bytes): its checksum "
+            "does not match its contents"
         )
     return True

@@ -108,7 +108,8 @@ class FrameCrawler:
     Parameters
     ----------
     data_dir:
-        root of the streams (``$DATA_DIR``; the files are in ``<data_dir>/<kafka|lldetchar>/<IFO>``).
+        root of the streams (``$DATA_DIR``; the files are in
+        ``<data_dir>/<kafka|lldetchar>/<IFO>``).
     kind, ifo:
         which stream.
     start:
@@ -211,7 +212,8 @@ class FrameCrawler:
         limit = self.max_consecutive_drops
         if limit is not None and self.consecutive_drops > limit:
             raise DroppedFrameError(
-                f"{self.consecutive_drops} consecutive frames of {self.directory} dropped up to GPS {event.gps} "
+                f"{self.consecutive_drops} consecutive frames of {self.directory} dropped "
+                f"up to GPS {event.gps} "
                 f"(more than max_consecutive_drops={limit}); last reason: {event.reason}"
             )
 
@@ -227,7 +229,8 @@ class FrameCrawler:
         return True
 
     def later_whole(self, gps: int) -> int | None:
-        """The first of the ``lookahead`` seconds after ``gps`` whose file is whole (None if none is)."""
+        """The first of the ``lookahead`` seconds after ``gps`` whose file is whole (None if none
+        is)."""
         for later in range(gps + 1, gps + 1 + self.lookahead):
             if self.whole(later):
                 return later
@@ -236,9 +239,9 @@ class FrameCrawler:
     def wait_for(
         self, gps: int, deadline: float, later: Callable[[int], int | None] | None = None
     ) -> FrameEvent:
-        """Wait until the frame of ``gps`` is whole, or until ``deadline`` (``time.monotonic()``), or,
-        given ``later`` (``gps -> later GPS whose data are complete, or None``), until that says a
-        later second is complete.
+        """Wait until the frame of ``gps`` is whole, or until ``deadline`` (``time.monotonic()``),
+        or, given ``later`` (``gps -> later GPS whose data are complete, or None``), until that says
+        a later second is complete.
 
         Never raises for a bad file: returns a DROPPED event with the reason (also logged).
         """

@@ -303,7 +303,8 @@ def _check(
         )
     if rate is not None and abs(ch.sample_rate - rate) > 1e-9 * rate:
         raise FrameError(
-            f"frame file {path}: channel {ch.name} has sample rate {ch.sample_rate} Hz, expected {rate} Hz"
+            f"frame file {path}: channel {ch.name} has sample rate {ch.sample_rate} Hz, "
+            f"expected {rate} Hz"
         )
     if duration is not None and abs(ch.duration - duration) > 0.5 / ch.sample_rate:
         raise FrameError(

@@ -66,11 +66,13 @@ class FrameName:
 
     @classmethod
     def parse(cls, name: str | Path) -> FrameName:
-        """Parse ``H-H1_llhoft-1250921168-1.gwf``; ``ValueError`` names the file if it does not match."""
+        """Parse ``H-H1_llhoft-1250921168-1.gwf``; ``ValueError`` names the file if it does not
+        match."""
         match = _NAME.match(Path(name).name)
         if match is None:
             raise ValueError(
-                f"frame file name {Path(name).name!r} does not match <site>-<IFO>_<tag>-<GPS>-<duration>.gwf"
+                f"frame file name {Path(name).name!r} does not match "
+                "<site>-<IFO>_<tag>-<GPS>-<duration>.gwf"
             )
         ifo = IFO(match["ifo"])
         if match["site"] != ifo.site:

@@ -136,7 +136,8 @@ class FramePairReader:
     def read(
         self, gps: int, *, optional_witnesses: bool = False, witness_error: str = ""
     ) -> FrameData | DroppedFrame:
-        """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises FrameError.
+        """The data of ``gps``, or a DroppedFrame (reason logged as a warning). Never raises
+        FrameError.
 
         With ``optional_witnesses``, bad or missing witnesses (or a ``witness_error`` already
         known, e.g. from the crawler) give FrameData with the strain only and ``witness_error`` set.
@@ -248,7 +249,8 @@ class FrameStream:
         self.close()
 
     def set_channels(self, channels: ChannelList | Sequence[str]) -> None:
-        """Read ``channels`` (strain first) from the next second on (rates learnt so far are kept)."""
+        """Read ``channels`` (strain first) from the next second on (rates learnt so far are
+        kept)."""
         old = self.reader
         self.reader = FramePairReader(
             old.data_dir,
@@ -259,7 +261,8 @@ class FrameStream:
         )
 
     def later_complete(self, gps: int) -> int | None:
-        """The first later second (within the crawlers' look-ahead) whose strain and witness frames are whole."""
+        """The first later second (within the crawlers' look-ahead) whose strain and witness frames
+        are whole."""
         for later in range(gps + 1, gps + 1 + self.strain.lookahead):
             if self.strain.whole(later) and self.witness.whole(later):
                 return later

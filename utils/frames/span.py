@@ -86,7 +86,8 @@ def read_span(
     taper_seconds: float = DEFAULT_TAPER_SECONDS,
     chunk_seconds: int = DEFAULT_CHUNK_SECONDS,
 ) -> Span:
-    """Read ``duration`` seconds from GPS ``start`` for ``channels`` (strain first) at ``sample_rate`` Hz.
+    """Read ``duration`` seconds from GPS ``start`` for ``channels`` (strain first) at
+    ``sample_rate`` Hz.
 
     ``extra_strain_channels`` (e.g. ``<IFO>:SIM-BACKGROUND``, the simulator's ground truth)
     are read from the strain frames and returned in ``Span.extras``; a frame lacking one
@@ -169,7 +170,8 @@ def _piece(item: FrameData | DroppedFrame | None, row: int, n: int) -> np.ndarra
 
 
 def gps_ranges(seconds: tuple[int, ...], limit: int = 8) -> str:
-    """``(1, 2, 3, 7)`` -> ``"1-3, 7"`` (GPS seconds, sorted); beyond ``limit`` ranges, how many more."""
+    """``(1, 2, 3, 7)`` -> ``"1-3, 7"`` (GPS seconds, sorted); beyond ``limit`` ranges, how many
+    more."""
     ranges: list[list[int]] = []
     for gps in seconds:
         if ranges and gps == ranges[-1][1] + 1:
@@ -227,7 +229,8 @@ class _Loader:
                 return item
         raise FrameError(
             f"no usable frames for GPS {self.start}-{self.end} under {self.reader.data_dir} "
-            f"(last reason: {self.cache[self.end - 1].reason if self.end - 1 in self.cache else 'none'})"
+            "(last reason: "
+            f"{self.cache[self.end - 1].reason if self.end - 1 in self.cache else 'none'})"
         )
 
     def forget_before(self, gps: int) -> None:

@@ -71,6 +71,7 @@ def upsample_mask(mask: np.ndarray, from_rate: float, to_rate: float) -> np.ndar
     factor = to_rate / from_rate
     if factor < 1 or abs(factor - round(factor)) > 1e-9 * factor:
         raise ValueError(
-            f"cannot upsample a mask from {from_rate} Hz to {to_rate} Hz: need an integer factor >= 1"
+            f"cannot upsample a mask from {from_rate} Hz to {to_rate} Hz: need an integer "
+            "factor >= 1"
         )
     return np.repeat(np.asarray(mask, dtype=bool), int(round(factor)))

@@ -85,11 +85,13 @@ class StreamingResampler:
             reach = FILTER_HALF_WIDTH / min(rate, self.rate_out)
             if rate != self.rate_out and reach > margin:
                 raise ValueError(
-                    f"a channel at {rate} Hz needs {reach:g} s of data each side of the produced second, "
+                    f"a channel at {rate} Hz needs {reach:g} s of data each side of the "
+                    "produced second, "
                     f"but a {self.buffer_seconds} s buffer gives {margin} s; use a longer buffer"
                 )
         self.tapers = [taper_samples(taper_seconds, r) for r in self.rates]
-        # resample only the produced second plus the filter's reach, rounded up to whole output samples
+        # resample only the produced second plus the filter's reach, rounded up to whole output
+        # samples
         self.pads = []
         for rate, n in zip(self.rates, self.samples):
             down = ratio(rate, self.rate_out)[1]
@@ -119,7 +121,8 @@ class StreamingResampler:
         gps = int(gps)
         if self._buffer and gps != self._buffer[-1][0] + 1:
             raise ValueError(
-                f"pushed GPS {gps} after {self._buffer[-1][0]}: push every second in order (None for a dropped one)"
+                f"pushed GPS {gps} after {self._buffer[-1][0]}: push every second in order "
+                "(None for a dropped one)"
             )
         if seconds is not None:
             seconds = self._check(gps, seconds)
@@ -152,7 +155,8 @@ class StreamingResampler:
             piece = np.asarray(piece, dtype=np.float64)
             if piece.shape != (n,):
                 raise ValueError(
-                    f"GPS {gps}: channel {c} holds {piece.shape} samples, expected ({n},) at {self.rates[c]} Hz"
+                    f"GPS {gps}: channel {c} holds {piece.shape} samples, expected ({n},) "
+                    f"at {self.rates[c]} Hz"
                 )
             arrays.append(piece)
         return arrays

@@ -19,7 +19,8 @@ DEFAULT_TAPER_SECONDS = 1.0  #: taper length of the production cleaner, seconds
 
 @functools.lru_cache(maxsize=32)
 def rising_half_hann(taper: int) -> np.ndarray:
-    """The first half of a ``2 * taper``-sample Hann window: 0 up to ~1 over ``taper`` samples (read-only)."""
+    """The first half of a ``2 * taper``-sample Hann window: 0 up to ~1 over ``taper`` samples
+    (read-only)."""
     if taper < 0:
         raise ValueError(f"taper length {taper} samples must not be negative")
     window = np.hanning(2 * taper)[:taper]
@@ -31,7 +32,8 @@ def taper_samples(taper_seconds: float, sample_rate: float) -> int:
     """Samples in a taper of ``taper_seconds`` (0 < t <= 1 s) at ``sample_rate`` Hz."""
     if not 0 < taper_seconds <= 1:
         raise ValueError(
-            f"taper length {taper_seconds} s must be in (0, 1] (it stays inside the adjacent second)"
+            f"taper length {taper_seconds} s must be in (0, 1] (it stays inside the "
+            "adjacent second)"
         )
     return int(round(taper_seconds * sample_rate))
 

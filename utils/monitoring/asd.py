@@ -89,7 +89,8 @@ def asd(
     nperseg = int(round(fftlength * sample_rate))
     if nperseg < 2 or x.shape[-1] < nperseg:
         raise ValueError(
-            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength {fftlength} s "
+            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength "
+            f"{fftlength} s "
             f"({nperseg} samples at {sample_rate} Hz)"
         )
     freqs, psd = signal.welch(
@@ -112,7 +113,8 @@ def asd_ratio(
     fftlength: float = DEFAULT_FFTLENGTH_S,
     average: Average | str = Average.MEAN,
 ) -> float:
-    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples' times."""
+    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples'
+    times."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(

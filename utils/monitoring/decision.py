@@ -67,9 +67,11 @@ class Decision:
             return "n/a" if value is None else f"{value:.4f}"
 
         return (
-            f"canary {self.canary} vs production {self.production} at GPS {self.gps}: {self.verdict.value} "
+            f"canary {self.canary} vs production {self.production} at GPS {self.gps}: "
+            f"{self.verdict.value} "
             f"(canary/raw {fmt(self.canary_ratio)}, production/raw {fmt(self.production_ratio)}, "
-            f"{self.passes} pass(es), {self.failures} failure(s) in a row{'; ' + self.reason if self.reason else ''})"
+            f"{self.passes} pass(es), {self.failures} failure(s) in a "
+            f"row{'; ' + self.reason if self.reason else ''})"
         )
 
     def to_json(self) -> dict[str, Any]:

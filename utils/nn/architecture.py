@@ -77,7 +77,8 @@ class DeepCleanAE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[1] != self.num_witnesses:
             raise ValueError(
-                f"DeepClean input has shape {tuple(x.shape)}; expected (batch, {self.num_witnesses}, time)"
+                f"DeepClean input has shape {tuple(x.shape)}; expected (batch, "
+                f"{self.num_witnesses}, time)"
             )
         if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
             check_time_length(int(x.shape[-1]))

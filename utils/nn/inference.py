@@ -18,7 +18,8 @@ from deepclean.utils.streaming import Predictor, StreamGeometry, align, stream
 
 
 def torch_predictor(model: DeepCleanModel) -> Predictor:
-    """``inputs (batch, W, samples)`` -> ``noise (batch, samples)`` (float64) with ``model`` in eval mode."""
+    """``inputs (batch, W, samples)`` -> ``noise (batch, samples)`` (float64) with ``model`` in eval
+    mode."""
     model.eval()
 
     def predict(windows: np.ndarray) -> np.ndarray:
@@ -51,7 +52,8 @@ def predict_noise(
     used = witnesses.shape[1] // geometry.update_size * geometry.update_size
     if used <= geometry.lag_samples:
         raise ValueError(
-            f"{witnesses.shape[1]} samples are too few to stream with update size {geometry.update_size} "
+            f"{witnesses.shape[1]} samples are too few to stream with update size "
+            f"{geometry.update_size} "
             f"and lag {geometry.lag_samples} samples"
         )
     streamed = stream(witnesses[:, :used], torch_predictor(model), geometry)

@@ -54,7 +54,8 @@ class DeepCleanLoss(nn.Module):
         mask = band_mask(freqs, bands)
         if not mask.any():
             raise ValueError(
-                f"no Welch frequency bin (resolution {1 / fftlength} Hz) falls inside bands {list(bands)}; "
+                f"no Welch frequency bin (resolution {1 / fftlength} Hz) falls inside "
+                f"bands {list(bands)}; "
                 "use a longer fftlength"
             )
         self.register_buffer("mask", torch.as_tensor(mask), persistent=False)
@@ -72,7 +73,8 @@ class DeepCleanLoss(nn.Module):
         """Scalar loss for ``pred`` and ``target`` of shape ``(batch, time)``."""
         if pred.shape != target.shape:
             raise ValueError(
-                f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}"
+                f"prediction shape {tuple(pred.shape)} differs from target shape "
+                f"{tuple(target.shape)}"
             )
         loss = pred.new_zeros(())
         if self.alpha > 0:

@@ -28,7 +28,8 @@ def asd(
     nperseg = int(round(fftlength * sample_rate))
     if x.shape[-1] < nperseg:
         raise ValueError(
-            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength {fftlength} s "
+            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength "
+            f"{fftlength} s "
             f"({nperseg} samples at {sample_rate} Hz)"
         )
     freqs, psd = signal.welch(

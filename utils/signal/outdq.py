@@ -6,8 +6,8 @@ ASD(cleaned) / ASD(raw) is computed (Welch, Hann, ``fftlength`` 2 s, half overla
 average, as gwpy's ``asd(2, method="median")``). The gate starts *out of spec* (0: OUT_DQ is
 raw). When out of spec and the ratio is below 1, the noise is tapered in over the first
 ``taper`` (1 s: the whole second) of the current second with a rising half Hann window; when
-in spec and the ratio is above 1, it is tapered out over the last ``taper`` of it. The decision for a second uses that
-second's data (no look-ahead), so the gate costs no latency.
+in spec and the ratio is above 1, it is tapered out over the last ``taper`` of it. The decision for
+a second uses that second's data (no look-ahead), so the gate costs no latency.
 
 A second without a trustworthy noise estimate (``valid=False``: Triton unreachable, warm-up,
 witnesses missing) puts the gate out of spec at once (OUT_DQ is raw for it) and is not added
@@ -47,7 +47,8 @@ def median_asd_ratio(
     nperseg = int(round(fftlength * sample_rate))
     if len(raw) < nperseg:
         raise ValueError(
-            f"Number of samples {len(raw)} is insufficient for fftlength {fftlength} s ({nperseg} samples)"
+            f"Number of samples {len(raw)} is insufficient for fftlength {fftlength} s "
+            f"({nperseg} samples)"
         )
     kwargs = dict(
         fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average="median"
@@ -126,7 +127,8 @@ class OutDqGate:
         self.bands = [tuple(map(float, b)) for b in bands]
 
     def push(self, raw: np.ndarray, clean: np.ndarray, valid: bool = True) -> GateSecond:
-        """Gate of the next second from its raw and fully cleaned strain (``(sample_rate,)`` each)."""
+        """Gate of the next second from its raw and fully cleaned strain (``(sample_rate,)``
+        each)."""
         raw, clean = np.asarray(raw, dtype=np.float64), np.asarray(clean, dtype=np.float64)
         if raw.shape != (self.n,) or clean.shape != (self.n,):
             raise ValueError(

@@ -28,7 +28,8 @@ def filter_noise(
         raise ValueError(f"noise has shape {noise.shape}; expected (time,)")
     if memory < 0 or lead < 0 or memory + lead >= noise.size:
         raise ValueError(
-            f"padding memory={memory} and lead={lead} samples leave nothing of {noise.size} noise samples; "
+            f"padding memory={memory} and lead={lead} samples leave nothing of "
+            f"{noise.size} noise samples; "
             "need 0 <= memory, lead and memory + lead < len(noise)"
         )
     filtered = bandpass(noise)
@@ -61,6 +62,7 @@ def clean(
     if np.shape(noise)[-1] - memory - lead != np.shape(raw)[-1]:
         raise ValueError(
             f"raw strain has shape {np.shape(raw)} but noise has shape {np.shape(noise)} with "
-            f"memory={memory} and lead={lead} padding samples; need len(noise) = memory + len(raw) + lead"
+            f"memory={memory} and lead={lead} padding samples; need len(noise) = memory + "
+            "len(raw) + lead"
         )
     return subtract_noise(raw, filter_noise(noise, bandpass, memory, lead))

@@ -61,7 +61,8 @@ def resize_witnesses(names: Sequence[str], count: int, keep: Sequence[str] = ())
     order; if ``count`` exceeds ``len(names)``, synthetic ones are added. Returned sorted."""
     if count < len(keep):
         raise ValueError(
-            f"number of witnesses {count} is too small: the mains monitor and the coupled witnesses "
+            f"number of witnesses {count} is too small: the mains monitor and the coupled "
+            "witnesses "
             f"({', '.join(keep)}) need {len(keep)}"
         )
     ordered = list(dict.fromkeys([*keep, *names]))[:count]

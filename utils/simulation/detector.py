@@ -262,7 +262,8 @@ class SimulatedDetector:
 
 @dataclass(frozen=True)
 class SimulatedStretch:
-    """Consecutive seconds concatenated: ``strain``/``background`` at 16384 Hz, witnesses at native rates."""
+    """Consecutive seconds concatenated: ``strain``/``background`` at 16384 Hz, witnesses at native
+    rates."""
 
     start: int
     duration: int

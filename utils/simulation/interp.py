@@ -33,7 +33,8 @@ def keys_kernel(x: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def cubic_weights(factor: int) -> np.ndarray:
-    """Weights ``(4, factor)``: row m applies to input sample ``k + m - 1`` for output ``k + p / factor``."""
+    """Weights ``(4, factor)``: row m applies to input sample ``k + m - 1`` for output ``k + p /
+    factor``."""
     if factor < 1:
         raise ValueError(f"upsampling factor {factor} must be a positive integer")
     phase = np.arange(factor) / factor
@@ -50,7 +51,8 @@ def upsample(extended: np.ndarray, factor: int) -> np.ndarray:
     n = extended.shape[-1] - (taps - 1)
     if n < 1:
         raise ValueError(
-            f"extended has {extended.shape[-1]} samples; need the span plus {BEFORE} before and {AFTER} after"
+            f"extended has {extended.shape[-1]} samples; need the span plus {BEFORE} "
+            f"before and {AFTER} after"
         )
     windows = sliding_window_view(extended, taps, axis=-1)  # (..., n, 4)
     out = windows @ cubic_weights(factor)  # (..., n, factor)

@@ -78,7 +78,8 @@ class ColouredNoise:
         taps = np.atleast_2d(np.asarray(taps, dtype=np.float64))
         if taps.shape[0] != len(streams):
             raise ValueError(
-                f"got {taps.shape[0]} rows of taps for {len(streams)} stream(s); need one per stream"
+                f"got {taps.shape[0]} rows of taps for {len(streams)} stream(s); need one "
+                "per stream"
             )
         self.seed = int(seed)
         self.streams = [int(s) for s in streams]
@@ -90,7 +91,8 @@ class ColouredNoise:
         warmup = math.ceil(self._n_hist / self.n)
         if self.gps - warmup < 0:
             raise ValueError(
-                f"start_gps {start_gps} is too early: the filter history needs {warmup} earlier second(s)"
+                f"start_gps {start_gps} is too early: the filter history needs {warmup} "
+                "earlier second(s)"
             )
         past = [self._white(self.gps - k) for k in range(warmup, 0, -1)]
         history = np.concatenate(past, axis=-1) if past else np.zeros((len(self.streams), 0))

@@ -1,9 +1,9 @@
 """Amplitude spectral densities (ASDs) of the simulated detector, as functions of frequency.
 
 ``background_asd`` is a smooth LIGO-like strain noise curve: a steep seismic wall below
-~15 Hz (levelling off below 5 Hz at ~1e-18/sqrt(Hz)), suspension/control noise falling as f^-2 through the bucket,
-and shot noise that is flat up to ~400 Hz and rises as f above. Values: ~4e-21/sqrt(Hz)
-at 10 Hz, ~1.2e-23 at 60 Hz, ~7e-24 in the 100-300 Hz bucket, ~1.6e-23 at 1 kHz.
+~15 Hz (levelling off below 5 Hz at ~1e-18/sqrt(Hz)), suspension/control noise falling as f^-2
+through the bucket, and shot noise that is flat up to ~400 Hz and rises as f above. Values:
+~4e-21/sqrt(Hz) at 10 Hz, ~1.2e-23 at 60 Hz, ~7e-24 in the 100-300 Hz bucket, ~1.6e-23 at 1 kHz.
 
 ``AngularSpectrum`` is the shape of an angular-control (ASC) witness: flat from ~0.1 Hz
 with a mild resonance, cut off steeply above ~2 Hz, so that a 60 Hz line modulated by it

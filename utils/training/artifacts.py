@@ -65,7 +65,8 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
-        """Validate ``data`` (types and shapes of every field); ``ValueError`` naming the first bad field."""
+        """Validate ``data`` (types and shapes of every field); ``ValueError`` naming the first bad
+        field."""
         from pydantic import TypeAdapter, ValidationError
 
         if not isinstance(data, dict):
@@ -87,7 +88,8 @@ class ModelMetadata:
         meta.filter_bands = [tuple(b) for b in meta.filter_bands]
         if len(meta.channels) < 2:
             raise ValueError(
-                f"field channels lists {len(meta.channels)} channel(s); a model needs strain and witnesses"
+                f"field channels lists {len(meta.channels)} channel(s); a model needs "
+                "strain and witnesses"
             )
         return meta
 
@@ -115,7 +117,8 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def save_model(output_dir: Path, model: DeepCleanModel, meta: ModelMetadata) -> Path:
-    """Write ``weights.pt`` then ``metadata.json`` into ``output_dir`` atomically; return the directory."""
+    """Write ``weights.pt`` then ``metadata.json`` into ``output_dir`` atomically; return the
+    directory."""
     output_dir = Path(output_dir)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     for name, tensor in state.items():
@@ -138,7 +141,10 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"holds {name}")
 
 
-ALLOWED_WEIGHTS = f"allowed: a trained model directory (holding {WEIGHTS_FILE} and {METADATA_FILE}) or its {WEIGHTS_FILE}"
+ALLOWED_WEIGHTS = (
+    f"allowed: a trained model directory (holding {WEIGHTS_FILE} and {METADATA_FILE}) or its "
+    f"{WEIGHTS_FILE}"
+)
 
 
 def resolve_weights(path: Path) -> Path:
@@ -205,7 +211,8 @@ def load_state(weights: Path) -> dict[str, torch.Tensor]:
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise TrainingError(
-                f"weights file {path}: tensor {name} holds NaN or infinite values; retrain the model"
+                f"weights file {path}: tensor {name} holds NaN or infinite values; retrain "
+                "the model"
             )
     return state
 
@@ -219,14 +226,16 @@ def _reason(exc: BaseException) -> str:
 
 
 def load_model(weights: Path) -> tuple[DeepCleanModel, ModelMetadata]:
-    """Rebuild the trained model (eval mode) and its metadata from a model directory or weights.pt."""
+    """Rebuild the trained model (eval mode) and its metadata from a model directory or
+    weights.pt."""
     meta = read_metadata(weights)
     model = DeepCleanModel(len(meta.witnesses))
     try:
         model.load_state_dict(load_state(weights))
     except RuntimeError as exc:
         raise TrainingError(
-            f"weights {resolve_weights(weights)} do not fit a DeepClean model with {len(meta.witnesses)} "
+            f"weights {resolve_weights(weights)} do not fit a DeepClean model with "
+            f"{len(meta.witnesses)} "
             f"witnesses (as {METADATA_FILE} says): {_reason(exc)}"
         ) from None
     return model.eval(), meta

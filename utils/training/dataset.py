@@ -70,7 +70,8 @@ class PreparedData:
     def batches(
         self, starts: np.ndarray, batch_size: int, rng: np.random.Generator | None = None
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield ``(witnesses (B, W, K), target (B, K))`` tensors; shuffled when ``rng`` is given."""
+        """Yield ``(witnesses (B, W, K), target (B, K))`` tensors; shuffled when ``rng`` is
+        given."""
         order = rng.permutation(len(starts)) if rng is not None else np.arange(len(starts))
         offsets = np.arange(self.kernel_size)
         for i in range(0, len(order), batch_size):
@@ -118,7 +119,8 @@ def prepare(
         or np.shape(ready) != (n,)
     ):
         raise ValueError(
-            f"strain {strain.shape}, witnesses {witnesses.shape} and ready {np.shape(ready)} must be "
+            f"strain {strain.shape}, witnesses {witnesses.shape} and ready "
+            f"{np.shape(ready)} must be "
             "(N,), (W, N) and (N,) over the same samples"
         )
     if witnesses.shape[0] != model.num_witnesses:
@@ -135,12 +137,14 @@ def prepare(
     seconds = gating.total_samples(segments) / sample_rate
     if len(train_starts) == 0:
         raise TrainingError(
-            f"no training window of {window.kernel_size / sample_rate} s fits in the {seconds} s of "
+            f"no training window of {window.kernel_size / sample_rate} s fits in the "
+            f"{seconds} s of "
             "analysis-ready data; give a longer span or a shorter kernel_length"
         )
     if valid_frac > 0 and len(valid_starts) == 0:
         raise TrainingError(
-            f"no validation window of {window.kernel_size / sample_rate} s fits in the last {valid_frac} of the "
+            f"no validation window of {window.kernel_size / sample_rate} s fits in the "
+            f"last {valid_frac} of the "
             f"{seconds} s of analysis-ready data; give a longer span or a larger valid_frac"
         )
     bandpass = BandpassFilter(tuple(bands), sample_rate)

@@ -98,7 +98,8 @@ def train_model(
     output_dir.mkdir(parents=True, exist_ok=True)
     if span.sample_rate != settings.sample_rate:
         raise TrainingError(
-            f"span sample rate {span.sample_rate} Hz differs from settings {settings.sample_rate} Hz"
+            f"span sample rate {span.sample_rate} Hz differs from settings "
+            f"{settings.sample_rate} Hz"
         )
     witnesses = list(span.channels[1:])
     model = DeepCleanModel(len(witnesses))
@@ -124,7 +125,8 @@ def train_model(
         min_valid_samples=fft_samples,
     )
     logger.info(
-        "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s (filters %s)",
+        "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s "
+        "(filters %s)",
         len(data.train_starts),
         settings.kernel_length,
         len(data.valid_starts),
@@ -176,7 +178,8 @@ def train_model(
     plots.plot_losses(history, output_dir / LOSS_PLOT)
     if not np.isfinite(history.best_loss) or history.best_loss >= settings.max_valid_loss:
         raise TrainingError(
-            f"validation failed: best validation loss {history.best_loss:.4f} is not below max_valid_loss "
+            f"validation failed: best validation loss {history.best_loss:.4f} is not below "
+            "max_valid_loss "
             f"{settings.max_valid_loss}; the model was not saved"
         )
     background = span.extras.get(background_channel) if background_channel else None
@@ -199,7 +202,8 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
     meta = artifacts.read_metadata(init_weights)
     if meta.witnesses != witnesses:
         raise TrainingError(
-            f"init_weights {init_weights} were trained on witnesses {meta.witnesses}, but this span has {witnesses}; "
+            f"init_weights {init_weights} were trained on witnesses {meta.witnesses}, but "
+            f"this span has {witnesses}; "
             "fine-tuning needs the same channels in the same order"
         )
     state = artifacts.load_state(init_weights)
@@ -212,7 +216,8 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
 def _validate(
     model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path
 ) -> dict:
-    """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD ratios."""
+    """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD
+    ratios."""
     geometry = inference_geometry(settings)
     bandpass = BandpassFilter(tuple(settings.filter_bands), settings.sample_rate)
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
@@ -224,7 +229,8 @@ def _validate(
     usable = [(a, b) for a, b in segments if b - a >= need]
     if not usable:
         logger.warning(
-            "no validation segment is %.1f s long, as validating by streaming needs; only the loss was checked",
+            "no validation segment is %.1f s long, as validating by streaming needs; only "
+            "the loss was checked",
             need / settings.sample_rate,
         )
         return {"in_band_ratio": None, "seconds": 0.0}

@@ -35,7 +35,8 @@ def inference_geometry(
     stride = sample_rate / sampling_rate
     if abs(stride - round(stride)) > 1e-6 or round(stride) < 1:
         raise ValueError(
-            f"inference_sampling_rate {sampling_rate:g} Hz gives a stride of {stride:.6g} samples at sample_rate "
+            f"inference_sampling_rate {sampling_rate:g} Hz gives a stride of {stride:.6g} "
+            "samples at sample_rate "
             f"{sample_rate:g} Hz, not a whole number; allowed: rates dividing {sample_rate:g} "
             f"(e.g. {', '.join(f'{sample_rate / 2**k:g}' for k in range(4, 0, -1))})"
         )
@@ -43,12 +44,15 @@ def inference_geometry(
     if abs(kernel - round(kernel)) > 1e-6 or round(kernel) % round(stride):
         raise ValueError(
             f"inference_kernel_length {kernel_length:g} s is not a whole number of strides "
-            f"(1/inference_sampling_rate = {1 / sampling_rate:g} s); allowed: a multiple of the stride"
+            f"(1/inference_sampling_rate = {1 / sampling_rate:g} s); allowed: a multiple "
+            "of the stride"
         )
     if not 1 / sampling_rate <= max_latency + 1e-9 or max_latency > kernel_length + 1e-9:
         raise ValueError(
-            f"max_latency {max_latency:g} s is not allowed with inference_kernel_length {kernel_length:g} s and "
-            f"inference_sampling_rate {sampling_rate:g} Hz: need 1/inference_sampling_rate ({1 / sampling_rate:g} s)"
+            f"max_latency {max_latency:g} s is not allowed with inference_kernel_length "
+            f"{kernel_length:g} s and "
+            f"inference_sampling_rate {sampling_rate:g} Hz: need 1/inference_sampling_rate "
+            f"({1 / sampling_rate:g} s)"
             f" <= max_latency <= inference_kernel_length"
         )
     return StreamGeometry.from_seconds(
@@ -81,8 +85,10 @@ def check_span_memory(
     if need > have:
         most = int(have / (channels * sample_rate * BYTES_PER_SAMPLE))
         raise ResourceError(
-            f"setting {setting} = {value}: {seconds:g} s of {channels} channel(s) at {sample_rate:g} Hz need about "
-            f"{_size(need)} of memory, {_size(have)} may be used here; allowed: at most about {most} s"
+            f"setting {setting} = {value}: {seconds:g} s of {channels} channel(s) at "
+            f"{sample_rate:g} Hz need about "
+            f"{_size(need)} of memory, {_size(have)} may be used here; allowed: at most "
+            f"about {most} s"
         )
 
 
@@ -117,8 +123,10 @@ def check_context(duration: int, before: int, after: int, kernel_length: float) 
     """:class:`ConfigError` when the seconds read around a span outnumber the span itself."""
     if before + after > duration:
         raise ConfigError(
-            f"setting inference_kernel_length = {kernel_length:g}: cleaning {duration} s needs {before} s of context "
-            f"before and {after} s after, so the read would be mostly padding; allowed: context <= duration "
+            f"setting inference_kernel_length = {kernel_length:g}: cleaning {duration} s "
+            f"needs {before} s of context "
+            f"before and {after} s after, so the read would be mostly padding; allowed: "
+            "context <= duration "
             f"(give --duration >= {before + after} or a shorter --inference-kernel-length)"
         )
 

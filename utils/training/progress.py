@@ -50,7 +50,8 @@ class ProgressReporter:
         return (
             f"epoch {record.epoch}/{self.max_epochs} loss {record.train_loss:.4f} valid {valid} "
             f"best {history.best_loss:.4f}@{history.best_epoch} lr {record.lr:.2e} "
-            f"epoch time {record.seconds:.1f} s elapsed {_fmt_seconds(elapsed)} ETA {_fmt_seconds(eta)}"
+            f"epoch time {record.seconds:.1f} s elapsed {_fmt_seconds(elapsed)} ETA "
+            f"{_fmt_seconds(eta)}"
         )
 
     def __call__(self, record: EpochRecord, history: History) -> None:

@@ -71,14 +71,16 @@ def add_profile_flag(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=[p.value for p in Profile],
         default=None,
-        help=f"settings profile (default: ${PROFILE_ENV}, else production with a GPU and cpu without)",
+        help=f"settings profile (default: ${PROFILE_ENV}, else production with a GPU and cpu "
+        "without)",
     )
 
 
 def chosen_profile(
     args: argparse.Namespace | None = None, environ: dict[str, str] | None = None
 ) -> Profile:
-    """The profile from ``args.profile``, else ``$DEEPCLEAN_PROFILE``, else :func:`default_profile`."""
+    """The profile from ``args.profile``, else ``$DEEPCLEAN_PROFILE``, else
+    :func:`default_profile`."""
     environ = os.environ if environ is None else environ
     name = getattr(args, "profile", None) or environ.get(PROFILE_ENV)
     if not name:
@@ -87,7 +89,8 @@ def chosen_profile(
         return Profile(name)
     except ValueError:
         raise ConfigError(
-            f"profile {name!r} (from ${PROFILE_ENV}) is not allowed; choose one of {[p.value for p in Profile]}"
+            f"profile {name!r} (from ${PROFILE_ENV}) is not allowed; choose one of "
+            f"{[p.value for p in Profile]}"
         ) from None
 
 
@@ -105,7 +108,8 @@ def read_profile(name: Profile | str, pyproject: Path | None = None) -> dict[str
     table = profiles.get(profile.value)
     if table is None:
         raise ConfigError(
-            f"profile {profile.value!r} has no table [tool.deepclean.profiles.{profile.value}] in {path}"
+            f"profile {profile.value!r} has no table "
+            f"[tool.deepclean.profiles.{profile.value}] in {path}"
         )
     return dict(table)
 
@@ -147,8 +151,11 @@ class TrainingSettings(SharedSettings):
     )
     stream_mode: StreamMode = Field(
         StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency) "
-        "or contiguous (one pass per phase over a contiguous stretch, as export-model --stream-mode)",
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
+        "over "
+        "max_latency) "
+        "or contiguous (one pass per phase over a contiguous stretch, as export-model "
+        "--stream-mode)",
     )
     channels: list[str] = Field(
         default_factory=list,
@@ -190,8 +197,11 @@ class TrainingSettings(SharedSettings):
     )
     band_margin: NonNegativeFloat = Field(
         0.0,
-        description="Hz added below and above every band for the target and noise band-pass filters and the "
-        "loss (0: the original's filters, whose edges sit on the band edges); reports stay on the band",
+        description="Hz added below and above every band for the target and noise band-pass "
+        "filters "
+        "and the "
+        "loss (0: the original's filters, whose edges sit on the band edges); reports stay "
+        "on the band",
     )
     fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
     overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
@@ -211,20 +221,25 @@ class TrainingSettings(SharedSettings):
     )
     max_valid_loss: PositiveFloat = Field(
         0.95,
-        description="validation fails when the best validation loss is not below this (1 = no cleaning)",
+        description="validation fails when the best validation loss is not below this (1 = no "
+        "cleaning)",
     )
     max_valid_ratio: PositiveFloat = Field(
         1.0,
-        description="validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below this",
+        description="validation fails when the cleaned/raw in-band ASD ratio of the validation "
+        "data is "
+        "not below this",
     )
     background_channel: str | None = Field(
         None,
-        description="channel with the true background, plotted when present (default <IFO>:SIM-BACKGROUND)",
+        description="channel with the true background, plotted when present (default "
+        "<IFO>:SIM-BACKGROUND)",
     )
 
     @property
     def filter_bands(self) -> list[tuple[float, float]]:
-        """The bands of the target/noise filters and the loss: ``bands`` widened by ``band_margin``."""
+        """The bands of the target/noise filters and the loss: ``bands`` widened by
+        ``band_margin``."""
         return widen(self.bands, self.band_margin)
 
     @model_validator(mode="after")
@@ -250,12 +265,14 @@ def check_windows(settings: TrainingSettings) -> None:
     kernel = settings.kernel_length * fs
     if round(kernel) < 16 or round(kernel) % 16 or abs(kernel - round(kernel)) > 1e-6:
         raise ValueError(
-            f"kernel_length {settings.kernel_length:g} s is {kernel:g} samples at sample_rate {fs:g} Hz; "
+            f"kernel_length {settings.kernel_length:g} s is {kernel:g} samples at "
+            f"sample_rate {fs:g} Hz; "
             "allowed: a whole multiple of 16 samples"
         )
     if settings.kernel_stride * fs < 1:
         raise ValueError(
-            f"kernel_stride {settings.kernel_stride:g} s is less than one sample at sample_rate {fs:g} Hz; "
+            f"kernel_stride {settings.kernel_stride:g} s is less than one sample at "
+            f"sample_rate {fs:g} Hz; "
             f"allowed: >= {1 / fs:g} s"
         )
     if settings.duration is None:
@@ -263,7 +280,8 @@ def check_windows(settings: TrainingSettings) -> None:
     train_s = settings.duration * (1 - settings.valid_frac)
     if train_s < settings.kernel_length:
         raise ValueError(
-            f"duration {settings.duration} s leaves {train_s:g} s for training (valid_frac {settings.valid_frac:g}), "
+            f"duration {settings.duration} s leaves {train_s:g} s for training (valid_frac "
+            f"{settings.valid_frac:g}), "
             f"less than one kernel_length window ({settings.kernel_length:g} s); allowed: "
             f"duration * (1 - valid_frac) >= kernel_length"
         )
@@ -271,7 +289,8 @@ def check_windows(settings: TrainingSettings) -> None:
     need = max(settings.kernel_length, settings.fftlength)
     if settings.valid_frac > 0 and valid_s < need:
         raise ValueError(
-            f"duration {settings.duration} s leaves {valid_s:g} s for validation (valid_frac {settings.valid_frac:g}), "
+            f"duration {settings.duration} s leaves {valid_s:g} s for validation "
+            f"(valid_frac {settings.valid_frac:g}), "
             f"less than one window ({need:g} s); allowed: duration * valid_frac >= {need:g}"
         )
 
@@ -284,7 +303,8 @@ def check_inference(settings: SharedSettings) -> None:
 
     if settings.sample_rate % STATE_RATE_HZ:
         raise ValueError(
-            f"sample_rate {settings.sample_rate:g} Hz is not a whole multiple of the state vector's "
+            f"sample_rate {settings.sample_rate:g} Hz is not a whole multiple of the state "
+            "vector's "
             f"{STATE_RATE_HZ:g} Hz; allowed: e.g. 1024, 2048, 4096"
         )
     inference_geometry(
@@ -306,13 +326,15 @@ def check_inference(settings: SharedSettings) -> None:
             raise ValueError(
                 f"stream_mode contiguous lags by {lag} samples at inference_sampling_rate "
                 f"{settings.inference_sampling_rate:g} Hz, more than inference_kernel_length "
-                f"{settings.inference_kernel_length:g} s; allowed: inference_kernel_length >= {lag / fs:g} s"
+                f"{settings.inference_kernel_length:g} s; allowed: inference_kernel_length "
+                f">= {lag / fs:g} s"
             )
     start, duration = getattr(settings, "start", None), getattr(settings, "duration", None)
     if start is not None and start + (duration or 1) > MAX_GPS:
         span = f"span GPS {start} + {duration} s ends" if duration else f"start GPS {start} is"
         raise ValueError(
-            f"{span} after the last GPS second GWF frames can hold ({MAX_GPS}); allowed: start + duration <= {MAX_GPS}"
+            f"{span} after the last GPS second GWF frames can hold ({MAX_GPS}); allowed: "
+            f"start + duration <= {MAX_GPS}"
         )
 
 

@@ -1,4 +1,5 @@
-"""Stream updates through ``deepclean-stream`` over one gRPC stream, one sequence id per data stream.
+"""Stream updates through ``deepclean-stream`` over one gRPC stream, one sequence id per data
+stream.
 
 Each update is one request with ``sequence_id``; the first carries ``sequence_start`` (the server
 state of the sequence starts from zeros), the last may carry ``sequence_end``. Responses come back
@@ -96,7 +97,8 @@ class StreamClient:
 
     @property
     def broken(self) -> bool:
-        """True once the stream reported an error not tied to an update (e.g. the server went away)."""
+        """True once the stream reported an error not tied to an update (e.g. the server went
+        away)."""
         return self._broken
 
     @property
@@ -216,7 +218,8 @@ class StreamClient:
         served = outputs.pop(UPDATE_INDEX, None)
         if served is not None and int(served[0]) != index:
             raise StreamError(
-                f"sequence {sequence_id}: the server counted update {int(served[0])} where the client sent {index} "
+                f"sequence {sequence_id}: the server counted update {int(served[0])} where "
+                f"the client sent {index} "
                 "(an update was lost or the sequence restarted on the server)"
             )
         return UpdateResult(sequence_id, index, outputs, received - sent)
@@ -231,7 +234,8 @@ class StreamClient:
 def stream_updates(
     client: StreamClient, sequence_id: int, updates: Iterable[np.ndarray], *, end: bool = True
 ) -> list[UpdateResult]:
-    """Run a whole sequence, one update in flight at a time; the last update ends the sequence if ``end``."""
+    """Run a whole sequence, one update in flight at a time; the last update ends the sequence if
+    ``end``."""
     updates = list(updates)
     return [
         client.infer(sequence_id, update, start=(i == 0), end=end and i == len(updates) - 1)

@@ -1,10 +1,11 @@
 """``ModelConfig`` protobufs of the stateful python-backend models (pure: no files).
 
 Parameters (strings) carry the :class:`~deepclean.utils.streaming.StreamGeometry`: ``kernel_size``,
-``stride``, ``batch_size``, ``num_updates`` and the stream ``mode``. Both models have ``max_batch_size: 0``: Triton's sequence batcher only accepts requests of batch
-size 1, while the windows travel between the steps as ``(batch, W, kernel)`` (DeepClean's batch
-axis). A model without batching has one sequence slot per instance, so the number of instances
-is the number of streams served at once.
+``stride``, ``batch_size``, ``num_updates`` and the stream ``mode``. Both models have
+``max_batch_size: 0``: Triton's sequence batcher only accepts requests of batch size 1, while the
+windows travel between the steps as ``(batch, W, kernel)`` (DeepClean's batch axis). A model without
+batching has one sequence slot per instance, so the number of instances is the number of streams
+served at once.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ def _geometry_parameters(geometry: StreamGeometry) -> dict[str, object]:
 def snapshotter_config(
     name: str, *, num_channels: int, geometry: StreamGeometry, streams: int, idle_seconds: float
 ) -> mc.ModelConfig:
-    """``update`` (1, W, stride*batch) -> ``windows`` (model_batch, W, input_size) + ``update_index`` (1,).
+    """``update`` (1, W, stride*batch) -> ``windows`` (model_batch, W, input_size) +
+    ``update_index`` (1,).
 
-    ``windows`` are B windows of ``kernel_size`` (windowed mode) or one stretch per phase (contiguous).
+    ``windows`` are B windows of ``kernel_size`` (windowed mode) or one stretch per phase
+    (contiguous).
     """
     g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
@@ -78,7 +81,8 @@ def snapshotter_config(
 def aggregator_config(
     name: str, *, geometry: StreamGeometry, streams: int, idle_seconds: float
 ) -> mc.ModelConfig:
-    """``prediction`` (model_batch, input_size) + ``update_index`` (1,) -> ``noise`` (1, stride*batch)."""
+    """``prediction`` (model_batch, input_size) + ``update_index`` (1,) -> ``noise`` (1,
+    stride*batch)."""
     g = geometry
     config = _stateful_python_model(name, streams=streams, idle_seconds=idle_seconds)
     config.input.append(

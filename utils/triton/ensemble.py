@@ -14,8 +14,9 @@ Layout written here (DeepClean itself, ``deepclean/<version>/``, is exported bef
 in either stream mode (:class:`deepclean.utils.streaming.StreamMode`, the ensemble parameter
 ``stream_mode``): only what travels between the steps differs (B windows of the kernel, or
 one contiguous stretch per phase). In the contiguous mode ``max_latencies`` holds the mode's
-lag in seconds, so a client reading the geometry as a windowed one gets the right lag. Its two ``deepclean`` steps pin the production and the canary version;
-DeepClean's ``version_policy`` lists exactly those versions. Change them on a live server
+lag in seconds, so a client reading the geometry as a windowed one gets the right lag. Its two
+``deepclean`` steps pin the production and the canary version; DeepClean's ``version_policy`` lists
+exactly those versions. Change them on a live server
 with :func:`deepclean.utils.triton.versions.set_versions`.
 """
 
@@ -64,9 +65,11 @@ _BACKEND = "deepclean.utils.triton.backend"
 #: so the folder never changes while Triton serves it (see deepclean.utils.triton.versions)
 PYCACHE_BLOCKER = "__pycache__"
 PYCACHE_BLOCKER_TEXT = (
-    "Placeholder file, not a folder: it keeps Python from writing bytecode into this model version.\n"
+    "Placeholder file, not a folder: it keeps Python from writing bytecode into this model "
+    "version.\n"
     "Triton reloads a model whose folder changed when an ensemble using it is loaded again, and a\n"
-    "reloaded streaming model loses the state of every stream. See deepclean.utils.triton.versions.\n"
+    "reloaded streaming model loses the state of every stream. See "
+    "deepclean.utils.triton.versions.\n"
 )
 
 
@@ -74,7 +77,8 @@ PYCACHE_BLOCKER_TEXT = (
 
 
 def _sources(staging: Path, model_file: str) -> tuple[Path, list[Path]]:
-    """Copy model.py and the modules it imports into ``staging`` under the names model.py imports."""
+    """Copy model.py and the modules it imports into ``staging`` under the names model.py
+    imports."""
     backend = resources.files(_BACKEND)
     sources = {
         "model.py": backend.joinpath(model_file).read_text(),
@@ -107,7 +111,8 @@ def _write_python_model(
                 return repo[config.name].path
             if not force:
                 raise ExportError(
-                    f"model {config.name} already exists in {repo.path} with other settings or code; "
+                    f"model {config.name} already exists in {repo.path} with other "
+                    "settings or code; "
                     "pass force to replace it"
                 )
             repo.remove_model(config.name)
@@ -156,7 +161,8 @@ def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
     where = model.path
     if len(config.input) != 1 or len(config.output) != 1:
         raise ExportError(
-            f"{where}: DeepClean must have one input and one output, has {len(config.input)} and {len(config.output)}"
+            f"{where}: DeepClean must have one input and one output, has "
+            f"{len(config.input)} and {len(config.output)}"
         )
     g = spec.geometry()
     want_in, want_out = [spec.num_witnesses, g.input_size], [g.input_size]
@@ -176,12 +182,14 @@ def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
         if len(dims) != len(want) or any(d not in (-1, w) for d, w in zip(dims, want)):
             raise ExportError(
                 f"{where}: DeepClean {what} {tensor.name} has dims {dims}, which do not fit {want} "
-                f"(W={spec.num_witnesses} witnesses, {g.input_size} samples, batch {g.model_batch}, "
+                f"(W={spec.num_witnesses} witnesses, {g.input_size} samples, batch "
+                f"{g.model_batch}, "
                 f"{g.mode.value} mode: export DeepClean with the same stream mode)"
             )
         if tensor.data_type != mc.TYPE_FP32:
             raise ExportError(
-                f"{where}: DeepClean {what} {tensor.name} is {mc.DataType.Name(tensor.data_type)}, need TYPE_FP32"
+                f"{where}: DeepClean {what} {tensor.name} is "
+                f"{mc.DataType.Name(tensor.data_type)}, need TYPE_FP32"
             )
     return config.input[0].name, config.output[0].name
 
@@ -246,7 +254,8 @@ def write_ensemble(
     canary: int,
     deepclean: str = DEEPCLEAN,
 ) -> Path:
-    """Write ``deepclean-stream`` pinning DeepClean ``production`` and ``canary``, and set DeepClean's policy.
+    """Write ``deepclean-stream`` pinning DeepClean ``production`` and ``canary``, and set
+    DeepClean's policy.
 
     Meant for a repository no server is using yet (the ensemble is replaced as a whole); on a
     live server change versions with :func:`deepclean.utils.triton.versions.set_versions`.
@@ -259,7 +268,8 @@ def write_ensemble(
     missing = [m for m in [SNAPSHOTTER, *(a.model for a in aggregators(spec))] if m not in repo]
     if missing:
         raise ExportError(
-            f"cannot build {ENSEMBLE}: {repo.path} lacks {missing}; run write_streaming_models first"
+            f"cannot build {ENSEMBLE}: {repo.path} lacks {missing}; run "
+            "write_streaming_models first"
         )
     dc = repo[deepclean]
     versions = {Role.PRODUCTION: production, Role.CANARY: canary}
@@ -282,18 +292,21 @@ def write_ensemble(
 
 
 def check_versions(deepclean: Model, versions: Sequence[int] | object) -> None:
-    """Raise ExportError unless every one of ``versions`` is a version directory of ``deepclean``."""
+    """Raise ExportError unless every one of ``versions`` is a version directory of
+    ``deepclean``."""
     for version in versions:
         if not isinstance(version, int) or version not in deepclean.versions:
             raise ExportError(
-                f"{deepclean.name} has no version {version!r} in {deepclean.path.parent}; versions: {deepclean.versions}"
+                f"{deepclean.name} has no version {version!r} in {deepclean.path.parent}; "
+                f"versions: {deepclean.versions}"
             )
 
 
 def build_stream(
     repository: Path | str, spec: StreamSpec, *, production: int, canary: int, force: bool = False
 ) -> list[Path]:
-    """The streaming models plus the ensemble over an exported DeepClean (everything but DeepClean)."""
+    """The streaming models plus the ensemble over an exported DeepClean (everything but
+    DeepClean)."""
     paths = write_streaming_models(repository, spec, force=force)
     paths.append(write_ensemble(repository, spec, production=production, canary=canary))
     return paths

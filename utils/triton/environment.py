@@ -1,4 +1,5 @@
-"""The Triton server's own environment: its venv, and the runnable ``tritonserver`` tree from its wheel.
+"""The Triton server's own environment: its venv, and the runnable ``tritonserver`` tree from its
+wheel.
 
 The server has its own virtual environment (numpy<2, ``nvidia-pytriton``, onnxruntime), made by
 ``./run.sh setup`` at ``<repo>/.triton/venv`` or named by ``$DEEPCLEAN_TRITON_VENV``. The wheel's
@@ -45,7 +46,8 @@ class ServerEnvironment:
         return self.tree / "bin" / "tritonserver"
 
     def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """The process environment for the server: venv first on PATH, libpython and wheel libs loadable."""
+        """The process environment for the server: venv first on PATH, libpython and wheel libs
+        loadable."""
         env = dict(os.environ if base is None else base)
         env["PATH"] = os.pathsep.join([str(self.venv / "bin"), env.get("PATH", "")]).rstrip(
             os.pathsep
@@ -61,7 +63,8 @@ class ServerEnvironment:
 
 
 def find_venv(venv: Path | str | None = None) -> Path:
-    """The server's venv: ``venv`` if given, else ``$DEEPCLEAN_TRITON_VENV``, else ``<repo>/.triton/venv``."""
+    """The server's venv: ``venv`` if given, else ``$DEEPCLEAN_TRITON_VENV``, else
+    ``<repo>/.triton/venv``."""
     if venv is not None:
         path, source = Path(venv), "the given venv"
     elif os.environ.get(VENV_ENV):
@@ -99,13 +102,15 @@ def _inspect_venv(venv: Path) -> dict[str, str]:
     info = json.loads(out)
     if not info["pytriton"]:
         raise ServerUnavailableError(
-            f"nvidia-pytriton is not installed in the Triton environment {venv}: run `./run.sh setup`"
+            f"nvidia-pytriton is not installed in the Triton environment {venv}: run "
+            "`./run.sh setup`"
         )
     return info
 
 
 def prepare_server(venv: Path | str | None = None) -> ServerEnvironment:
-    """Locate the server environment and make sure its runnable tree exists (copied once, atomically)."""
+    """Locate the server environment and make sure its runnable tree exists (copied once,
+    atomically)."""
     venv = find_venv(venv)
     info = _inspect_venv(venv)
     wheel = Path(info["pytriton"])
@@ -113,12 +118,16 @@ def prepare_server(venv: Path | str | None = None) -> ServerEnvironment:
     stub = source / "python_backend_stubs" / info["version"] / "triton_python_backend_stub"
     if not stub.is_file():
         raise ServerUnavailableError(
-            f"the nvidia-pytriton wheel in {venv} has no python backend stub for Python {info['version']} "
+            f"the nvidia-pytriton wheel in {venv} has no python backend stub for Python "
+            f"{info['version']} "
             f"(looked for {stub}); use Python 3.8-3.13 for the Triton environment"
         )
     libs = wheel.parent / "nvidia_pytriton.libs"
     tree = venv / TREE_NAME
-    marker = f"{source.resolve()} {(source / 'bin' / 'tritonserver').stat().st_mtime_ns} {info['version']}"
+    marker = (
+        f"{source.resolve()} {(source / 'bin' / 'tritonserver').stat().st_mtime_ns} "
+        f"{info['version']}"
+    )
     if not (tree / ".source").is_file() or (tree / ".source").read_text() != marker:
         _copy_tree(source, stub, tree, marker)
     return ServerEnvironment(venv=venv, python_libdir=Path(info["libdir"]), libs=libs, tree=tree)

@@ -42,7 +42,8 @@ class ServedStream:
         return self.channels[1:]
 
     def same_stream(self, other: ServedStream | None) -> bool:
-        """True if ``other`` streams the same channels with the same geometry (versions may differ)."""
+        """True if ``other`` streams the same channels with the same geometry (versions may
+        differ)."""
         return (
             other is not None
             and other.channels == self.channels
@@ -66,7 +67,8 @@ def _config(response: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | None) -> ServedStream:
-    """The served stream from the ensemble's and DeepClean's configs (JSON as tritonclient returns them).
+    """The served stream from the ensemble's and DeepClean's configs (JSON as tritonclient returns
+    them).
 
     Raises ServedConfigError naming what is missing or inconsistent.
     """
@@ -102,7 +104,8 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
     lags = params.get("lag_samples")
     if lags and int(lags[0]) != geometry.lag_samples:
         raise ServedConfigError(
-            f"{ENSEMBLE} parameter lag_samples {lags[0]} differs from the geometry's {geometry.lag_samples}"
+            f"{ENSEMBLE} parameter lag_samples {lags[0]} differs from the geometry's "
+            f"{geometry.lag_samples}"
         )
     versions: dict[Role, int] = {}
     for step in (config.get("ensemble_scheduling") or {}).get("step", []):
@@ -131,7 +134,8 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
 
 
 def fetch_served(client: Any, *, timeout: float = 2.0) -> ServedStream:
-    """The served stream from a ``tritonclient.grpc.InferenceServerClient`` (ServerUnavailableError if not served)."""
+    """The served stream from a ``tritonclient.grpc.InferenceServerClient`` (ServerUnavailableError
+    if not served)."""
     from tritonclient.utils import InferenceServerException
 
     try:

@@ -175,7 +175,8 @@ class TritonServer:
                 )
                 error = PortInUseError if "already in use" in log else ServerUnavailableError
                 raise error(
-                    f"tritonserver exited with status {code} while starting over {self.model_repository}"
+                    f"tritonserver exited with status {code} while starting over "
+                    f"{self.model_repository}"
                     f"{self._log_tail()}"
                 )
             try:
@@ -186,11 +187,13 @@ class TritonServer:
                 pass
             time.sleep(0.1)
         raise ServerUnavailableError(
-            f"tritonserver did not become ready within {self.startup_timeout} s at {url}{self._log_tail()}"
+            f"tritonserver did not become ready within {self.startup_timeout} s at "
+            f"{url}{self._log_tail()}"
         )
 
     def _log_tail(self, lines: int = 12) -> str:
-        """The server's error lines (``E...``, CUDA noise left out), else the last lines of its log."""
+        """The server's error lines (``E...``, CUDA noise left out), else the last lines of its
+        log."""
         if self.log_path is None or not self.log_path.is_file():
             return ""
         text = self.log_path.read_text(errors="replace").splitlines()
@@ -254,7 +257,8 @@ def start_on_free_ports(
     metrics: bool = False,
     **kwargs,
 ) -> TritonServer:
-    """Start a server on ports free at the time, picking new ones if another process took one meanwhile."""
+    """Start a server on ports free at the time, picking new ones if another process took one
+    meanwhile."""
     for attempt in range(attempts):
         server = TritonServer(
             model_repository,

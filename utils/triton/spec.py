@@ -1,4 +1,5 @@
-"""What the streaming models need to know about the data, and the aggregators that follow from it."""
+"""What the streaming models need to know about the data, and the aggregators that follow from
+it."""
 
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ def _latency_tag(max_latency: float) -> str:
 
 
 def aggregators(spec: StreamSpec) -> list[AggregatorSpec]:
-    """``aggregator-<role>`` feeding ``noise_<role>`` for one latency; suffixed ``-<ms>ms``/``_<ms>ms`` for several."""
+    """``aggregator-<role>`` feeding ``noise_<role>`` for one latency; suffixed
+    ``-<ms>ms``/``_<ms>ms`` for several."""
     result = []
     for latency in spec.max_latencies:
         tag = "" if len(spec.max_latencies) == 1 else _latency_tag(latency)

@@ -130,7 +130,8 @@ def set_versions(
             ens.write_config()
             dc.write_config()
             raise ServerUnavailableError(
-                f"Triton at {url} refused to switch {ensemble} to production {production}, canary {canary} "
+                f"Triton at {url} refused to switch {ensemble} to production {production}, "
+                f"canary {canary} "
                 f"(configs restored; it still serves {dict(previous)}): {exc}"
             ) from exc
         if during != sorted(set(wanted.values())):
@@ -156,7 +157,8 @@ def set_versions(
 def served_versions(
     client: InferenceServerClient, ensemble: str = ENSEMBLE
 ) -> dict[Role, int] | None:
-    """The DeepClean version each role uses in the ensemble as Triton serves it; None if it is not loaded."""
+    """The DeepClean version each role uses in the ensemble as Triton serves it; None if it is not
+    loaded."""
     if not client.is_model_ready(ensemble):
         return None
     config = client.get_model_config(ensemble, as_json=True)["config"]

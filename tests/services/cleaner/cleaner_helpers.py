@@ -1,4 +1,5 @@
-"""Shared by the cleaner's integration tests and benchmark: a trained model, repositories, Triton, processes.
+"""Shared by the cleaner's integration tests and benchmark: a trained model, repositories, Triton,
+processes.
 
 Data: the simulator with two witnesses (the mains monitor and one coupled ASC channel), so the
 network is small and Triton keeps up with a sped-up stream on two shared cores.
@@ -128,7 +129,8 @@ def make_repository(
     streams: int = 1,
 ) -> Path:
     """A python-platform repository: the trained model as version 1 (production = canary), or, with
-    ``untrained_first``, the untrained placeholder as version 1 (production) and the trained one as 2 (canary)."""
+    ``untrained_first``, the untrained placeholder as version 1 (production) and the trained one as
+    2 (canary)."""
     channels = parse_channels(Path(channels_file), IFO)
     target = ExportTarget(
         root,
@@ -229,7 +231,8 @@ def load_report(path: Path) -> dict:
 
 
 class ServiceThread:
-    """A CleanerService running in a thread (as the ``deepclean cleaner`` process would), stopped on exit."""
+    """A CleanerService running in a thread (as the ``deepclean cleaner`` process would), stopped on
+    exit."""
 
     def __init__(self, data_dir: Path, project_dir: Path, url: str, start: int, **settings) -> None:
         import threading
@@ -315,8 +318,10 @@ def in_band(f: np.ndarray, bands=((58.0, 62.0),)) -> np.ndarray:
 
 
 class Feeder:
-    """Copies backfilled frames from ``source`` into ``data_dir`` in real time x ``speed`` (atomic renames,
-    as a detector's frame writer), with faults: ``skip_witness`` (strain only), ``corrupt`` (garbage strain file)."""
+    """Copies backfilled frames from ``source`` into ``data_dir`` in real time x ``speed`` (atomic
+    renames, as a detector's frame writer), with faults: ``skip_witness`` (strain only), ``corrupt``
+    (garbage
+    strain file)."""
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""A trained two-witness model shared by the cleaner's integration tests (one ~1 min training run per session)."""
+"""A trained two-witness model shared by the cleaner's integration tests (one ~1 min training run
+per session)."""
 
 from pathlib import Path
 

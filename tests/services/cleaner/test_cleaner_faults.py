@@ -104,7 +104,8 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
     finally:
         triton.stop()
     files = cleaned_files(project)
-    # one frame per input second, none for the corrupt strain file, none rewritten, none skipped at the restart
+    # one frame per input second, none for the corrupt strain file, none rewritten, none skipped at
+    # the restart
     assert set(files) == set(range(g0, g0 + count - 2)) - {corrupt}
     assert resumed == max(before) + 1
     assert all(files[g].stat().st_mtime_ns == t for g, t in before.items())
@@ -119,7 +120,8 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
     assert fully(files[corrupt - 1], StateBit.TAPERED) and fully(
         files[corrupt + 1], StateBit.TAPERED
     )
-    # Triton down: the seconds fed meanwhile are written raw; cleaning comes back after reconnection and warm-up
+    # Triton down: the seconds fed meanwhile are written raw; cleaning comes back after reconnection
+    # and warm-up
     outage = range(killed + 1, restarted - 1)
     assert len(outage) >= 2
     for g in outage:
@@ -129,7 +131,8 @@ def test_data_faults_triton_kill_and_cleaner_restart(trained_model, tmp_path: Pa
             frame["DEEPCLEAN-STATE_VECTOR"] & (StateBit.OUT_DQ_CLEANED | StateBit.PRODUCTION_VALID)
         )
     back = [g for g in range(restarted, restart_at) if fully(files[g], StateBit.OUT_DQ_CLEANED)]
-    # reconnection (backoff <= 2 s wall = 4 s of data here), warm-up 2 s, OUT_DQ gate 4 s after > 8 s raw
+    # reconnection (backoff <= 2 s wall = 4 s of data here), warm-up 2 s, OUT_DQ gate 4 s after > 8
+    # s raw
     assert back and back[0] <= restarted + 16, (restarted, back)
     # and after the cleaner's own restart
     assert any(fully(files[g], StateBit.OUT_DQ_CLEANED) for g in range(resumed, g0 + count - 2))
@@ -164,7 +167,8 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     assert set(files) == set(range(g0, g0 + duration - 2)) and gps == sorted(
         set(gps)
     )  # none missing or repeated
-    # untrained production: OUT_DQ raw, PRODUCTION_TRAINED clear; the trained canary cleans meanwhile
+    # untrained production: OUT_DQ raw, PRODUCTION_TRAINED clear; the trained canary cleans
+    # meanwhile
     early = range(g0 + 6, g0 + 16)
     for g in early:
         frame = read_cleaned(files[g])
@@ -186,7 +190,8 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
     f, c = asd(canary)
     _, r = asd(raw)
     assert np.mean(c[in_band(f)] / r[in_band(f)]) < 0.5
-    # the stream was never interrupted: the canary's cleaning is valid throughout, promotion included
+    # the stream was never interrupted: the canary's cleaning is valid throughout, promotion
+    # included
     for g in range(g0 + 6, g0 + duration - 2):
         assert fully(files[g], StateBit.CANARY_VALID), g
     # after the promotion (+ config poll and the gate's decision): version 2 cleans OUT_DQ

@@ -1,4 +1,5 @@
-"""The cleaner on a live simulated detector (x2 real time) through a real Triton, against clean-offline.
+"""The cleaner on a live simulated detector (x2 real time) through a real Triton, against
+clean-offline.
 
 One run: the simulator writes 64 s live with one second dropped (strain and witnesses); the
 cleaner follows it from the first second. Checked: one frame per input second in order (none
@@ -183,7 +184,8 @@ def test_drop_neighbours_are_tapered_and_raw(run) -> None:
         np.testing.assert_array_equal(
             frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"], frame["DEEPCLEAN-RAW_STRAIN"]
         )
-    # cleaning is back within the documented span after the drop: witness context, settle, OUT_DQ taper-in
+    # cleaning is back within the documented span after the drop: witness context, settle, OUT_DQ
+    # taper-in
     later = read_cleaned(files[DROP + 6])["DEEPCLEAN-STATE_VECTOR"]
     assert np.all(later & StateBit.OUT_DQ_CLEANED)
 
@@ -216,11 +218,14 @@ def test_production_agrees_with_clean_offline(run) -> None:
     _, raw_asd = asd(raw)
     live_ratio = float(np.mean(clean_asd[band] / raw_asd[band]))
     print(
-        f"in-band ratio clean/raw: live frames {live_ratio:.4f}, offline report {report['in_band_ratio']:.4f}"
+        f"in-band ratio clean/raw: live frames {live_ratio:.4f}, offline report "
+        f"{report['in_band_ratio']:.4f}"
     )
     assert report["in_band_ratio"] < 0.5  # the model cleans
-    # The contiguous stream lags 128 samples, so the default filter_lead is 0.969 s at the same 1 s delay: the live
-    # band-pass then differs from offline's by ~0.3% of the removed noise (0.5 s lead: 2.4%, README).
+    # The contiguous stream lags 128 samples, so the default filter_lead is 0.969 s at the same 1 s
+    # delay: the live band-pass then differs from offline's by ~0.3% of the removed noise (0.5 s
+    # lead: 2.4%,
+    # README).
     assert abs(live_ratio - report["in_band_ratio"]) <= 0.10 * report["in_band_ratio"]
 
 

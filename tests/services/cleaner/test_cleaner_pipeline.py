@@ -85,7 +85,8 @@ def frame(data: dict, i: int, *, witnesses: bool = True) -> FrameData:
 
 
 class FakeTriton:
-    """The ensemble in-process: snapshotter -> model (canary: half of it) -> averager, per sequence."""
+    """The ensemble in-process: snapshotter -> model (canary: half of it) -> averager, per
+    sequence."""
 
     def __init__(self, model: DeepCleanModel, fail: set[int] = frozenset()) -> None:
         self.predict, self.fail = torch_predictor(model), fail
@@ -125,7 +126,8 @@ def run(data: dict, items, infer, budget: Budget = Budget(), info: dict | None =
 
 
 def oracle(data: dict, memory_start: int = 0) -> dict:
-    """Whole-span production cleaning of seconds G0.. (first second tapered in, as the live stream)."""
+    """Whole-span production cleaning of seconds G0.. (first second tapered in, as the live
+    stream)."""
 
     def whole(x, rate):
         n = int(rate)
@@ -243,7 +245,8 @@ def test_default_lead_fills_the_whole_second_delay() -> None:
 
 
 def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
-    """A re-export in the other stream mode changes the lag; with a 0.8 s lead the delay goes 2 <-> 1 s."""
+    """A re-export in the other stream mode changes the lag; with a 0.8 s lead the delay goes 2 <->
+    1 s."""
     contiguous = StreamGeometry.from_seconds(
         kernel_length=1.0,
         stride_length=1 / 8,

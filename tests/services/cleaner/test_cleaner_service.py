@@ -1,4 +1,5 @@
-"""The cleaner service without a Triton server: raw pass-through, resume without rewriting, settings, served configs."""
+"""The cleaner service without a Triton server: raw pass-through, resume without rewriting,
+settings, served configs."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def frames(tmp_path_factory) -> Path:
 
 
 def run_to(data: Path, project: Path, start: int | None, duration: int) -> ServiceThread:
-    """Run the service over backfilled frames until it stops by itself (``duration``), Triton unreachable."""
+    """Run the service over backfilled frames until it stops by itself (``duration``), Triton
+    unreachable."""
     cleaner = ServiceThread(
         data, project, f"127.0.0.1:{free_port()}", start, duration=duration, frame_timeout=0.5
     )

@@ -1,4 +1,5 @@
-"""Shared by the exporter tests: tiny trained runs, exporter settings, and "nothing changed" snapshots."""
+"""Shared by the exporter tests: tiny trained runs, exporter settings, and "nothing changed"
+snapshots."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ RUNS = {"a": (GPS, GPS + 32), "b": (GPS + 16, GPS + 48), "c": (GPS + 8, GPS + 40
 
 
 def train_runs(root: Path, names: tuple[str, ...] = ("a", "b")) -> dict[str, Path]:
-    """Simulated frames (2 witnesses) and one tiny training run per name in ``root/runs/<start>-<end>``."""
+    """Simulated frames (2 witnesses) and one tiny training run per name in
+    ``root/runs/<start>-<end>``."""
     data = simulate(root / "data", 52)
     out = {}
     for name in names:
@@ -53,7 +55,8 @@ def train_runs(root: Path, names: tuple[str, ...] = ("a", "b")) -> dict[str, Pat
 
 
 def install_run(run: Path, project: Path) -> Path:
-    """Copy a trained run into ``project/train`` (where the trainer writes); return its resolved path."""
+    """Copy a trained run into ``project/train`` (where the trainer writes); return its resolved
+    path."""
     target = project / "train" / run.name
     shutil.copytree(run, target)
     return target.resolve()

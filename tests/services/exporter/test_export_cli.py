@@ -227,7 +227,8 @@ ERRORS = [
         lambda t, i: list(i),
         ["--platform", "onnx"],
         2,
-        r"setting platform = 'onnx' \(from command line --platform\): Input should be 'onnxruntime_onnx', "
+        r"setting platform = 'onnx' \(from command line --platform\): Input should be "
+        r"'onnxruntime_onnx', "
         "'tensorrt_plan' or 'python'",
         id="unknown-platform",
     ),
@@ -270,7 +271,8 @@ ERRORS = [
         lambda t, i: list(i),
         ["--stream-mode", "contiguous"],
         2,
-        "the contiguous stream mode lags by 108 samples .* more than kernel_size 64 samples; allowed: a "
+        "the contiguous stream mode lags by 108 samples .* more than kernel_size 64 "
+        "samples; allowed: a "
         "kernel at least that long, or the windowed stream mode",
         id="contiguous-lag-beyond-kernel",
     ),
@@ -303,7 +305,8 @@ def test_errors(tmp_path, inputs, capsys, make, extra, status, message) -> None:
 def test_architecture_required(tmp_path, inputs, capsys) -> None:
     assert main(["export-model", "--channels", str(inputs[0]), "--weights", str(inputs[1])]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "deepclean export-model: error: give the architecture after the options: one of ['autoencoder']"
+        "deepclean export-model: error: give the architecture after the options: one of "
+        "['autoencoder']"
     ]
 
 
@@ -351,7 +354,8 @@ def test_explicit_ifo_contradicting_channels(tmp_path, l1_inputs, monkeypatch, c
         monkeypatch.setenv("DEEPCLEAN_ENV_FILE", str(tmp_path / "my.env"))
     assert _export(tmp_path / "repo", channels, run, "--platform", "python", *extra) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "deepclean export-model: error: channel L1:GDS-CALIB_STRAIN belongs to L1, but the configured IFO is H1"
+        "deepclean export-model: error: channel L1:GDS-CALIB_STRAIN belongs to L1, but the "
+        "configured IFO is H1"
     )
     assert not (tmp_path / "repo" / "deepclean").exists()
 
@@ -366,10 +370,12 @@ def test_nan_weights_refused(tmp_path, inputs, capsys) -> None:
 
 
 def test_contiguous_stream_mode(tmp_path, inputs) -> None:
-    """--stream-mode contiguous: DeepClean takes one stretch per phase; the ensemble records mode and lag."""
+    """--stream-mode contiguous: DeepClean takes one stretch per phase; the ensemble records mode
+    and lag."""
     channels, run = inputs
     repo_dir = tmp_path / "repo"
-    # 256-sample kernel, stride 8 samples, 4 windows per update: 32 new samples, lag 104, stretch 224
+    # 256-sample kernel, stride 8 samples, 4 windows per update: 32 new samples, lag 104, stretch
+    # 224
     geometry = ["--kernel-length", "0.25", "--stride-length", "0.0078125"]
     assert (
         _export(

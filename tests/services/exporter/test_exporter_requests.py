@@ -504,7 +504,8 @@ def test_promote_rollback_and_retention(world) -> None:
     assert reply.status_code == 200, reply.json
     assert reply.json["production"] == canary and reply.json["canary"] == canary
     assert reply.json["previous"] == {"production": 1, "canary": canary}
-    # a rollback retires the newer versions from the canary slot (the monitor would promote them back)
+    # a rollback retires the newer versions from the canary slot (the monitor would promote them
+    # back)
     rollback = client.post("/promote", json={"version": 2})
     assert (
         rollback.status_code == 200
@@ -522,12 +523,14 @@ def test_promote_rollback_and_retention(world) -> None:
         and forward.json["canary"] == 2
     )
     assert client.post("/promote", json={"version": 2}).json["canary"] == 2
-    # the retired, finished versions 3 and 4 are newer than every pin but survive a restart's repairs
+    # the retired, finished versions 3 and 4 are newer than every pin but survive a restart's
+    # repairs
     s = world["settings"]
     ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
     assert ModelRepository(store.path)["deepclean"].versions == [1, 2, 3, 4]
 
-    # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its records
+    # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its
+    # records
     shutil.copytree(
         world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036"
     )  # another run name
@@ -553,7 +556,8 @@ def test_promote_rollback_and_retention(world) -> None:
 
 
 def test_real_http(world) -> None:
-    """The same app through waitress: errors stay JSON, the body limit holds, health and versions answer."""
+    """The same app through waitress: errors stay JSON, the body limit holds, health and versions
+    answer."""
     app = create_app(world["settings"], world["store"], exporter=world["exporter"], token=TOKEN)
     before = _state(world)
     with HttpServer(app, max_body_bytes=world["settings"].max_body_bytes) as server:
@@ -571,7 +575,8 @@ def test_real_http(world) -> None:
 
 
 def test_trainer_notification_carries_the_token(world, monkeypatch) -> None:
-    """The trainer's notify() against the exporter over HTTP: with DEEPCLEAN_TOKEN it is accepted, without refused."""
+    """The trainer's notify() against the exporter over HTTP: with DEEPCLEAN_TOKEN it is accepted,
+    without refused."""
     from deepclean.services.trainer.notify import notify
 
     app = create_app(world["settings"], world["store"], exporter=world["exporter"], token=TOKEN)

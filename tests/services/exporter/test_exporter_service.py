@@ -4,8 +4,8 @@ One story, in order: an empty repository serves an untrained version 1 (exactly 
 a trained run posted becomes the canary; promoting it while a gRPC stream runs switches
 production between two updates with no update lost or repeated; a restart serves the same
 versions and exports nothing (the stream goes on across it); a restart with a newer run exports
-it as the canary; rollback; restarts after a promotion interrupted at either step. (Triton never coming up:
-test_exporter_cli.py.)
+it as the canary; rollback; restarts after a promotion interrupted at either step. (Triton never
+coming up: test_exporter_cli.py.)
 """
 
 from __future__ import annotations
@@ -345,7 +345,8 @@ def test_interrupted_promotion_is_finished_or_undone(world) -> None:
     ex, repo = world["exporter"], world["repo"]
     assert ex.stop() == 0
     # after test_rollback the ensemble pins production 2, canary 2
-    # crashed after widening DeepClean's policy: the ensemble on disk still pins 2/2 -> narrowed again
+    # crashed after widening DeepClean's policy: the ensemble on disk still pins 2/2 -> narrowed
+    # again
     dc = ModelRepository(repo)[DEEPCLEAN]
     dc.keep_versions([1, 2, 3])
     dc.write_config()
@@ -359,8 +360,8 @@ def test_interrupted_promotion_is_finished_or_undone(world) -> None:
         Role.CANARY: 2,
     }
 
-    # crashed after widening the policy to 2, 3 and writing the ensemble config (production 3), before loading
-    # it -> finished
+    # crashed after widening the policy to 2, 3 and writing the ensemble config (production 3),
+    # before loading it -> finished
 
     assert ex.stop() == 0
     dc = ModelRepository(repo)[DEEPCLEAN]

@@ -243,8 +243,9 @@ class Running:
         corrupt=(),
         timeout: float = 20.0,
     ) -> None:
-        """Write seconds ``start..start+count-1`` (leaving out ``skip``, garbling ``corrupt``) one by one,
-        waiting for the monitor to read each and, at period ends, for its check to finish."""
+        """Write seconds ``start..start+count-1`` (leaving out ``skip``, garbling ``corrupt``) one
+        by one, waiting for the monitor to read each and, at period ends, for its check to
+        finish."""
         for gps in range(start, start + count):
             if gps in skip:
                 continue

@@ -30,7 +30,8 @@ def pixels_near(image, rgb, tolerance=12):
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """A monitor that rejected canary 2 and is checking canary 3, its status page on a real server."""
+    """A monitor that rejected canary 2 and is checking canary 3, its status page on a real
+    server."""
     project = tmp_path_factory.mktemp("project")
     with FakeExporter(version_entry(1), version_entry(2)) as exporter:
         service = MonitorService(settings(project, exporter.url))

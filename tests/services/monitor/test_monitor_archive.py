@@ -48,7 +48,8 @@ def test_carousel_bounded_archive_equal_with_gaps_and_resume(tmp_path):
         assert seen <= s.max_files
         assert service.carousel.max_seen <= s.max_files
         assert cleaned_count(tmp_path) <= s.max_files
-        # spans [0,16), [16,32) whole; [32,48) split around the 2 missing s; [48,64) around the corrupt one
+        # spans [0,16), [16,32) whole; [32,48) split around the 2 missing s; [48,64) around the
+        # corrupt one
         assert archive_names(tmp_path) == [
             f"H-H1_llhoft_deepclean-{GPS}-16.gwf",
             f"H-H1_llhoft_deepclean-{GPS + 16}-16.gwf",

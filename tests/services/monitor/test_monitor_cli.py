@@ -1,4 +1,5 @@
-"""``deepclean monitor`` as a process: flags, token, status page, one log line per cycle, SIGTERM."""
+"""``deepclean monitor`` as a process: flags, token, status page, one log line per cycle,
+SIGTERM."""
 
 import os
 import re
@@ -82,7 +83,8 @@ def test_cli_serves_promotes_and_stops_on_sigterm(tmp_path):
     assert process.returncode == 0, stderr
     assert "status page on http://127.0.0.1:" in stderr
     assert re.search(
-        rf"GPS {GPS + 25}: \d+ new frame\(s\), latency -?\d+\.\d\d s, carousel \d+, archive to GPS {GPS + 16}",
+        rf"GPS {GPS + 25}: \d+ new frame\(s\), latency -?\d+\.\d\d s, carousel \d+, "
+        rf"archive to GPS {GPS + 16}",
         stderr,
     )
     assert "pass (canary/raw 0.3000, production/raw 0.5000" in stderr
@@ -117,6 +119,7 @@ def test_bad_settings_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "deepclean monitor: error: settings: asd_segment_length 64 s is shorter than asd_fftlength 128.0 s; "
+        "deepclean monitor: error: settings: asd_segment_length 64 s is shorter than "
+        "asd_fftlength 128.0 s; "
         "need at least one FFT per segment",
     ]

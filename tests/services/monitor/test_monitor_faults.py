@@ -19,7 +19,8 @@ def closed_port_url() -> str:
 
 
 def test_promotion_retried_through_500s(tmp_path, caplog):
-    # versions of check 3 answered, then /promote fails 3 times (retries 2: one request fails), then works
+    # versions of check 3 answered, then /promote fails 3 times (retries 2: one request fails), then
+    # works
     with FakeExporter(version_entry(1), version_entry(2)) as exporter:
         service = MonitorService(settings(tmp_path, exporter.url))
         with Running(service, tmp_path) as run, caplog.at_level(logging.WARNING):

@@ -78,7 +78,8 @@ MONITOR_FLAGS = [
 
 
 def scaled_run(source: Path, project: Path, name: str, factor: float) -> Path:
-    """A copy of the run ``source`` as ``project/train/<name>`` whose output layer is multiplied by ``factor``."""
+    """A copy of the run ``source`` as ``project/train/<name>`` whose output layer is multiplied by
+    ``factor``."""
     target = project / "train" / name
     shutil.copytree(source, target)
     state = torch.load(target / "weights.pt")

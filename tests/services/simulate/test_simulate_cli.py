@@ -149,7 +149,8 @@ def test_real_time_at_high_speed(tmp_path: Path, caplog: pytest.LogCaptureFixtur
 
 
 def test_follow_clock_catches_up_then_keeps_to_the_gps_clock(tmp_path: Path) -> None:
-    """Start 3 s in the past at 1x: those 3 frames are due at once, the 4th when the clock reaches its end."""
+    """Start 3 s in the past at 1x: those 3 frames are due at once, the 4th when the clock reaches
+    its end."""
     launch = time.monotonic()
     summary = run_simulation(
         settings(tmp_path, start=GPS, duration=4, follow_clock=True), clock=lambda: GPS + 3.2

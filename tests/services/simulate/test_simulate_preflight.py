@@ -1,4 +1,5 @@
-"""simulate never writes over existing frames: refusal, continuation with the same seed and settings, --overwrite."""
+"""simulate never writes over existing frames: refusal, continuation with the same seed and
+settings, --overwrite."""
 
 import hashlib
 from pathlib import Path

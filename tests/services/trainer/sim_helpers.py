@@ -33,7 +33,8 @@ def flags(values: dict) -> list[str]:
 
 
 def simulate(data_dir: Path, duration: int, start: int = GPS, *extra: str) -> Path:
-    """Backfill ``duration`` s of H1 frames with 2 witnesses (mains + one coupled ASC) into ``data_dir``."""
+    """Backfill ``duration`` s of H1 frames with 2 witnesses (mains + one coupled ASC) into
+    ``data_dir``."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:

@@ -124,7 +124,8 @@ def test_failed_run_keeps_previous_and_is_not_announced(stream_dir, tmp_path, ca
 
 
 def test_stop_during_training_ends_the_run_at_once(stream_dir, tmp_path, caplog):
-    """SIGTERM's handler calls stop(): a run that would take minutes ends within a batch, keeps nothing."""
+    """SIGTERM's handler calls stop(): a run that would take minutes ends within a batch, keeps
+    nothing."""
     settings = _settings(
         stream_dir,
         tmp_path,

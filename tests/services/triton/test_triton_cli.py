@@ -1,4 +1,5 @@
-"""``deepclean triton``: flags, clear errors, and a real server run in the foreground until a signal."""
+"""``deepclean triton``: flags, clear errors, and a real server run in the foreground until a
+signal."""
 
 from __future__ import annotations
 
@@ -98,8 +99,9 @@ def test_serves_until_signal_then_stops_cleanly(tmp_path: Path, signum: signal.S
         "--metrics-port",
         str(metrics_port),
     ]
-    # started with SIGINT ignored, as a shell starts a background job (`./run.sh test &`): Python then
-    # raises no KeyboardInterrupt, and the command must handle SIGINT itself (it once hung there)
+    # started with SIGINT ignored, as a shell starts a background job (`./run.sh test &`): Python
+    # then raises no KeyboardInterrupt, and the command must handle SIGINT itself (it once hung
+    # there)
     log = tmp_path / "triton.out"
     with open(log, "wb") as out:
         process = subprocess.Popen(

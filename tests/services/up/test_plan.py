@@ -1,4 +1,5 @@
-"""deepclean up's plan: which processes, in which order of readiness, resuming from the frames on disk."""
+"""deepclean up's plan: which processes, in which order of readiness, resuming from the frames on
+disk."""
 
 from pathlib import Path
 

@@ -85,7 +85,8 @@ def test_runner_prefixes_logs_and_stops_every_process(tmp_path: Path) -> None:
         f"two: exec deepclean wait-for --file {tmp_path / 'never'} -- echo never\n"
     )
     script = (
-        "import sys; from pathlib import Path; from deepclean.services.up.runner import run_procfile; "
+        "import sys; from pathlib import Path; from deepclean.services.up.runner import "
+        "run_procfile; "
         f"sys.exit(run_procfile(Path('{procfile}'), Path('{tmp_path / 'logs'}'), stop_timeout=10, "
         f"bin_dir=Path('{BIN}'), banner=['hello']))"
     )

@@ -21,7 +21,8 @@ T0 = 1_250_000_000  #: GPS start used by the tests
 STRAIN = "H1:GDS-CALIB_STRAIN"
 STATE = "H1:GDS-CALIB_STATE_VECTOR"
 BACKGROUND = "H1:SIM-BACKGROUND"
-#: witnesses at several native rates, as in the production list (mains 1024 Hz, ASC 512/256 Hz) plus a slow one
+#: witnesses at several native rates, as in the production list (mains 1024 Hz, ASC 512/256 Hz) plus
+# a slow one
 WITNESS_RATES = {
     "H1:ASC-CSOFT_P_OUT_DQ": 256,
     "H1:ASC-DHARD_P_OUT_DQ": 512,
@@ -33,7 +34,8 @@ CHANNELS = [STRAIN, *WITNESSES]
 
 
 def tone(name: str, rate: float, gps: float, seconds: float = 1.0) -> np.ndarray:
-    """A deterministic signal of absolute GPS time for channel ``name`` (continuous across frames)."""
+    """A deterministic signal of absolute GPS time for channel ``name`` (continuous across
+    frames)."""
     seed = sum(map(ord, name))
     t = (gps - T0) + np.arange(int(round(seconds * rate))) / rate
     low = 0.3 + (seed % 7) * 0.1  # below 1 Hz: well inside every passband

@@ -1,4 +1,5 @@
-"""The crawler on live writer threads: drops, partial writes, corrupt files, catching up, stopping."""
+"""The crawler on live writer threads: drops, partial writes, corrupt files, catching up,
+stopping."""
 
 import threading
 import time

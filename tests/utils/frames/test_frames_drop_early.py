@@ -1,4 +1,5 @@
-"""Early drop declaration (a later second complete) and optional witnesses, as the cleaner uses them."""
+"""Early drop declaration (a later second complete) and optional witnesses, as the cleaner uses
+them."""
 
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ def test_crawler_drops_a_missing_second_once_a_later_one_is_whole(data_dir: Path
     assert [e.status for e in events] == [FrameStatus.OK, FrameStatus.DROPPED, FrameStatus.OK]
     assert (
         events[1].reason
-        == "file H-H1_llhoft-1250000001-1.gwf did not appear when the frames of GPS 1250000002 were complete"
+        == "file H-H1_llhoft-1250000001-1.gwf did not appear when the frames of GPS "
+        "1250000002 were complete"
     )
 
 

@@ -1,4 +1,5 @@
-"""Paired strain + witness reads: every bad input becomes a logged DroppedFrame, never an exception."""
+"""Paired strain + witness reads: every bad input becomes a logged DroppedFrame, never an
+exception."""
 
 import logging
 import re
@@ -151,7 +152,8 @@ def test_not_ready_second_is_data_flagged_not_ready(data_dir: Path) -> None:
 
 
 def test_stream_follows_a_live_writer_with_drops_and_lagging_witnesses(data_dir: Path) -> None:
-    """Witness frames are written 30 ms after strain frames; GPS T0+2 is never written, T0+4 is corrupt."""
+    """Witness frames are written 30 ms after strain frames; GPS T0+2 is never written, T0+4 is
+    corrupt."""
 
     def action(gps: int) -> None:
         if gps == T0 + 2:

@@ -11,7 +11,8 @@ RATES = [16384, 8192, 2048, 1024, 512, 256]
 
 @pytest.mark.parametrize("rate", RATES, ids=[f"{r}Hz" for r in RATES])
 def test_60hz_sine_amplitude_within_1e3_of_analytic(rate: int) -> None:
-    """The issue's criterion: a 60 Hz sine resampled from a 3 s buffer, middle second, vs the analytic sine."""
+    """The issue's criterion: a 60 Hz sine resampled from a 3 s buffer, middle second, vs the
+    analytic sine."""
     t_in = np.arange(3 * rate) / rate
     out = resample(np.sin(2 * np.pi * 60.0 * t_in + 0.4), rate, 4096)
     t_out = np.arange(3 * 4096) / 4096

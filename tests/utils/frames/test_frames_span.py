@@ -29,7 +29,8 @@ def stream_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _expected(name: str, first: int, last: int) -> np.ndarray:
-    """Samples of ``name`` at 4096 Hz for [first, last) (padded frames exist), from the written signal."""
+    """Samples of ``name`` at 4096 Hz for [first, last) (padded frames exist), from the written
+    signal."""
     rate = RATES[name]
     seconds = range(first - 1, last + 1)
     pieces = [None if s == MISSING else SCALE.get(name, 1.0) * tone(name, rate, s) for s in seconds]

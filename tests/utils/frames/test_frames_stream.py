@@ -1,4 +1,5 @@
-"""Streaming resampler: the issue's 60 Hz criterion, continuity with whole-span resampling, drops."""
+"""Streaming resampler: the issue's 60 Hz criterion, continuity with whole-span resampling,
+drops."""
 
 import numpy as np
 import pytest

@@ -136,7 +136,8 @@ def test_windows_equal_the_contiguous_pass_of_their_phase_inside(trained) -> Non
             reference = passes[phase][start - phase : start - phase + g.kernel_size]
             worst = max(worst, float(np.abs(window[interior] - reference[interior]).max()))
     print(
-        f"\nlargest interior difference windowed vs contiguous pass: {worst / scale:.2e} of the noise std"
+        f"\nlargest interior difference windowed vs contiguous pass: {worst / scale:.2e} "
+        "of the noise std"
     )
     assert worst <= 1e-5 * scale
 
@@ -154,7 +155,8 @@ def test_contiguous_stream_against_windowed_stream(trained) -> None:
     scale = float(np.std(a))
     rms, peak = float(np.sqrt(np.mean((a - b) ** 2))) / scale, float(np.abs(a - b).max()) / scale
     print(
-        f"\nwhole stream, contiguous vs windowed: rms difference {rms:.2e}, largest {peak:.2e} of the noise std "
+        f"\nwhole stream, contiguous vs windowed: rms difference {rms:.2e}, largest "
+        f"{peak:.2e} of the noise std "
         f"({len(a)} samples)"
     )
     assert rms < 0.05 and np.corrcoef(a, b)[0, 1] > 0.99

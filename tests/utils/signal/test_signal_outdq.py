@@ -1,4 +1,5 @@
-"""The OUT_DQ gate against an independent computation (scipy.signal.csd-free direct Welch + a plain loop)."""
+"""The OUT_DQ gate against an independent computation (scipy.signal.csd-free direct Welch + a plain
+loop)."""
 
 import numpy as np
 import pytest
@@ -42,8 +43,8 @@ def test_ratio_matches_a_direct_median_welch() -> None:
 
 
 def test_gate_follows_a_direct_loop_through_good_and_bad_cleaning() -> None:
-    """Good cleaning for 10 s, then 'cleaning' that adds noise for 10 s, an invalid second, good again,
-    then 9 invalid seconds (more than the buffer: it is emptied) and good again."""
+    """Good cleaning for 10 s, then 'cleaning' that adds noise for 10 s, an invalid second, good
+    again, then 9 invalid seconds (more than the buffer: it is emptied) and good again."""
     good = seconds(1, 10, line=5.0)  # clean = background: ratio << 1
     bad = [
         (raw, raw + 3 * np.random.default_rng(i).normal(size=FS))
@@ -89,7 +90,8 @@ def test_gate_follows_a_direct_loop_through_good_and_bad_cleaning() -> None:
             assert out.ratio is None
         else:
             assert out.ratio == pytest.approx(ratio, rel=1e-9)
-    # the story: out of spec for 3 s, tapered in at the 4th, out again during the bad stretch, back after 4 s
+    # the story: out of spec for 3 s, tapered in at the 4th, out again during the bad stretch, back
+    # after 4 s
     assert gate.in_spec
 
 

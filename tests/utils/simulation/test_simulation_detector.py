@@ -198,7 +198,8 @@ def test_strain_is_coherent_with_the_mains_witness_at_the_line(stretch, strain_1
     ids=["MICH_P", "SRC2_Y", "coupled-DHARD_P"],
 )
 def test_asc_witnesses_have_no_linear_coherence_with_strain(stretch, name) -> None:
-    """Uncoupled witnesses do not couple at all; coupled ones only through the product with the mains."""
+    """Uncoupled witnesses do not couple at all; coupled ones only through the product with the
+    mains."""
     rate = stretch.rates[f"H1:{name}"]
     strain = signal.resample_poly(stretch.strain, 1, FS // rate)
     freqs, coh = signal.coherence(
@@ -212,7 +213,8 @@ TRIM = 8 * 1024  #: samples dropped at each end after zero-phase band-passing (f
 
 
 def _regress(target: np.ndarray, regressors: list[np.ndarray]) -> np.ndarray:
-    """Residual (edges trimmed) of a least-squares fit of band-passed ``target`` on band-passed regressors."""
+    """Residual (edges trimmed) of a least-squares fit of band-passed ``target`` on band-passed
+    regressors."""
     sos = signal.butter(8, [55, 65], "bandpass", fs=1024, output="sos")
     y = signal.sosfiltfilt(sos, target)[TRIM:-TRIM]
     x = np.stack([signal.sosfiltfilt(sos, r)[TRIM:-TRIM] for r in regressors], axis=1)

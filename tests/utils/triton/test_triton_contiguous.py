@@ -108,7 +108,8 @@ def test_contiguous_stream_equals_offline(
 
 
 def test_served_configs_give_the_contiguous_lag(server: TritonServer) -> None:
-    """What the cleaner reads: the update size and the lag (104 samples) from the ensemble's parameters."""
+    """What the cleaner reads: the update size and the lag (104 samples) from the ensemble's
+    parameters."""
     client = grpcclient.InferenceServerClient(server.grpc_url)
     try:
         served = fetch_served(client)

@@ -1,4 +1,5 @@
-"""Writing the streaming models and the deepclean-stream ensemble; changing versions on disk (no server)."""
+"""Writing the streaming models and the deepclean-stream ensemble; changing versions on disk (no
+server)."""
 
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def spec(**changes) -> StreamSpec:
 def add_deepclean(
     root: Path, versions: int = 2, *, max_batch_size: int = 16, dims=(W, RATE), out=(RATE,)
 ) -> None:
-    """A python DeepClean whose model.py is a placeholder: only its config and versions matter here."""
+    """A python DeepClean whose model.py is a placeholder: only its config and versions matter
+    here."""
     source = root.parent / "placeholder.py"
     source.write_text("# placeholder\n")
     model = ModelRepository(root).create_model("deepclean", Platform.PYTHON)
@@ -288,7 +290,8 @@ def test_python_model_files_import_only_what_the_server_has(root: Path) -> None:
 
 
 def test_contiguous_mode_models_and_parameters(root: Path) -> None:
-    """Contiguous: DeepClean takes one stretch per phase; the ensemble's max_latencies hold the lag."""
+    """Contiguous: DeepClean takes one stretch per phase; the ensemble's max_latencies hold the
+    lag."""
     s = spec(
         stride_length=1 / 32, max_latencies=(0.5, 0.25), stream_mode="contiguous"
     )  # stride 8, update 32

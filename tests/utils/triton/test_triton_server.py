@@ -1,4 +1,5 @@
-"""The Triton launcher: finding the server environment, the command line, starting and stopping a real server."""
+"""The Triton launcher: finding the server environment, the command line, starting and stopping a
+real server."""
 
 from __future__ import annotations
 
@@ -159,7 +160,8 @@ def test_failed_start_reports_the_server_log(tmp_path: Path) -> None:
         'output [{name: "y" data_type: TYPE_FP32 dims: [1]}]\n'
     )
     (broken / "1" / "model.py").write_text(
-        "class TritonPythonModel:\n    def initialize(self, args):\n        raise RuntimeError('deliberately broken')\n"
+        "class TritonPythonModel:\n    def initialize(self, args):\n        raise "
+        "RuntimeError('deliberately broken')\n"
     )
     server = TritonServer(
         tmp_path / "repo",

@@ -145,7 +145,8 @@ class Offline:
         self._predictions: dict[tuple[int, int], np.ndarray] = {}
 
     def prepare(self, version: int, start: int, stop: int) -> None:
-        """Predict updates ``start..stop-1`` with ``version`` (one batched call for the missing ones)."""
+        """Predict updates ``start..stop-1`` with ``version`` (one batched call for the missing
+        ones)."""
         todo = [k for k in range(start, stop) if (version, k) not in self._predictions]
         if todo:
             preds = predict(
@@ -222,7 +223,8 @@ def test_interleaved_sequences_equal_separate_runs(
 def test_versions_change_while_streaming(
     server: TritonServer, repository: Path, data: dict, networks: dict
 ) -> None:
-    """Load canary 3, then promote it, while one sequence streams; every update answered once, in order."""
+    """Load canary 3, then promote it, while one sequence streams; every update answered once, in
+    order."""
     x = data["a"]
     progress = [0]
     marks: dict[str, int] = {}

@@ -50,7 +50,8 @@ class TritonPythonModel:
         )
         if missing:
             raise ValueError(
-                f"{path} has inputs {sorted(session_inputs)} and outputs {sorted(session_outputs)}; "
+                f"{path} has inputs {sorted(session_inputs)} and outputs "
+                f"{sorted(session_outputs)}; "
                 f"the model config names {sorted(missing)} which it lacks"
             )
 

@@ -1,4 +1,5 @@
-"""Sources of the python-backend models, copied into a model repository by ``deepclean.utils.triton.ensemble``.
+"""Sources of the python-backend models, copied into a model repository by
+``deepclean.utils.triton.ensemble``.
 
 Contract: every file here runs inside the Triton server's own Python (numpy<2, no ``deepclean``
 package). ``snapshotter.py`` and ``aggregator.py`` become ``<repo>/<model>/1/model.py``;

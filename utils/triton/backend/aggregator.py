@@ -1,4 +1,5 @@
-"""Triton python-backend model ``aggregator-<role>``: overlapping window predictions in, one noise stream out.
+"""Triton python-backend model ``aggregator-<role>``: overlapping window predictions in, one noise
+stream out.
 
 Runs inside the Triton server (copied to ``<repo>/aggregator-<role>/1/model.py``). Per sequence
 (CORRID) it keeps a :class:`deepclean_streaming.OnlineAverager` and the index of the update it
@@ -66,8 +67,10 @@ class TritonPythonModel:
         )
         if index != stream.next_index:
             raise ValueError(
-                f"sequence {corrid}: update {index} arrived but update {stream.next_index} was expected "
-                "(updates lost or reordered on the way; keep one update of a stream in flight while "
+                f"sequence {corrid}: update {index} arrived but update {stream.next_index} "
+                "was expected "
+                "(updates lost or reordered on the way; keep one update of a stream in "
+                "flight while "
                 "versions change)"
             )
         prediction = pb_utils.get_input_tensor_by_name(request, "prediction").as_numpy()

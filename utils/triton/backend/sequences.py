@@ -50,7 +50,8 @@ class SequenceStates(Generic[State]):
             self._states[corrid] = self.factory()
         elif corrid not in self._states:
             raise SequenceError(
-                f"sequence {corrid} has no state in this model instance (it never started here, or the "
+                f"sequence {corrid} has no state in this model instance (it never started "
+                "here, or the "
                 "model was reloaded); restart it with the sequence start flag"
             )
         self._states.move_to_end(corrid)

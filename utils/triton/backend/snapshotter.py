@@ -1,4 +1,5 @@
-"""Triton python-backend model ``snapshotter``: one update of W channels in, B overlapping windows out.
+"""Triton python-backend model ``snapshotter``: one update of W channels in, B overlapping windows
+out.
 
 Runs inside the Triton server (copied to ``<repo>/snapshotter/1/model.py``). Per sequence (CORRID)
 it keeps a :class:`deepclean_streaming.Snapshotter` and counts updates. Config parameters
