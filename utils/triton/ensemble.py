@@ -39,6 +39,7 @@ from deepclean.utils.triton.names import (
     DEEPCLEAN,
     ENSEMBLE,
     SNAPSHOTTER,
+    STREAM_MODE,
     STREAMING_VERSION,
     UPDATE,
     UPDATE_INDEX,
@@ -204,7 +205,7 @@ def _ensemble_parameters(spec: StreamSpec) -> dict[str, object]:
         "max_latencies": list(spec.max_latencies),
         "lag_samples": [spec.geometry(latency).lag_samples for latency in spec.max_latencies],
         "streams": spec.streams,
-        "stream_mode": spec.stream_mode.value,
+        STREAM_MODE: spec.stream_mode.value,
         **spec.parameters,
     }
 

@@ -8,6 +8,7 @@ DEEPCLEAN = "deepclean"  #: the network, one version per training run
 STREAMING_VERSION = 1  #: the only version of the snapshotter, the aggregators and the ensemble
 UPDATE = "update"  #: ensemble input: one update (1, W, stride*batch)
 UPDATE_INDEX = "update_index"  #: ensemble output: the snapshotter's count of the sequence's updates
+STREAM_MODE = "stream_mode"  #: ensemble parameter: the stream mode (absent: windowed, older repos)
 
 
 class Role(StrEnum):

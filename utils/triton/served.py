@@ -17,8 +17,14 @@ from typing import Any
 from deepclean.utils.errors import ServerUnavailableError
 from deepclean.utils.export.config import decode_parameter
 from deepclean.utils.products import VERSION_INFO, VersionInfo, parse_version_info
-from deepclean.utils.streaming import StreamGeometry
-from deepclean.utils.triton.names import DEEPCLEAN, ENSEMBLE, Role, prediction_tensor
+from deepclean.utils.streaming import StreamGeometry, StreamMode
+from deepclean.utils.triton.names import (
+    DEEPCLEAN,
+    ENSEMBLE,
+    STREAM_MODE,
+    Role,
+    prediction_tensor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +93,13 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
         raise ServedConfigError(
             f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository"
         )
-    mode = (
-        {"mode": params["mode"]} if "mode" in params else {}
-    )  # a stream mode, when the ensemble names one
+    # repositories built before the stream modes have no STREAM_MODE parameter: windowed
+    mode = params.get(STREAM_MODE, StreamMode.WINDOWED.value)
+    if mode not in {m.value for m in StreamMode}:
+        raise ServedConfigError(
+            f"{ENSEMBLE} parameter {STREAM_MODE} {mode!r} is not one of "
+            f"{[m.value for m in StreamMode]}; re-export the model repository"
+        )
     try:
         geometry = StreamGeometry.from_seconds(
             kernel_length=float(params["kernel_length"]),
@@ -97,7 +107,7 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
             sample_rate=float(params["sample_rate"]),
             batch_size=int(params["batch_size"]),
             max_latency=float(params["max_latencies"][0]),
-            **mode,
+            mode=StreamMode(mode),
         )
     except (ValueError, TypeError, IndexError) as exc:
         raise ServedConfigError(f"{ENSEMBLE} config parameters {params}: {exc}") from None

@@ -117,5 +117,6 @@ def test_served_configs_give_the_contiguous_lag(server: TritonServer) -> None:
     finally:
         client.close()
     assert served.geometry.lag_samples == 104 and served.geometry.update_size == 1024
+    assert served.geometry.mode is StreamMode.CONTIGUOUS
     assert params["stream_mode"]["string_value"] == "contiguous"
     assert served.versions == {Role.PRODUCTION: 1, Role.CANARY: 2}
