@@ -35,7 +35,7 @@ def _served_json(parameters: dict) -> dict:
 
 @pytest.mark.parametrize("mode", list(StreamMode), ids=lambda m: m.value)
 def test_the_exported_stream_mode_is_the_one_read(mode: StreamMode) -> None:
-    """The parameters the exporter writes (stride 8 samples, 0.5 s averaged) give back its geometry."""
+    """The parameters the exporter writes (stride 8 samples, 0.5 s averaged): its geometry."""
     spec = StreamSpec(
         channels=CHANNELS,
         sample_rate=4096,
@@ -56,7 +56,7 @@ def test_the_exported_stream_mode_is_the_one_read(mode: StreamMode) -> None:
 
 
 def test_a_contiguous_stream_is_not_read_as_windowed() -> None:
-    """max_latencies 0.5 s, which a windowed reading would turn into a 2048-sample lag, is ignored."""
+    """max_latencies 0.5 s, which a windowed reading turns into a 2048-sample lag, is ignored."""
     params = {
         "channels": list(CHANNELS),
         "sample_rate": 4096,
