@@ -283,6 +283,9 @@ CODE_DEFAULTS = {
         "channels": None,
         "ready_timeout": 1800.0,
         "stop_timeout": 30.0,
+        "restart_delay": 1.0,
+        "restart_max_delay": 30.0,
+        "metrics_port": 5003,
     },
 }
 PROFILES = {

@@ -103,7 +103,7 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
     data, project = tmp_path / "data", tmp_path / "project"
     ports = {
         name: free_port()
-        for name in ("triton_http", "triton_grpc", "exporter", "monitor", "cleaner")
+        for name in ("triton_http", "triton_grpc", "exporter", "monitor", "cleaner", "up")
     }
     (tmp_path / "empty.env").write_text("")  # no .env of the developer's
     env = {
@@ -116,6 +116,7 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         "DEEPCLEAN_EXPORTER_PORT": str(ports["exporter"]),
         "DEEPCLEAN_MONITOR_PORT": str(ports["monitor"]),
         "DEEPCLEAN_CLEANER_METRICS_PORT": str(ports["cleaner"]),
+        "DEEPCLEAN_UP_METRICS_PORT": str(ports["up"]),
     }
     env.setdefault(
         "DEEPCLEAN_TRITON_VENV", str(Path(__file__).resolve().parents[1] / ".triton" / "venv")

@@ -99,8 +99,38 @@ def monitor_passes_set(env_file: Path) -> bool:
     return bool(os.environ.get(name) or read_env_file(env_file, explicit=False).get(name))
 
 
+def serve_metrics(port: int):
+    """Start up's own ``/metrics`` on 127.0.0.1:``port``; return the ``on_change`` callback that
+    keeps ``deepclean_up_restarts_total{service}`` and ``deepclean_up_service_running{service}``."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+    registry = CollectorRegistry()
+    restarts = Counter(
+        "deepclean_up_restarts",
+        "times deepclean up started a service again after it exited",
+        ["service"],
+        registry=registry,
+    )
+    running = Gauge(
+        "deepclean_up_service_running",
+        "1 while the service's process runs, 0 while it is down or waiting for its restart",
+        ["service"],
+        registry=registry,
+    )
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+    counted: dict[str, int] = {}
+
+    def on_change(service: str, is_running: bool, total: int) -> None:
+        restarts.labels(service).inc(total - counted.get(service, 0))
+        counted[service] = total
+        running.labels(service).set(int(is_running))
+
+    return on_change
+
+
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.up.plan import FrameSpan, make_plan, where_to_look
+    from deepclean.services.up.restart import Backoff
     from deepclean.services.up.runner import run_procfile
     from deepclean.services.up.settings import UpSettings
     from deepclean.utils.config import ENV_FILE_ENV, given_flags, load_settings
@@ -114,16 +144,24 @@ def run(args: argparse.Namespace) -> int:
             "real frames from it)"
         )
     ports = read_ports()
-    frames = FrameSpan.scan(settings.data_dir, settings.ifo)
     env_file = Path(os.environ.get(ENV_FILE_ENV) or ".env")
-    plan = make_plan(
-        settings,
-        ports,
-        frames,
-        train_duration=trainer_duration(settings.profile.value),
-        now=gps_now(),
-        monitor_passes_set=monitor_passes_set(env_file),
-    )
+    train_duration = trainer_duration(settings.profile.value)
+    passes_set = monitor_passes_set(env_file)
+
+    def plan_now():
+        """The plan from the frames on disk now: at the start, and for each restart (what a new
+        ./run.sh up would run, so a restarted simulator goes on after its newest frame)."""
+        return make_plan(
+            settings,
+            ports,
+            FrameSpan.scan(settings.data_dir, settings.ifo),
+            train_duration=train_duration,
+            now=gps_now(),
+            monitor_passes_set=passes_set,
+        )
+
+    frames = FrameSpan.scan(settings.data_dir, settings.ifo)
+    plan = plan_now()
     project = settings.project_dir.resolve()
     (project / "model_repo").mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +185,14 @@ def run(args: argparse.Namespace) -> int:
             "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)"
         )
     banner += where_to_look(settings, ports)
+    try:
+        backoff = Backoff(initial=settings.restart_delay, maximum=settings.restart_max_delay)
+    except ValueError as exc:
+        raise ConfigError(f"settings restart_delay and restart_max_delay: {exc}") from exc
+    on_change = None
+    if settings.metrics_port:
+        on_change = serve_metrics(settings.metrics_port)
+        banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
     return run_procfile(
         procfile,
         project / "logs",
@@ -154,4 +200,7 @@ def run(args: argparse.Namespace) -> int:
         bin_dir=Path(sys.executable).parent,
         env_file=env_file,
         banner=banner,
+        backoff=backoff,
+        command_for=lambda name: {p.name: p.command for p in plan_now().procs}.get(name),
+        on_change=on_change,
     )

@@ -1,9 +1,10 @@
 """Run the planned processes under honcho: prefixed lines on the console, one log file per service.
 
-honcho (a Procfile runner from PyPI) starts every process in its own process group, prefixes
-each output line with the time and the process name, and when one process exits or on
-SIGINT/SIGTERM sends SIGTERM to every group, then SIGKILL after ``stop_timeout`` seconds.
-Every line is also appended to ``<log_dir>/<name>.log`` (honcho's own lines to ``up.log``).
+honcho (a Procfile runner from PyPI) starts every process in its own process group and
+prefixes each output line with the time and the process name; :class:`.supervisor.Supervisor`
+starts a process that exits again (with backoff) and on SIGINT/SIGTERM sends SIGTERM to every
+group, then SIGKILL after ``stop_timeout`` seconds. Every line is also appended to
+``<log_dir>/<name>.log`` (the manager's own lines to ``up.log``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import IO
 import honcho.manager
 from dotenv import dotenv_values
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 from honcho.printer import Message, Printer
+
+from deepclean.services.up.restart import Backoff
+from deepclean.services.up.supervisor import Supervisor
 
 SYSTEM_LOG = "up"  #: log file of honcho's own lines (start, stop, signals)
 
@@ -79,15 +82,24 @@ def run_procfile(
     bin_dir: Path,
     env_file: Path | None = None,
     banner: list[str] = (),
+    backoff: Backoff | None = None,
+    command_for=None,
+    on_change=None,
+    group_grace: float = 5.0,
 ) -> int:
-    """Run every process of ``procfile`` until one exits or we get SIGINT/SIGTERM; honcho's return
-    code."""
+    """Run every process of ``procfile``, restarting those that exit (after ``backoff``), until
+    SIGINT/SIGTERM; then stop them all and return 130/143. ``command_for`` and ``on_change``:
+    see :class:`.supervisor.Supervisor`."""
     processes = parse_procfile(Path(procfile).read_text()).processes
     printer = TeePrinter(log_dir)
-    # honcho reads its SIGTERM -> SIGKILL grace period from this module constant (5 s by
-    # default), too short for Triton to end its sequences and exit
-    honcho.manager.KILL_WAIT = stop_timeout
-    manager = Manager(printer=printer)
+    manager = Supervisor(
+        printer,
+        backoff=backoff,
+        kill_wait=stop_timeout,
+        group_grace=group_grace,
+        command_for=command_for,
+        on_change=on_change,
+    )
     env = child_environment(bin_dir, env_file)
     for name, command in processes.items():
         manager.add_process(name, command, env=env)

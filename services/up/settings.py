@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from deepclean.utils.config import SharedSettings
 from deepclean.utils.training.settings import Profile
@@ -54,6 +54,22 @@ class UpSettings(SharedSettings):
     stop_timeout: PositiveFloat = Field(
         30.0,
         description="seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)",
+    )
+
+    restart_delay: NonNegativeFloat = Field(
+        1.0,
+        description="seconds before restarting a service that exited; doubles for each "
+        "further crash in a row (a run of a minute or more ends the streak)",
+    )
+    restart_max_delay: PositiveFloat = Field(
+        30.0, description="seconds, the longest wait before a restart"
+    )
+    metrics_port: int = Field(
+        5003,
+        ge=0,
+        le=65535,
+        description="port of up's own Prometheus /metrics on 127.0.0.1 (restarts per service, "
+        "which services run); 0 = none",
     )
 
     @property
