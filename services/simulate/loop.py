@@ -12,6 +12,7 @@ after the current frame; pending partial files are completed before returning.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -26,7 +27,9 @@ from deepclean.services.simulate.faults import FaultPlan
 from deepclean.services.simulate.preflight import check_before_writing, write_record
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.services.simulate.writer import FrameOutcome, FrameSink
+from deepclean.utils.injection_list import row, write_injections
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
+from deepclean.utils.simulation.injections import InjectionConfig, InjectionPlan
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,56 @@ def detector_config(settings: SimulateSettings) -> DetectorConfig:
         bilinear_asd_ratio=settings.bilinear_asd_ratio,
         linear_amplitude=settings.linear_amplitude,
     )
+
+
+def injection_config(settings: SimulateSettings) -> InjectionConfig:
+    """What to inject, from the command's settings."""
+    return InjectionConfig(
+        ifo=settings.ifo,
+        seed=settings.seed,
+        every_s=settings.inject_every,
+        gps_times=tuple(settings.inject_gps),
+        kinds=tuple(settings.inject_kinds),
+        snr=settings.inject_snr,
+        distance_mpc=settings.inject_distance,
+        hrss=settings.inject_hrss,
+        f_lower_hz=settings.inject_f_lower,
+        sine_gaussian_frequency_hz=settings.sine_gaussian_frequency,
+        sine_gaussian_quality=settings.sine_gaussian_q,
+    )
+
+
+class Injector:
+    """Adds the planned signals to each simulated second and keeps the injection list."""
+
+    def __init__(self, settings: SimulateSettings) -> None:
+        self.plan = InjectionPlan(injection_config(settings))
+        self.path = settings.injection_path()
+        self.ifo = settings.ifo
+        self.listed: set[tuple[str, float]] = set()
+
+    def __call__(self, second):
+        """``second`` with the signals overlapping it added to strain (and kept as truth)."""
+        signals = self.plan.signals(second.gps, second.gps + 1)
+        injection = self.plan.strain(second.gps)
+        new = [(i, s) for i, s in signals if (i.kind.value, i.gps) not in self.listed]
+        if new:
+            write_injections(self.path, self.ifo, [row(i, s) for i, s in new])
+            for injection_, signal in new:
+                self.listed.add((injection_.kind.value, injection_.gps))
+                logger.info(
+                    "injecting %s at GPS %.3f (at %s %.3f, signal %.1f-%.1f, optimal SNR %.1f); "
+                    "listed in %s",
+                    injection_.kind.value,
+                    injection_.gps,
+                    self.ifo,
+                    signal.arrival_gps,
+                    signal.start_gps,
+                    signal.end_gps,
+                    injection_.optimal_snr,
+                    self.path,
+                )
+        return dataclasses.replace(second, strain=second.strain + injection, injection=injection)
 
 
 def write_channel_list(path: Path, channels: Sequence[str]) -> Path:
@@ -142,6 +195,7 @@ def run_simulation(
         channels_file,
     )
     detector = SimulatedDetector(config, start)
+    injector = Injector(settings) if settings.injecting() else None
     loop_mono = time.monotonic()
     if (settings.start == "now" or settings.follow_clock) and settings.speed == 1.0:
         origin = launch_mono - (launch_gps - start)  # wall time at which GPS `start` began
@@ -168,6 +222,8 @@ def run_simulation(
             if gps in preflight.keep:  # continued run: this second's frames are there already
                 summary.kept += 1
                 continue
+            if injector is not None:
+                second = injector(second)
             if not settings.backfill:
                 due = origin + (gps + 1 - start) / settings.speed
                 if stop.wait(max(0.0, due - time.monotonic())):

@@ -39,9 +39,11 @@ FILE_OVERHEAD_BYTES = 8192  #: GWF headers and table of contents per frame file,
 DISK_RESERVE = 1.1  #: free space needed beyond the estimate (10% to spare)
 
 
-def frame_bytes_per_second(config: DetectorConfig, truth: bool) -> int:
-    """Bytes the strain and witness frames of one second take on disk (float64 samples)."""
-    strain = SimulatedDetector.strain_rate * 8 * (2 if truth else 1) + 16 * 4
+def frame_bytes_per_second(config: DetectorConfig, truth: bool, injecting: bool = False) -> int:
+    """Bytes the strain and witness frames of one second take on disk (float64 samples;
+    the truth channels: background, and the injected signal when ``injecting``)."""
+    series = 1 + (1 + injecting if truth else 0)
+    strain = SimulatedDetector.strain_rate * 8 * series + 16 * 4
     witnesses = sum(config.rates().values()) * 8
     return strain + witnesses + 2 * FILE_OVERHEAD_BYTES
 
@@ -75,6 +77,7 @@ _NOT_DATA = {
     "project_dir",
     "channels_file",
     "partial_delay",
+    "injection_file",
 }
 
 
@@ -158,7 +161,11 @@ def check_before_writing(
             check_gps_span(start, settings.duration)
         except ValueError as exc:
             raise ConfigError(f"setting duration = {settings.duration}: {exc}") from None
-        need = frame_bytes_per_second(config, settings.truth) * settings.duration * DISK_RESERVE
+        need = (
+            frame_bytes_per_second(config, settings.truth, settings.injecting())
+            * settings.duration
+            * DISK_RESERVE
+        )
         folder = Path(settings.data_dir)
         while not folder.exists() and folder.parent != folder:
             folder = folder.parent

@@ -18,6 +18,7 @@ from pydantic import (
 
 from deepclean.utils.config import MAX_GPS, SharedSettings
 from deepclean.utils.simulation import channels as ch
+from deepclean.utils.simulation.waveforms import InjectionKind
 
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -121,6 +122,45 @@ class SimulateSettings(SharedSettings):
         50.0,
         description="amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)",
     )
+    # ----------------------------------------------------------------- injections
+    inject_every: Annotated[int, Field(ge=8)] | None = Field(
+        None,
+        description="inject one signal at a random time in every GPS interval of this many seconds "
+        "(kinds cycled); none = no random injections",
+    )
+    inject_gps: list[Annotated[float, Field(ge=0, le=MAX_GPS)]] = Field(
+        [], description="geocentric GPS times (merger / peak) of signals to inject, s"
+    )
+    inject_kinds: list[InjectionKind] = Field(
+        list(InjectionKind),
+        min_length=1,
+        description="signal classes, cycled: bbh (IMRPhenomD), bns (TaylorT4), sine_gaussian",
+    )
+    inject_snr: PositiveFloat | None = Field(
+        20.0,
+        description="optimal SNR of every injection against the design background PSD (20-2048 Hz); "
+        "none = sized by --inject-distance / --inject-hrss",
+    )
+    inject_distance: PositiveFloat = Field(
+        400.0, description="compact binaries' distance when --inject-snr is none, Mpc"
+    )
+    inject_hrss: PositiveFloat = Field(
+        1e-22, description="sine-Gaussians' hrss when --inject-snr is none, strain s^(1/2)"
+    )
+    inject_f_lower: float = Field(
+        30.0, ge=10.0, le=500.0, description="compact binaries' starting frequency, Hz"
+    )
+    sine_gaussian_frequency: float = Field(
+        60.0, gt=0.0, le=2000.0, description="sine-Gaussians' central frequency, Hz"
+    )
+    sine_gaussian_q: float = Field(
+        9.0, gt=0.0, le=200.0, description="sine-Gaussians' quality factor Q"
+    )
+    injection_file: Path | None = Field(
+        None,
+        description="JSON list of the injections written (docs/signals.md); "
+        "none = $DATA_DIR/injections-<IFO>.json",
+    )
     # ----------------------------------------------------------------- faults
     drop_rate: Rate = Field(
         0.0, description="fraction of frames never written (independently per stream)"
@@ -189,6 +229,14 @@ class SimulateSettings(SharedSettings):
                 "list ASC witnesses"
             )
         return self
+
+    def injecting(self) -> bool:
+        """True when any signal is to be injected."""
+        return self.inject_every is not None or bool(self.inject_gps)
+
+    def injection_path(self) -> Path:
+        """Where the injection list goes."""
+        return self.injection_file or Path(self.data_dir) / f"injections-{self.ifo}.json"
 
     def witness_names(self) -> list[str]:
         """The witnesses to simulate (sorted, without IFO prefix)."""

@@ -31,7 +31,7 @@ from deepclean.utils.frames.naming import (
     strain_channel,
 )
 from deepclean.utils.ifo import IFO
-from deepclean.utils.simulation.channels import BACKGROUND, full_name
+from deepclean.utils.simulation.channels import BACKGROUND, INJECTION, full_name
 from deepclean.utils.simulation.detector import SimulatedDetector, SimulatedSecond
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class FrameSink:
         ]
         if self.truth:
             strain.append(Channel(full_name(self.ifo, BACKGROUND), second.background, fs, gps))
+            if second.injection is not None:
+                strain.append(Channel(full_name(self.ifo, INJECTION), second.injection, fs, gps))
         witness = [
             Channel(name, data, second.rates[name], gps) for name, data in second.witnesses.items()
         ]

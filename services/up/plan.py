@@ -160,6 +160,8 @@ def make_plan(
             "--channels-file",
             channels,
         ]
+        if s.demo_inject_every is not None:
+            sim += ["--inject-every", s.demo_inject_every]
         if head is None:
             seconds = s.history or train_duration
             backfill = (now - seconds, seconds)

@@ -8,7 +8,7 @@ only what ties the services together on their command lines.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
@@ -38,6 +38,12 @@ class UpSettings(SharedSettings):
         "(--passes), unless "
         "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own "
         "(pyproject: 10)",
+    )
+    demo_inject_every: Annotated[int, Field(ge=8)] | None = Field(
+        180,
+        description="demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian in turn, "
+        "optimal SNR 20) at a random time in every interval of this many seconds "
+        "(simulate --inject-every); none = no injections",
     )
     profile: Profile = Field(
         Profile.CPU, description="training/inference profile of the trainer and the exporter"

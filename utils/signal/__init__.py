@@ -9,5 +9,6 @@ durations in seconds, bands as ``(low, high)`` pairs in Hz.
 - ``loss``: the DeepClean loss, mean over the band of sqrt(PSD(y - y_hat) / PSD(y)),
   optionally mixed with MSE;
 - ``postprocess``: band-pass the averaged noise (with padding) and subtract it;
-- ``metrics``: ASD ratios (cleaned/raw, cleaned/background) inside and outside bands.
+- ``metrics``: ASD ratios (cleaned/raw, cleaned/background) inside and outside bands;
+- ``snr``: noise-weighted inner products, optimal and complex matched-filter SNR, mismatch.
 """

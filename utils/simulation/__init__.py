@@ -13,7 +13,10 @@ started), and consecutive seconds join seamlessly (filters carry their history).
 - ``channels``: witness names, native sample rates and default couplings per IFO, and the
   channel list (strain first, then witnesses sorted);
 - ``detector``: ``SimulatedDetector`` composing them: strain = background + linear mains
-  coupling + bilinear (mains x ASC) coupling, plus the witness channels at native rates.
+  coupling + bilinear (mains x ASC) coupling, plus the witness channels at native rates;
+- ``waveforms``: LALSimulation signals (IMRPhenomD, TaylorT4, sine-Gaussians) projected on a
+  detector and placed on the sample grid;
+- ``injections``: the deterministic injection plan (times, parameters, sizing by SNR).
 
 Units: sample rates in Hz, times in GPS seconds, strain dimensionless, witnesses in
 arbitrary counts.

@@ -24,6 +24,7 @@ MAINS = "PEM-CS_MAINSMON_EBAY_1_DQ"  #: the mains-monitor witness
 ASC_LOOPS = ("INP1", "MICH", "PRC1", "PRC2", "SRC1", "SRC2", "DHARD", "CHARD", "DSOFT", "CSOFT")
 L1_ABSENT = frozenset({"ASC-INP1_Y_OUT_DQ", "ASC-CSOFT_Y_OUT_DQ", "ASC-DSOFT_Y_OUT_DQ"})
 BACKGROUND = "SIM-BACKGROUND"  #: ground-truth channel: the strain without coupled noise
+INJECTION = "SIM-INJECTION"  #: ground-truth channel: the injected signals summed (strain only)
 
 MAINS_RATE_HZ = 1024
 ASC_RATE_HZ = 512

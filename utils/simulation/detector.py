@@ -135,6 +135,7 @@ class SimulatedSecond:
         default_factory=dict
     )  #: full name -> samples at native rate
     rates: dict[str, int] = field(default_factory=dict)  #: full name -> Hz
+    injection: np.ndarray | None = None  #: (16384,) injected signals in strain; None: no injections
 
 
 class SimulatedDetector:
