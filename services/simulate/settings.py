@@ -138,8 +138,8 @@ class SimulateSettings(SharedSettings):
     )
     inject_snr: PositiveFloat | None = Field(
         20.0,
-        description="optimal SNR of every injection against the design background PSD (20-2048 Hz); "
-        "none = sized by --inject-distance / --inject-hrss",
+        description="optimal SNR of every injection against the design background PSD "
+        "(20-2048 Hz); none = sized by --inject-distance / --inject-hrss",
     )
     inject_distance: PositiveFloat = Field(
         400.0, description="compact binaries' distance when --inject-snr is none, Mpc"

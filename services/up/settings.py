@@ -41,8 +41,8 @@ class UpSettings(SharedSettings):
     )
     demo_inject_every: Annotated[int, Field(ge=8)] | None = Field(
         180,
-        description="demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian in turn, "
-        "optimal SNR 20) at a random time in every interval of this many seconds "
+        description="demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian "
+        "in turn, optimal SNR 20) at a random time in every interval of this many seconds "
         "(simulate --inject-every); none = no injections",
     )
     profile: Profile = Field(

@@ -105,7 +105,8 @@ def matched_filter(
     the second half are negative lags). ``psd`` on the ``rfft`` grid of ``len(data)``."""
     if len(data) != len(template):
         raise ValueError(
-            f"data of {len(data)} and template of {len(template)} samples: pad the template to the data"
+            f"data of {len(data)} and template of {len(template)} samples: "
+            "pad the template to the data"
         )
     n = len(data)
     freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
@@ -152,7 +153,8 @@ def welch_psd(
     nperseg = int(round(fftlength_s * sample_rate))
     if len(data) < nperseg:
         raise ValueError(
-            f"{len(data) / sample_rate:g} s of data is shorter than the {fftlength_s:g} s FFT of the PSD"
+            f"{len(data) / sample_rate:g} s of data is shorter than the "
+            f"{fftlength_s:g} s FFT of the PSD"
         )
     return signal.welch(
         data, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average=average

@@ -1,4 +1,4 @@
-"""``deepclean simulate --inject-*``: signals in strain only, a truth channel, the injection list."""
+"""``deepclean simulate --inject-*``: signals in strain only, a truth channel, the list."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Injected waveforms against independent computations: closed forms, LAL's own SNR, the FD model."""
+"""Injected waveforms against independent computations: closed forms, LAL's SNR, FD model."""
 
 import math
 
