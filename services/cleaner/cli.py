@@ -42,10 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.cleaner.service import CleanerService
     from deepclean.services.cleaner.settings import CleanerSettings
     from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
 
     settings = load_settings(CleanerSettings, given_flags(args, CleanerSettings))
     configure_logging("cleaner", settings.log_level)
+    lock = lock_service(settings.project_dir, "cleaner", settings.ifo)  # one writer per IFO
     service = CleanerService(settings)
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -56,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        lock.release()
     logger.info("cleaner stopped after writing %d frame(s)", written)
     return 0

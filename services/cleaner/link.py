@@ -8,7 +8,8 @@ its answers are not all back within ``grace`` seconds of sending it. After a fai
 abandons the sequence (ended on the server so the slot frees at once), waits a backoff
 (``backoff`` doubling up to ``backoff_max`` seconds) during which every second is answered
 with None at once, then starts a new sequence id (on the same gRPC stream if it is healthy,
-else on a new connection). The caller writes raw
+else on a new connection). Sequence ids come from a block unique to this process and IFO
+(:mod:`deepclean.utils.triton.sequence_ids`), so cleaners sharing a Triton never collide. The caller writes raw
 strain for every None.
 """
 
@@ -22,20 +23,24 @@ from tritonclient.utils import InferenceServerException
 
 from deepclean.services.cleaner.pipeline import Answer
 from deepclean.utils.errors import DeepCleanError
+from deepclean.utils.ifo import IFO
 from deepclean.utils.triton.client import StreamClient
 from deepclean.utils.triton.names import Role
+from deepclean.utils.triton.sequence_ids import SequenceIds
 from deepclean.utils.triton.served import ServedStream, fetch_served
 
 logger = logging.getLogger(__name__)
 
 
 class TritonLink:
-    """See the module docstring. ``url``: gRPC ``host:port``."""
+    """See the module docstring. ``url``: gRPC ``host:port``; ``ifo``: the detector cleaned
+    (part of the sequence ids)."""
 
     def __init__(
         self,
         url: str,
         *,
+        ifo: IFO | str = IFO.H1,
         grace: float = 1.0,
         backoff: float = 1.0,
         backoff_max: float = 30.0,
@@ -46,7 +51,8 @@ class TritonLink:
         self.poll_seconds, self.connect_timeout = poll_seconds, connect_timeout
         self.client: StreamClient | None = None
         self.served: ServedStream | None = None
-        self.sequence_id = 0
+        self.sequence_ids = SequenceIds(ifo)
+        self.sequence_id = 0  #: the current sequence's id (0: none started yet)
         self.sequence_start: int | None = None
         self.next_sample: int | None = None
         self.failures = 0
@@ -116,7 +122,7 @@ class TritonLink:
                 self._connect()
             start = first_sample != self.next_sample or self.sequence_start is None
             if start:
-                self.sequence_id += 1
+                self.sequence_id = self.sequence_ids.next()
                 self.sequence_start = first_sample
             deadline = time.monotonic() + self.grace
             began = time.perf_counter()

@@ -58,6 +58,7 @@ class CleanerService:
         self.pipeline = CleanerPipeline(settings.sample_rate, budget_of(settings), settings.bands)
         self.link = TritonLink(
             settings.triton_url,
+            ifo=settings.ifo,
             grace=settings.grace,
             backoff=settings.reconnect_backoff,
             backoff_max=settings.reconnect_backoff_max,

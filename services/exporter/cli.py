@@ -105,10 +105,14 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.exporter.app import Exporter, create_app
     from deepclean.services.exporter.repository import ModelStore
     from deepclean.utils.http_server import HttpServer
+    from deepclean.utils.locks import ServiceLock, repository_lock_path
     from deepclean.utils.logs import configure_logging
 
     settings, profile, channels = load(args)
     configure_logging("exporter", settings.log_level)
+    lock = ServiceLock(  # one exporter per model repository
+        repository_lock_path(settings.repository), f"exporter of {settings.repository}"
+    ).acquire()
     for name in ("torch.onnx", "onnx_ir", "onnxscript"):
         logging.getLogger(name).setLevel(logging.ERROR)
     stop = threading.Event()
@@ -153,3 +157,4 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        lock.release()

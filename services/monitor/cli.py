@@ -51,10 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ServerUnavailableError
     from deepclean.utils.http_server import HttpServer
+    from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
 
     settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
     configure_logging("monitor", settings.log_level)
+    lock = lock_service(settings.project_dir, "monitor", settings.ifo)  # one monitor per IFO
     service = MonitorService(settings, token=os.environ.get(TOKEN_ENV) or None)
     app = create_app(
         service.state,
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")
     except OSError as exc:
+        lock.release()
         raise ServerUnavailableError(
             f"status page cannot listen on {settings.host}:{settings.port}: {exc}"
         ) from exc
@@ -82,5 +85,6 @@ def run(args: argparse.Namespace) -> int:
         server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        lock.release()
     logger.info("monitor stopped at GPS %s after %d check(s)", service.latest, service.checks_done)
     return 0

@@ -41,12 +41,14 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.trainer.service import TrainerService
     from deepclean.services.trainer.settings import TrainerSettings
     from deepclean.utils.config import check_output_dir
+    from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
     from deepclean.utils.training.settings import load_profiled_settings
 
     settings, profile = load_profiled_settings(TrainerSettings, args)
     configure_logging("trainer", settings.log_level)
     check_output_dir(settings.project_dir, "project_dir")  # before minutes of waiting for frames
+    lock = lock_service(settings.project_dir, "trainer", settings.ifo)  # one trainer per IFO
     service = TrainerService(settings, profile=profile)
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -57,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        lock.release()
     logger.info("trainer stopped after %d run(s), %d successful", service.runs, successes)
     return 0

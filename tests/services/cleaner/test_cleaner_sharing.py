@@ -1,0 +1,124 @@
+"""Two cleaners on one Triton both clean; a third on a cleaner's folder exits at once.
+
+Every cleaner used to number its Triton sequences from 1: the second cleaner on a Triton took
+over the first one's sequence ("sequence ... has a conflict") and one of them fell back to raw
+strain. Here two cleaner processes (two project directories, one data directory, one Triton
+serving two streams) clean the same 24 s of backfilled data; both must write every second
+with PRODUCTION valid after the warm-up and OUT_DQ cleaned at the end, and neither may log a
+Triton failure. Meanwhile a third cleaner on the first one's project directory and IFO must
+exit with status 1 and one line naming the first one's pid.
+
+(Two cleaners of two IFOs cannot share one Triton's ``deepclean-stream`` today: its channel
+names carry the IFO. The ids also differ by IFO: ``tests/utils/triton/test_sequence_ids.py``.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from deepclean.utils.products import StateBit
+from deepclean.utils.triton.server import TritonServer, start_on_free_ports
+
+from .cleaner_helpers import (
+    IFO,
+    LIVE_GPS,
+    cleaned_files,
+    cleaner_argv,
+    make_repository,
+    read_cleaned,
+    simulate_backfill,
+    start_process,
+    stop_process,
+)
+
+pytestmark = pytest.mark.slow
+
+DURATION = 24  #: input seconds each cleaner cleans
+WARMUP = 4  #: s: first second tapered in, kernel + lag + settle (see test_cleaner_live)
+
+
+@pytest.fixture(scope="module")
+def triton(trained_model, tmp_path_factory) -> Iterator[TritonServer]:
+    model, channels = trained_model
+    root = tmp_path_factory.mktemp("sharing-repo")
+    repo = make_repository(root / "model_repo", channels, model, streams=2)
+    server = start_on_free_ports(repo, log_path=root / "triton.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def run(triton, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("sharing")
+    data = root / "data"
+    simulate_backfill(data, LIVE_GPS - 6, DURATION + 12)
+    projects = [root / "a", root / "b"]
+    argv = [
+        cleaner_argv(data, p, triton.grpc_url, LIVE_GPS, "--duration", str(DURATION))
+        for p in projects
+    ]
+    procs = [start_process(a, root / f"cleaner-{i}.log") for i, a in enumerate(argv)]
+    lock = projects[0] / "locks" / f"cleaner-{IFO}.lock"
+    try:
+        deadline = time.monotonic() + 120
+        while not (lock.is_file() and lock.read_text().strip() == str(procs[0].pid)):
+            assert procs[0].poll() is None, (root / "cleaner-0.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the first cleaner never took its lock"
+            time.sleep(0.1)
+        third = subprocess.run(
+            [sys.executable, "-m", "deepclean.services.cli", *argv[0]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        first_running = procs[0].poll() is None
+        codes = [p.wait(300) for p in procs]
+    finally:
+        for p in procs:
+            stop_process(p)
+    return {
+        "projects": projects,
+        "logs": [(root / f"cleaner-{i}.log").read_text() for i in range(2)],
+        "codes": codes,
+        "third": third,
+        "first_running": first_running,
+        "pid": procs[0].pid,
+        "lock": lock,
+    }
+
+
+def test_a_third_cleaner_on_the_same_folder_exits_at_once(run) -> None:
+    third = run["third"]
+    assert run["first_running"], "the first cleaner finished before the third one was tried"
+    assert third.returncode == 1, third.stderr[-3000:]
+    errors = [line for line in third.stderr.splitlines() if ": error: " in line]
+    assert errors == [
+        f"deepclean cleaner: error: another cleaner of {IFO} is running (pid {run['pid']}, "
+        f"lock {run['lock']}); stop it first, or give this one another project directory"
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_two_cleaners_on_one_triton_both_clean(run, which: int) -> None:
+    log = run["logs"][which]
+    assert run["codes"][which] == 0, log[-3000:]
+    assert "conflict" not in log and "writing raw strain" not in log, log[-3000:]
+    files = cleaned_files(run["projects"][which])
+    last = LIVE_GPS + DURATION - 3  # it needs 2 s of input after a second to write it
+    assert set(range(LIVE_GPS, last + 1)) <= set(files)
+    for gps in range(LIVE_GPS + WARMUP, last + 1):
+        bits = read_cleaned(files[gps])["DEEPCLEAN-STATE_VECTOR"]
+        assert np.all(bits & StateBit.PRODUCTION_VALID), f"GPS {gps}: production not valid"
+    end = read_cleaned(files[last])
+    assert np.all(end["DEEPCLEAN-STATE_VECTOR"] & StateBit.OUT_DQ_CLEANED)
+    assert not np.array_equal(
+        end["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"], end["DEEPCLEAN-RAW_STRAIN"]
+    )
