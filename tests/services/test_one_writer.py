@@ -116,9 +116,12 @@ def test_a_second_instance_exits_at_once_naming_the_first(service: str, tmp_path
         took = time.monotonic() - began
         assert second.returncode == 1, second.stderr[-3000:]
         errors = [line for line in second.stderr.splitlines() if ": error: " in line]
+        holder = (
+            f"exporter of {project / 'model_repo'}" if service == "exporter" else f"{service} of H1"
+        )
         assert errors == [
-            f"deepclean {service}: error: another {'exporter of ' + str(project / 'model_repo') if service == 'exporter' else service + ' of H1'} "
-            f"is running (pid {first.pid}, lock {lock}); stop it first, or give this one another "
+            f"deepclean {service}: error: another {holder} is running "
+            f"(pid {first.pid}, lock {lock}); stop it first, or give this one another "
             "project directory"
         ], second.stderr[-3000:]
         assert took < 60, f"the second {service} took {took:.1f} s to give up"

@@ -4,8 +4,8 @@ Triton keys a sequence's slot and state by its correlation id alone: two clients
 number their sequences 1, 2, ... on one server take over each other's sequences ("sequence
 ... has a conflict"), and the first one's cleaning falls back to raw strain. Each
 :class:`SequenceIds` therefore draws its ids from a block of its own, derived from the IFO,
-the process id and the start time, within Triton's uint64 correlation-id range and below 2**63 (tritonclient's gRPC
-request carries the id as an ``int64_param``)::
+the process id and the start time, within Triton's uint64 correlation-id range and below
+2**63 (tritonclient's gRPC request carries the id as an ``int64_param``)::
 
     bit 62..60  IFO (its position in the IFO enum + 1: never 0)
     bit 59..38  process id (22 bits: Linux's largest pid_max, 4194304)

@@ -3,7 +3,7 @@
 Every cleaner used to number its Triton sequences from 1: the second cleaner on a Triton took
 over the first one's sequence ("sequence ... has a conflict") and one of them fell back to raw
 strain. Here two cleaner processes (two project directories, one data directory, one Triton
-serving two streams) clean the same 24 s of backfilled data; both must write every second
+serving two streams) clean the same 24 s of data, fed in real time x2; both must write every second
 with PRODUCTION valid after the warm-up and OUT_DQ cleaned at the end, and neither may log a
 Triton failure. Meanwhile a third cleaner on the first one's project directory and IFO must
 exit with status 1 and one line naming the first one's pid.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +27,7 @@ from deepclean.utils.triton.server import TritonServer, start_on_free_ports
 from .cleaner_helpers import (
     IFO,
     LIVE_GPS,
+    Feeder,
     cleaned_files,
     cleaner_argv,
     make_repository,
@@ -35,6 +35,7 @@ from .cleaner_helpers import (
     simulate_backfill,
     start_process,
     stop_process,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -58,32 +59,32 @@ def triton(trained_model, tmp_path_factory) -> Iterator[TritonServer]:
 @pytest.fixture(scope="module")
 def run(triton, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("sharing")
-    data = root / "data"
-    simulate_backfill(data, LIVE_GPS - 6, DURATION + 12)
+    source, data = root / "source", root / "data"
+    simulate_backfill(source, LIVE_GPS - 6, DURATION + 10)
     projects = [root / "a", root / "b"]
-    argv = [
-        cleaner_argv(data, p, triton.grpc_url, LIVE_GPS, "--duration", str(DURATION))
-        for p in projects
-    ]
-    procs = [start_process(a, root / f"cleaner-{i}.log") for i, a in enumerate(argv)]
+    argv = [cleaner_argv(data, p, triton.grpc_url, LIVE_GPS) for p in projects]
     lock = projects[0] / "locks" / f"cleaner-{IFO}.lock"
-    try:
-        deadline = time.monotonic() + 120
-        while not (lock.is_file() and lock.read_text().strip() == str(procs[0].pid)):
-            assert procs[0].poll() is None, (root / "cleaner-0.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the first cleaner never took its lock"
-            time.sleep(0.1)
-        third = subprocess.run(
-            [sys.executable, "-m", "deepclean.services.cli", *argv[0]],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        first_running = procs[0].poll() is None
-        codes = [p.wait(300) for p in procs]
-    finally:
-        for p in procs:
-            stop_process(p)
+    last = LIVE_GPS + DURATION - 1
+    with Feeder(source, data, LIVE_GPS - 6, DURATION + 10, speed=2.0) as feeder:
+        wait_for(lambda: feeder.written >= LIVE_GPS - 6, 60, "the first fed frame")
+        procs = [start_process(a, root / f"cleaner-{i}.log") for i, a in enumerate(argv)]
+        try:
+            wait_for(
+                lambda: lock.is_file() and lock.read_text().strip() == str(procs[0].pid),
+                120,
+                "the first cleaner's lock",
+            )
+            third = subprocess.run(
+                [sys.executable, "-m", "deepclean.services.cli", *argv[0]],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            first_running = procs[0].poll() is None
+            for p in projects:
+                wait_for(lambda p=p: last in cleaned_files(p), 180, f"GPS {last} in {p}")
+        finally:
+            codes = [stop_process(p) for p in procs]
     return {
         "projects": projects,
         "logs": [(root / f"cleaner-{i}.log").read_text() for i in range(2)],
@@ -92,6 +93,7 @@ def run(triton, tmp_path_factory) -> dict:
         "first_running": first_running,
         "pid": procs[0].pid,
         "lock": lock,
+        "last": last,
     }
 
 
@@ -112,7 +114,7 @@ def test_two_cleaners_on_one_triton_both_clean(run, which: int) -> None:
     assert run["codes"][which] == 0, log[-3000:]
     assert "conflict" not in log and "writing raw strain" not in log, log[-3000:]
     files = cleaned_files(run["projects"][which])
-    last = LIVE_GPS + DURATION - 3  # it needs 2 s of input after a second to write it
+    last = run["last"]
     assert set(range(LIVE_GPS, last + 1)) <= set(files)
     for gps in range(LIVE_GPS + WARMUP, last + 1):
         bits = read_cleaned(files[gps])["DEEPCLEAN-STATE_VECTOR"]

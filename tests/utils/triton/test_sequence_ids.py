@@ -1,4 +1,4 @@
-"""Sequence ids: unique per IFO, process and start, inside Triton's (and tritonclient's int64) range."""
+"""Sequence ids: unique per IFO, process and start, in Triton's (and tritonclient's int64) range."""
 
 from __future__ import annotations
 
@@ -40,6 +40,6 @@ def test_the_counter_is_shared_by_the_process() -> None:
 
 
 def test_every_cleaner_used_to_start_at_the_same_id() -> None:
-    """The finding: every process started at 1. Two processes (pids) of one start second now differ."""
+    """The finding: every process started at 1. Two pids of one start second now differ."""
     first = {SequenceIds("H1", pid=pid, unix_seconds=T).next() for pid in (100, 101)}
     assert len(first) == 2 and 1 not in first
