@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "monitor": "deepclean.services.monitor.cli",
     "triton": "deepclean.services.triton.cli",
     "cleaner": "deepclean.services.cleaner.cli",
+    "cleaning": "deepclean.services.cleaning.cli",
     "up": "deepclean.services.up.cli",
     "wait-for": "deepclean.services.up.wait_cli",
 }

@@ -248,6 +248,7 @@ CODE_DEFAULTS = {
         "outdq_min": 4,
         "outdq_fftlength": 2.0,
         "outdq_taper": 1.0,
+        "stall_deadline": 30.0,
         "context": 6,
     },
     "monitor": {

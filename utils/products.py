@@ -30,7 +30,9 @@ channel                                                 rate     what
 ======================================================  =======  =============================
 
 Where PRODUCTION or CANARY could not be computed (Triton unreachable, stream warming up,
-witnesses missing) they hold the raw strain and the corresponding bits are clear.
+witnesses missing) they hold the raw strain and the corresponding bits are clear. While an
+operator has turned cleaning off (``deepclean cleaning disable``), OUT_DQ is exactly the raw
+strain and :attr:`StateBit.CLEANING_DISABLED` is set.
 
 DeepClean's ``config.pbtxt`` (model ``deepclean``) carries a parameter ``version_info``: a JSON
 object mapping each version (as a string) to :class:`VersionInfo` fields. The exporter writes
@@ -92,6 +94,8 @@ class StateBit(IntFlag):
     CANARY_VALID = 1 << 6  #: CANARY holds a warmed-up noise subtraction (Triton answered)
     INPUT_READY = 1 << 7  #: the input state vector says analysis-ready (``value & 3 == 3``)
     CANARY_TRAINED = 1 << 8  #: the canary model is a trained one
+    #: an operator turned cleaning off (``deepclean cleaning disable``): OUT_DQ is the raw strain
+    CLEANING_DISABLED = 1 << 9
 
 
 def cleaned_channels(ifo: IFO | str) -> list[str]:

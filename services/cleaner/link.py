@@ -9,8 +9,8 @@ abandons the sequence (ended on the server so the slot frees at once), waits a b
 (``backoff`` doubling up to ``backoff_max`` seconds) during which every second is answered
 with None at once, then starts a new sequence id (on the same gRPC stream if it is healthy,
 else on a new connection). Sequence ids come from a block unique to this process and IFO
-(:mod:`deepclean.utils.triton.sequence_ids`), so cleaners sharing a Triton never collide. The caller writes raw
-strain for every None.
+(:mod:`deepclean.utils.triton.sequence_ids`), so cleaners sharing a Triton never collide. The
+caller writes raw strain for every None.
 """
 
 from __future__ import annotations

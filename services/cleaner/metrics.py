@@ -1,5 +1,8 @@
 """The cleaner's Prometheus metrics and its small HTTP server (``/metrics``, ``/health``).
 
+``/health`` answers 503 with the problems when input frames keep arriving but no cleaned
+frame has been written within the deadline (:class:`deepclean.utils.liveness.Progress`).
+
 Latency = time the cleaned frame was renamed into place - time the strain frame of that
 second appeared (its file's modification time: the writer renames it into place). Stage
 histograms split it: ``read`` (frame appeared -> read and validated), ``lookahead`` (waiting
@@ -22,6 +25,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from deepclean.utils.liveness import Liveness
 
 LATENCY_BUCKETS = (
     0.25,
@@ -99,7 +104,18 @@ class CleanerMetrics:
         self.versions = Gauge(
             "deepclean_cleaner_version", "DeepClean version in use", ["role"], registry=r
         )
+        self.unwritten = Counter(
+            "deepclean_cleaner_frames_not_written",
+            "cleaned frames not written because the disk was full (ENOSPC/EDQUOT)",
+            registry=r,
+        )
+        self.cleaning_enabled = Gauge(
+            "deepclean_cleaner_cleaning_enabled",
+            "1 while cleaning is on, 0 while an operator has turned it off (OUT_DQ = raw)",
+            registry=r,
+        )
         self.health: dict = {"status": "starting"}
+        self.liveness = Liveness()  #: what /health judges besides the status (stalled writes)
         self.lock = threading.Lock()
 
     def set_health(self, **values: object) -> None:
@@ -108,8 +124,13 @@ class CleanerMetrics:
             self.health["updated"] = time.time()
 
     def health_json(self) -> dict:
+        """The health facts; ``status`` "stalled" and the ``problems`` when there are any."""
         with self.lock:
-            return dict(self.health)
+            health = dict(self.health)
+        problems = self.liveness.problems()
+        if problems:
+            health.update(status="stalled", problems=problems)
+        return health
 
 
 class _Handler(BaseHTTPRequestHandler):

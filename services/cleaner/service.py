@@ -22,9 +22,13 @@ from deepclean.services.cleaner.metrics import CleanerMetrics, MetricsServer
 from deepclean.services.cleaner.output import newest_written, write_cleaned
 from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
 from deepclean.services.cleaner.settings import CleanerSettings
+from deepclean.services.cleaner.switch import switched_off
+from deepclean.utils.disk import DiskFull, is_disk_full, watch_disk
 from deepclean.utils.frames.crawler import gps_now, newest_frame, resolve_start
 from deepclean.utils.frames.naming import FrameKind, frame_path, strain_channel, stream_dir
 from deepclean.utils.frames.reader import DroppedFrame, FrameStream
+from deepclean.utils.kill_switch import SwitchWatcher
+from deepclean.utils.liveness import Progress
 from deepclean.utils.products import StateBit
 from deepclean.utils.triton.names import Role
 
@@ -72,6 +76,12 @@ class CleanerService:
         self.written = 0
         self._stop = threading.Event()
         self._read_times: dict[int, float] = {}
+        self.writing = self.metrics.liveness.add(
+            Progress("input frames arrive but no cleaned frame is written", settings.stall_deadline)
+        )
+        self.disk_full = DiskFull("cleaned frames")
+        self.switch = SwitchWatcher(settings.project_dir, settings.ifo)  #: the kill switch
+        watch_disk(self.metrics.registry, [settings.project_dir])
 
     def stop(self) -> None:
         """Stop after the current second (safe from a signal handler or another thread)."""
@@ -184,8 +194,11 @@ class CleanerService:
         self._read_times[item.gps] = now
         for old in [k for k in self._read_times if k < item.gps - 30]:
             del self._read_times[old]
-        if isinstance(item, DroppedFrame) and item.gps >= first:
-            self.metrics.dropped.inc()
+        if isinstance(item, DroppedFrame):
+            if item.gps >= first:
+                self.metrics.dropped.inc()
+        else:
+            self.writing.arrived()
         self._configure(self.link.poll())
         for second in self.pipeline.push(item, self.link.infer):
             if second.gps >= first:
@@ -198,7 +211,22 @@ class CleanerService:
 
     def _write(self, second: CleanedSecond, triggered: float) -> None:
         s = self.settings
-        path = write_cleaned(s.project_dir, s.ifo, second)
+        switch = self.switch.state()  # read for every frame: effective from the next one written
+        if not switch.enabled:
+            second = switched_off(second)
+        self.metrics.cleaning_enabled.set(1 if switch.enabled else 0)
+        self.metrics.set_health(cleaning=switch.describe())
+        try:
+            path = write_cleaned(s.project_dir, s.ifo, second)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            self.disk_full.failed(f"GPS {second.gps}", exc)
+            self.metrics.unwritten.inc()
+            self.writing.note = f"disk full: {self.disk_full.skipped} frame(s) not written"
+            return
+        self.disk_full.wrote(f"GPS {second.gps}")
+        self.writing.done()
         done = time.time()
         self.written += 1
         strain = frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, second.gps)

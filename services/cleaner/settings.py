@@ -87,6 +87,11 @@ class CleanerSettings(SharedSettings):
         2.0, description="Welch segment of the OUT_DQ ASD ratio, seconds"
     )
     outdq_taper: PositiveFloat = Field(1.0, le=1.0, description="OUT_DQ taper in/out, seconds")
+    stall_deadline: PositiveFloat = Field(
+        30.0,
+        description="seconds input frames may keep arriving with no cleaned frame written before "
+        "/health answers 503",
+    )
     context: NonNegativeInt = Field(
         6,
         description="seconds read before the first second to write (resampler, warm-up, filter "

@@ -32,6 +32,7 @@ from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState, RatioPoint
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.watch import DirectoryWatcher
+from deepclean.utils.kill_switch import SwitchWatcher
 from deepclean.utils.monitoring.asd import asd
 from deepclean.utils.monitoring.decision import Decision, Thresholds, Verdict
 from deepclean.utils.monitoring.segment import SecondSummary, check_segment
@@ -74,6 +75,7 @@ class MonitorService:
         self._archive_summary: tuple[int, int | None] | None = (
             None  #: (files, end GPS) of the archive
         )
+        self.switch = SwitchWatcher(s.project_dir, s.ifo)  #: the kill switch
         self.jobs: queue.Queue[Segment] = queue.Queue(maxsize=1)
         self.checks_queued = 0  #: segments handed to the checker
         self.checks_done = 0  #: segments the checker finished
@@ -298,6 +300,15 @@ class MonitorService:
             decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
         else:
             production, canary = versions.production.version, versions.canary.version
+            switch = self.switch.state()
+            if not switch.enabled:  # the kill switch: no promotion, no rollback
+                decision = tracker.skip(
+                    segment.end, production, canary, f"{switch.describe()}; no model change"
+                )
+                logger.info("%s", decision.describe())
+                self.state.record_decision(decision)
+                self.state.save()
+                return decision
             if not tracker.should_check(production, canary):
                 return None
             usable = check_segment(

@@ -22,6 +22,7 @@ reads them), because:
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import os
 import tempfile
@@ -56,6 +57,21 @@ class Channel:
 
 
 # --------------------------------------------------------------------------- writing
+
+
+def _raise_if_disk_full(path: Path, channels: Sequence[Channel], exc: Exception) -> None:
+    """LALFrame reports a full disk as a bare "I/O error": raise ``OSError(ENOSPC)`` when the
+    filesystem has less room than the frame's samples need, so callers can tell it apart."""
+    from deepclean.utils.disk import free_bytes
+
+    found = free_bytes(path.parent)
+    needed = sum(np.asarray(c.data).nbytes for c in channels) + 65536
+    if found is not None and found[0] < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"no space left on device for frame file {path} ({found[0]} bytes free, "
+            f"~{needed} needed; LALFrame: {exc})",
+        ) from exc
 
 
 def write_frame(
@@ -97,6 +113,7 @@ def write_frame(
                 lalframe.FrameUFrameHWrite(stream, frame)
                 del stream  # closes the file
             except RuntimeError as exc:
+                _raise_if_disk_full(path, channels, exc)
                 raise FrameError(f"frame file {path}: LALFrame could not write it: {exc}") from exc
         os.chmod(
             tmp, _file_mode()

@@ -1,0 +1,29 @@
+"""While cleaning is switched off the monitor neither promotes nor rolls back; back on, it does.
+
+Same synthetic frames with known ratios as ``test_monitor_decisions.py`` (a canary that would
+be promoted after 3 passes), against the real HTTP stand-in for the exporter."""
+
+from deepclean.services.monitor.service import MonitorService
+from deepclean.utils.kill_switch import set_switch
+from deepclean.utils.monitoring.decision import Verdict
+
+from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
+
+
+def test_no_promotion_while_cleaning_is_off(tmp_path):
+    set_switch(tmp_path, "H1", enabled=False, reason="operator test")
+    with FakeExporter(version_entry(1), version_entry(2)) as exporter:
+        service = MonitorService(settings(tmp_path, exporter.url), token="s3cret")
+        with Running(service, tmp_path) as run:
+            run.feed(GPS, 8 * 4 + 1, Second(production_scale=0.5, canary_scale=0.4))
+            decisions = list(service.state.decisions)
+            assert [d.verdict for d in decisions] == [Verdict.SKIP] * 4
+            assert all(
+                "cleaning off" in d.reason and "operator test" in d.reason for d in decisions
+            )
+            assert exporter.promotions() == []
+            set_switch(tmp_path, "H1", enabled=True, reason="back on")
+            run.feed(GPS + 33, 8 * 3, Second(production_scale=0.5, canary_scale=0.4))
+        verdicts = [d.verdict for d in service.state.decisions]
+        assert verdicts == [Verdict.SKIP] * 4 + [Verdict.PASS, Verdict.PASS, Verdict.PROMOTE]
+        assert [body for _, body in exporter.promotions()] == [{"version": 2}]
