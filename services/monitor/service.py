@@ -8,14 +8,13 @@ seconds to the **checker**. It only touches local files, so it keeps the carouse
 even while the exporter is slow or down. The checker asks the exporter for the versions
 (retried with backoff), draws the latest ASDs, records the ratios, runs the decision
 (:mod:`deepclean.utils.monitoring.decision`) and calls ``POST /promote``; a failed promotion
-is retried at the next check. One log line per cycle says GPS, latency and what changed.
-Restart: archived seconds are read back from the archive file names, the decision state
-from ``$PROJECT_DIR/monitor/state.json``.
+is retried at the next check (:mod:`.checker`). One log line per cycle says GPS, latency
+and what changed. Restart: archived seconds are read back from the archive file names, the
+decision state from ``$PROJECT_DIR/monitor/state.json``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
@@ -24,21 +23,17 @@ from pathlib import Path
 
 from deepclean.services.monitor.archive import Archive
 from deepclean.services.monitor.carousel import Carousel
-from deepclean.services.monitor.cleaned import SERIES, CleanedSecond, Segment, read_cleaned
-from deepclean.services.monitor.exporter import ExporterClient, ModelVersion
-from deepclean.services.monitor.plots import asd_png
-from deepclean.services.monitor.served import served_versions, unix_to_gps
+from deepclean.services.monitor.checker import CanaryChecker
+from deepclean.services.monitor.cleaned import CleanedSecond, Segment, read_cleaned
+from deepclean.services.monitor.exporter_client import ExporterClient
+from deepclean.services.monitor.served import unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
-from deepclean.services.monitor.state import MonitorState, RatioPoint
+from deepclean.services.monitor.state import MonitorState
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.watch import DirectoryWatcher
-from deepclean.utils.kill_switch import SwitchWatcher
-from deepclean.utils.monitoring.asd import asd
-from deepclean.utils.monitoring.decision import Decision, Thresholds, Verdict
-from deepclean.utils.monitoring.segment import SecondSummary, check_segment
+from deepclean.utils.monitoring.decision import Thresholds
+from deepclean.utils.monitoring.segment import SecondSummary
 from deepclean.utils.monitoring.spans import to_archive
-from deepclean.utils.products import CLEANED_RATE_HZ, Product
-from deepclean.utils.signal.metrics import band_ratio
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +52,7 @@ class MonitorService:
             passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance
         )
         self.state = MonitorState(Path(s.project_dir) / "monitor", thresholds, s.plot_history)
-        self.exporter = ExporterClient(
+        exporter = ExporterClient(
             s.exporter_url,
             token=token,
             retries=s.exporter_retries,
@@ -65,6 +60,7 @@ class MonitorService:
             timeout=s.exporter_timeout,
             stop=self.stop_event,
         )
+        self.checker = CanaryChecker(s, self.state, exporter)
         self.buffer: OrderedDict[int, CleanedSecond] = OrderedDict()
         self.summaries: dict[int, SecondSummary | None] = {}
         self.latest: int | None = None  #: newest GPS read
@@ -72,16 +68,13 @@ class MonitorService:
         self.archived: set[int] = set()
         self.unarchivable: set[int] = set()
         self.last_archived: str | None = None
-        self._archive_summary: tuple[int, int | None] | None = (
-            None  #: (files, end GPS) of the archive
-        )
-        self.switch = SwitchWatcher(s.project_dir, s.ifo)  #: the kill switch
+        #: (files, end GPS) of the archive
+        self._archive_summary: tuple[int, int | None] | None = None
         self.jobs: queue.Queue[Segment] = queue.Queue(maxsize=1)
         self.checks_queued = 0  #: segments handed to the checker
         self.checks_done = 0  #: segments the checker finished
         self.checks_dropped = 0  #: segments dropped because the checker was still busy
         self.processed: int | None = None  #: newest GPS a whole loop cycle went through
-        self._warned_bands: set[int] = set()
 
     def stop(self) -> None:
         """Stop both threads (safe from a signal handler)."""
@@ -95,9 +88,8 @@ class MonitorService:
         checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
         checker.start()
         try:
-            self.carousel.directory.mkdir(
-                parents=True, exist_ok=True
-            )  # watched before the cleaner's first frame
+            # watched before the cleaner's first frame
+            self.carousel.directory.mkdir(parents=True, exist_ok=True)
             self._resume()
             with DirectoryWatcher(self.carousel.directory) as watcher:
                 woke = False
@@ -105,12 +97,10 @@ class MonitorService:
                     generation = watcher.generation()
                     present = self.carousel.seconds()
                     new = [g for g in present if self.latest is None or g > self.latest]
-                    if (
-                        new or not woke
-                    ):  # a writer's other events (temporary file, rename) change nothing
-                        self._housekeeping(
-                            present
-                        )  # first: the carousel is bounded before frames are read
+                    # a writer's other events (temporary file, rename) change nothing
+                    if new or not woke:
+                        # first: the carousel is bounded before frames are read
+                        self._housekeeping(present)
                     if new:
                         self._read(new)
                         self._maybe_check()
@@ -201,9 +191,8 @@ class MonitorService:
                 self.archived = {g for g in self.archived if g >= oldest}
                 self.unarchivable = {g for g in self.unarchivable if g >= oldest}
             self.state.record_carousel(len(present) - len(deleted), self.carousel.max_seen)
-            if (
-                pending or self._archive_summary is None
-            ):  # the archive changes only when a span is written
+            # the archive changes only when a span is written
+            if pending or self._archive_summary is None:
                 if self.latest is not None:
                     self.archive.enforce_retention(self.latest + 1)
                 files = self.archive.files()
@@ -259,148 +248,7 @@ class MonitorService:
             except queue.Empty:
                 continue
             try:
-                self.check(segment)
+                self.checker.check(segment)
             except Exception:  # noqa: BLE001 - a bug in one check must not stop monitoring
                 logger.exception("check of the segment ending at GPS %d failed", segment.end)
             self.checks_done += 1
-
-    def _bands(self, model: ModelVersion) -> list[tuple[float, float]]:
-        if model.info.bands:
-            return [(float(lo), float(hi)) for lo, hi in model.info.bands]
-        if model.version not in self._warned_bands:
-            self._warned_bands.add(model.version)
-            logger.warning(
-                "version %d has no bands in its version info (training metadata missing?); "
-                "using the configured band(s) %s Hz",
-                model.version,
-                self.settings.bands,
-            )
-        return list(self.settings.bands)
-
-    def check(self, segment: Segment) -> Decision | None:
-        """One check of ``segment``: versions, plots, ratios, decision, promotion."""
-        s = self.settings
-        versions = self.exporter.versions()
-        self.state.record_versions(
-            None
-            if versions is None
-            else {
-                "production": _describe(versions.production),
-                "canary": _describe(versions.canary),
-            },
-            self.exporter.last_error,
-        )
-        self.state.served = served_versions(s.triton_url)
-        bands = self._bands(versions.canary) if versions else list(s.bands)
-        ratios = self._ratios(segment, bands) if segment.complete else None
-        tracker = self.state.tracker
-        if versions is None:
-            if tracker.canary is None:
-                return None
-            decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
-        else:
-            production, canary = versions.production.version, versions.canary.version
-            switch = self.switch.state()
-            if not switch.enabled:  # the kill switch: no promotion, no rollback
-                decision = tracker.skip(
-                    segment.end, production, canary, f"{switch.describe()}; no model change"
-                )
-                logger.info("%s", decision.describe())
-                self.state.record_decision(decision)
-                self.state.save()
-                return decision
-            if not tracker.should_check(production, canary):
-                return None
-            usable = check_segment(
-                segment.summaries, segment.end, segment.length, production, canary
-            )
-            if not usable.usable or ratios is None:
-                decision = tracker.skip(segment.end, production, canary, usable.describe())
-            else:
-                production_ratio = (
-                    ratios["production"] if versions.production.info.trained else None
-                )
-                decision = tracker.check(
-                    segment.end, production, canary, ratios["canary"], production_ratio
-                )
-                if decision.verdict is Verdict.PROMOTE:
-                    decision = self._promote(decision)
-        log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
-        log("%s", decision.describe())
-        self.state.record_decision(decision)
-        self.state.save()
-        return decision
-
-    def _promote(self, decision: Decision) -> Decision:
-        answer = self.exporter.promote(decision.canary)
-        if answer is None:
-            return dataclasses.replace(
-                decision,
-                reason=f"{decision.reason}; promotion request failed "
-                f"({self.exporter.last_error}), retried at the next check",
-            )
-        self.state.tracker.promoted(decision.canary)
-        logger.warning("promoted canary %d to production (exporter: %s)", decision.canary, answer)
-        now = (
-            {k: answer.get(k) for k in ("production", "canary")}
-            if isinstance(answer, dict)
-            else answer
-        )
-        return dataclasses.replace(decision, reason=f"promoted; exporter now serves {now}")
-
-    def _ratios(
-        self, segment: Segment, bands: list[tuple[float, float]]
-    ) -> dict[str, float] | None:
-        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when
-        usable)."""
-        s = self.settings
-        data = segment.stacked()
-        freqs, asds = asd(data, CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average)
-        by_name = {p: asds[i] for i, p in enumerate(SERIES)}
-        raw = by_name[Product.RAW]
-        ratios = {
-            "production": band_ratio(by_name[Product.PRODUCTION], raw, freqs, bands),
-            "canary": band_ratio(by_name[Product.CANARY], raw, freqs, bands),
-            "out_dq": band_ratio(by_name[Product.OUT_DQ], raw, freqs, bands),
-        }
-        last = segment.summaries.get(segment.end - 1)
-        title = (
-            f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
-            f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
-            f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}"
-        )
-        names = {
-            Product.RAW: "raw",
-            Product.PRODUCTION: "production",
-            Product.CANARY: "canary",
-            Product.OUT_DQ: "out_dq",
-        }
-        self.state.set_plots(
-            segment.end,
-            {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)},
-        )
-        if (
-            last is not None
-            and check_segment(
-                segment.summaries,
-                segment.end,
-                segment.length,
-                last.production or 0,
-                last.canary or 0,
-            ).usable
-        ):
-            self.state.record_ratio(
-                RatioPoint(
-                    segment.end,
-                    last.production,
-                    last.canary,
-                    ratios["production"],
-                    ratios["canary"],
-                    ratios["out_dq"],
-                )
-            )
-        return ratios
-
-
-def _describe(model: ModelVersion) -> dict:
-    return {"version": model.version, **model.info.to_json()}

@@ -3,7 +3,7 @@ metadata missing), a corrupt cleaned frame. Each is logged and the monitor keeps
 
 import logging
 
-from deepclean.services.monitor.exporter import ExporterClient
+from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.services.monitor.service import MonitorService
 from deepclean.utils.monitoring.decision import Verdict
 

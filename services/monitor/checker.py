@@ -1,0 +1,181 @@
+"""The canary check the monitor's checker thread runs on each segment of cleaned data.
+
+One check: ask the exporter for the versions (:mod:`.exporter_client`, retried with backoff),
+draw the latest ASDs of raw, production, canary and OUT_DQ, record the in-band ratios, run
+the decision (:mod:`deepclean.utils.monitoring.decision`) and, on a promotion, call
+``POST /promote``; a failed promotion is retried at the next check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from deepclean.services.monitor.cleaned import SERIES, Segment
+from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion
+from deepclean.services.monitor.plots import asd_png
+from deepclean.services.monitor.served import served_versions
+from deepclean.services.monitor.settings import MonitorSettings
+from deepclean.services.monitor.state import MonitorState, RatioPoint
+from deepclean.utils.kill_switch import SwitchWatcher
+from deepclean.utils.monitoring.asd import asd
+from deepclean.utils.monitoring.decision import Decision, Verdict
+from deepclean.utils.monitoring.segment import check_segment
+from deepclean.utils.products import CLEANED_RATE_HZ, Product
+from deepclean.utils.signal.metrics import band_ratio
+
+logger = logging.getLogger(__name__)
+
+
+class CanaryChecker:
+    """Checks segments against the versions the exporter serves; records into ``state``."""
+
+    def __init__(
+        self, settings: MonitorSettings, state: MonitorState, exporter: ExporterClient
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.exporter = exporter
+        self._warned_bands: set[int] = set()
+        self.switch = SwitchWatcher(settings.project_dir, settings.ifo)  #: the kill switch
+
+    def _bands(self, model: ModelVersion) -> list[tuple[float, float]]:
+        if model.info.bands:
+            return [(float(lo), float(hi)) for lo, hi in model.info.bands]
+        if model.version not in self._warned_bands:
+            self._warned_bands.add(model.version)
+            logger.warning(
+                "version %d has no bands in its version info (training metadata missing?); "
+                "using the configured band(s) %s Hz",
+                model.version,
+                self.settings.bands,
+            )
+        return list(self.settings.bands)
+
+    def check(self, segment: Segment) -> Decision | None:
+        """One check of ``segment``: versions, plots, ratios, decision, promotion."""
+        s = self.settings
+        versions = self.exporter.versions()
+        self.state.record_versions(
+            None
+            if versions is None
+            else {
+                "production": _describe(versions.production),
+                "canary": _describe(versions.canary),
+            },
+            self.exporter.last_error,
+        )
+        self.state.served = served_versions(s.triton_url)
+        bands = self._bands(versions.canary) if versions else list(s.bands)
+        ratios = self._ratios(segment, bands) if segment.complete else None
+        tracker = self.state.tracker
+        if versions is None:
+            if tracker.canary is None:
+                return None
+            decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
+        else:
+            production, canary = versions.production.version, versions.canary.version
+            switch = self.switch.state()
+            if not switch.enabled:  # the kill switch: no promotion, no rollback
+                decision = tracker.skip(
+                    segment.end, production, canary, f"{switch.describe()}; no model change"
+                )
+                logger.info("%s", decision.describe())
+                self.state.record_decision(decision)
+                self.state.save()
+                return decision
+            if not tracker.should_check(production, canary):
+                return None
+            usable = check_segment(
+                segment.summaries, segment.end, segment.length, production, canary
+            )
+            if not usable.usable or ratios is None:
+                decision = tracker.skip(segment.end, production, canary, usable.describe())
+            else:
+                production_ratio = (
+                    ratios["production"] if versions.production.info.trained else None
+                )
+                decision = tracker.check(
+                    segment.end, production, canary, ratios["canary"], production_ratio
+                )
+                if decision.verdict is Verdict.PROMOTE:
+                    decision = self._promote(decision)
+        log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
+        log("%s", decision.describe())
+        self.state.record_decision(decision)
+        self.state.save()
+        return decision
+
+    def _promote(self, decision: Decision) -> Decision:
+        answer = self.exporter.promote(decision.canary)
+        if answer is None:
+            return dataclasses.replace(
+                decision,
+                reason=f"{decision.reason}; promotion request failed "
+                f"({self.exporter.last_error}), retried at the next check",
+            )
+        self.state.tracker.promoted(decision.canary)
+        logger.warning("promoted canary %d to production (exporter: %s)", decision.canary, answer)
+        now = (
+            {k: answer.get(k) for k in ("production", "canary")}
+            if isinstance(answer, dict)
+            else answer
+        )
+        return dataclasses.replace(decision, reason=f"promoted; exporter now serves {now}")
+
+    def _ratios(
+        self, segment: Segment, bands: list[tuple[float, float]]
+    ) -> dict[str, float] | None:
+        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when
+        usable)."""
+        s = self.settings
+        data = segment.stacked()
+        freqs, asds = asd(data, CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average)
+        by_name = {p: asds[i] for i, p in enumerate(SERIES)}
+        raw = by_name[Product.RAW]
+        ratios = {
+            "production": band_ratio(by_name[Product.PRODUCTION], raw, freqs, bands),
+            "canary": band_ratio(by_name[Product.CANARY], raw, freqs, bands),
+            "out_dq": band_ratio(by_name[Product.OUT_DQ], raw, freqs, bands),
+        }
+        last = segment.summaries.get(segment.end - 1)
+        title = (
+            f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
+            f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
+            f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}"
+        )
+        names = {
+            Product.RAW: "raw",
+            Product.PRODUCTION: "production",
+            Product.CANARY: "canary",
+            Product.OUT_DQ: "out_dq",
+        }
+        self.state.set_plots(
+            segment.end,
+            {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)},
+        )
+        if (
+            last is not None
+            and check_segment(
+                segment.summaries,
+                segment.end,
+                segment.length,
+                last.production or 0,
+                last.canary or 0,
+            ).usable
+        ):
+            self.state.record_ratio(
+                RatioPoint(
+                    segment.end,
+                    last.production,
+                    last.canary,
+                    ratios["production"],
+                    ratios["canary"],
+                    ratios["out_dq"],
+                )
+            )
+        return ratios
+
+
+def _describe(model: ModelVersion) -> dict:
+    return {"version": model.version, **model.info.to_json()}
