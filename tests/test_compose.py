@@ -17,7 +17,8 @@ import yaml
 from dotenv import dotenv_values
 
 from deepclean.services.cli import build_parser
-from deepclean.utils.config import SharedSettings, _env_names, given_flags, load_settings
+from deepclean.utils.config import SharedSettings, given_flags, load_settings
+from deepclean.utils.config.layers import _env_names
 from deepclean.utils.training.settings import PROFILE_ENV, Profile
 
 ROOT = Path(__file__).resolve().parents[1]

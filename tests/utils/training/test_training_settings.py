@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from deepclean.utils.config import _REPO_PYPROJECT, load_settings
+from deepclean.utils.config import load_settings
+from deepclean.utils.config.layers import _REPO_PYPROJECT
 from deepclean.utils.errors import ConfigError
 from deepclean.utils.training.settings import (
     Profile,

@@ -1,0 +1,94 @@
+"""The shared settings model and the value types settings are declared with."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+from deepclean.utils.ifo import IFO
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+#: the last GPS second a GWF frame can hold (LIGOTimeGPS keeps seconds in a signed 32-bit int)
+MAX_GPS = 2**31 - 1
+#: a GPS second a frame can start at: the type of every ``start`` setting
+GPSSecond = typing.Annotated[int, Field(ge=0, le=MAX_GPS)]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or 1 <= parts.port <= 65535
+    except ValueError:  # urlsplit's own check of the port
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ValueError(
+            "not an HTTP URL; allowed: http(s)://HOST[:PORT][/PATH] with a port 1-65535"
+        )
+    return value
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or "/" in value or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("not a gRPC address; allowed: HOST:PORT (no scheme) with a port 1-65535")
+    return value
+
+
+#: an http(s) URL of another service (the exporter)
+HttpUrl = typing.Annotated[str, AfterValidator(_http_url)]
+#: a gRPC address HOST:PORT (Triton)
+HostPort = typing.Annotated[str, AfterValidator(_host_port)]
+
+
+class SharedSettings(BaseModel):
+    """Settings every service shares (the base table ``[tool.deepclean]``)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False
+    )  # no NaN/inf setting anywhere
+    #: name of the service table ``[tool.deepclean.<service>]`` and of the env prefix
+    service: ClassVar[str] = ""
+
+    ifo: IFO = Field(IFO.H1, description="interferometer: H1, L1, V1 or K1")
+    sample_rate: PositiveFloat = Field(
+        4096.0, description="sample rate of every processed channel, Hz"
+    )
+    freq_low: list[PositiveFloat] = Field(
+        [58.0], description="lower edge(s) of the cleaning band(s), Hz"
+    )
+    freq_high: list[PositiveFloat] = Field(
+        [62.0], description="upper edge(s) of the cleaning band(s), Hz"
+    )
+    data_dir: Path = Field(
+        Path("./data"), description="root of the detector frame stream (kafka/, lldetchar/)"
+    )
+    project_dir: Path = Field(
+        Path("./project"), description="root of trained models, model repository, cleaned frames"
+    )
+    log_level: LogLevel = Field("INFO", description="log level")
+
+    @model_validator(mode="after")
+    def _check_bands(self) -> SharedSettings:
+        if len(self.freq_low) != len(self.freq_high):
+            raise ValueError(
+                f"freq_low has {len(self.freq_low)} band edge(s) and freq_high "
+                f"{len(self.freq_high)}; "
+                "give one low and one high edge per band"
+            )
+        for low, high in zip(self.freq_low, self.freq_high):
+            if not low < high < self.sample_rate / 2:
+                raise ValueError(
+                    f"band {low}-{high} Hz is not allowed: need freq_low < freq_high < Nyquist "
+                    f"({self.sample_rate / 2} Hz)"
+                )
+        return self
+
+    @property
+    def bands(self) -> list[tuple[float, float]]:
+        """The cleaning bands as ``(low, high)`` pairs in Hz."""
+        return list(zip(self.freq_low, self.freq_high))
