@@ -53,6 +53,8 @@ def detector_config(settings: SimulateSettings) -> DetectorConfig:
         couplings=tuple(zip(settings.coupled_witnesses, settings.coupling_weights)),
         bilinear_asd_ratio=settings.bilinear_asd_ratio,
         linear_amplitude=settings.linear_amplitude,
+        drift=settings.drift(),
+        harmonics=settings.harmonic_coupling(),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from deepclean.services.simulate.coupling_settings import CouplingChangeSettings
 from deepclean.utils.config import MAX_GPS, SharedSettings
 from deepclean.utils.simulation import channels as ch
 from deepclean.utils.simulation.waveforms import InjectionKind
@@ -55,8 +56,9 @@ def check_gps_span(start: int, duration: int) -> None:
         )
 
 
-class SimulateSettings(SharedSettings):
-    """Options of the simulated detector. Faults are deterministic for ``seed``."""
+class SimulateSettings(SharedSettings, CouplingChangeSettings):
+    """Options of the simulated detector. Faults are deterministic for ``seed``; harmonic
+    coupling and the coupling's changes in time are in :class:`CouplingChangeSettings`."""
 
     service: ClassVar[str] = "simulate"
 
@@ -228,6 +230,10 @@ class SimulateSettings(SharedSettings):
                 f"coupled_witnesses lists {ch.MAINS}; it couples linearly by construction, "
                 "list ASC witnesses"
             )
+        asc = [n for n in names if n != ch.MAINS]
+        problems = self.drift().check_witnesses(self.coupled_witnesses, asc)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def injecting(self) -> bool:

@@ -12,8 +12,12 @@ started), and consecutive seconds join seamlessly (filters carry their history).
 - ``mains``: the mains line (60 Hz or 50 Hz) with slowly wandering amplitude and frequency;
 - ``channels``: witness names, native sample rates and default couplings per IFO, and the
   channel list (strain first, then witnesses sorted);
+- ``drift``: coupling that changes with time (slow drift of the weights, a step at a GPS,
+  the mains frequency shifting), a function of absolute GPS time; off by default;
+- ``harmonics``: coupling at the line's harmonics (and the harmonics in the mains monitor);
 - ``detector``: ``SimulatedDetector`` composing them: strain = background + linear mains
-  coupling + bilinear (mains x ASC) coupling, plus the witness channels at native rates;
+  coupling + bilinear (mains x ASC) coupling (+ the same at the harmonics), plus the witness
+  channels at native rates;
 - ``waveforms``: LALSimulation signals (IMRPhenomD, TaylorT4, sine-Gaussians) projected on a
   detector and placed on the sample grid;
 - ``injections``: the deterministic injection plan (times, parameters, sizing by SNR).

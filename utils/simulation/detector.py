@@ -34,6 +34,8 @@ from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.ifo import IFO
 from deepclean.utils.simulation import channels as ch
 from deepclean.utils.simulation import interp
+from deepclean.utils.simulation.drift import Drift
+from deepclean.utils.simulation.harmonics import Harmonic, check_harmonics
 from deepclean.utils.simulation.mains import MainsLine
 from deepclean.utils.simulation.noise import ColouredNoise, fir_asd, fir_from_asd, white_noise
 from deepclean.utils.simulation.spectra import AngularSpectrum, background_asd
@@ -86,6 +88,8 @@ class DetectorConfig:
     amplitude_wander: float = 0.05  #: total relative depth of the mains amplitude wander
     frequency_wander_hz: float = 0.004  #: total excursion of the mains frequency wander, Hz
     asc_filter_s: int = 8  #: length of the ASC colouring filter, s
+    drift: Drift = Drift()  #: how the coupling changes with time (none by default)
+    harmonics: tuple[Harmonic, ...] = ()  #: coupling at the line's harmonics (none by default)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ifo", IFO(self.ifo))
@@ -108,6 +112,10 @@ class DetectorConfig:
             problems.append(f"seed {self.seed} must be >= 0")
         if self.bilinear_asd_ratio < 0 or self.linear_amplitude < 0:
             problems.append("bilinear_asd_ratio and linear_amplitude must be >= 0")
+        asc = [w for w in self.witnesses if w != ch.MAINS]
+        problems += self.drift.check_witnesses([n for n, _ in self.couplings], asc)
+        nyquist = ch.native_rate(ch.MAINS) / 2
+        problems += check_harmonics(self.harmonics, self.line_frequency_hz, nyquist)
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -156,6 +164,7 @@ class SimulatedDetector:
             amplitude_depth=config.amplitude_wander,
             frequency_depth_hz=config.frequency_wander_hz,
         )
+        self.mains = config.drift.shifted_mains(self.mains, seed)
         bg_taps = fir_from_asd(
             background_asd, self.strain_rate, BACKGROUND_FILTER_S * self.strain_rate
         )
@@ -187,10 +196,20 @@ class SimulatedDetector:
             self._asc.next(),
         ]  # seconds gps-1, gps, gps+1
         couplings = config.coupling_map
-        self._coupled = [i for i, n in enumerate(self.asc_names) if couplings.get(n, 0.0) > 0]
-        self._weights = np.array([couplings[self.asc_names[i]] for i in self._coupled])
-        self.bilinear_gain = self._calibrate_bilinear()
-        self.linear_gain = config.linear_amplitude * float(background_asd(config.line_frequency_hz))
+        names = config.drift.names([n for n in self.asc_names if couplings.get(n, 0.0) > 0])
+        self._coupled = [self.asc_names.index(n) for n in names]
+        self._weights = np.array([couplings.get(n, 0.0) for n in names])
+        f0 = config.line_frequency_hz
+        self.bilinear_gain = self._calibrate_bilinear(f0, config.bilinear_asd_ratio)
+        self.linear_gain = config.linear_amplitude * float(background_asd(f0))
+        #: per harmonic: (linear gain, bilinear gain), strain per unit of h_k
+        self.harmonic_gains = [
+            (
+                h.linear_amplitude * float(background_asd(h.order * f0)),
+                self._calibrate_bilinear(h.order * f0, h.bilinear_asd_ratio),
+            )
+            for h in config.harmonics
+        ]
 
     # ------------------------------------------------------------------ expected spectra
     def _modulation_asd(self, offsets_hz: np.ndarray) -> np.ndarray:
@@ -201,13 +220,14 @@ class SimulatedDetector:
         asds = fir_asd(self.asc_taps[self._coupled], ASC_BASE_RATE_HZ, offsets)  # (coupled, freq)
         return np.sqrt(self._weights**2 @ asds**2)
 
-    def _calibrate_bilinear(self) -> float:
-        if not self._coupled or self.config.bilinear_asd_ratio == 0:
+    def _calibrate_bilinear(self, center_hz: float, ratio: float) -> float:
+        """Gain making the mean ASD(bilinear) / ASD(background) over ``center_hz`` +/- 2 Hz
+        equal ``ratio`` (with the constant weights, before any drift)."""
+        if not self._coupled or ratio == 0 or not np.any(self._weights > 0):
             return 0.0
-        f0 = self.config.line_frequency_hz
         offsets = np.linspace(-SIDEBAND_HALF_WIDTH_HZ, SIDEBAND_HALF_WIDTH_HZ, 81)
-        relative = 0.5 * self._modulation_asd(offsets) / background_asd(f0 + offsets)
-        return self.config.bilinear_asd_ratio / float(np.mean(relative))
+        relative = 0.5 * self._modulation_asd(offsets) / background_asd(center_hz + offsets)
+        return ratio / float(np.mean(relative))
 
     def bilinear_asd(self, freqs_hz: np.ndarray) -> np.ndarray:
         """Designed one-sided strain ASD (1/sqrt(Hz)) of the bilinear noise at ``freqs_hz``
@@ -233,11 +253,27 @@ class SimulatedDetector:
                 axis=1,
             )
             slow = interp.upsample(ext, fs // ASC_BASE_RATE_HZ)
-            coupled = coupled + self.bilinear_gain * mains_hat * (self._weights @ slow)
-        witnesses, rates = {}, {}
+            if cfg.drift.changes_coupling:
+                names = [self.asc_names[i] for i in self._coupled]
+                w = cfg.drift.weights(cfg.seed, names, self._weights, gps, np.arange(fs) / fs)
+                modulation = np.sum(w * slow, axis=0)
+            else:
+                modulation = self._weights @ slow
+            coupled = coupled + self.bilinear_gain * mains_hat * modulation
+        else:
+            modulation = 0.0
         rate = ch.native_rate(ch.MAINS)
+        mains_witness = self.mains.sample(gps, rate)
+        for h, (g_lin, g_bil) in zip(cfg.harmonics, self.harmonic_gains):
+            shift = h.phase_rad + cfg.coupling_phase_rad
+            h_hat = self.mains.sample(gps, fs, shift, harmonic=h.order) / cfg.mains_amplitude
+            coupled = coupled + h_hat * (g_lin + g_bil * modulation)
+            mains_witness += h.witness_fraction * self.mains.sample(
+                gps, rate, h.phase_rad, harmonic=h.order
+            )
+        witnesses, rates = {}, {}
         noise = white_noise(cfg.seed, stream_id(ch.MAINS, "sensor"), gps, rate)
-        witnesses[ch.full_name(cfg.ifo, ch.MAINS)] = self.mains.sample(gps, rate) + (
+        witnesses[ch.full_name(cfg.ifo, ch.MAINS)] = mains_witness + (
             cfg.mains_noise_asd * cfg.mains_amplitude * math.sqrt(rate / 2) * noise
         )
         rates[ch.full_name(cfg.ifo, ch.MAINS)] = rate

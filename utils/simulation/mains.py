@@ -105,9 +105,11 @@ class MainsLine:
             f += w.depth * np.sin(2 * np.pi * _cycles(w.rate_hz, gps, offsets_s) + w.phase_rad)
         return f
 
-    def sample(self, gps: int, sample_rate: int, shift_rad: float = 0.0) -> np.ndarray:
+    def sample(
+        self, gps: int, sample_rate: int, shift_rad: float = 0.0, *, harmonic: int = 1
+    ) -> np.ndarray:
         """One second of ``m(t)`` (counts) from GPS ``gps`` at ``sample_rate`` Hz, phase
-        shifted by ``shift_rad``.
+        shifted by ``shift_rad``; with ``harmonic`` k > 1, ``A(t) sin(k phi(t) + shift)``.
 
         The slow wander terms are evaluated exactly on a 1/64 s grid (both ends of the second
         included) and interpolated linearly; the interpolated curves *are* the model, and they
@@ -119,5 +121,6 @@ class MainsLine:
         wander = np.interp(
             offsets, grid, self.phase_cycles(gps, grid) - _cycles(self.frequency_hz, gps, grid)
         )
-        phase = 2 * np.pi * (_cycles(self.frequency_hz, gps, offsets) + wander) + shift_rad
+        cycles = _cycles(self.frequency_hz, gps, offsets) + wander
+        phase = 2 * np.pi * (harmonic * cycles if harmonic != 1 else cycles) + shift_rad
         return envelope * np.sin(phase)

@@ -22,6 +22,7 @@ from deepclean.utils.frames.gwf import check_frame, read_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path
 from deepclean.utils.simulation.channels import channel_list, default_witnesses
 from deepclean.utils.simulation.detector import DetectorConfig, simulate
+from deepclean.utils.simulation.harmonics import DEMO_HARMONICS
 
 GPS = 1_400_000_000
 
@@ -76,7 +77,8 @@ def test_backfill_writes_the_llhoft_layout(tmp_path: Path, restore_logging) -> N
     assert parse_channels(tmp_path / "channels.txt", "L1").names == tuple(
         channels
     )  # what training reads
-    expected = simulate(DetectorConfig(ifo="L1", seed=5), GPS, 3)
+    # the command's physics: the documented model with its default harmonic coupling (issue 24)
+    expected = simulate(DetectorConfig(ifo="L1", seed=5, harmonics=DEMO_HARMONICS), GPS, 3)
     strain, witnesses = [], {name: [] for name in channels[1:]}
     for gps in range(GPS, GPS + 3):
         s = read_frame(
