@@ -14,13 +14,12 @@ never duplicates one). Writes are atomic (temporary name, fsync, ``os.replace``)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from deepclean.utils.errors import ConfigError
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.ifo import IFO
 from deepclean.utils.simulation.injections import SNR_F_HIGH_HZ, SNR_F_LOW_HZ
 from deepclean.utils.simulation.waveforms import DetectorSignal, Injection
@@ -101,15 +100,4 @@ def write_injections(path: Path, ifo: IFO | str, rows: Iterable[dict[str, Any]])
         "columns": COLUMNS,
         "injections": sorted(merged.values(), key=lambda r: float(r["gps"])),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=1))

@@ -19,13 +19,13 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.ifo import IFO
 
 logger = logging.getLogger(__name__)
@@ -78,28 +78,6 @@ def read_switch(project_dir: Path, ifo: IFO | str) -> SwitchState:
         return SwitchState(enabled=False, reason=f"switch file {path} unreadable ({exc})")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """``text`` into ``path``: a temporary file in the same folder, fsynced, renamed over it,
-    then the folder fsynced (so the rename itself survives a power cut)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
 def set_switch(
     project_dir: Path,
     ifo: IFO | str,
@@ -119,7 +97,7 @@ def set_switch(
         changed_utc=datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         user=f"{_user()}@{socket.gethostname()}",
     )
-    _write_atomic(switch_path(project_dir, ifo), json.dumps(asdict(state), indent=1) + "\n")
+    atomic_write_text(switch_path(project_dir, ifo), json.dumps(asdict(state), indent=1) + "\n")
     return state
 
 

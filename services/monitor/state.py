@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import deque
@@ -21,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
 
 logger = logging.getLogger(__name__)
@@ -154,17 +153,7 @@ class MonitorState:
                 "decisions": [d.to_json() for d in self.decisions],
                 "ratios": [vars(r) for r in self.ratios],
             }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, json.dumps(data))
 
     # ------------------------------------------------------------------ updates
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import torch
 from deepclean.services.offline.settings import OfflineSettings
 from deepclean.utils.config import check_output_dir
 from deepclean.utils.errors import ConfigError, DeepCleanError, OutputExistsError
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName
 from deepclean.utils.ifo import IFO
@@ -241,7 +240,7 @@ def clean_offline(
     text = check_finite_json(report, "report")
     written = _write_frames(settings, cleaned, raw_missing=span.missing)
     try:
-        _write_text(Path(settings.output_dir) / REPORT_FILE, text + "\n")
+        atomic_write_text(Path(settings.output_dir) / REPORT_FILE, text + "\n")
     except BaseException:
         for path in written:
             if path not in existing:
@@ -307,15 +306,3 @@ def _write_frames(settings: OfflineSettings, cleaned: np.ndarray, raw_missing) -
             path.unlink(missing_ok=True)
         raise
     return paths
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -27,6 +25,7 @@ from deepclean.services.simulate.faults import FaultPlan
 from deepclean.services.simulate.preflight import check_before_writing, write_record
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.services.simulate.writer import FrameOutcome, FrameSink
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.injection_list import row, write_injections
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
 from deepclean.utils.simulation.injections import InjectionConfig, InjectionPlan
@@ -111,16 +110,7 @@ class Injector:
 def write_channel_list(path: Path, channels: Sequence[str]) -> Path:
     """Write ``channels`` one per line to ``path`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write("\n".join(channels) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, "\n".join(channels) + "\n")
 
 
 @dataclass

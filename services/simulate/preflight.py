@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from deepclean.utils.errors import (
     ResourceError,
     read_text_file,
 )
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.frames.checksum import verify_gwf_bytes
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
 from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
@@ -93,15 +92,7 @@ def record_path(settings: SimulateSettings) -> Path:
 def write_record(settings: SimulateSettings) -> None:
     """Record the data-deciding settings next to the frames (atomically)."""
     path = record_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(fingerprint(settings), handle, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(fingerprint(settings), indent=2, sort_keys=True))
 
 
 def _recorded(settings: SimulateSettings) -> dict | None:

@@ -28,6 +28,7 @@ from deepclean.services.trainer.notify import notify
 from deepclean.services.trainer.settings import TrainerSettings
 from deepclean.utils.channels import ChannelList, parse_channels
 from deepclean.utils.errors import ConfigError, FrameError, TrainingError, TrainingInterrupted
+from deepclean.utils.files import durable_replace
 from deepclean.utils.frames.reader import FrameData, FrameStream
 from deepclean.utils.training.artifacts import METADATA_FILE, WEIGHTS_FILE, read_metadata
 from deepclean.utils.training.pipeline import train_model
@@ -206,7 +207,7 @@ class TrainerService:
             )
             return None
         shutil.rmtree(final, ignore_errors=True)
-        tmp.replace(final)
+        durable_replace(tmp, final)
         self.previous = final
         self.successes += 1
         meta = result.metadata

@@ -145,16 +145,17 @@ def run(args: argparse.Namespace) -> int:
 def _install(scratch: Path, output_dir: Path, replaced: list[str]) -> None:
     """Move the successful run's files from ``scratch`` into ``output_dir`` (weights and
     metadata last, each atomically), then remove ``scratch``."""
+    from deepclean.utils.files import durable_replace
+
     output_dir.mkdir(parents=True, exist_ok=True)
     order = sorted(
         os.listdir(scratch),
         key=lambda n: (n in ("weights.pt", "metadata.json"), n == "metadata.json"),
     )
     for name in order:
-        os.replace(scratch / name, output_dir / name)
-    for name in set(replaced) - set(
-        order
-    ):  # an earlier model's file this run did not make (e.g. asd.png)
+        durable_replace(scratch / name, output_dir / name)
+    # an earlier model's file this run did not make (e.g. asd.png)
+    for name in set(replaced) - set(order):
         (output_dir / name).unlink(missing_ok=True)
     shutil.rmtree(scratch, ignore_errors=True)
     if replaced:

@@ -2,7 +2,7 @@
 
 Configs are ``tritonclient.grpc.model_config_pb2.ModelConfig`` messages, parsed from and
 written to ``config.pbtxt`` with protobuf's ``text_format`` (never hand-built strings).
-Writes are atomic (temporary file, then ``os.replace``).
+Writes are atomic and fsynced (:mod:`deepclean.utils.files`).
 
 Model ``parameters`` are strings in Triton; :func:`set_parameters` stores a ``str`` as is
 and anything else (numbers, lists, dicts, bools) as JSON, and :func:`get_parameters`
@@ -12,8 +12,6 @@ decodes them back, so ``get_parameters(set_parameters(c, p)) == p`` for JSON-abl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from tritonclient.utils import np_to_triton_dtype, triton_to_np_dtype
 
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export.platform import InstanceKind, Platform
+from deepclean.utils.files import atomic_write_text
 
 CONFIG_FILENAME = "config.pbtxt"
 
@@ -56,15 +55,7 @@ def config_text(config: pb.ModelConfig) -> str:
 
 def write_config(config: pb.ModelConfig, path: Path) -> None:
     """Write ``config`` to ``path`` atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(config_text(config))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, config_text(config))
 
 
 # --------------------------------------------------------------------------- dtypes

@@ -19,6 +19,7 @@ from pathlib import Path
 from deepclean.utils.export import config as cfg
 from deepclean.utils.export.model import Model
 from deepclean.utils.export.platform import Platform
+from deepclean.utils.files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +129,6 @@ class ModelRepository:
                 path.unlink(missing_ok=True)
             for path, content in configs.items():
                 if not path.is_file() or path.read_bytes() != content:
-                    tmp = path.with_name(f".{path.name}.restore")
-                    tmp.write_bytes(content)
-                    tmp.replace(path)
+                    atomic_write_bytes(path, content)
             self.refresh()
             raise

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import functools
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclean.utils.errors import FrameError
+from deepclean.utils.files import atomic_write
 from deepclean.utils.frames import _lal
 from deepclean.utils.frames.checksum import verify_gwf_bytes
 
@@ -100,37 +98,21 @@ def write_frame(
         _check_writable(channel, allow_nonfinite)
     start = min(c.t0 for c in channels)
     end = max(c.t0 + c.duration for c in channels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         with _lal.quiet() as lalframe:
             frame = lalframe.FrameNew(_lal.gps(start), end - start, PROJECT_NAME, 0, 0, 0)
             for channel in channels:
                 _add_channel(lalframe, frame, channel, start, compress)
             try:
-                stream = lalframe.FrameUFrFileOpen(tmp, "w")
+                stream = lalframe.FrameUFrFileOpen(str(tmp), "w")
                 lalframe.FrameUFrameHWrite(stream, frame)
                 del stream  # closes the file
             except RuntimeError as exc:
                 _raise_if_disk_full(path, channels, exc)
                 raise FrameError(f"frame file {path}: LALFrame could not write it: {exc}") from exc
-        os.chmod(
-            tmp, _file_mode()
-        )  # mkstemp makes 0600; frames are for every reader, as any file written plainly
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
-
-@functools.cache
-def _file_mode() -> int:
-    """0o666 less the process umask: the mode ``open(path, "w")`` would have given the frame."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return atomic_write(path, write)
 
 
 def _check_writable(channel: Channel, allow_nonfinite: bool = False) -> None:

@@ -12,8 +12,6 @@ library versions. :func:`load_model` rebuilds the model from the two.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import torch
 
 from deepclean.utils.errors import TrainingError
+from deepclean.utils.files import atomic_write, atomic_write_text
 from deepclean.utils.nn import DeepCleanModel
 
 WEIGHTS_FILE = "weights.pt"
@@ -105,17 +104,6 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(output_dir: Path, model: DeepCleanModel, meta: ModelMetadata) -> Path:
     """Write ``weights.pt`` then ``metadata.json`` into ``output_dir`` atomically; return the
     directory."""
@@ -132,8 +120,8 @@ def save_model(output_dir: Path, model: DeepCleanModel, meta: ModelMetadata) -> 
     except ValueError as exc:
         raise TrainingError(f"model metadata {exc}; the model was not saved") from None
     output_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(output_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
-    _atomic_write(output_dir / METADATA_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
+    atomic_write(output_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
+    atomic_write_text(output_dir / METADATA_FILE, text + "\n")
     return output_dir
 
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from deepclean.utils.errors import TrainingError, TrainingInterrupted
+from deepclean.utils.files import atomic_write
 from deepclean.utils.training.dataset import PreparedData
 
 logger = logging.getLogger(__name__)
@@ -190,8 +191,6 @@ def _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_s
 
 def save_checkpoint(path: Path, network, optimizer, scheduler, history: History) -> None:
     """Write the training state to ``path`` atomically (load with ``weights_only=True``)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     state = {
         "network": network.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -199,5 +198,4 @@ def save_checkpoint(path: Path, network, optimizer, scheduler, history: History)
         "epoch": len(history.records),
         "best_loss": history.best_loss,
     }
-    torch.save(state, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))

@@ -5,13 +5,12 @@ Drawn with matplotlib's Agg backend (no display needed); files are written atomi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from deepclean.utils.files import atomic_write
 from deepclean.utils.signal.metrics import asd
 from deepclean.utils.training.loop import History
 
@@ -26,17 +25,7 @@ def _figure():
 
 
 def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def plot_losses(history: History, path: Path) -> Path:
