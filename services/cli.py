@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "simulate": "deepclean.services.simulate.cli",
     "train": "deepclean.services.trainer.train_cli",
     "clean-offline": "deepclean.services.offline.cli",
+    "validate": "deepclean.services.validate.cli",
     "trainer": "deepclean.services.trainer.cli",
     "export-model": "deepclean.services.exporter.export_cli",
     "exporter": "deepclean.services.exporter.cli",
