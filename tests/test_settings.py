@@ -275,6 +275,8 @@ CODE_DEFAULTS = {
         "exporter_backoff": 1.0,
         "exporter_timeout": 10.0,
         "refresh": 10,
+        "check_deadline": 300.0,
+        "archive_backoff_max": 60.0,
     },
     "up": {
         "demo": True,

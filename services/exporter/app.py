@@ -1,7 +1,7 @@
 """The exporter's HTTP API: a Flask app over a :class:`ModelStore` (JSON in and out).
 
 =====================  ==========================================================================
-``GET /health``        200 while the process runs
+``GET /health``        200 while the export worker runs, 503 with the reason when it died
 ``GET /ready``         200 when Triton answers and ``deepclean-stream`` is ready, else 503
 ``GET /versions``      production, canary and the other versions on disk with their training runs
 ``POST /models``       the trainer's notification ``{"model_dir": ...}``: 202 with a job
@@ -31,6 +31,7 @@ from deepclean.services.exporter.metrics import ExporterMetrics
 from deepclean.services.exporter.repository import ModelStore
 from deepclean.services.exporter.runs import RequestError, check_run, newest_run, resolve_run
 from deepclean.services.exporter.settings import ExporterSettings
+from deepclean.utils.disk import watch_disk
 from deepclean.utils.errors import DeepCleanError, ServerUnavailableError
 from deepclean.utils.triton.names import ENSEMBLE
 
@@ -46,6 +47,7 @@ class Exporter:
     def __init__(self, settings: ExporterSettings, store: ModelStore) -> None:
         self.settings, self.store = settings, store
         self.metrics = ExporterMetrics.create()
+        watch_disk(self.metrics.registry, dict.fromkeys([settings.project_dir, store.path]))
         self.jobs = JobRunner(self._work, on_done=self._done)
         self._update_gauges()
 
@@ -218,6 +220,10 @@ def create_app(
 
     @app.get("/health")
     def health():
+        if not service.jobs.alive:
+            queued = sum(j.status is JobStatus.QUEUED for j in service.jobs.jobs.copy().values())
+            reason = f"export worker thread has died ({queued} job(s) queued)"
+            return jsonify(status="failed", problems=[reason]), 503
         return jsonify(status="ok")
 
     @app.get("/ready")

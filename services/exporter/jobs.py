@@ -1,7 +1,10 @@
 """Export jobs: a table of jobs and one worker thread running them one at a time.
 
 A job is submitted for a checked training run; the same run (its resolved directory) is never
-queued twice: submitting it again returns the job that has it (unless that one failed).
+queued twice: submitting it again returns the job that has it (unless that one failed). Nothing
+a job does ends the worker: an exception in the export or in the ``on_done`` bookkeeping after
+it (metrics, audit) is logged and the worker takes the next job; :attr:`JobRunner.alive` is
+what the exporter's ``/health`` judges.
 """
 
 from __future__ import annotations
@@ -142,7 +145,15 @@ class JobRunner:
                     job.finished - job.started,
                 )
             if self.on_done is not None:
-                self.on_done(job)
+                try:
+                    self.on_done(job)
+                except Exception:  # noqa: BLE001 - bookkeeping must not end the worker
+                    logger.exception("job %d: after-export bookkeeping failed", job.id)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs (``/health`` answers 503 when it does not)."""
+        return self._thread.is_alive()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let the running job finish (up to ``timeout`` s); queued jobs are dropped."""

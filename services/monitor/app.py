@@ -2,10 +2,12 @@
 
 Routes: ``GET /`` (HTML an operator leaves open; reloads itself every ``refresh`` s),
 ``GET /status`` (the same facts as JSON), ``GET /health`` (200 while the monitor loop is
-alive, 503 when it stalled), ``GET /metrics`` (Prometheus), ``GET /plots/asd.png`` (latest
-ASDs, made by the checker every monitor period) and ``GET /plots/ratios.png`` (ratio
-history, drawn on request and cached until a new ratio arrives). Read-only: nothing here
-changes state, so no token is needed. The page's Jinja template is ``page.html`` beside this module.
+alive and the checker keeps up, 503 with the problems when the loop stalled, the checker
+thread died or cleaned frames arrive but no check finishes within ``check_deadline``),
+``GET /metrics`` (Prometheus), ``GET /plots/asd.png`` (latest ASDs, made by the checker
+every monitor period) and ``GET /plots/ratios.png`` (ratio history, drawn on request and
+cached until a new ratio arrives). Read-only: nothing here changes state, so no token is
+needed. The page's Jinja template is ``page.html`` beside this module.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from deepclean.services.monitor.plots import ASD_SIZE, RATIO_SIZE, ratio_png
 from deepclean.services.monitor.state import MonitorState
+from deepclean.utils.liveness import Liveness
 
 PAGE = (files("deepclean.services.monitor") / "page.html").read_text(encoding="utf-8")
 
@@ -30,6 +33,7 @@ def create_app(
     max_ratio: float = 1.0,
     history: float = 3600.0,
     stale_after: float = 30.0,
+    liveness: Liveness | None = None,
 ) -> Flask:
     """The status page over ``state``."""
     app = Flask(__name__)
@@ -55,14 +59,17 @@ def create_app(
     @app.get("/health")
     def health() -> tuple[Response, int]:
         age = time.time() - state.heartbeat
-        ok = age < stale_after
-        return jsonify(
-            {
-                "status": "ok" if ok else "stalled",
-                "loop_age_s": round(age, 1),
-                "last_gps": state.last_gps,
-            }
-        ), 200 if ok else 503
+        problems = [] if liveness is None else liveness.problems()
+        if age >= stale_after:
+            problems.insert(
+                0, f"monitor loop: no cycle for {age:.0f} s (deadline {stale_after:g} s)"
+            )
+        ok = not problems
+        body = {"status": "ok" if ok else "stalled", "loop_age_s": round(age, 1)}
+        body["last_gps"] = state.last_gps
+        if problems:
+            body["problems"] = problems
+        return jsonify(body), 200 if ok else 503
 
     @app.get("/metrics")
     def metrics() -> Response:

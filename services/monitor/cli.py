@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         max_ratio=settings.max_ratio,
         history=settings.plot_history,
         stale_after=max(30.0, 3 * settings.frame_timeout),
+        liveness=service.liveness,
     )
     try:
         server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.services.monitor.served import unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState
+from deepclean.utils.disk import DiskFull, is_disk_full, watch_disk
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.watch import DirectoryWatcher
+from deepclean.utils.liveness import Liveness, Progress
 from deepclean.utils.monitoring.decision import Thresholds
 from deepclean.utils.monitoring.segment import SecondSummary
 from deepclean.utils.monitoring.spans import to_archive
@@ -75,6 +78,14 @@ class MonitorService:
         self.checks_done = 0  #: segments the checker finished
         self.checks_dropped = 0  #: segments dropped because the checker was still busy
         self.processed: int | None = None  #: newest GPS a whole loop cycle went through
+        self.liveness = Liveness()  #: what /health judges besides the loop's heartbeat
+        self.checking = self.liveness.add(
+            Progress("cleaned frames arrive but no check finishes", s.check_deadline)
+        )
+        self.archive_retry_at = 0.0  #: monotonic time before which no archive write is tried
+        self.archive_failures = 0  #: consecutive failed archive writes (backoff doubles)
+        self.archive_disk = DiskFull("archive files")
+        watch_disk(self.state.metrics.registry, [s.project_dir])
 
     def stop(self) -> None:
         """Stop both threads (safe from a signal handler)."""
@@ -86,6 +97,7 @@ class MonitorService:
         """Follow the cleaned frames until stopped."""
         s = self.settings
         checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
+        self.liveness.thread("monitor-checker", checker)
         checker.start()
         try:
             # watched before the cleaner's first frame
@@ -170,14 +182,18 @@ class MonitorService:
             pending = to_archive(
                 present, self.archived | self.unarchivable, latest, self.settings.write_cadence
             )
+            if time.monotonic() < self.archive_retry_at:
+                pending = []  # backing off after a failed write: the frames wait in the carousel
             for start, end in pending:
                 try:
                     written, bad = self.archive.write(start, end, self.carousel.path)
                 except (FrameError, OSError) as exc:
-                    logger.error(
-                        "archiving GPS %d-%d failed (frames kept, retried): %s", start, end, exc
-                    )
-                    continue
+                    self._archive_failed(start, end, exc)
+                    break
+                if self.archive_failures:
+                    self.archive_disk.wrote(f"GPS {start}-{end}")
+                    logger.info("archiving works again (GPS %d-%d)", start, end)
+                self.archive_failures = 0
                 self.unarchivable.update(bad)
                 for path in written:
                     logger.info("archived %s", path.name)
@@ -201,6 +217,22 @@ class MonitorService:
                     max((g + d for g, d, _ in files), default=None),
                 )
             self.state.record_archive(*self._archive_summary, self.last_archived)
+
+    def _archive_failed(self, start: int, end: int, exc: Exception) -> None:
+        """Back off (1 s doubling to ``archive_backoff_max``) after a failed archive write."""
+        self.archive_failures += 1
+        wait = min(2.0 ** (self.archive_failures - 1), self.settings.archive_backoff_max)
+        self.archive_retry_at = time.monotonic() + wait
+        if is_disk_full(exc):
+            self.archive_disk.failed(f"GPS {start}-{end}", exc)  # logged once a minute
+        else:
+            logger.error(
+                "archiving GPS %d-%d failed (frames kept, retried in %.0f s): %s",
+                start,
+                end,
+                wait,
+                exc,
+            )
 
     def _maybe_check(self) -> None:
         end = self.latest + 1
@@ -226,6 +258,7 @@ class MonitorService:
         except queue.Empty:
             pass
         self.checks_queued += 1
+        self.checking.arrived()
         self.jobs.put(segment)
 
     def _log_cycle(self, new: list[int]) -> None:
@@ -252,3 +285,4 @@ class MonitorService:
             except Exception:  # noqa: BLE001 - a bug in one check must not stop monitoring
                 logger.exception("check of the segment ending at GPS %d failed", segment.end)
             self.checks_done += 1
+            self.checking.done()

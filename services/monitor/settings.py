@@ -104,6 +104,16 @@ class MonitorSettings(SharedSettings):
     refresh: PositiveInt = Field(
         10, description="seconds between automatic reloads of the status page"
     )
+    check_deadline: PositiveFloat = Field(
+        300.0,
+        description="seconds a segment handed to the checker may wait with no check finished "
+        "before /health answers 503 (a check with every exporter retry takes ~2 min)",
+    )
+    archive_backoff_max: PositiveFloat = Field(
+        60.0,
+        description="longest wait before retrying a failed archive write, seconds (the wait "
+        "doubles from 1 s after each failure)",
+    )
 
     @model_validator(mode="after")
     def _check_monitor(self) -> MonitorSettings:
