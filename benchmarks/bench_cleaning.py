@@ -9,13 +9,20 @@ and compare with the linear MISO Wiener baseline (not a test: prints figures).
    same held-out span with the same band-pass and subtraction.
 
 Prints: training wall time, in-band cleaned/raw (DeepClean, Wiener), out-of-band ratios
-(20-50 Hz, 70-200 Hz), in-band cleaned/background, cleaning throughput (s of data per s).
+(20-50 Hz, 70-200 Hz, the cleaning bands left out), in-band cleaned/background, cleaning
+throughput (s of data per s); per band, cleaned/background of DeepClean and of its OUT_DQ
+(the cleaner's gate run offline, ``cleaning_figures.offline_out_dq``); the BNS range of raw,
+cleaned, OUT_DQ and background strain (gwpy ``inspiral_range``) and each gain as a fraction
+of the possible one (background).
+
+``--bands harmonics`` (the default) cleans the line and its 2nd and 3rd harmonics +/- 2 Hz,
+the bands the demo detector's witnesses explain; ``--bands line`` only the line +/- 2 Hz.
 Every step runs the real commands as subprocesses, so the timings include their start-up.
 
     .venv/bin/python benchmarks/bench_cleaning.py [--profile cpu] [--train-seconds 1024] \\
         [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep] [--reuse-data] [--reuse-model] \\
         [--stream-mode windowed|contiguous] [--inference-geometry profile|production] \\
-        [--max-train-seconds S]
+        [--max-train-seconds S] [--ifo H1] [--line-frequency 60] [--bands harmonics|line]
 """
 
 from __future__ import annotations
@@ -30,18 +37,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from deepclean.services.offline.clean import cleaned_channel, cleaned_frame_name
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.metrics import cleaning_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cleaning_figures import band_ratios, harmonic_bands, offline_out_dq, range_gains  # noqa: E402
 from wiener_baseline import WienerFilter  # noqa: E402
 
 GPS = 1_400_000_000
-IFO = "H1"
 FS = 4096.0
-BANDS = [(58.0, 62.0)]
 WIENER_PAD_S = 8  #: seconds read around the held-out span for the Wiener FIR edges
 
 
@@ -53,16 +62,16 @@ def deepclean(*args: str) -> float:
     return time.monotonic() - started
 
 
-def wiener(data: Path, train: tuple[int, int], test: tuple[int, int]) -> dict:
-    channels = parse_channels(data / "channels.txt", IFO)
-    bg = f"{IFO}:SIM-BACKGROUND"
-    span = read_span(data, IFO, channels, train[0], train[1] - train[0], FS)
+def wiener(data: Path, train: tuple[int, int], test: tuple[int, int], ifo: str, bands) -> dict:
+    channels = parse_channels(data / "channels.txt", ifo)
+    bg = f"{ifo}:SIM-BACKGROUND"
+    span = read_span(data, ifo, channels, train[0], train[1] - train[0], FS)
     t0 = time.monotonic()
-    wf = WienerFilter.fit(span.data[1:], span.data[0], FS, BANDS)
+    wf = WienerFilter.fit(span.data[1:], span.data[0], FS, bands)
     fit_seconds = time.monotonic() - t0
     held = read_span(
         data,
-        IFO,
+        ifo,
         channels,
         test[0] - WIENER_PAD_S,
         test[1] - test[0] + 2 * WIENER_PAD_S,
@@ -70,13 +79,48 @@ def wiener(data: Path, train: tuple[int, int], test: tuple[int, int]) -> dict:
         extra_strain_channels=[bg],
     )
     t0 = time.monotonic()
-    noise = BandpassFilter(tuple(BANDS), FS)(wf.predict(held.data[1:]))
+    noise = BandpassFilter(tuple(bands), FS)(wf.predict(held.data[1:]))
     apply_seconds = time.monotonic() - t0
     cut = slice(int(WIENER_PAD_S * FS), int((WIENER_PAD_S + test[1] - test[0]) * FS))
     raw = held.data[0, cut]
-    report = cleaning_report(raw, raw - noise[cut], FS, BANDS, background=held.extras[bg][cut])
+    report = cleaning_report(raw, raw - noise[cut], FS, bands, background=held.extras[bg][cut])
     report.update(fit_seconds=fit_seconds, throughput=(test[1] - test[0]) / apply_seconds)
     return report
+
+
+def quality_figures(data: Path, clean: Path, dc: dict, ifo: str, bands) -> str:
+    """Per-band cleaned/background of the cleaned and OUT_DQ streams and BNS range gains,
+    over the report's analysis-ready span of the cleaned frames."""
+    from deepclean.utils.frames.gwf import read_frame
+
+    start, end = (int(round(t)) for t in dc["report_span"])
+    bg_name = f"{ifo}:SIM-BACKGROUND"
+    channels = parse_channels(data / "channels.txt", ifo)
+    held = read_span(data, ifo, channels, start, end - start, FS, extra_strain_channels=[bg_name])
+    raw, background = held.data[0], held.extras[bg_name]
+    cleaned = np.concatenate(
+        [
+            read_frame(path, [cleaned_channel(ifo)])[cleaned_channel(ifo)].data
+            for path in (clean / cleaned_frame_name(ifo, gps) for gps in range(start, end))
+        ]
+    )
+    out_dq = offline_out_dq(raw, cleaned, FS, bands)
+    n = len(out_dq)
+    raw, background, cleaned = raw[:n], background[:n], cleaned[:n]
+    header = "".join(f"{b:>12s}" for b in band_ratios(raw, background, FS, bands))
+    lines = [f"{'cleaned/background per band':30s}{header}"]
+    for name, x in (("raw", raw), ("cleaned", cleaned), ("OUT_DQ", out_dq)):
+        ratios = band_ratios(x, background, FS, bands)
+        lines.append(f"{name:30s}" + "".join(f"{v:12.3f}" for v in ratios.values()))
+    g = range_gains(raw, background, FS, cleaned=cleaned, out_dq=out_dq)
+    lines.append(
+        f"BNS range (Mpc): raw {g['raw_mpc']:.2f}, cleaned {g['cleaned_mpc']:.2f} "
+        f"({g['cleaned_gain_pct']:+.2f}%), OUT_DQ {g['out_dq_mpc']:.2f} "
+        f"({g['out_dq_gain_pct']:+.2f}%), background {g['background_mpc']:.2f} "
+        f"(possible {g['possible_gain_pct']:+.2f}%); OUT_DQ gain = "
+        f"{100 * g['out_dq_fraction_of_possible']:.1f}% of possible"
+    )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -124,7 +168,19 @@ def main() -> None:
         help="clean with the profile's inference geometry, or the production one (1 s windows, "
         "512/s, 128 per update, 0.5 s averaged)",
     )
+    parser.add_argument("--ifo", default="H1", choices=["H1", "L1"])
+    parser.add_argument("--line-frequency", type=float, default=60.0, help="Hz (60 or 50)")
+    parser.add_argument(
+        "--bands",
+        choices=["harmonics", "line"],
+        default="harmonics",
+        help="clean the line and its 2nd and 3rd harmonics (+/- 2 Hz), or the line only",
+    )
     args = parser.parse_args()
+    ifo = args.ifo
+    bands = harmonic_bands(args.line_frequency, (1, 2, 3) if args.bands == "harmonics" else (1,))
+    band_flags = ["--freq-low", *[f"{lo:g}" for lo, _ in bands]]
+    band_flags += ["--freq-high", *[f"{hi:g}" for _, hi in bands]]
     logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-cleaning-"))
@@ -139,7 +195,7 @@ def main() -> None:
                 "--data-dir",
                 str(data),
                 "--ifo",
-                IFO,
+                ifo,
                 "--start",
                 str(GPS),
                 "--duration",
@@ -147,6 +203,8 @@ def main() -> None:
                 "--backfill",
                 "--seed",
                 str(args.seed),
+                "--line-frequency",
+                str(args.line_frequency),
             )
             print(f"simulated {total} s in {sim:.0f} s", flush=True)
         train_wall = 0.0
@@ -159,7 +217,7 @@ def main() -> None:
                 "--data-dir",
                 str(data),
                 "--ifo",
-                IFO,
+                ifo,
                 "--channels",
                 str(data / "channels.txt"),
                 "--start",
@@ -170,6 +228,7 @@ def main() -> None:
                 str(model),
                 "--seed",
                 str(args.seed),
+                *band_flags,
                 *(
                     []
                     if args.max_train_seconds is None
@@ -195,7 +254,7 @@ def main() -> None:
             "--data-dir",
             str(data),
             "--ifo",
-            IFO,
+            ifo,
             "--weights",
             str(model),
             "--start",
@@ -206,11 +265,13 @@ def main() -> None:
             str(clean),
             "--overwrite",
             "--allow-worse",
+            *band_flags,
             *extra,
         )
         dc = json.loads((clean / "report.json").read_text())
         meta = json.loads((model / "metadata.json").read_text())
-        wf = wiener(data, train, test)
+        wf = wiener(data, train, test, ifo, bands)
+        figures = quality_figures(data, clean, dc, ifo, bands)
     finally:
         if args.work_dir is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -218,7 +279,8 @@ def main() -> None:
     oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
     print(
         f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
-        f"held-out GPS {test[0]}+{args.test_seconds} s, band {BANDS}; inference geometry "
+        f"held-out GPS {test[0]}+{args.test_seconds} s, {ifo} {args.line_frequency:g} Hz, "
+        f"bands {bands}; inference geometry "
         f"{args.inference_geometry}, "
         f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}"
     )
@@ -241,6 +303,7 @@ def main() -> None:
         "(DeepClean inference only; clean-offline command "
         f"{args.test_seconds / clean_wall:.1f} s/s overall)"
     )
+    print(figures)
     if args.work_dir is None and args.keep:
         print(f"work dir kept: {work}")
 

@@ -3,8 +3,10 @@
 ``asd_ratio(a, b, ...)`` is the mean over the frequency bins inside the given band(s) of
 ASD(a) / ASD(b), with Welch ASDs (Hann, ``fftlength`` s, half overlap, mean average).
 ``cleaning_report`` gathers the figures of ``report.json``: cleaned/raw in band and out of
-band (20-50 Hz and 70-200 Hz by default), and cleaned/background in band when the
-background (the simulator's truth) is known.
+band (20-50 Hz and 70-200 Hz by default, leaving out the bins within
+:data:`OUT_OF_BAND_GUARD_HZ` of a cleaning band, so a band at 120 Hz is not counted as "out
+of band"), and cleaned/background in band when the background (the simulator's truth) is
+known.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from deepclean.utils.signal.filters import band_mask
 
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch segment for reported ASDs
 OUT_OF_BAND = ((20.0, 50.0), (70.0, 200.0))  #: Hz; cleaning must leave these alone
+#: Hz: out-of-band figures leave out bins this close to a cleaning band (the band-pass margin
+#: and its transition belong to the band)
+OUT_OF_BAND_GUARD_HZ = 2.0
 
 
 def asd(
@@ -62,6 +67,26 @@ def band_ratio(
     return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
 
 
+def out_of_band_ratio(
+    a: np.ndarray,
+    b: np.ndarray,
+    sample_rate: float,
+    span: tuple[float, float],
+    bands: Sequence[tuple[float, float]],
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+    guard_hz: float = OUT_OF_BAND_GUARD_HZ,
+) -> float:
+    """Mean ASD(a)/ASD(b) over the bins of ``span`` (Hz) farther than ``guard_hz`` from every
+    cleaning band in ``bands``."""
+    freqs, asd_a = asd(a, sample_rate, fftlength)
+    _, asd_b = asd(b, sample_rate, fftlength)
+    near = band_mask(freqs, [(lo - guard_hz, hi + guard_hz) for lo, hi in bands])
+    mask = band_mask(freqs, [span]) & ~near
+    if not mask.any():
+        raise ValueError(f"out-of-band span {span} Hz lies inside the cleaning bands {list(bands)}")
+    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
+
+
 def cleaning_report(
     raw: np.ndarray,
     cleaned: np.ndarray,
@@ -74,13 +99,16 @@ def cleaning_report(
     """The figures of ``report.json``:
 
     ``in_band_ratio`` (cleaned/raw over ``bands``), ``out_of_band_ratio`` (one entry per
-    out-of-band range, key ``"<low>-<high>Hz"``), ``background_ratio`` (cleaned/background
-    in band, or None without a background), and ``raw_background_ratio`` (raw/background).
+    out-of-band range, key ``"<low>-<high>Hz"``, the bins near ``bands`` left out),
+    ``background_ratio`` (cleaned/background in band, or None without a background), and
+    ``raw_background_ratio`` (raw/background).
     """
     report: dict[str, float | dict[str, float] | None] = {
         "in_band_ratio": asd_ratio(cleaned, raw, sample_rate, bands, fftlength),
         "out_of_band_ratio": {
-            f"{lo:g}-{hi:g}Hz": asd_ratio(cleaned, raw, sample_rate, [(lo, hi)], fftlength)
+            f"{lo:g}-{hi:g}Hz": out_of_band_ratio(
+                cleaned, raw, sample_rate, (lo, hi), bands, fftlength
+            )
             for lo, hi in out_of_band
         },
         "background_ratio": None,

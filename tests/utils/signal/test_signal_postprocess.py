@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import signal
 
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.metrics import asd_ratio, cleaning_report
@@ -91,3 +92,27 @@ def test_ready_gate_all_ready_no_taper():
     from deepclean.utils.signal.gate import ready_gate
 
     np.testing.assert_array_equal(ready_gate(np.ones(8, dtype=bool), 0), np.ones(8))
+
+
+def test_out_of_band_figures_leave_out_every_cleaning_band():
+    """With cleaning bands at 60 and 120 Hz, 70-200 Hz is judged without 116-124 Hz: a cleaned
+    120 Hz band does not count as an out-of-band change, a change at 150 Hz does."""
+    rng = np.random.default_rng(3)
+    n = int(64 * FS)
+    raw = rng.normal(size=n)
+    bands = [(58, 62), (118, 122)]
+    cleaned = raw - 0.9 * BandpassFilter(((118, 122),), FS)(raw)
+    report = cleaning_report(raw, cleaned, FS, bands)
+    assert report["out_of_band_ratio"]["70-200Hz"] == pytest.approx(1.0, abs=0.005)
+    assert report["in_band_ratio"] < 0.7  # the 120 Hz band is cleaned, 60 Hz not
+    louder = cleaned + 3 * BandpassFilter(((145, 155),), FS)(rng.normal(size=n))
+    # oracle: the direct mean over 70-200 Hz without 116-124 Hz (2 s Welch bins)
+    freqs = np.fft.rfftfreq(int(2 * FS), 1 / FS)
+    keep = (freqs >= 70) & (freqs <= 200) & ~((freqs >= 116) & (freqs <= 124))
+    _, a = signal.welch(louder, FS, nperseg=int(2 * FS))
+    _, b = signal.welch(raw, FS, nperseg=int(2 * FS))
+    expected = np.mean(np.sqrt(a[keep] / b[keep]))
+    got = cleaning_report(raw, louder, FS, bands)["out_of_band_ratio"]["70-200Hz"]
+    assert got == pytest.approx(expected, rel=1e-9) and got > 1.05
+    with pytest.raises(ValueError, match=r"out-of-band span \(119, 121\) Hz lies inside"):
+        cleaning_report(raw, cleaned, FS, bands, out_of_band=[(119, 121)])
