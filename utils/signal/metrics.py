@@ -101,7 +101,8 @@ def cleaning_report(
     ``in_band_ratio`` (cleaned/raw over ``bands``), ``out_of_band_ratio`` (one entry per
     out-of-band range, key ``"<low>-<high>Hz"``, the bins near ``bands`` left out),
     ``background_ratio`` (cleaned/background in band, or None without a background), and
-    ``raw_background_ratio`` (raw/background).
+    ``raw_background_ratio`` (raw/background); with several bands also
+    ``in_band_ratio_per_band`` and ``background_ratio_per_band`` (key ``"<low>-<high>Hz"``).
     """
     report: dict[str, float | dict[str, float] | None] = {
         "in_band_ratio": asd_ratio(cleaned, raw, sample_rate, bands, fftlength),
@@ -117,4 +118,15 @@ def cleaning_report(
     if background is not None:
         report["background_ratio"] = asd_ratio(cleaned, background, sample_rate, bands, fftlength)
         report["raw_background_ratio"] = asd_ratio(raw, background, sample_rate, bands, fftlength)
+    if len(bands) > 1:
+        per_band = {"in_band_ratio_per_band": raw}
+        if background is not None:
+            per_band["background_ratio_per_band"] = background
+        for key, reference in per_band.items():
+            report[key] = {
+                f"{lo:g}-{hi:g}Hz": asd_ratio(
+                    cleaned, reference, sample_rate, [(lo, hi)], fftlength
+                )
+                for lo, hi in bands
+            }
     return report

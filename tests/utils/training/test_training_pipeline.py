@@ -146,3 +146,34 @@ def test_band_margin_widens_filters_not_reports(tiny_span, tmp_path):
         (57.0, 63.0)
     ]
     assert artifacts.read_metadata(tmp_path).filter_bands == [(57.0, 63.0)]
+
+
+def test_several_bands_are_trained_filtered_and_reported(tmp_path):
+    """Coupling at 60 Hz and, through a second mains component, at 100 Hz: a model trained on
+    both bands cleans both (each band's validation cleaned/raw ASD ratio below 1), keeps
+    both in its metadata, and leaves out-of-band noise alone."""
+    span = make_span(seconds=96, seed=4)
+    n = span.data.shape[1]
+    t = np.arange(n) / FS
+    second = np.sin(2 * np.pi * 100.0 * t + 0.3)
+    data = span.data.copy()
+    data[3] += 0.5 * second  # the mains witness records the second component
+    data[0] += 2e-21 * second * (0.5 + data[2])  # bilinear with the second ASC witness
+    span = type(span)(
+        channels=span.channels,
+        data=data,
+        ready=span.ready,
+        t0=span.t0,
+        sample_rate=FS,
+        extras=span.extras,
+    )
+    settings = _settings(max_epochs=6, freq_low=[58.0, 98.0], freq_high=[62.0, 102.0])
+    result = train_model(span, settings, tmp_path, interactive=False, background_channel=BACKGROUND)
+    meta = artifacts.read_metadata(tmp_path)
+    assert meta.bands == [(58.0, 62.0), (98.0, 102.0)] == meta.filter_bands
+    per_band = result.metadata.validation["in_band_ratio_per_band"]
+    assert set(per_band) == {"58-62Hz", "98-102Hz"}
+    assert all(ratio < 0.9 for ratio in per_band.values()), per_band
+    assert set(result.metadata.validation["background_ratio_per_band"]) == set(per_band)
+    for ratio in result.metadata.validation["out_of_band_ratio"].values():
+        assert ratio == pytest.approx(1.0, abs=0.02)
