@@ -8,7 +8,10 @@ A service registers what ``/health`` must judge in a :class:`Liveness`:
   completed (input frames arriving but no cleaned frame written; cleaned frames arriving but
   no check finished) it is a problem. No work arriving is not one (the detector may be down);
 - **heartbeats** (:class:`Heartbeat`): a loop that must complete a cycle at least every
-  ``deadline`` seconds, whatever arrives (the trainer's loop, also while it trains).
+  ``deadline`` seconds, whatever arrives.
+
+A service without HTTP (the trainer) writes a :class:`HeartbeatFile` instead, from its loop
+and from inside training (before every batch); its compose healthcheck judges the file's age.
 
 :meth:`Liveness.problems` lists each problem as one line; ``/health`` answers 503 with them,
 200 when there is none. Only the clock is read here (``time.monotonic``, injectable).
@@ -16,9 +19,15 @@ A service registers what ``/health`` must judge in a :class:`Liveness`:
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -111,3 +120,30 @@ class Liveness:
         ]
         out += [p for p in (c.problem() for c in checks) if p is not None]
         return out
+
+
+class HeartbeatFile:
+    """A liveness file for a service without HTTP (the trainer): ``beat()`` rewrites ``path``
+    (JSON: pid, Unix time, what it is doing) at most every ``min_interval`` s, by a rename, so
+    its modification time says when the loop last went round. ``deepclean wait-for --file PATH
+    --max-age S`` (the compose healthcheck) judges it. Not fsynced: it only matters while the
+    machine runs."""
+
+    def __init__(self, path: Path, *, min_interval: float = 5.0) -> None:
+        self.path = Path(path)
+        self.min_interval = min_interval
+        self._last = -float("inf")
+
+    def beat(self, doing: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self.min_interval:
+            return
+        self._last = now
+        body = {"pid": os.getpid(), "unix_s": round(time.time(), 3), "doing": doing}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(body) + "\n", encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:  # a full disk must not stop the service; the file just ages
+            logger.debug("heartbeat %s not written: %s", self.path, exc)

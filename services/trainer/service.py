@@ -11,8 +11,11 @@ data (``deepclean.utils.training.gating``) and a long outage resets the count.
 Each run trains in ``$PROJECT_DIR/train/.<start>-<end>.tmp/`` and is renamed to
 ``<start>-<end>/`` only when it succeeded, so a directory with that name always holds a
 validated model; a failed run becomes ``<start>-<end>.failed/`` and the previous model
-stays current. After the first model, every run fine-tunes from the previous one
-(``init_weights``, lr * fine_tune_decay). A successful run is announced to the exporter.
+stays current. Liveness: ``$PROJECT_DIR/health/trainer-<IFO>.json`` is rewritten (at most
+every 5 s) for every frame followed and before every training batch; the compose healthcheck
+says unhealthy when it is older than 300 s. After the first model, every run fine-tunes from
+the previous one (``init_weights``, lr * fine_tune_decay). A successful run is announced to the
+exporter.
 """
 
 from __future__ import annotations
@@ -30,11 +33,18 @@ from deepclean.utils.channels import ChannelList, parse_channels
 from deepclean.utils.errors import ConfigError, FrameError, TrainingError, TrainingInterrupted
 from deepclean.utils.files import durable_replace
 from deepclean.utils.frames.reader import FrameData, FrameStream
+from deepclean.utils.liveness import HeartbeatFile
 from deepclean.utils.training.artifacts import METADATA_FILE, WEIGHTS_FILE, read_metadata
 from deepclean.utils.training.pipeline import train_model
 from deepclean.utils.training.span_io import load_span
 
 logger = logging.getLogger(__name__)
+
+
+def heartbeat_path(project_dir: Path, ifo: str) -> Path:
+    """``$PROJECT_DIR/health/trainer-<IFO>.json``: the trainer's liveness file."""
+    return Path(project_dir) / "health" / f"trainer-{ifo}.json"
+
 
 RUN_NAME = re.compile(r"^(?P<start>\d+)-(?P<end>\d+)$")
 SPAN_FACTOR = 2  #: a run's span is at most this many times train_duration long
@@ -112,6 +122,8 @@ class TrainerService:
         self.stream: FrameStream | None = None
         self.runs = 0
         self.successes = 0
+        #: liveness for the compose healthcheck: rewritten per frame and per training batch
+        self.heartbeat = HeartbeatFile(heartbeat_path(settings.project_dir, settings.ifo))
 
     def _channels(self) -> ChannelList:
         given = self.settings.channels or [str(Path(self.settings.data_dir) / "channels.txt")]
@@ -151,6 +163,7 @@ class TrainerService:
                 s.retrain_cadence,
             )
             for item in stream:
+                self.heartbeat.beat(f"following the frames at GPS {item.gps}")
                 self.tracker.add(item.gps, isinstance(item, FrameData) and item.ready)
                 window = self.tracker.due()
                 if window is not None:
@@ -162,6 +175,11 @@ class TrainerService:
                 if self.stop_event.is_set():
                     break
         return self.successes
+
+    def _beat_training(self, name: str) -> bool:
+        """Asked before every training batch: beat, and whether to stop."""
+        self.heartbeat.beat(f"training run {name}")
+        return self.stop_event.is_set()
 
     def train(self, start: int, end: int) -> Path | None:
         """One run on ``[start, end)``; the model directory, or None when it failed."""
@@ -189,7 +207,7 @@ class TrainerService:
                 profile=self.profile,
                 interactive=False,
                 background_channel=background,
-                should_stop=self.stop_event.is_set,
+                should_stop=lambda: self._beat_training(name),
             )
         except TrainingInterrupted as exc:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -43,6 +43,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--file", action="append", default=[], type=Path, help="file that must exist (repeatable)"
     )
     parser.add_argument(
+        "--max-age",
+        type=float,
+        default=None,
+        help="every --file must also have been modified within this many seconds (a heartbeat "
+        "file, e.g. the trainer's PROJECT_DIR/health/trainer-<IFO>.json; default: any age)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait at most (default: 600)"
     )
     parser.add_argument(
@@ -66,23 +73,42 @@ def is_up(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def pending(urls: list[str], files: list[Path]) -> list[str]:
-    """What is not ready yet: the URLs not answering 200 and the files missing."""
-    return [u for u in urls if not is_up(u)] + [str(f) for f in files if not f.exists()]
+def fresh(path: Path, max_age: float | None) -> bool:
+    """Whether ``path`` exists (and, with ``max_age``, was modified within ``max_age`` s)."""
+    try:
+        modified = path.stat().st_mtime
+    except OSError:
+        return False
+    return max_age is None or time.time() - modified <= max_age
 
 
-def wait_for(urls: list[str], files: list[Path], *, timeout: float, interval: float = 0.5) -> float:
+def pending(urls: list[str], files: list[Path], max_age: float | None = None) -> list[str]:
+    """What is not ready yet: the URLs not answering 200, the files missing (or too old)."""
+    stale = [f"{f} (missing or older than {max_age:g} s)" if max_age else str(f) for f in files]
+    return [u for u in urls if not is_up(u)] + [
+        text for f, text in zip(files, stale, strict=True) if not fresh(f, max_age)
+    ]
+
+
+def wait_for(
+    urls: list[str],
+    files: list[Path],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+    max_age: float | None = None,
+) -> float:
     """Block until everything is ready; return the seconds waited. ``ServerUnavailableError``
     after ``timeout`` seconds names what is still missing."""
     begun = time.monotonic()
-    missing = pending(urls, files)
+    missing = pending(urls, files, max_age)
     if missing:
         logger.info("waiting for %s", ", ".join(missing))
     while missing:
         if time.monotonic() - begun > timeout:
             raise ServerUnavailableError(f"not ready after {timeout:g} s: {', '.join(missing)}")
         time.sleep(interval)
-        missing = pending(urls, files)
+        missing = pending(urls, files, max_age)
     return time.monotonic() - begun
 
 
@@ -92,12 +118,16 @@ def run(args: argparse.Namespace) -> int:
     command = list(args.then)
     if command and command[0] == "--":
         command = command[1:]
+    if args.max_age is not None and args.max_age <= 0:
+        raise ConfigError(f"--max-age {args.max_age}: must be positive seconds")
     if args.timeout <= 0 or args.interval <= 0:
         raise ConfigError(
             f"--timeout {args.timeout} and --interval {args.interval} must both be positive seconds"
         )
     configure_logging("wait-for", os.environ.get("LOG_LEVEL", "INFO"))
-    waited = wait_for(args.url, args.file, timeout=args.timeout, interval=args.interval)
+    waited = wait_for(
+        args.url, args.file, timeout=args.timeout, interval=args.interval, max_age=args.max_age
+    )
     if args.url or args.file:
         logger.info("ready after %.1f s: %s", waited, ", ".join([*args.url, *map(str, args.file)]))
     if not command:
