@@ -128,8 +128,18 @@ def serve_metrics(port: int):
     return on_change
 
 
+def simulator_lines() -> tuple[float, list[int]]:
+    """The demo detector's line frequency (Hz) and the harmonic orders it couples at, from the
+    simulator's own settings (environment, .env, pyproject)."""
+    from deepclean.services.simulate.settings import SimulateSettings
+    from deepclean.utils.config import load_settings
+
+    sim = load_settings(SimulateSettings)
+    return sim.line_frequency, [h.order for h in sim.harmonic_coupling()]
+
+
 def run(args: argparse.Namespace) -> int:
-    from deepclean.services.up.plan import FrameSpan, make_plan, where_to_look
+    from deepclean.services.up.plan import FrameSpan, demo_bands, make_plan, where_to_look
     from deepclean.services.up.restart import Backoff
     from deepclean.services.up.runner import run_procfile
     from deepclean.services.up.settings import UpSettings
@@ -148,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     train_duration = trainer_duration(settings.profile.value)
     passes_set = monitor_passes_set(env_file)
 
+    bands = demo_bands(settings, *simulator_lines())
+
     def plan_now():
         """The plan from the frames on disk now: at the start, and for each restart (what a new
         ./run.sh up would run, so a restarted simulator goes on after its newest frame)."""
@@ -158,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             train_duration=train_duration,
             now=gps_now(),
             monitor_passes_set=passes_set,
+            bands=bands,
         )
 
     frames = FrameSpan.scan(settings.data_dir, settings.ifo)

@@ -29,10 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepclean.services.up.settings import UpSettings
+from deepclean.utils.config import SharedSettings
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
 from deepclean.utils.ifo import IFO
 
 HOST = "127.0.0.1"
+DEFAULT_FREQ_LOW = SharedSettings.model_fields["freq_low"].default
+DEFAULT_FREQ_HIGH = SharedSettings.model_fields["freq_high"].default
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,18 @@ class Plan:
         return "\n".join(lines + [f"{p.name}: {p.command}" for p in self.procs]) + "\n"
 
 
+def demo_bands(
+    settings: UpSettings, line_hz: float, harmonic_orders: list[int]
+) -> list[tuple[float, float]] | None:
+    """The demo detector's cleaning bands: the line and each harmonic it couples at, +/- 2 Hz
+    (every band its witnesses explain), when ``settings`` run the demo with the default bands;
+    None otherwise (bands set by the user, or real frames)."""
+    default = [(lo, hi) for lo, hi in zip(DEFAULT_FREQ_LOW, DEFAULT_FREQ_HIGH)]
+    if not settings.demo or list(settings.bands) != default or not harmonic_orders:
+        return None
+    return [(k * line_hz - 2.0, k * line_hz + 2.0) for k in (1, *harmonic_orders)]
+
+
 def _cmd(*parts: object) -> str:
     return shlex.join(str(p) for p in parts)
 
@@ -131,17 +146,23 @@ def make_plan(
     train_duration: int,
     now: int,
     monitor_passes_set: bool = False,
+    bands: list[tuple[float, float]] | None = None,
 ) -> Plan:
     """The processes of the pipeline for ``settings`` given the frames on disk and the GPS ``now``.
 
     ``train_duration`` is the trainer's (its settings and profile), seconds; ``now`` is the
     current GPS second (where a first demo's history ends); ``monitor_passes_set``: the user
-    set the monitor's ``passes`` (then ``demo_passes`` is not given to it).
+    set the monitor's ``passes`` (then ``demo_passes`` is not given to it); ``bands``: cleaning
+    bands (Hz) given to the exporter, trainer, cleaner and monitor (None: their own settings;
+    see :func:`demo_bands`).
     """
     s = settings
     data, project, ifo = s.data_dir.resolve(), s.project_dir.resolve(), str(s.ifo)
     channels = s.channels_file if s.channels_file.is_absolute() else s.channels_file.resolve()
     common = ["--data-dir", data, "--project-dir", project, "--ifo", ifo]
+    if bands:
+        common += ["--freq-low", *[f"{lo:g}" for lo, _ in bands]]
+        common += ["--freq-high", *[f"{hi:g}" for _, hi in bands]]
     procs: list[Proc] = []
     backfill = live_start = None
     history_files: list[

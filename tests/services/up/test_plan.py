@@ -152,3 +152,27 @@ def test_monitor_passes_chosen_by_the_user(tmp_path: Path, monkeypatch: pytest.M
     env_file.write_text("")
     monkeypatch.setenv("DEEPCLEAN_MONITOR_PASSES", "4")
     assert monitor_passes_set(env_file)
+
+
+def test_the_demo_cleans_every_band_its_witnesses_explain(tmp_path: Path) -> None:
+    """With harmonic coupling on (the simulator's default) and the default band, the demo's
+    services clean the line and its harmonics; bands the user set, or real frames, are
+    left to the services' own settings."""
+    from deepclean.services.up.plan import demo_bands
+
+    s = settings(tmp_path)
+    bands = demo_bands(s, 60.0, [2, 3])
+    assert bands == [(58.0, 62.0), (118.0, 122.0), (178.0, 182.0)]
+    assert demo_bands(s, 50.0, [2]) == [(48.0, 52.0), (98.0, 102.0)]
+    assert demo_bands(s, 60.0, []) is None
+    assert demo_bands(settings(tmp_path, demo=False), 60.0, [2, 3]) is None
+    assert demo_bands(settings(tmp_path, freq_low=[55], freq_high=[65]), 60.0, [2, 3]) is None
+    parser, _ = build_parser()
+    plan = make_plan(s, Ports(), FrameSpan(), train_duration=64, now=NOW, bands=bands)
+    for name, command in commands(plan).items():
+        if name in ("simulator", "triton"):
+            assert "--freq-low" not in command
+            continue
+        argv = command.replace("exec ", "").split()[1:]
+        args = parser.parse_args(argv[argv.index("--") + 2 :])
+        assert args.freq_low == ["58", "118", "178"] and args.freq_high == ["62", "122", "182"]
