@@ -19,6 +19,7 @@ from flask import Flask, Response, jsonify, render_template_string
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from deepclean.services.monitor.plots import ASD_SIZE, RATIO_SIZE, ratio_png
+from deepclean.services.monitor.ranges import RANGE_SIZE, range_png
 from deepclean.services.monitor.state import MonitorState
 from deepclean.utils.liveness import Liveness
 
@@ -50,6 +51,7 @@ def create_app(
             now=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
             asd_size=ASD_SIZE,
             ratio_size=RATIO_SIZE,
+            range_size=RANGE_SIZE,
         )
 
     @app.get("/status")
@@ -81,6 +83,12 @@ def create_app(
             png = state.plots.get("asd")
         if png is None:
             return Response("no ASD yet\n", status=404, mimetype="text/plain")
+        return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+    @app.get("/plots/range.png")
+    def range_plot() -> Response:
+        snap = state.snapshot()
+        png = range_png(snap["ranges"], snap["ifo_time"]["last_gps"], history)
         return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
     @app.get("/plots/ratios.png")

@@ -14,12 +14,14 @@ import logging
 from deepclean.services.monitor.cleaned import SERIES, Segment
 from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion
 from deepclean.services.monitor.plots import asd_png
+from deepclean.services.monitor.ranges import segment_ranges
 from deepclean.services.monitor.served import served_versions
 from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState, RatioPoint
 from deepclean.utils.kill_switch import SwitchWatcher
 from deepclean.utils.monitoring.asd import asd
 from deepclean.utils.monitoring.decision import Decision, Verdict
+from deepclean.utils.monitoring.range_gate import SegmentRanges, range_veto
 from deepclean.utils.monitoring.segment import check_segment
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
 from deepclean.utils.signal.metrics import band_ratio
@@ -37,6 +39,7 @@ class CanaryChecker:
         self.state = state
         self.exporter = exporter
         self._warned_bands: set[int] = set()
+        self.ranges: SegmentRanges | None = None  #: BNS ranges of the last segment checked
         self.switch = SwitchWatcher(settings.project_dir, settings.ifo)  #: the kill switch
 
     def _bands(self, model: ModelVersion) -> list[tuple[float, float]]:
@@ -95,11 +98,15 @@ class CanaryChecker:
                 production_ratio = (
                     ratios["production"] if versions.production.info.trained else None
                 )
+                fresh = self.ranges is not None and self.ranges.gps == segment.end
+                veto = range_veto(self.ranges, s.range_tolerance) if fresh else None
                 decision = tracker.check(
-                    segment.end, production, canary, ratios["canary"], production_ratio
+                    segment.end, production, canary, ratios["canary"], production_ratio, veto
                 )
                 if decision.verdict is Verdict.PROMOTE:
                     decision = self._promote(decision)
+        if self.ranges is not None and self.ranges.gps == segment.end:
+            decision = dataclasses.replace(decision, ranges_mpc=self.ranges.by_series())
         log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
         log("%s", decision.describe())
         self.state.record_decision(decision)
@@ -154,6 +161,11 @@ class CanaryChecker:
             segment.end,
             {"asd": asd_png(freqs, {names[p]: by_name[p] for p in SERIES}, bands, title)},
         )
+        try:
+            self.ranges = segment_ranges(segment.end, freqs, {names[p]: by_name[p] for p in SERIES})
+        except ValueError as exc:  # a segment of zeros (warm-up) has no range
+            logger.warning("no BNS range for the segment ending at GPS %d: %s", segment.end, exc)
+            self.ranges = None
         if (
             last is not None
             and check_segment(
@@ -174,6 +186,8 @@ class CanaryChecker:
                     ratios["out_dq"],
                 )
             )
+            if self.ranges is not None:
+                self.state.ranges.record(self.ranges)
         return ratios
 
 

@@ -63,6 +63,10 @@ class MonitorSettings(SharedSettings):
     tolerance: NonNegativeFloat = Field(
         0.02, description="a passing canary is no worse than production by more than this fraction"
     )
+    range_tolerance: NonNegativeFloat = Field(
+        0.01,
+        description="a passing canary's BNS range is >= production's x (1 - this) and >= raw's",
+    )
     max_files: PositiveInt = Field(
         300, description="cleaned frames kept in the carousel (oldest deleted)"
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from deepclean.services.monitor.ranges import RangeHistory
 from deepclean.utils.files import atomic_write_text
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
 
@@ -123,6 +124,7 @@ class MonitorState:
         self.unreadable: deque[str] = deque(maxlen=20)
         self.plots: dict[str, bytes] = {}
         self.plot_gps: int | None = None
+        self.ranges = RangeHistory(Path(directory), self.metrics.registry, history_seconds)
         self._load()
 
     # ------------------------------------------------------------------ persistence
@@ -246,4 +248,5 @@ class MonitorState:
                 "archive": {**self.archive, "lag": self._archive_lag()},
                 "unreadable_frames": list(self.unreadable),
                 "plots_gps": self.plot_gps,
+                "ranges": self.ranges.snapshot(),
             }

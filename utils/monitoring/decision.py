@@ -61,17 +61,23 @@ class Decision:
     passes: int = 0  #: consecutive passes after this check
     failures: int = 0  #: consecutive failures after this check
     reason: str = ""
+    ranges_mpc: dict[str, float] | None = None  #: BNS range per series of the segment, Mpc
 
     def describe(self) -> str:
         def fmt(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.4f}"
 
+        ranges = (
+            "; BNS range " + ", ".join(f"{k} {v:.2f}" for k, v in self.ranges_mpc.items()) + " Mpc"
+            if self.ranges_mpc
+            else ""
+        )
         return (
             f"canary {self.canary} vs production {self.production} at GPS {self.gps}: "
             f"{self.verdict.value} "
             f"(canary/raw {fmt(self.canary_ratio)}, production/raw {fmt(self.production_ratio)}, "
             f"{self.passes} pass(es), {self.failures} failure(s) in a "
-            f"row{'; ' + self.reason if self.reason else ''})"
+            f"row{'; ' + self.reason if self.reason else ''}{ranges})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -120,8 +126,10 @@ class CanaryTracker:
         canary: int,
         canary_ratio: float,
         production_ratio: float | None,
+        veto: str | None = None,
     ) -> Decision:
-        """Record one check of ``canary`` against raw and ``production`` (None: untrained)."""
+        """Record one check of ``canary`` against raw and ``production`` (None: untrained);
+        ``veto``: a reason the check fails whatever the ratios (the BNS range gate)."""
         if not self.should_check(production, canary):
             raise ValueError(
                 f"canary {canary} is not checked against production {production} "
@@ -131,14 +139,16 @@ class CanaryTracker:
         t = self.thresholds
         reference = 1.0 if production_ratio is None else production_ratio
         limit = min(t.max_ratio, reference * (1 + t.tolerance))
-        if canary_ratio <= limit:
+        if canary_ratio <= limit and veto is None:
             self.passes, self.failures = self.passes + 1, 0
             verdict = Verdict.PROMOTE if self.passes >= t.passes else Verdict.PASS
             reason = f"canary/raw <= {limit:.4f}"
         else:
             self.passes, self.failures = 0, self.failures + 1
             verdict = Verdict.FAIL
-            if canary_ratio > t.max_ratio:
+            if canary_ratio <= limit:
+                reason = str(veto)
+            elif canary_ratio > t.max_ratio:
                 reason = f"canary/raw > max_ratio {t.max_ratio:g}"
             else:
                 reason = f"worse than production by more than {t.tolerance:.1%} (limit {limit:.4f})"
