@@ -3,7 +3,10 @@
 
 Each file holds every channel of the cleaned frames it was made from (the three products,
 raw strain at 4096 Hz, the DeepClean and input state vectors and the version channels),
-concatenated sample for sample: reading it back gives exactly the cleaned frames' samples.
+concatenated sample for sample: reading it back gives exactly the cleaned frames' samples,
+or (``float32``, the monitor's default) the strain-like channels rounded to float32 (relative
+error at most 2**-24; for strain that is > 3000x below the noise floor at every frequency, see
+``docs/operations.md``) and the integer channels exactly.
 Spans are aligned to multiples of ``write_cadence`` (128 s by default), so a full span is
 ``...-<GPS>-128.gwf``. **Gaps stay gaps**: the seconds of a span that are missing (the
 cleaner wrote nothing) or unreadable split it into one file per contiguous run, each named
@@ -43,8 +46,10 @@ class Archive:
         *,
         max_age: float | None = None,
         max_bytes: int | None = None,
+        float32: bool = False,
     ) -> None:
         self.ifo = IFO(ifo)
+        self.float32 = float32  #: store the strain-like (float64) channels as float32
         self.directory = Path(project_dir) / "archive" / str(self.ifo)
         self.max_age = max_age
         self.max_bytes = max_bytes
@@ -104,6 +109,8 @@ class Archive:
             for name in names:
                 first = seconds[run_start][name]
                 data = np.concatenate([seconds[g][name].data for g in range(run_start, run_end)])
+                if self.float32 and data.dtype == np.float64:
+                    data = data.astype(np.float32)  # round to nearest: error <= 2**-24 relative
                 channels.append(
                     Channel(
                         name=name, data=data, sample_rate=first.sample_rate, t0=float(run_start)

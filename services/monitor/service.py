@@ -49,7 +49,11 @@ class MonitorService:
         self.stop_event = threading.Event()
         self.carousel = Carousel(s.project_dir, s.ifo, s.max_files, s.carousel_headroom)
         self.archive = Archive(
-            s.project_dir, s.ifo, max_age=s.archive_max_age, max_bytes=s.archive_max_bytes
+            s.project_dir,
+            s.ifo,
+            max_age=s.archive_max_age,
+            max_bytes=s.archive_max_bytes,
+            float32=not s.archive_float64,
         )
         thresholds = Thresholds(
             passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance

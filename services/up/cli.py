@@ -216,4 +216,6 @@ def run(args: argparse.Namespace) -> int:
         backoff=backoff,
         command_for=lambda name: {p.name: p.command for p in plan_now().procs}.get(name),
         on_change=on_change,
+        log_max_bytes=settings.log_max_bytes,
+        log_backups=settings.log_backups,
     )

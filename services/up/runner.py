@@ -4,14 +4,17 @@ honcho (a Procfile runner from PyPI) starts every process in its own process gro
 prefixes each output line with the time and the process name; :class:`.supervisor.Supervisor`
 starts a process that exits again (with backoff) and on SIGINT/SIGTERM sends SIGTERM to every
 group, then SIGKILL after ``stop_timeout`` seconds. Every line is also appended to
-``<log_dir>/<name>.log`` (the manager's own lines to ``up.log``).
+``<log_dir>/<name>.log`` (the manager's own lines to ``up.log``), rotated at ``max_bytes``
+(``<name>.log.1`` ... ``.<backups>``, the oldest dropped) so the logs stay bounded.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO
 
@@ -29,11 +32,19 @@ SYSTEM_LOG = "up"  #: log file of honcho's own lines (start, stop, signals)
 class TeePrinter(Printer):
     """honcho's console printer that also appends each process's lines to its own log file."""
 
-    def __init__(self, log_dir: Path, output: IO[str] = sys.stdout) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        output: IO[str] = sys.stdout,
+        *,
+        max_bytes: int = 10 * 2**20,
+        backups: int = 5,
+    ) -> None:
         super().__init__(output)
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.files: dict[str, IO[str]] = {}
+        self.max_bytes, self.backups = max_bytes, backups
+        self.files: dict[str, RotatingFileHandler] = {}
 
     def write(self, message: Message) -> None:
         super().write(message)
@@ -44,16 +55,20 @@ class TeePrinter(Printer):
         )
         handle = self.files.get(name)
         if handle is None:
-            handle = self.files[name] = open(  # noqa: SIM115
-                self.log_dir / f"{name}.log", "a", buffering=1, encoding="utf-8"
+            handle = self.files[name] = RotatingFileHandler(
+                self.log_dir / f"{name}.log",
+                maxBytes=self.max_bytes,
+                backupCount=self.backups,
+                encoding="utf-8",
             )
+            handle.setFormatter(logging.Formatter("%(message)s"))
         data = (
             message.data.decode("utf-8", "replace")
             if isinstance(message.data, bytes)
             else message.data
         )
-        for line in data.splitlines():
-            handle.write(line + "\n")
+        for line in data.splitlines():  # one record per line: rotation never splits a line
+            handle.emit(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
 
     def close(self) -> None:
         for handle in self.files.values():
@@ -86,12 +101,14 @@ def run_procfile(
     command_for=None,
     on_change=None,
     group_grace: float = 5.0,
+    log_max_bytes: int = 10 * 2**20,
+    log_backups: int = 5,
 ) -> int:
     """Run every process of ``procfile``, restarting those that exit (after ``backoff``), until
     SIGINT/SIGTERM; then stop them all and return 130/143. ``command_for`` and ``on_change``:
     see :class:`.supervisor.Supervisor`."""
     processes = parse_procfile(Path(procfile).read_text()).processes
-    printer = TeePrinter(log_dir)
+    printer = TeePrinter(log_dir, max_bytes=log_max_bytes, backups=log_backups)
     manager = Supervisor(
         printer,
         backoff=backoff,

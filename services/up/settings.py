@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from deepclean.utils.config import SharedSettings
 from deepclean.utils.training.settings import Profile
@@ -69,6 +69,14 @@ class UpSettings(SharedSettings):
     )
     restart_max_delay: PositiveFloat = Field(
         30.0, description="seconds, the longest wait before a restart"
+    )
+    log_max_bytes: PositiveInt = Field(
+        10 * 2**20,
+        description="bytes at which a service's log file in PROJECT_DIR/logs/ is rotated "
+        "(<name>.log -> <name>.log.1, ...; 10 MiB)",
+    )
+    log_backups: NonNegativeInt = Field(
+        5, description="rotated log files kept per service (<name>.log.1 .. .5)"
     )
     metrics_port: int = Field(
         5003,

@@ -34,7 +34,9 @@ def assert_archive_equals_written(project, written, gps, duration):
 
 def test_carousel_bounded_archive_equal_with_gaps_and_resume(tmp_path):
     with FakeExporter(version_entry(2), version_entry(2)) as exporter:
-        s = settings(tmp_path, exporter.url)  # write_cadence 16, max_files 20
+        # write_cadence 16, max_files 20; float64 archives: exactly the cleaned frames' samples
+        # (float32, the default, in test_archive_precision.py)
+        s = settings(tmp_path, exporter.url, archive_float64=True)
         service = MonitorService(s)
         with Running(service, tmp_path) as run:
             run.feed(

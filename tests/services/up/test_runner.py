@@ -112,3 +112,28 @@ def test_runner_prefixes_logs_and_stops_every_process(tmp_path: Path) -> None:
     while _alive(sleeper) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(sleeper), "a grandchild outlived the stop"
+
+
+def test_a_service_log_is_rotated_and_bounded(tmp_path: Path) -> None:
+    """Every line of a chatty process is kept until rotation: ``<name>.log`` and at most
+    ``backups`` older files, each near ``max_bytes``, lines never split, the newest last."""
+    import datetime
+    import io
+
+    from honcho.printer import Message
+
+    from deepclean.services.up.runner import TeePrinter
+
+    printer = TeePrinter(tmp_path, io.StringIO(), max_bytes=300, backups=2)
+    lines = [f"GPS {1400000000 + i}: a cleaned frame, 100% clean" for i in range(100)]
+    for line in lines:
+        printer.write(Message("line", line + "\n", datetime.datetime.now(), "cleaner", None))
+    printer.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["cleaner.log", "cleaner.log.1", "cleaner.log.2"]
+    kept = []
+    for name in ("cleaner.log.2", "cleaner.log.1", "cleaner.log"):
+        text = (tmp_path / name).read_text()
+        assert len(text.encode()) <= 300
+        kept += text.splitlines()
+    assert kept == lines[-len(kept) :] and len(kept) >= 9  # the newest lines, whole, in order
