@@ -265,7 +265,6 @@ def main() -> None:
             str(clean),
             "--overwrite",
             "--allow-worse",
-            *band_flags,
             *extra,
         )
         dc = json.loads((clean / "report.json").read_text())

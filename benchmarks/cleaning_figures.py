@@ -3,8 +3,8 @@
 - :func:`harmonic_bands`: the bands the witnesses explain on the demo detector (the line and
   its 2nd and 3rd harmonics, +/- 2 Hz);
 - :func:`band_ratios`: mean ASD(a)/ASD(b) per band (Welch, Hann, 2 s, half overlap);
-- :func:`bns_range_mpc`: gwpy's ``inspiral_range`` (1.4-1.4 Msun, SNR 8, from 10 Hz) of a
-  Welch PSD (Hann, 4 s, half overlap, median average);
+- :func:`bns_range_mpc`: gwpy's ``inspiral_range`` (1.4-1.4 Msun, SNR 8, from 15 Hz;
+  :mod:`deepclean.utils.signal.range`) of a Welch PSD (Hann, 4 s, half overlap, median);
 - :func:`range_gains`: the range of raw, cleaned and background strain and the gain of
   cleaning as a fraction of what removing all coupled noise (background) gives;
 - :func:`offline_out_dq`: OUT_DQ as the streaming cleaner makes it, from raw and fully
@@ -20,8 +20,8 @@ from scipy import signal
 
 from deepclean.utils.signal.metrics import asd_ratio
 from deepclean.utils.signal.outdq import OutDqGate
+from deepclean.utils.signal.range import bns_range_mpc as range_mpc
 
-RANGE_FMIN_HZ = 10.0  #: lower limit of the range integral, Hz
 RANGE_FFTLENGTH_S = 4.0  #: Welch segment for the range PSD, s
 
 
@@ -36,16 +36,14 @@ def band_ratios(a: np.ndarray, b: np.ndarray, fs: float, bands) -> dict[str, flo
 
 
 def bns_range_mpc(x: np.ndarray, fs: float) -> float:
-    """BNS inspiral range (Mpc) of strain ``x`` sampled at ``fs`` Hz (see module docstring)."""
-    from gwpy.astro import inspiral_range
-    from gwpy.frequencyseries import FrequencySeries
-
+    """BNS inspiral range (Mpc) of strain ``x`` sampled at ``fs`` Hz: the monitor's
+    :func:`~deepclean.utils.signal.range.bns_range_mpc` (from 15 Hz) of a Welch PSD (Hann,
+    4 s, half overlap, median average)."""
     nper = int(RANGE_FFTLENGTH_S * fs)
     freqs, psd = signal.welch(
         x, fs=fs, window="hann", nperseg=nper, noverlap=nper // 2, average="median"
     )
-    series = FrequencySeries(psd, frequencies=freqs, unit="1/Hz")
-    return float(inspiral_range(series, fmin=RANGE_FMIN_HZ).value)
+    return range_mpc(freqs, psd)
 
 
 def range_gains(raw: np.ndarray, background: np.ndarray, fs: float, **cleaned) -> dict:
