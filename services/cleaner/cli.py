@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 
 DESCRIPTION = """\
 The DeepClean cleaner service. Follows the strain and witness frames in DATA_DIR, streams
@@ -44,20 +42,16 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
 
     settings = load_settings(CleanerSettings, given_flags(args, CleanerSettings))
     configure_logging("cleaner", settings.log_level)
     lock = lock_service(settings.project_dir, "cleaner", settings.ifo)  # one writer per IFO
     service = CleanerService(settings)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: service.stop())
     try:
-        written = service.run()
+        with stop_on_signals(lambda _: service.stop()):
+            written = service.run()
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         lock.release()
     logger.info("cleaner stopped after writing %d frame(s)", written)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 
@@ -102,11 +101,9 @@ def load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepclean.services.exporter.app import Exporter, create_app
-    from deepclean.services.exporter.repository import ModelStore
-    from deepclean.utils.http_server import HttpServer
     from deepclean.utils.locks import ServiceLock, repository_lock_path
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
 
     settings, profile, channels = load(args)
     configure_logging("exporter", settings.log_level)
@@ -116,45 +113,49 @@ def run(args: argparse.Namespace) -> int:
     for name in ("torch.onnx", "onnx_ir", "onnxscript"):
         logging.getLogger(name).setLevel(logging.ERROR)
     stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda signum, frame: stop.set())
-        for sig in (signal.SIGTERM, signal.SIGINT)
-    }
     try:
-        logger.info(
-            "profile %s; repository %s; %s, %d witnesses, platform %s",
-            profile,
-            settings.repository,
-            settings.ifo,
-            len(channels.witnesses),
-            settings.platform.value,
-        )
-        if not wait_for_triton(settings.triton_url, settings.triton_timeout, stop):
-            logger.info("stopped before Triton answered")
-            return 0
-        store = ModelStore(settings, channels, url=settings.triton_url)
-        store.bootstrap()  # not interrupted: a signal meanwhile stops the service right after it
-        if stop.is_set():
-            logger.info("stopped after start-up")
-            return 0
-        exporter = Exporter(settings, store)
-        app = create_app(settings, store, exporter=exporter)
-        server = HttpServer(
-            app,
-            settings.host,
-            settings.port,
-            threads=settings.threads,
-            max_body_bytes=settings.max_body_bytes,
-            name="deepclean-exporter",
-        ).start()
-        exporter.submit_newest()
-        stop.wait()
-        logger.info("stopping: closing HTTP, letting a running export finish")
-        server.stop()
-        exporter.jobs.stop()
-        logger.info("stopped")
-        return 0
+        with stop_on_signals(lambda _: stop.set()):
+            return _serve(settings, profile, channels, stop)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         lock.release()
+
+
+def _serve(settings, profile, channels, stop: threading.Event) -> int:
+    """Wait for Triton, bootstrap the repository, serve HTTP until ``stop`` is set."""
+    from deepclean.services.exporter.app import Exporter, create_app
+    from deepclean.services.exporter.repository import ModelStore
+    from deepclean.utils.http_server import HttpServer
+
+    logger.info(
+        "profile %s; repository %s; %s, %d witnesses, platform %s",
+        profile,
+        settings.repository,
+        settings.ifo,
+        len(channels.witnesses),
+        settings.platform.value,
+    )
+    if not wait_for_triton(settings.triton_url, settings.triton_timeout, stop):
+        logger.info("stopped before Triton answered")
+        return 0
+    store = ModelStore(settings, channels, url=settings.triton_url)
+    store.bootstrap()  # not interrupted: a signal meanwhile stops the service right after it
+    if stop.is_set():
+        logger.info("stopped after start-up")
+        return 0
+    exporter = Exporter(settings, store)
+    app = create_app(settings, store, exporter=exporter)
+    server = HttpServer(
+        app,
+        settings.host,
+        settings.port,
+        threads=settings.threads,
+        max_body_bytes=settings.max_body_bytes,
+        name="deepclean-exporter",
+    ).start()
+    exporter.submit_newest()
+    stop.wait()
+    logger.info("stopping: closing HTTP, letting a running export finish")
+    server.stop()
+    exporter.jobs.stop()
+    logger.info("stopped")
+    return 0

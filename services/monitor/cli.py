@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
-import threading
 
 DESCRIPTION = """\
 The DeepClean monitor. Follows the cleaned frames in $PROJECT_DIR/cleaned/<IFO>/ (written by
@@ -53,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.utils.http_server import HttpServer
     from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
 
     settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
     configure_logging("monitor", settings.log_level)
@@ -74,18 +73,13 @@ def run(args: argparse.Namespace) -> int:
         raise ServerUnavailableError(
             f"status page cannot listen on {settings.host}:{settings.port}: {exc}"
         ) from exc
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: service.stop())
     server.start()
     logger.info("status page on %s", server.url)
     try:
-        service.run()
+        with stop_on_signals(lambda _: service.stop()):
+            service.run()
     finally:
         server.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         lock.release()
     logger.info("monitor stopped at GPS %s after %d check(s)", service.latest, service.checks_done)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 
 DESCRIPTION = """\
@@ -57,17 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.simulate.settings import SimulateSettings
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
 
     settings = load_settings(SimulateSettings, given_flags(args, SimulateSettings))
     configure_logging("simulate", settings.log_level)
     stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: stop.set())
-    try:
+    with stop_on_signals(lambda _: stop.set()):
         run_simulation(settings, stop, overwrite=getattr(args, "overwrite", False))
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 
 DESCRIPTION = """\
 The DeepClean trainer service. Follows the frames in DATA_DIR, trains on the latest
@@ -43,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.utils.config import check_output_dir
     from deepclean.utils.locks import lock_service
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
     from deepclean.utils.training.settings import load_profiled_settings
 
     settings, profile = load_profiled_settings(TrainerSettings, args)
@@ -50,15 +49,10 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(settings.project_dir, "project_dir")  # before minutes of waiting for frames
     lock = lock_service(settings.project_dir, "trainer", settings.ifo)  # one trainer per IFO
     service = TrainerService(settings, profile=profile)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: service.stop())
     try:
-        successes = service.run()
+        with stop_on_signals(lambda _: service.stop()):
+            successes = service.run()
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         lock.release()
     logger.info("trainer stopped after %d run(s), %d successful", service.runs, successes)
     return 0

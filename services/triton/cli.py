@@ -37,7 +37,7 @@ class _Stop(Exception):
     """Raised in the main thread by SIGINT or SIGTERM."""
 
 
-def _raise_stop(signum: int, frame: object) -> None:
+def _raise_stop(signum: int) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ConfigError, ServerUnavailableError
     from deepclean.utils.logs import configure_logging
+    from deepclean.utils.signals import stop_on_signals
     from deepclean.utils.triton.server import TritonServer
 
     settings = load_settings(TritonSettings, given_flags(args, TritonSettings))
@@ -68,20 +69,16 @@ def run(args: argparse.Namespace) -> int:
         venv=settings.venv,
         startup_timeout=settings.startup_timeout,
     )
-    # both signals explicitly: a process started in the background by a shell inherits SIGINT
-    # ignored, and Python then never raises KeyboardInterrupt
-    previous = {
-        signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        server.start()
-        logger.info("serving %s; stop with SIGINT or SIGTERM", repository)
-        status = server.wait()
-        raise ServerUnavailableError(f"tritonserver exited on its own with status {status}")
-    except (_Stop, KeyboardInterrupt) as exc:
-        logger.info("%s received; stopping Triton", str(exc) or "SIGINT")
-        return 0
-    finally:
-        server.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    # both signals explicitly (stop_on_signals): a process started in the background by a shell
+    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
+    with stop_on_signals(_raise_stop):
+        try:
+            server.start()
+            logger.info("serving %s; stop with SIGINT or SIGTERM", repository)
+            status = server.wait()
+            raise ServerUnavailableError(f"tritonserver exited on its own with status {status}")
+        except (_Stop, KeyboardInterrupt) as exc:
+            logger.info("%s received; stopping Triton", str(exc) or "SIGINT")
+            return 0
+        finally:
+            server.stop()

@@ -51,58 +51,16 @@ data, so N consecutive passes are N independent pieces of evidence.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 import numpy as np
-from scipy import signal
 
 from deepclean.utils.signal.metrics import band_ratio
+from deepclean.utils.signal.welch import Average, asd, welch_segments
+
+__all__ = ["Average", "asd", "asd_ratio", "welch_segments"]
 
 DEFAULT_SEGMENT_S = 64.0  #: seconds of data per check
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch FFT (0.5 Hz resolution)
-OVERLAP = 0.5  #: fraction of overlap between Welch segments
-
-
-class Average(StrEnum):
-    """How Welch periodograms are averaged."""
-
-    MEAN = "mean"
-    MEDIAN = "median"
-
-
-def welch_segments(duration: float, fftlength: float) -> int:
-    """Number of half-overlapping Welch segments of ``fftlength`` s in ``duration`` s."""
-    if fftlength <= 0 or duration < fftlength:
-        return 0
-    step = fftlength * (1 - OVERLAP)
-    return int(np.floor((duration - fftlength) / step + 1e-9)) + 1
-
-
-def asd(
-    x: np.ndarray,
-    sample_rate: float,
-    fftlength: float = DEFAULT_FFTLENGTH_S,
-    average: Average | str = Average.MEAN,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies (Hz) and one-sided ASD (units/sqrt(Hz)) of ``x`` (samples,) or (n, samples)."""
-    x = np.asarray(x, dtype=np.float64)
-    nperseg = int(round(fftlength * sample_rate))
-    if nperseg < 2 or x.shape[-1] < nperseg:
-        raise ValueError(
-            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength "
-            f"{fftlength} s "
-            f"({nperseg} samples at {sample_rate} Hz)"
-        )
-    freqs, psd = signal.welch(
-        x,
-        fs=sample_rate,
-        window="hann",
-        nperseg=nperseg,
-        noverlap=int(nperseg * OVERLAP),
-        average=Average(average).value,
-        axis=-1,
-    )
-    return freqs, np.sqrt(psd)
 
 
 def asd_ratio(

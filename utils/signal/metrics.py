@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import signal
 
+from deepclean.utils.signal import welch
 from deepclean.utils.signal.filters import band_mask
 
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch segment for reported ASDs
@@ -28,19 +28,9 @@ OUT_OF_BAND_GUARD_HZ = 2.0
 def asd(
     x: np.ndarray, sample_rate: float, fftlength: float = DEFAULT_FFTLENGTH_S
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies (Hz) and one-sided ASD (units / sqrt(Hz)) of ``x`` along its last axis."""
-    x = np.asarray(x, dtype=np.float64)
-    nperseg = int(round(fftlength * sample_rate))
-    if x.shape[-1] < nperseg:
-        raise ValueError(
-            f"Number of samples {x.shape[-1]} is insufficient for an ASD with fftlength "
-            f"{fftlength} s "
-            f"({nperseg} samples at {sample_rate} Hz)"
-        )
-    freqs, psd = signal.welch(
-        x, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, axis=-1
-    )
-    return freqs, np.sqrt(psd)
+    """Frequencies (Hz) and one-sided ASD (units / sqrt(Hz)) of ``x`` along its last axis
+    (mean-averaged Welch, :func:`deepclean.utils.signal.welch.asd`)."""
+    return welch.asd(x, sample_rate, fftlength)
 
 
 def asd_ratio(

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from deepclean.utils.frames.taper import rising_half_hann, taper_samples
 from deepclean.utils.signal.filters import band_mask
+from deepclean.utils.signal.welch import Average, welch_psd
 
 DEFAULT_BUFFER_S = 8  #: seconds of raw/cleaned strain the ratio is computed over
 DEFAULT_MIN_S = 4  #: seconds of valid data needed before the first decision
@@ -44,17 +44,8 @@ def median_asd_ratio(
     fftlength: float,
 ) -> float:
     """Mean over the bins inside ``bands`` of ASD(clean) / ASD(raw), median-averaged Welch ASDs."""
-    nperseg = int(round(fftlength * sample_rate))
-    if len(raw) < nperseg:
-        raise ValueError(
-            f"Number of samples {len(raw)} is insufficient for fftlength {fftlength} s "
-            f"({nperseg} samples)"
-        )
-    kwargs = dict(
-        fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average="median"
-    )
-    freqs, p_clean = signal.welch(clean, **kwargs)
-    _, p_raw = signal.welch(raw, **kwargs)
+    freqs, p_clean = welch_psd(clean, sample_rate, fftlength, Average.MEDIAN)
+    _, p_raw = welch_psd(raw, sample_rate, fftlength, Average.MEDIAN)
     mask = band_mask(freqs, bands)
     if not mask.any():
         raise ValueError(

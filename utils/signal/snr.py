@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
+
+from deepclean.utils.signal import welch
 
 
 def _band(freqs: np.ndarray, f_low: float, f_high: float | None) -> np.ndarray:
@@ -150,15 +151,7 @@ def welch_psd(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(freqs_hz, psd)``: one-sided Welch PSD (Hann, half overlap; ``average`` "median"
     is robust to a stray glitch or signal, "mean" is unbiased for Gaussian noise)."""
-    nperseg = int(round(fftlength_s * sample_rate))
-    if len(data) < nperseg:
-        raise ValueError(
-            f"{len(data) / sample_rate:g} s of data is shorter than the "
-            f"{fftlength_s:g} s FFT of the PSD"
-        )
-    return signal.welch(
-        data, fs=sample_rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, average=average
-    )
+    return welch.welch_psd(data, sample_rate, fftlength_s, average)
 
 
 def mismatch(
