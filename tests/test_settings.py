@@ -260,6 +260,7 @@ CODE_DEFAULTS = {
         "asd_segment_length": 64,
         "asd_fftlength": 2.0,
         "asd_average": "mean",
+        "min_coverage": 0.6,
         "passes": 10,
         "failures": 5,
         "max_ratio": 1.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 
 from deepclean.services.monitor.cleaned import SERIES, Segment
 from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion
@@ -19,10 +20,10 @@ from deepclean.services.monitor.served import served_versions
 from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState, RatioPoint
 from deepclean.utils.kill_switch import SwitchWatcher
-from deepclean.utils.monitoring.asd import asd
+from deepclean.utils.monitoring.asd import asd_over_runs
 from deepclean.utils.monitoring.decision import Decision, Verdict
 from deepclean.utils.monitoring.range_gate import SegmentRanges, range_veto
-from deepclean.utils.monitoring.segment import check_segment
+from deepclean.utils.monitoring.segment import SegmentCheck, check_segment
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
 from deepclean.utils.signal.metrics import band_ratio
 
@@ -70,7 +71,17 @@ class CanaryChecker:
         )
         self.state.served = served_versions(s.triton_url)
         bands = self._bands(versions.canary) if versions else list(s.bands)
-        ratios = self._ratios(segment, bands) if segment.complete else None
+        # the versions compared: those served, else those that made the newest second
+        last = segment.summaries.get(segment.end - 1)
+        compared = (
+            (versions.production.version, versions.canary.version)
+            if versions is not None
+            else None
+            if last is None
+            else (last.production or 0, last.canary or 0)
+        )
+        usable = None if compared is None else self._usable(segment, *compared)
+        ratios = self._ratios(segment, bands, usable) if usable and usable.usable else None
         tracker = self.state.tracker
         if versions is None:
             if tracker.canary is None:
@@ -89,9 +100,6 @@ class CanaryChecker:
                 return decision
             if not tracker.should_check(production, canary):
                 return None
-            usable = check_segment(
-                segment.summaries, segment.end, segment.length, production, canary
-            )
             if not usable.usable or ratios is None:
                 decision = tracker.skip(segment.end, production, canary, usable.describe())
             else:
@@ -103,6 +111,10 @@ class CanaryChecker:
                 decision = tracker.check(
                     segment.end, production, canary, ratios["canary"], production_ratio, veto
                 )
+                if usable.used < segment.length:  # say which seconds the ratio is over
+                    decision = dataclasses.replace(
+                        decision, reason=f"{decision.reason}; {usable.describe()}"
+                    )
                 if decision.verdict is Verdict.PROMOTE:
                     decision = self._promote(decision)
         if self.ranges is not None and self.ranges.gps == segment.end:
@@ -130,14 +142,29 @@ class CanaryChecker:
         )
         return dataclasses.replace(decision, reason=f"promoted; exporter now serves {now}")
 
-    def _ratios(
-        self, segment: Segment, bands: list[tuple[float, float]]
-    ) -> dict[str, float] | None:
-        """ASDs of the segment (drawn for the page) and its in-band ratios (recorded when
-        usable)."""
+    def _usable(self, segment: Segment, production: int, canary: int) -> SegmentCheck:
+        """The runs of seconds of ``segment`` usable to compare these versions (each run at
+        least one FFT long), and whether they cover ``min_coverage`` of it."""
         s = self.settings
-        data = segment.stacked()
-        freqs, asds = asd(data, CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average)
+        return check_segment(
+            segment.summaries,
+            segment.end,
+            segment.length,
+            production,
+            canary,
+            min_coverage=s.min_coverage,
+            min_run=math.ceil(s.asd_fftlength),
+        )
+
+    def _ratios(
+        self, segment: Segment, bands: list[tuple[float, float]], usable: SegmentCheck
+    ) -> dict[str, float]:
+        """ASDs over the usable runs of the segment (drawn for the page) and their in-band
+        ratios (recorded)."""
+        s = self.settings
+        freqs, asds = asd_over_runs(
+            segment.stacked_runs(usable.runs), CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average
+        )
         by_name = {p: asds[i] for i, p in enumerate(SERIES)}
         raw = by_name[Product.RAW]
         ratios = {
@@ -145,11 +172,12 @@ class CanaryChecker:
             "canary": band_ratio(by_name[Product.CANARY], raw, freqs, bands),
             "out_dq": band_ratio(by_name[Product.OUT_DQ], raw, freqs, bands),
         }
-        last = segment.summaries.get(segment.end - 1)
+        newest = segment.summaries[usable.runs[-1][1] - 1]  # a usable second: versions known
+        production, canary = newest.production, newest.canary
         title = (
-            f"GPS {segment.end - segment.length}-{segment.end}, {segment.length} s, "
-            f"{s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions production "
-            f"{getattr(last, 'production', '?')}, canary {getattr(last, 'canary', '?')}"
+            f"GPS {segment.end - segment.length}-{segment.end}, {usable.used} of "
+            f"{segment.length} s, {s.asd_fftlength:g} s FFT ({s.asd_average.value}); versions "
+            f"production {production}, canary {canary}"
         )
         names = {
             Product.RAW: "raw",
@@ -166,28 +194,18 @@ class CanaryChecker:
         except ValueError as exc:  # a segment of zeros (warm-up) has no range
             logger.warning("no BNS range for the segment ending at GPS %d: %s", segment.end, exc)
             self.ranges = None
-        if (
-            last is not None
-            and check_segment(
-                segment.summaries,
+        self.state.record_ratio(
+            RatioPoint(
                 segment.end,
-                segment.length,
-                last.production or 0,
-                last.canary or 0,
-            ).usable
-        ):
-            self.state.record_ratio(
-                RatioPoint(
-                    segment.end,
-                    last.production,
-                    last.canary,
-                    ratios["production"],
-                    ratios["canary"],
-                    ratios["out_dq"],
-                )
+                production,
+                canary,
+                ratios["production"],
+                ratios["canary"],
+                ratios["out_dq"],
             )
-            if self.ranges is not None:
-                self.state.ranges.record(self.ranges)
+        )
+        if self.ranges is not None:
+            self.state.ranges.record(self.ranges)
         return ratios
 
 

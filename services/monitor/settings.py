@@ -51,6 +51,14 @@ class MonitorSettings(SharedSettings):
         DEFAULT_FFTLENGTH_S, description="seconds per Welch FFT of the ASD ratio"
     )
     asd_average: Average = Field(Average.MEAN, description="averaging of Welch periodograms")
+    min_coverage: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="fraction of a check's asd_segment_length that must be usable seconds (in runs "
+        "of at least one FFT); the ASD is averaged over the runs present, so a few missing or "
+        "tapered seconds cost statistics, not the check (1 = every second needed)",
+    )
     passes: PositiveInt = Field(
         10, description="consecutive passing checks that promote the canary"
     )

@@ -53,11 +53,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import signal
 
 from deepclean.utils.signal.metrics import band_ratio
-from deepclean.utils.signal.welch import Average, asd, welch_segments
+from deepclean.utils.signal.welch import OVERLAP, Average, asd, welch_segments
 
-__all__ = ["Average", "asd", "asd_ratio", "welch_segments"]
+__all__ = [
+    "Average",
+    "asd",
+    "asd_over_runs",
+    "asd_ratio",
+    "asd_ratio_over_runs",
+    "welch_segments",
+]
 
 DEFAULT_SEGMENT_S = 64.0  #: seconds of data per check
 DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch FFT (0.5 Hz resolution)
@@ -79,4 +87,74 @@ def asd_ratio(
             f"series of shapes {a.shape} and {b.shape} cannot be compared; need equal lengths"
         )
     freqs, asds = asd(np.stack([a, b]), sample_rate, fftlength, average)
+    return band_ratio(asds[0], asds[1], freqs, bands)
+
+
+def _median_bias(n: int) -> float:
+    """Expected median / mean of ``n`` chi-squared(2) periodogram values (scipy's correction)."""
+    k = np.arange(1, (n - 1) // 2 + 1)
+    return float(1 + np.sum(1.0 / (2 * k + 1) - 1.0 / (2 * k)))
+
+
+def asd_over_runs(
+    runs: Sequence[np.ndarray],
+    sample_rate: float,
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+    average: Average | str = Average.MEAN,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Welch ASD over contiguous runs of data with gaps between them.
+
+    ``runs``: arrays (n, samples_i), the same ``n`` series over each run; a run shorter than
+    one FFT is left out. Every half-overlapping Hann periodogram of every run is pooled and
+    averaged (mean, or median with scipy's bias correction for the pooled count), so no FFT
+    straddles a gap and each run weighs by its number of segments: over one run this is
+    exactly :func:`asd` (scipy's Welch). Returns frequencies (Hz) and ASDs (n, freqs).
+    """
+    nperseg = int(round(fftlength * sample_rate))
+    kept = [np.asarray(r, dtype=np.float64) for r in runs if np.shape(r)[-1] >= nperseg]
+    if nperseg < 2 or not kept:
+        longest = max((np.shape(r)[-1] for r in runs), default=0)
+        raise ValueError(
+            f"no run of data holds one FFT of {fftlength} s ({nperseg} samples at "
+            f"{sample_rate} Hz); the longest has {longest} samples"
+        )
+    periodograms = []
+    for run in kept:
+        freqs, _, sxx = signal.spectrogram(
+            run,
+            fs=sample_rate,
+            window="hann",
+            nperseg=nperseg,
+            noverlap=int(nperseg * OVERLAP),
+            detrend="constant",
+            scaling="density",
+            mode="psd",
+            axis=-1,
+        )
+        periodograms.append(sxx)  # (n, freqs, segments)
+    pooled = np.concatenate(periodograms, axis=-1)
+    if Average(average) is Average.MEAN:
+        psd = pooled.mean(axis=-1)
+    else:
+        psd = np.median(pooled, axis=-1) / _median_bias(pooled.shape[-1])
+    return freqs, np.sqrt(psd)
+
+
+def asd_ratio_over_runs(
+    a_runs: Sequence[np.ndarray],
+    b_runs: Sequence[np.ndarray],
+    sample_rate: float,
+    bands: Sequence[tuple[float, float]],
+    fftlength: float = DEFAULT_FFTLENGTH_S,
+    average: Average | str = Average.MEAN,
+) -> float:
+    """:func:`asd_ratio` over runs with gaps; ``a_runs[i]``, ``b_runs[i]``: the same times."""
+    if [np.shape(a) for a in a_runs] != [np.shape(b) for b in b_runs]:
+        raise ValueError("runs of the two series differ in number or lengths; need the same times")
+    freqs, asds = asd_over_runs(
+        [np.stack([a, b]) for a, b in zip(a_runs, b_runs, strict=True)],
+        sample_rate,
+        fftlength,
+        average,
+    )
     return band_ratio(asds[0], asds[1], freqs, bands)

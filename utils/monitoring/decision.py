@@ -9,6 +9,17 @@ failure count and a failure the pass count; ``passes`` consecutive passes give
 :attr:`Verdict.PROMOTE` (repeated on later passes until the service reports the promotion
 done), ``failures`` consecutive failures :attr:`Verdict.REJECT`: the version is remembered
 as rejected and never checked again. A different canary version starts from zero.
+
+A new canary that arrives while one is being judged (the trainer's next run, exported
+before the monitor has decided) replaces it: the exporter serves one canary, so the old one
+can no longer be checked, and evidence is per model, never carried over (a pass of one model
+says nothing about another). The decision that follows says so (``replaced canary N after k
+pass(es)``). Promotion cannot starve as long as judging is faster than retraining: a check
+now runs over the seconds present (``segment.check_segment``, ``min_coverage``), so a canary
+is decided within about ``passes * monitor_period`` seconds of data (demo: 3 x 64 s; default:
+10 x 64 s), well inside the trainer's ``retrain_cadence`` (2048 s). Before (issue 22), a
+check needed a perfect window, and with 2 % dropped frames most were skipped, so each canary
+was replaced before it had its passes.
 """
 
 from __future__ import annotations
@@ -102,13 +113,21 @@ class CanaryTracker:
         """True when ``canary`` is newer than ``production`` and not rejected."""
         return canary > production and canary not in self.rejected
 
-    def _follow(self, canary: int) -> None:
+    def _follow(self, canary: int) -> str:
+        """Follow ``canary``; a note when it replaced one that had evidence."""
+        note = ""
         if canary != self.canary:
+            if self.canary is not None and (self.passes or self.failures):
+                note = (
+                    f"replaced canary {self.canary} after {self.passes} pass(es) and "
+                    f"{self.failures} failure(s)"
+                )
             self.canary, self.passes, self.failures = canary, 0, 0
+        return note
 
     def skip(self, gps: int, production: int, canary: int, reason: str) -> Decision:
         """A check that could not be made: counts unchanged."""
-        self._follow(canary)
+        note = self._follow(canary)
         return Decision(
             gps,
             production,
@@ -116,7 +135,7 @@ class CanaryTracker:
             Verdict.SKIP,
             passes=self.passes,
             failures=self.failures,
-            reason=reason,
+            reason="; ".join(filter(None, [reason, note])),
         )
 
     def check(
@@ -135,7 +154,7 @@ class CanaryTracker:
                 f"canary {canary} is not checked against production {production} "
                 f"(not newer, or rejected: {sorted(self.rejected)})"
             )
-        self._follow(canary)
+        note = self._follow(canary)
         t = self.thresholds
         reference = 1.0 if production_ratio is None else production_ratio
         limit = min(t.max_ratio, reference * (1 + t.tolerance))
@@ -164,7 +183,7 @@ class CanaryTracker:
             production_ratio,
             self.passes,
             self.failures,
-            reason,
+            "; ".join(filter(None, [reason, note])),
         )
 
     def promoted(self, canary: int) -> None:

@@ -103,7 +103,9 @@ def test_versions_answer_without_version_is_an_error_not_a_crash(tmp_path, caplo
 
 def test_corrupt_frame_counts_as_missing(tmp_path, caplog):
     with FakeExporter(version_entry(1), version_entry(2)) as exporter:
-        service = MonitorService(settings(tmp_path, exporter.url))
+        # every second needed (min_coverage 1), so the unreadable one shows as a skipped check;
+        # test_monitor_decisions.py covers checks over the seconds left
+        service = MonitorService(settings(tmp_path, exporter.url, min_coverage=1.0))
         with Running(service, tmp_path) as run, caplog.at_level(logging.WARNING):
             run.feed(GPS, 8 * 2, Second(0.5, 0.4), corrupt={GPS + 11})
             run.feed(GPS + 16, 8 * 3, Second(0.5, 0.4))

@@ -82,3 +82,14 @@ def test_state_round_trip_and_description():
 def test_thresholds_validated():
     with pytest.raises(ValueError, match="passes 0 and failures 1 must be at least 1"):
         Thresholds(passes=0, failures=1)
+
+
+def test_a_canary_replaced_mid_judgement_is_said_and_the_new_one_starts_afresh():
+    tracker = CanaryTracker(Thresholds(passes=3, failures=3))
+    assert run(tracker, [0.3, 0.3]) == [P, P]
+    decision = tracker.check(5, 1, 3, 0.3, 0.5)  # the trainer's next canary arrived
+    assert (decision.verdict, decision.passes) == (P, 1)
+    assert decision.reason.endswith("; replaced canary 2 after 2 pass(es) and 0 failure(s)")
+    skipped = tracker.skip(6, 1, 4, "missing")
+    assert skipped.reason == "missing; replaced canary 3 after 1 pass(es) and 0 failure(s)"
+    assert tracker.skip(7, 1, 5, "missing").reason == "missing"  # 4 had no evidence
