@@ -19,6 +19,7 @@ NETWORKING = {"network_mode", "extra_hosts", "ports"}
 ALLOWED = {name: NETWORKING | {"deploy"} for name in ("exporter", "trainer")}
 ALLOWED |= {name: set(NETWORKING) for name in ("cleaner", "monitor", "simulator")}
 ALLOWED["triton"] = NETWORKING | {"deploy", "image", "build"}
+ALLOWED["prometheus"] = set(NETWORKING)  # profile observability
 TRITON_CPU_DOCKERFILE = ROOT / "services" / "triton" / "Dockerfile.cpu"
 
 
@@ -146,3 +147,28 @@ def test_env_example_names_the_cpu_triton_image(override: dict) -> None:
         r"\$\{TRITON_CPU_IMAGE:-([^}]+)\}", override["services"]["triton"]["image"]
     )[1]
     assert re.search(rf"^TRITON_CPU_IMAGE={re.escape(default)}$", text, re.M)
+
+
+def test_observability_profile_adds_prometheus_in_both_files() -> None:
+    """`--profile observability`: Prometheus over deploy/prometheus, restarted unless stopped,
+    healthy when ready, in step between the two files; on the host network it reaches the
+    services it scrapes by name."""
+    gpu = yaml.safe_load(compose_config(COMPOSE, profile="observability").stdout)["services"]
+    cpu = yaml.safe_load(compose_config(COMPOSE, CPU_OVERRIDE, profile="observability").stdout)[
+        "services"
+    ]
+    assert "simulator" not in gpu and "prometheus" in gpu and "prometheus" in cpu
+    prometheus = gpu["prometheus"]
+    assert prometheus["restart"] == "unless-stopped"
+    assert "/-/ready" in " ".join(prometheus["healthcheck"]["test"])
+    assert prometheus["ports"] == ["127.0.0.1:9090:9090"]
+    assert any(
+        str(v).endswith("/deploy/prometheus:/etc/prometheus:ro")
+        or (isinstance(v, dict) and v.get("target") == "/etc/prometheus")
+        for v in prometheus["volumes"]
+    )
+    for key in ("command", "volumes", "healthcheck", "restart", "profiles", "image"):
+        assert cpu["prometheus"].get(key) == prometheus.get(key), key
+    scraped = re.findall(r'"(\w+):\d+"', (ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    mapped = dict(entry.split(":", 1) for entry in cpu["prometheus"]["extra_hosts"])
+    assert set(scraped) <= set(gpu) and all(mapped[h] == "127.0.0.1" for h in scraped)

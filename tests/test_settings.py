@@ -293,6 +293,7 @@ CODE_DEFAULTS = {
         "log_max_bytes": 10485760,
         "log_backups": 5,
         "metrics_port": 5003,
+        "prometheus_port": 9090,
     },
 }
 PROFILES = {

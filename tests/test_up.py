@@ -117,6 +117,7 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         "DEEPCLEAN_MONITOR_PORT": str(ports["monitor"]),
         "DEEPCLEAN_CLEANER_METRICS_PORT": str(ports["cleaner"]),
         "DEEPCLEAN_UP_METRICS_PORT": str(ports["up"]),
+        "DEEPCLEAN_UP_PROMETHEUS_PORT": "0",  # not started here (tests/deploy cover it)
     }
     env.setdefault(
         "DEEPCLEAN_TRITON_VENV", str(Path(__file__).resolve().parents[1] / ".triton" / "venv")

@@ -64,6 +64,7 @@ def test_every_service_killed_is_back_within_a_minute(tmp_path: Path) -> None:
         "DEEPCLEAN_MONITOR_PORT": str(ports["monitor"]),
         "DEEPCLEAN_CLEANER_METRICS_PORT": str(ports["cleaner"]),
         "DEEPCLEAN_UP_METRICS_PORT": str(ports["up"]),
+        "DEEPCLEAN_UP_PROMETHEUS_PORT": "0",  # not started here (tests/deploy cover it)
     }
     env.setdefault(
         "DEEPCLEAN_TRITON_VENV", str(Path(__file__).resolve().parents[1] / ".triton" / "venv")

@@ -34,7 +34,7 @@ PORT_SETTINGS = {
     "triton": (
         "deepclean.services.triton.settings",
         "TritonSettings",
-        {"http_port": "triton_http", "grpc_port": "triton_grpc"},
+        {"http_port": "triton_http", "grpc_port": "triton_grpc", "metrics_port": "triton_metrics"},
     ),
     "exporter": ("deepclean.services.exporter.settings", "ExporterSettings", {"port": "exporter"}),
     "cleaner": (
@@ -99,33 +99,25 @@ def monitor_passes_set(env_file: Path) -> bool:
     return bool(os.environ.get(name) or read_env_file(env_file, explicit=False).get(name))
 
 
-def serve_metrics(port: int):
-    """Start up's own ``/metrics`` on 127.0.0.1:``port``; return the ``on_change`` callback that
-    keeps ``deepclean_up_restarts_total{service}`` and ``deepclean_up_service_running{service}``."""
-    from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+def plan_prometheus(settings, ports: Ports, project: Path) -> tuple[list[str] | None, str]:
+    """Prometheus's command line (None: not started) and a line saying where it is; writes its
+    configuration to ``project/prometheus/prometheus.yml``."""
+    import shutil
 
-    registry = CollectorRegistry()
-    restarts = Counter(
-        "deepclean_up_restarts",
-        "times deepclean up started a service again after it exited",
-        ["service"],
-        registry=registry,
+    from deepclean.services.up.prometheus import RULES, prometheus_command, prometheus_config
+
+    if not settings.prometheus_port:
+        return None, ""
+    if shutil.which("prometheus") is None:
+        return None, "prometheus:     not on PATH (Debian: apt-get install prometheus); not started"
+    home = project / "prometheus"
+    (home / "data").mkdir(parents=True, exist_ok=True)
+    config = home / "prometheus.yml"
+    config.write_text(prometheus_config(ports, settings.metrics_port))
+    rules = str(RULES) if RULES.is_file() else "none (deploy/prometheus/alerts.yml not found)"
+    return prometheus_command(config, home / "data", settings.prometheus_port), (
+        f"prometheus:     http://127.0.0.1:{settings.prometheus_port}/alerts (rules: {rules})"
     )
-    running = Gauge(
-        "deepclean_up_service_running",
-        "1 while the service's process runs, 0 while it is down or waiting for its restart",
-        ["service"],
-        registry=registry,
-    )
-    start_http_server(port, addr="127.0.0.1", registry=registry)
-    counted: dict[str, int] = {}
-
-    def on_change(service: str, is_running: bool, total: int) -> None:
-        restarts.labels(service).inc(total - counted.get(service, 0))
-        counted[service] = total
-        running.labels(service).set(int(is_running))
-
-    return on_change
 
 
 def simulator_lines() -> tuple[float, list[int]]:
@@ -157,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     env_file = Path(os.environ.get(ENV_FILE_ENV) or ".env")
     train_duration = trainer_duration(settings.profile.value)
     passes_set = monitor_passes_set(env_file)
+    project = settings.project_dir.resolve()
+    prometheus, prometheus_line = plan_prometheus(settings, ports, project)
 
     bands = demo_bands(settings, *simulator_lines())
 
@@ -171,11 +165,11 @@ def run(args: argparse.Namespace) -> int:
             now=gps_now(),
             monitor_passes_set=passes_set,
             bands=bands,
+            prometheus=prometheus,
         )
 
     frames = FrameSpan.scan(settings.data_dir, settings.ifo)
     plan = plan_now()
-    project = settings.project_dir.resolve()
     (project / "model_repo").mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     procfile = project / "Procfile"
@@ -198,13 +192,19 @@ def run(args: argparse.Namespace) -> int:
             "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)"
         )
     banner += where_to_look(settings, ports)
+    if prometheus_line:
+        banner.append(prometheus_line)
     try:
         backoff = Backoff(initial=settings.restart_delay, maximum=settings.restart_max_delay)
     except ValueError as exc:
         raise ConfigError(f"settings restart_delay and restart_max_delay: {exc}") from exc
     on_change = None
     if settings.metrics_port:
-        on_change = serve_metrics(settings.metrics_port)
+        from deepclean.services.up.metrics import UpMetrics
+
+        metrics = UpMetrics()
+        metrics.serve(settings.metrics_port)
+        on_change = metrics.on_change
         banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
     return run_procfile(
         procfile,

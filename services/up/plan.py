@@ -47,6 +47,7 @@ class Ports:
     exporter: int = 5000
     monitor: int = 5001
     cleaner_metrics: int = 5002
+    triton_metrics: int = 8002  #: 0: Triton serves no metrics
 
     @property
     def triton_ready(self) -> str:
@@ -147,6 +148,7 @@ def make_plan(
     now: int,
     monitor_passes_set: bool = False,
     bands: list[tuple[float, float]] | None = None,
+    prometheus: list[str] | None = None,
 ) -> Plan:
     """The processes of the pipeline for ``settings`` given the frames on disk and the GPS ``now``.
 
@@ -154,7 +156,8 @@ def make_plan(
     current GPS second (where a first demo's history ends); ``monitor_passes_set``: the user
     set the monitor's ``passes`` (then ``demo_passes`` is not given to it); ``bands``: cleaning
     bands (Hz) given to the exporter, trainer, cleaner and monitor (None: their own settings;
-    see :func:`demo_bands`).
+    see :func:`demo_bands`);
+    ``prometheus``: its command line, run as one more process (None: no Prometheus).
     """
     s = settings
     data, project, ifo = s.data_dir.resolve(), s.project_dir.resolve(), str(s.ifo)
@@ -300,6 +303,8 @@ def make_plan(
             ),
         )
     )
+    if prometheus:
+        procs.append(Proc("prometheus", "exec " + _cmd(*prometheus)))
     return Plan(procs, backfill, live_start, trainer_start)
 
 

@@ -86,6 +86,14 @@ class UpSettings(SharedSettings):
         "which services run); 0 = none",
     )
 
+    prometheus_port: int = Field(
+        9090,
+        ge=0,
+        le=65535,
+        description="port of Prometheus on 127.0.0.1, started when its binary is on PATH (Debian: "
+        "apt-get install prometheus); 0 = not started",
+    )
+
     @property
     def channels_file(self) -> Path:
         return self.channels if self.channels is not None else self.data_dir / "channels.txt"

@@ -176,3 +176,22 @@ def test_the_demo_cleans_every_band_its_witnesses_explain(tmp_path: Path) -> Non
         argv = command.replace("exec ", "").split()[1:]
         args = parser.parse_args(argv[argv.index("--") + 2 :])
         assert args.freq_low == ["58", "118", "178"] and args.freq_high == ["62", "122", "182"]
+
+
+def test_prometheus_runs_as_one_more_process(tmp_path: Path) -> None:
+    from deepclean.services.up.prometheus import prometheus_command, prometheus_config
+
+    up = settings(tmp_path)
+    command = prometheus_command(tmp_path / "p.yml", tmp_path / "data", 9191)
+    plan = make_plan(up, Ports(), FrameSpan(), train_duration=64, now=NOW, prometheus=command)
+    procs = commands(plan)
+    assert procs["prometheus"] == (
+        f"exec prometheus --config.file={tmp_path / 'p.yml'} --storage.tsdb.path="
+        f"{tmp_path / 'data'} --web.listen-address=127.0.0.1:9191 --storage.tsdb.retention.time=15d"
+    )
+    assert "prometheus" not in commands(
+        make_plan(up, Ports(), FrameSpan(), train_duration=64, now=NOW)
+    )
+    text = prometheus_config(Ports(exporter=5100, triton_metrics=0), 5003, rules=None)
+    assert "'127.0.0.1:5100'" in text and "job_name: triton" not in text
+    assert "job_name: up" in text and "rule_files" not in text

@@ -137,3 +137,24 @@ def test_a_service_log_is_rotated_and_bounded(tmp_path: Path) -> None:
         assert len(text.encode()) <= 300
         kept += text.splitlines()
     assert kept == lines[-len(kept) :] and len(kept) >= 9  # the newest lines, whole, in order
+
+
+def test_wait_for_max_age_needs_a_recent_change(tmp_path: Path) -> None:
+    """The simulator's compose healthcheck: its strain folder changed within --max-age s."""
+    folder = tmp_path / "kafka"
+    folder.mkdir()
+    old = time.time() - 60
+    os.utime(folder, (old, old))
+    assert pending([], [folder], max_age=10) == [f"{folder} (missing or older than 10 s)"]
+    assert pending([], [folder]) == []  # existing is enough without --max-age
+    (tmp_path / "frame.tmp").write_text("x")
+    (tmp_path / "frame.tmp").rename(folder / "frame.gwf")  # a frame renamed in: fresh
+    assert pending([], [folder], max_age=10) == []
+    result = subprocess.run(
+        [str(BIN / "deepclean"), "wait-for", "--file", str(folder), "--max-age", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "--max-age -1.0: must be positive seconds" in result.stderr
