@@ -196,8 +196,16 @@ def test_ports_dependencies_gpus_and_health(config: dict, parser) -> None:
     for name in PIPELINE:
         args = parser.parse_args(_command(services[name])[1:])
         port = getattr(args, "port", None) or getattr(args, "metrics_port", None)
-        if port is None:
-            continue  # the trainer serves nothing
+        if port is None:  # the trainer serves nothing: its heartbeat file's age is judged
+            test = services[name]["healthcheck"]["test"]
+            max_age = float(test[test.index("--max-age") + 1])
+            heartbeat = test[test.index("--file") + 1]
+            ifo = config["services"][name]["environment"]["IFO"]
+            from deepclean.services.trainer.service import heartbeat_path
+
+            assert heartbeat == str(heartbeat_path(Path("/deepclean/project"), ifo)), heartbeat
+            assert 0 < max_age <= 600
+            continue
         assert [f"127.0.0.1:{port}:{port}"] == services[name]["ports"]
         assert f"http://127.0.0.1:{port}/health" in services[name]["healthcheck"]["test"]
         assert args.host == "0.0.0.0"  # reachable through the published port
