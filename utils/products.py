@@ -88,7 +88,7 @@ class StateBit(IntFlag):
     OUT_DQ_CLEANED = 1 << 0  #: OUT_DQ has the production noise subtracted (fully, gate = 1)
     PRODUCTION_TRAINED = 1 << 1  #: the production model is a trained one
     WITNESSES_PRESENT = 1 << 2  #: witness data were present for this slice and its context
-    TAPERED = 1 << 3  #: the input was tapered or zero-filled around a dropped second
+    TAPERED = 1 << 3  #: the input was tapered in after a dropped second (or the stream began)
     CANARY_DIFFERS = 1 << 4  #: the canary version differs from the production version
     PRODUCTION_VALID = 1 << 5  #: PRODUCTION holds a warmed-up noise subtraction (Triton answered)
     CANARY_VALID = 1 << 6  #: CANARY holds a warmed-up noise subtraction (Triton answered)

@@ -3,27 +3,32 @@
 For every GPS second ``g`` pushed (its frames, or a drop):
 
 1. strain and witnesses go through their own :class:`StreamingResampler` (16384 Hz and native
-   rates -> ``sample_rate``), which hands back second ``s = g - 1`` (1 s look-ahead); the
+   rates -> ``sample_rate``), which hand back the block ending their filter's reach before the
+   end of ``g`` (strain 10 samples, 2.4 ms; witnesses down to 256 Hz 160 samples, 39 ms); the
    second before the first one pushed counts as dropped, so the first second comes out too
    (tapered in);
-2. the witnesses of ``s`` are sent to Triton through ``infer`` (``stride * batch`` samples per
-   update); the noise that comes back covers ``[s - lag, s + 1 - lag)``;
-3. second ``o = s - delay`` is assembled, ``delay = ceil((lag + filter_lead) / 1 s)`` (1 s by
-   default: ``filter_lead`` defaults to what the lag leaves of that second, 0.5 s windowed and
-   0.975 s contiguous; when the delay changes with the served geometry, every second is still
-   assembled once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is
-   band-passed with the filter bands of the version that made it, gated by analysis readiness (as
-   offline), and subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
+2. the witness block is sent to Triton through ``infer`` (``stride * batch`` samples per
+   update); the noise that comes back covers the block shifted back by the served ``lag``;
+3. every second ``o`` whose noise is now known up to ``filter_lead`` past its end is assembled:
+   ``o = g - delay``, ``delay = ceil((reach + lag + filter_lead) / 1 s)`` whole frames (1 with
+   the defaults: ``filter_lead`` defaults to what the witness reach and the lag leave of one
+   frame, 0.93 s at the cpu geometry; when the delay changes, every second is still assembled
+   once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is band-passed
+   with the filter bands of the version that made it, gated by analysis readiness (as offline),
+   and subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
 
 A role's cleaning is *valid* for a second when Triton answered for all of
 ``[o - noise_settle, o + 1 + filter_lead)`` after the stream's warm-up (``kernel + lag``
-samples after the sequence started) and the witnesses were present for the windows behind it;
-otherwise that channel holds the raw strain and its bit is clear.
+samples after the sequence started) and the witnesses were the detector's own (not a drop's
+fill or taper) for the windows behind it; otherwise that channel holds the raw strain and its
+bit is clear. :attr:`CleanerPipeline.timings` holds the seconds the last push spent resampling,
+in Triton and filtering.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,12 +39,13 @@ from deepclean.services.cleaner.track import SampleTrack, window_all
 from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.frames.reader import DroppedFrame, FrameData
 from deepclean.utils.frames.state import ready_mask, upsample_mask
-from deepclean.utils.frames.stream import ResampledSecond, StreamingResampler
+from deepclean.utils.frames.stream import ResampledBlock, StreamingResampler
 from deepclean.utils.products import StateBit, VersionInfo
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.gate import ready_gate
 from deepclean.utils.signal.outdq import OutDqGate
 from deepclean.utils.signal.postprocess import filter_noise
+from deepclean.utils.streaming import NETWORK_STRIDE, StreamMode
 from deepclean.utils.triton.names import Role
 from deepclean.utils.triton.served import ServedStream
 
@@ -50,12 +56,10 @@ Bands = tuple[tuple[float, float], ...]
 class Budget:
     """Every look-ahead and context of the pipeline, seconds (see the README's latency table)."""
 
-    resample_buffer: int = 3  #: seconds resampled together (look-ahead buffer // 2 = 1 s)
-    drop_taper: float = 1.0  #: half-Hann taper around a dropped second
+    drop_taper: float = 1.0  #: half-Hann fade-out in / taper-in after a dropped second
     filter_memory: float = 2.0  #: past noise band-passed with each second
-    filter_lead: float | None = (
-        None  #: future noise band-passed with each second (None: what fits in the delay)
-    )
+    #: future noise band-passed with each second (None: what the reach and lag leave of a frame)
+    filter_lead: float | None = None
     noise_settle: float = 0.5  #: valid noise needed before a second (filter settling)
     ready_taper: float = 1.0  #: noise taper at analysis-ready edges (as clean-offline)
     outdq_buffer: int = 8  #: seconds in the OUT_DQ ASD ratio
@@ -95,6 +99,15 @@ class CleanedSecond:
     cleaned_fraction: float = 0.0  #: mean of the OUT_DQ gate over the second
 
 
+@dataclass(frozen=True)
+class InputSecond:
+    """What the strain frame of one pushed second said."""
+
+    dropped: bool  #: no frame: no output for this second
+    tapered: bool  #: dropped, or tapered in after a drop (also the stream's first second)
+    state: np.ndarray | None  #: the input's 16 Hz state vector (None if dropped)
+
+
 class CleanerPipeline:
     """See the module docstring. ``default_bands``: bands used for a version without
     ``version_info``."""
@@ -105,26 +118,18 @@ class CleanerPipeline:
         self.budget = budget
         self.default_bands = tuple(tuple(map(float, b)) for b in default_bands)
         self.strain_rs = StreamingResampler(
-            [STRAIN_RATE_HZ],
-            rate_out=self.fs,
-            buffer_seconds=budget.resample_buffer,
-            taper_seconds=budget.drop_taper,
+            [STRAIN_RATE_HZ], rate_out=self.fs, taper_seconds=budget.drop_taper
         )
         self.served: ServedStream | None = None
         self.wit_rs: StreamingResampler | None = None
         self.noise = {role: SampleTrack(self.n) for role in Role}
         self.wit_ok = SampleTrack(self.n)
-        self.ready = SampleTrack(self.n)  #: trusted analysis-ready mask of resampled seconds
-        self.raw: dict[int, ResampledSecond] = {}
-        self.versions_at: dict[
-            int, dict[Role, int]
-        ] = {}  #: served versions when each second was inferred
-        self.states: dict[int, np.ndarray | None] = {}
-        self.started = False
-        self.ready_raw: tuple[int | None, np.ndarray | None] = (
-            None,
-            None,
-        )  #: newest pushed second's ready mask
+        self.raw = SampleTrack(self.n)  #: resampled strain, ok where it is the detector's own
+        self.ready = SampleTrack(self.n)  #: trusted analysis-ready mask of pushed seconds
+        self.inputs: dict[int, InputSecond] = {}
+        #: served versions when each second's witnesses were inferred
+        self.versions_at: dict[int, dict[Role, int]] = {}
+        self.newest: int | None = None  #: the newest second pushed
         self.gate = OutDqGate(
             self.fs,
             self.default_bands,
@@ -137,23 +142,45 @@ class CleanerPipeline:
         self.memory = int(round(budget.filter_memory * self.fs))
         self.next_out: int | None = None  #: the next second to assemble
         self.settle = int(round(budget.noise_settle * self.fs))
+        #: seconds the last push spent per stage: ``resample``, ``triton``, ``filter``
+        self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ configuration
     @property
+    def lag(self) -> int:
+        """Samples the served noise lags the witnesses it comes from (0 when nothing is served)."""
+        return self.served.geometry.lag_samples if self.served else 0
+
+    @property
+    def alignment(self) -> int:
+        """Samples the witness blocks' first sample is a multiple of, so that DeepClean's windows
+        fall where offline cleaning (windows from whole seconds) puts them: the network's stride
+        (16), and in the windowed stream mode also the window stride."""
+        if self.served is None or self.served.geometry.mode is StreamMode.CONTIGUOUS:
+            return NETWORK_STRIDE
+        return math.lcm(self.served.geometry.stride, NETWORK_STRIDE)
+
+    @property
+    def reach(self) -> int:
+        """Samples the witness resampler's blocks end before the newest second's end."""
+        return self.wit_rs.delay_samples if self.wit_rs else 0
+
+    @property
     def lead(self) -> int:
-        """Samples of future noise band-passed with each second: ``filter_lead``, or by default all
-        that the served lag leaves of the smallest whole-second delay (``ceil(lag / 1 s) s -
-        lag``)."""
+        """Samples of future noise band-passed with each second: ``filter_lead``, or by default
+        all that the witness reach and the served lag leave of the smallest whole number of
+        frames (``ceil((reach + lag) / 1 s) s - reach - lag``)."""
         if self.budget.filter_lead is not None:
             return int(round(self.budget.filter_lead * self.fs))
-        lag = self.served.geometry.lag_samples if self.served else 0
-        return max(1, math.ceil(lag / self.n)) * self.n - lag
+        ahead = self.reach + self.lag
+        return max(1, math.ceil(ahead / self.n)) * self.n - ahead
 
     @property
     def delay(self) -> int:
-        """Seconds between the newest resampled second and the second assembled."""
-        lag = self.served.geometry.lag_samples if self.served else 0
-        return max(1, math.ceil((lag + self.lead) / self.n))
+        """Whole frames between the newest pushed second and the second assembled: what the
+        noise (witness reach + lag + lead) and the raw strain (its resampler's reach) need."""
+        noise = self.reach + self.lag + self.lead
+        return max(math.ceil(noise / self.n), math.ceil(self.strain_rs.delay_samples / self.n))
 
     def configure(self, served: ServedStream | None) -> bool:
         """Follow the served stream; True if the channels/geometry changed (witness side
@@ -164,9 +191,8 @@ class CleanerPipeline:
         if changed:
             if served.geometry.update_size and self.n % served.geometry.update_size:
                 raise ValueError(
-                    f"served update size {served.geometry.update_size} samples does not "
-                    "divide one second "
-                    f"({self.n} samples); cannot stream whole seconds"
+                    f"served update size {served.geometry.update_size} samples does not divide "
+                    f"one second ({self.n} samples); cannot stream whole seconds"
                 )
             self.wit_rs = None
             for track in (*self.noise.values(), self.wit_ok):
@@ -195,21 +221,9 @@ class CleanerPipeline:
     def push(self, item: FrameData | DroppedFrame, infer: Infer | None) -> list[CleanedSecond]:
         g = item.gps
         frame = item if isinstance(item, FrameData) else None
-        self.states[g] = None if frame is None else np.asarray(frame.state)
-        self.ready_raw = (
-            g,
-            None
-            if frame is None
-            else upsample_mask(ready_mask(frame.state), len(frame.state), self.fs),
-        )
-        if (
-            not self.started
-        ):  # the stream's first second: the one before it is unknown, as if dropped
-            self.strain_rs.push(g - 1, None)
-            self.started = True
-        rs = self.strain_rs.push(
-            g, None if frame is None else [frame.arrays[0]], ready=bool(frame and frame.ready)
-        )
+        began = time.perf_counter()
+        first = self.newest is None
+        self._push_strain(g, frame, first)
         witnesses = None
         if (
             frame is not None
@@ -222,70 +236,79 @@ class CleanerPipeline:
             self.wit_rs = StreamingResampler(
                 frame.sample_rates[1:],
                 rate_out=self.fs,
-                buffer_seconds=self.budget.resample_buffer,
                 taper_seconds=self.budget.drop_taper,
+                align=self.alignment,
             )
-            self.wit_rs.push(
-                g - 1, None
-            )  # as for the strain: so its first second comes out with the strain's
+            self.wit_rs.push(g - 1, None)  # as for the strain: its first second is tapered in
         wrs = self.wit_rs.push(g, witnesses) if self.wit_rs is not None else None
-        if rs is None:
-            return []
-        s = rs.gps
-        self.raw[s] = rs
-        ready = np.zeros(self.n, dtype=bool)
-        if not rs.dropped and not rs.tapered and self.states.get(s) is not None:
-            state = self.states[s]
-            ready = upsample_mask(ready_mask(state), len(state), self.fs)
-        self.ready.write(s * self.n, ready)
-        good = wrs is not None and not wrs.dropped and not wrs.tapered
-        self.wit_ok.write(s * self.n, np.zeros(self.n), good)
+        if wrs is not None:
+            self.wit_ok.write(wrs.first_sample, np.zeros(self.n), wrs.clean)
+        resampled = time.perf_counter()
         if wrs is not None and infer is not None and self.served is not None:
-            self.versions_at[s] = dict(self.served.versions)
-            answer = infer(wrs.data.astype(np.float32), s * self.n)
-            if answer is not None:
-                g_ = self.served.geometry
-                first = s * self.n - g_.lag_samples
-                warm = answer.sequence_start + g_.kernel_size + g_.lag_samples
-                ok = np.arange(first, first + self.n) >= warm
-                for role in (
-                    Role
-                ):  # a non-finite prediction is no prediction: never subtracted, never written
-                    noise = answer.noise[role]
-                    finite = np.isfinite(noise)
-                    self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
+            self._infer(g, wrs, infer)
+        inferred = time.perf_counter()
+        self.newest = g
         # every second once, in order, also when the delay changed with the served geometry
-        target = s - self.delay
-        first = target if self.next_out is None else self.next_out
-        out = [c for c in map(self._assemble, range(first, target + 1)) if c is not None]
-        self.next_out = max(first, target + 1)
-        for old in [k for k in self.raw if k < s - 12]:
-            del self.raw[old]
-        for old in [k for k in self.states if k < s - 12]:
-            del self.states[old]
-        for old in [k for k in self.versions_at if k < s - 12]:
-            del self.versions_at[old]
+        target = g - self.delay
+        start = target if self.next_out is None else self.next_out
+        out = [c for c in map(self._assemble, range(start, target + 1)) if c is not None]
+        self.next_out = max(start, target + 1)
+        for table in (self.inputs, self.versions_at):
+            for old in [k for k in table if k < g - 12]:
+                del table[old]
+        self.timings = {
+            "resample": resampled - began,
+            "triton": inferred - resampled,
+            "filter": time.perf_counter() - inferred,
+        }
         return out
+
+    def _push_strain(self, g: int, frame: FrameData | None, first: bool) -> ResampledBlock:
+        if first:  # the stream's first second: the one before it is unknown, as if dropped
+            self.strain_rs.push(g - 1, None)
+        rs = self.strain_rs.push(
+            g, None if frame is None else [frame.arrays[0]], ready=bool(frame and frame.ready)
+        )
+        self.raw.write(rs.first_sample, rs.data[0], rs.clean)
+        state = None if frame is None else np.asarray(frame.state)
+        self.inputs[g] = InputSecond(rs.dropped, rs.tapered, state)
+        ready = np.zeros(self.n, dtype=bool)
+        if not rs.dropped and not rs.tapered and state is not None:
+            ready = upsample_mask(ready_mask(state), len(state), self.fs)
+        self.ready.write(g * self.n, ready)
+        return rs
+
+    def _infer(self, g: int, wrs: ResampledBlock, infer: Infer) -> None:
+        self.versions_at[g] = dict(self.served.versions)
+        answer = infer(wrs.data.astype(np.float32), wrs.first_sample)
+        if answer is None:
+            return
+        geometry = self.served.geometry
+        first = wrs.first_sample - geometry.lag_samples
+        warm = answer.sequence_start + geometry.kernel_size + geometry.lag_samples
+        ok = np.arange(first, first + self.n) >= warm
+        for role in Role:  # a non-finite prediction is no prediction: never subtracted or written
+            noise = answer.noise[role]
+            finite = np.isfinite(noise)
+            self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
 
     # ------------------------------------------------------------------ one second out
     def _ready_gate(self, o: int) -> np.ndarray:
         n = self.n
         mask = np.ones(9 * n, dtype=bool)  # seconds o-4 .. o+4; unknown seconds count as ready
         for i, sec in enumerate(range(o - 2, o + 3)):
-            if sec in self.raw:
+            if sec in self.inputs:
                 mask[(i + 2) * n : (i + 3) * n] = self.ready.read(sec * n, (sec + 1) * n)[0] > 0
-            elif self.ready_raw[0] == sec:
-                raw = self.ready_raw[1]
-                mask[(i + 2) * n : (i + 3) * n] = False if raw is None else raw
         return ready_gate(mask, int(round(self.budget.ready_taper * self.fs)))[4 * n : 5 * n]
 
     def _assemble(self, o: int) -> CleanedSecond | None:
-        rs = self.raw.get(o)
-        if rs is None or rs.dropped:
-            if rs is not None:  # no data: an invalid second for the OUT_DQ gate
+        second = self.inputs.get(o)
+        if second is None or second.dropped:
+            if second is not None:  # no data: an invalid second for the OUT_DQ gate
                 self.gate.push(np.zeros(self.n), np.zeros(self.n), valid=False)
             return None
-        n, raw = self.n, rs.data[0]
+        n = self.n
+        raw = self.raw.read(o * n, (o + 1) * n)[0]
         geometry = self.served.geometry if self.served else None
         rgate = self._ready_gate(o)
         cleaned, filtered, valid, versions, trained = {}, {}, {}, {}, {}
@@ -318,13 +341,13 @@ class CleanerPipeline:
             present = window_all(self.wit_ok.read(o * n - k, (o + 1) * n + lag)[1], k, lag)
         else:
             present = np.zeros(n, dtype=bool)
-        state = self.states.get(o)
+        state = second.state
         state = np.zeros(16, dtype=np.int64) if state is None else state
         masks = {
             StateBit.OUT_DQ_CLEANED: gate >= 1.0,
             StateBit.PRODUCTION_TRAINED: trained[Role.PRODUCTION],
             StateBit.WITNESSES_PRESENT: present,
-            StateBit.TAPERED: rs.tapered,
+            StateBit.TAPERED: second.tapered,
             StateBit.CANARY_DIFFERS: versions[Role.PRODUCTION] != versions[Role.CANARY],
             StateBit.PRODUCTION_VALID: valid[Role.PRODUCTION],
             StateBit.CANARY_VALID: valid[Role.CANARY],

@@ -53,11 +53,10 @@ class CleanerSettings(SharedSettings):
     config_poll: PositiveFloat = Field(
         1.0, description="seconds between re-reads of the served configs (versions)"
     )
-    resample_buffer: int = Field(
-        3, ge=3, description="seconds resampled together; look-ahead = buffer // 2 s"
-    )
     drop_taper: PositiveFloat = Field(
-        1.0, le=1.0, description="half-Hann taper around a dropped second, seconds"
+        1.0,
+        le=1.0,
+        description="half-Hann fade-out inside a dropped second and taper-in after it, seconds",
     )
     filter_memory: NonNegativeFloat = Field(
         2.0, description="seconds of past noise band-passed with each second"
@@ -65,9 +64,8 @@ class CleanerSettings(SharedSettings):
     filter_lead: NonNegativeFloat | None = Field(
         None,
         description="seconds of future noise band-passed with each second (default: what the "
-        "served "
-        "lag leaves of "
-        "one whole second, 0.5 s windowed, 0.975 s contiguous; more adds a second of latency)",
+        "witness resampler's reach and the served lag leave of one frame, 0.93 s at the cpu "
+        "geometry; reach + lag + lead beyond one frame adds a frame of latency)",
     )
     noise_settle: NonNegativeFloat = Field(
         0.5,

@@ -3,10 +3,10 @@ clean-offline.
 
 One run: the simulator writes 64 s live with one second dropped (strain and witnesses); the
 cleaner follows it from the first second. Checked: one frame per input second in order (none
-for the dropped one, tapered neighbours), gwpy reads them, PRODUCTION agrees with
-``clean-offline`` on the same data in band (ASD of the difference vs ASD of the removed noise)
-outside the warm-up, in-band cleaned/raw from the frames within 10% of the offline report,
-state bits, version channels, latency, /health and /metrics.
+for the dropped one, raw neighbours, the next one tapered in), gwpy reads them, PRODUCTION
+agrees with ``clean-offline`` on the same data in band (ASD of the difference vs ASD of the
+removed noise) outside the warm-up, in-band cleaned/raw from the frames within 10% of the
+offline report, state bits, version channels, latency, /health and /metrics.
 """
 
 from __future__ import annotations
@@ -176,14 +176,17 @@ def test_gwpy_reads_the_frames_and_the_contract_holds(run) -> None:
     np.testing.assert_array_equal(frame["GDS-CALIB_STATE_VECTOR"], 3)
 
 
-def test_drop_neighbours_are_tapered_and_raw(run) -> None:
+def test_drop_neighbours_are_raw_and_the_next_is_tapered_in(run) -> None:
     files = cleaned_files(run["project"])
-    for gps in (DROP - 1, DROP + 1):
+    for gps in (DROP - 1, DROP + 1):  # the witness context of both reaches into the drop
         frame = read_cleaned(files[gps])
-        assert np.all(frame["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED)
         np.testing.assert_array_equal(
             frame["GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"], frame["DEEPCLEAN-RAW_STRAIN"]
         )
+    # the drop fades out inside the gap: the second before keeps its data; the one after it is
+    # tapered in
+    assert not np.any(read_cleaned(files[DROP - 1])["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED)
+    assert np.all(read_cleaned(files[DROP + 1])["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED)
     # cleaning is back within the documented span after the drop: witness context, settle, OUT_DQ
     # taper-in
     later = read_cleaned(files[DROP + 6])["DEEPCLEAN-STATE_VECTOR"]

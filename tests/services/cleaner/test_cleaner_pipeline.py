@@ -93,7 +93,7 @@ class FakeTriton:
         self.next, self.start = None, None
 
     def __call__(self, witnesses: np.ndarray, first: int) -> Answer | None:
-        if first // N in self.fail:
+        if -(-first // N) in self.fail:  # the second a witness block ends in
             self.next = None
             return None
         if first != self.next:
@@ -152,9 +152,8 @@ def oracle(data: dict, memory_start: int = 0) -> dict:
 def test_long_padding_matches_the_whole_span_computation(data) -> None:
     budget = Budget(filter_memory=4.0, filter_lead=1.5)
     out = run(data, [frame(data, i) for i in range(SECONDS)], FakeTriton(data["model"]), budget)
-    assert sorted(out) == list(
-        range(G0, G0 + SECONDS - 3)
-    )  # delay 2 s (lag + lead) + resampler 1 s
+    # delay 3 frames: witness reach (0.125 s, on the 1/8 s window grid) + lag 0.5 s + lead 1.5 s
+    assert sorted(out) == list(range(G0, G0 + SECONDS - 3))
     ref = oracle(data)
     scale = np.abs(ref["filtered"]).max()
     for gps in range(G0 + 8, G0 + SECONDS - 3):  # filter memory clear of the warm-up
@@ -167,14 +166,15 @@ def test_long_padding_matches_the_whole_span_computation(data) -> None:
 
 def test_default_budget_bits_gate_and_first_second(data) -> None:
     out = run(data, [frame(data, i) for i in range(SECONDS)], FakeTriton(data["model"]))
-    assert sorted(out) == list(range(G0, G0 + SECONDS - 2))  # delay 1 s + resampler 1 s
+    # delay 1 frame: witness reach + lag + the default lead fill one frame
+    assert sorted(out) == list(range(G0, G0 + SECONDS - 1))
     assert np.all(out[G0].bits & StateBit.TAPERED) and not out[G0].valid[Role.PRODUCTION]
-    for gps in range(G0 + 3, G0 + SECONDS - 2):
+    for gps in range(G0 + 3, G0 + SECONDS - 1):
         assert out[gps].valid[Role.PRODUCTION], gps  # kernel + lag + settle after the start
     assert [out[g].ratio for g in range(G0 + 3, G0 + 6)] == [
         None
     ] * 3  # the gate's first min_seconds - 1
-    assert all(out[g].ratio is not None for g in range(G0 + 6, G0 + SECONDS - 2))
+    assert all(out[g].ratio is not None for g in range(G0 + 6, G0 + SECONDS - 1))
     for second in out.values():  # OUT_DQ is raw, fully cleaned, or (a taper second) in between
         if second.cleaned_fraction == 0.0:
             np.testing.assert_array_equal(second.out_dq, second.raw)
@@ -199,11 +199,17 @@ def test_drop_witness_gap_and_triton_outage(data) -> None:
     ]
     out = run(data, items, FakeTriton(data["model"], fail=outage))
     assert dropped not in out and sorted(out) == [
-        g for g in range(G0, G0 + SECONDS - 2) if g != dropped
+        g for g in range(G0, G0 + SECONDS - 1) if g != dropped
     ]
-    for gps in (dropped - 1, dropped + 1):
-        assert np.all(out[gps].bits & StateBit.TAPERED)
+    for gps in (dropped - 1, dropped + 1):  # the witness context reaches into the drop: raw
         np.testing.assert_array_equal(out[gps].out_dq, out[gps].raw)
+    # the second after the drop is tapered in; the one before keeps the detector's data (the
+    # fill fades out inside the gap) except within the resampler's reach (10 samples) of it
+    assert np.all(out[dropped + 1].bits & StateBit.TAPERED)
+    assert not np.any(out[dropped - 1].bits & StateBit.TAPERED)
+    intact = run(data, [frame(data, i) for i in range(10)], None)[dropped - 1].raw
+    np.testing.assert_array_equal(out[dropped - 1].raw[:-10], intact[:-10])
+    assert np.abs(out[dropped - 1].raw[-10:] - intact[-10:]).max() > 0
     gap = out[no_witness]
     assert not np.any(gap.bits & (StateBit.WITNESSES_PRESENT | StateBit.OUT_DQ_CLEANED))
     np.testing.assert_array_equal(gap.out_dq, gap.raw)
@@ -224,8 +230,7 @@ def test_untrained_production_leaves_out_dq_raw(data) -> None:
     assert np.all(out[G0 + 8].bits & (StateBit.CANARY_TRAINED | StateBit.PRODUCTION_VALID))
 
 
-def test_default_lead_fills_the_whole_second_delay() -> None:
-    pipeline = CleanerPipeline(FS, Budget(), BANDS)
+def test_default_lead_fills_the_whole_second_delay(data) -> None:
     contiguous = StreamGeometry.from_seconds(
         kernel_length=1.0,
         stride_length=1 / 32,
@@ -234,13 +239,17 @@ def test_default_lead_fills_the_whole_second_delay() -> None:
         max_latency=None,
         mode="contiguous",
     )
-    for geometry, lead in ((GEOMETRY, N - 2048), (contiguous, N - 128)):  # lag 0.5 s; 128 samples
+    # windowed: lag 0.5 s, witness reach 80 samples (512 Hz) on the 1/8 s window grid: 512;
+    # contiguous: lag 128 samples, reach 80 samples (a multiple of the network's stride, 16)
+    for geometry, reach, lead in ((GEOMETRY, 512, N - 512 - 2048), (contiguous, 80, N - 208)):
+        pipeline = CleanerPipeline(FS, Budget(), BANDS)
         pipeline.configure(
             ServedStream(
                 (STRAIN, *WITNESSES), FS, geometry, {Role.PRODUCTION: 1, Role.CANARY: 1}, {1: INFO}
             )
         )
-        assert (pipeline.lead, pipeline.delay) == (lead, 1)
+        pipeline.push(frame(data, 0), None)
+        assert (pipeline.reach, pipeline.lead, pipeline.delay) == (reach, lead, 1)
     assert CleanerPipeline(FS, Budget(filter_lead=0.25), BANDS).lead == N // 4
 
 
@@ -276,7 +285,7 @@ def test_a_delay_change_assembles_every_second_once_in_order(data) -> None:
             written += [second.gps for second in pipeline.push(frame(data, i), zeros)]
             delays.append(pipeline.delay)
         assert sorted(set(delays)) == [1, 2]
-        assert written == list(range(G0, G0 + SECONDS - 1 - delays[-1])), (before.mode, written)
+        assert written == list(range(G0, G0 + SECONDS - delays[-1])), (before.mode, written)
 
 
 def test_state_bits_need_the_whole_slice_and_tracks_window() -> None:

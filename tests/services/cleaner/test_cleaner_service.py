@@ -115,9 +115,9 @@ def test_health_and_metrics_are_served(frames: Path, tmp_path: Path) -> None:
 
 
 def test_bad_settings_are_one_line_errors(capsys) -> None:
-    assert run_cli(["cleaner", "--resample-buffer", "2"]) == 2
+    assert run_cli(["cleaner", "--drop-taper", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "resample_buffer" in err[0] and "2" in err[0]
+    assert len(err) == 1 and "drop_taper" in err[0] and "2" in err[0]
     assert (
         run_cli(["cleaner", "--start", "99999999999"]) == 2
     )  # after the last second a GWF frame can hold

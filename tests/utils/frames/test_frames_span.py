@@ -60,12 +60,9 @@ def test_span_matches_direct_computation(stream_dir: Path) -> None:
     np.testing.assert_allclose(
         span.extras[BACKGROUND], _expected(BACKGROUND, start, start + duration), rtol=0, atol=1e-34
     )
-    not_ready = {
-        MISSING - 1,
-        MISSING,
-        MISSING + 1,
-        NOT_READY,
-    }  # tapered, missing, tapered, state not ready
+    # missing (filled), tapered in after it, state not ready; the second before a missing one
+    # keeps its data (the fill fades out inside the gap) and its readiness
+    not_ready = {MISSING, MISSING + 1, NOT_READY}
     assert span.ready_seconds.tolist() == [
         s not in not_ready for s in range(start, start + duration)
     ]

@@ -9,19 +9,21 @@ N = 64  # samples per second in these tests
 
 
 def _direct(pattern: str, taper: int) -> tuple[np.ndarray, list[bool]]:
-    """Each second of ones ('x') or dropped ('.'), tapered one sample at a time from np.hanning."""
+    """Each second of ones ('x') or dropped ('.'), one sample at a time from np.hanning: a dropped
+    second after data fades out (the mirror of the data before it under the falling half),
+    data after a dropped second are tapered in; data before a drop are never touched."""
     window = np.hanning(2 * taper)
     out, touched = [], []
     for i, c in enumerate(pattern):
         second = np.zeros(N) if c == "." else np.ones(N)
         flag = c == "."
+        if c == "." and i > 0 and pattern[i - 1] != ".":
+            previous = out[-1]
+            for k in range(taper):
+                second[k] = previous[N - 1 - k] * window[taper + k]
         if c == "x" and i > 0 and pattern[i - 1] == ".":
             for k in range(taper):
                 second[k] *= window[k]
-            flag = True
-        if c == "x" and i + 1 < len(pattern) and pattern[i + 1] == ".":
-            for k in range(taper):
-                second[N - taper + k] *= window[taper + k]
             flag = True
         out.append(second)
         touched.append(flag)
@@ -44,9 +46,11 @@ def test_fill_gaps_matches_direct_hann_computation(pattern: str, taper: int) -> 
 def test_shape_of_the_taper() -> None:
     rising = rising_half_hann(N)
     assert rising[0] == 0 and np.all(np.diff(rising) > 0) and rising[-1] > 0.999
-    data, _ = fill_gaps([np.full(N, 2.0), None, np.full(N, 2.0)], N, N)
-    np.testing.assert_array_equal(data[:N], 2.0 * rising[::-1])
-    np.testing.assert_array_equal(data[N : 2 * N], 0.0)
+    ramp = np.arange(N, dtype=float)
+    data, _ = fill_gaps([ramp, None, np.full(N, 2.0)], N, N)
+    np.testing.assert_array_equal(data[:N], ramp)  # the data before a drop stay as they came
+    np.testing.assert_array_equal(data[N : 2 * N], ramp[::-1] * rising[::-1])  # mirrored, fading
+    assert data[N] == pytest.approx(ramp[-1], rel=1e-3)  # continuous across the gap's edge
     np.testing.assert_array_equal(data[2 * N :], 2.0 * rising)
 
 
