@@ -9,8 +9,9 @@ for ``--duration`` seconds (default 300). Printed:
 
 * latency per frame = cleaned frame renamed into place (its mtime) - strain frame renamed into
   place (its mtime): median, 99th percentile, max; next to the original system's ~4.2 s;
-* the per-stage budget: the designed look-aheads and the measured mean of each stage from the
-  cleaner's ``/metrics`` (read, look-ahead, compute) and Triton's time per second of data;
+* the per-stage budget: the look-ahead (witness resampler reach, stream lag, filter lead) and
+  the measured mean of each stage from the cleaner's ``/metrics`` (input, resample, triton,
+  filter, write) and Triton's time per second of data;
 * CPU use of the cleaner, Triton (with its python stubs) and the simulator, in cores;
 * the fraction of written seconds whose OUT_DQ is fully cleaned, and any missing seconds.
 
@@ -163,20 +164,22 @@ def export(weights: Path, repo: Path, mode: str) -> None:
 
 
 def stage_means(metrics: str) -> dict[str, float]:
+    """Mean seconds of each stage of the cleaner's ``deepclean_cleaner_stage_seconds``, Triton's
+    time per second of data, and the look-ahead gauges (``reach``, ``lag``, ``lead``)."""
     out = {}
-    for name in ("read", "lookahead", "compute"):
-        s = re.search(
-            rf'deepclean_cleaner_stage_seconds_sum{{stage="{name}"}} ([0-9.e+-]+)', metrics
-        )
-        c = re.search(
-            rf'deepclean_cleaner_stage_seconds_count{{stage="{name}"}} ([0-9.e+-]+)', metrics
-        )
-        if s and c and float(c.group(1)):
-            out[name] = float(s.group(1)) / float(c.group(1))
+    sums = dict(re.findall(r'deepclean_cleaner_stage_seconds_sum{stage="(\w+)"} (\S+)', metrics))
+    counts = re.findall(r'deepclean_cleaner_stage_seconds_count{stage="(\w+)"} (\S+)', metrics)
+    for name, count in counts:
+        if float(count):
+            out[name] = float(sums[name]) / float(count)
     s = re.search(r"deepclean_cleaner_inference_seconds_sum ([0-9.e+-]+)", metrics)
     c = re.search(r"deepclean_cleaner_inference_seconds_count ([0-9.e+-]+)", metrics)
     if s and c and float(c.group(1)):
         out["triton per second of data"] = float(s.group(1)) / float(c.group(1))
+    for part, value in re.findall(
+        r'deepclean_cleaner_lookahead_seconds{part="(\w+)"} (\S+)', metrics
+    ):
+        out[part] = float(value)
     return out
 
 
@@ -291,10 +294,9 @@ def main() -> None:
         f"p99 {np.percentile(lat, 99):.2f} s, max {lat.max():.2f} s   (original DeepClean: ~4.2 s)"
     )
     print(
-        f"designed look-ahead: resampler 1 s (3 s buffer) + stream lag {lag_s:.4f} s + "
-        f"filter lead {1 - lag_s:.4f} s "
-        "(= 1 s: the next second) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s = 2 "
-        "s + compute"
+        f"look-ahead: witness resampler reach + stream lag {lag_s:.4f} s + filter lead, in whole "
+        "frames (1 with the defaults) + drop look-ahead 0 s (frames present) + OUT_DQ 0 s, "
+        "then compute"
     )
     for name, value in stage_means(metrics).items():
         print(f"  measured mean {name}: {value:.3f} s")

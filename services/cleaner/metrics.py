@@ -1,12 +1,12 @@
 """The cleaner's Prometheus metrics and its small HTTP server (``/metrics``, ``/health``).
 
-``/health`` answers 503 with the problems when input frames keep arriving but no cleaned
-frame has been written within the deadline (:class:`deepclean.utils.liveness.Progress`).
-
 Latency = time the cleaned frame was renamed into place - time the strain frame of that
-second appeared (its file's modification time: the writer renames it into place). Stage
-histograms split it: ``read`` (frame appeared -> read and validated), ``lookahead`` (waiting
-for the later frames the pipeline needs), ``compute`` (resampling, Triton, filtering, writing).
+second appeared (its file's modification time: the writer renames it into place). The stage
+histogram splits it: ``input`` (frame appeared -> the frame that completes its look-ahead read
+and validated: waiting for input), then the push that completed it: ``resample``, ``triton``,
+``filter`` (band-pass, subtraction, OUT_DQ gate), and ``write``. The look-ahead gauges say what
+the wait is made of: the witness resampler's ``reach``, the served stream's ``lag`` and the
+``filter_lead``, which make ``delay`` whole frames.
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ LATENCY_BUCKETS = (
     0.5,
     0.75,
     1.0,
+    1.05,
+    1.1,
+    1.15,
+    1.2,
     1.25,
+    1.3,
+    1.4,
     1.5,
     1.75,
     2.0,
@@ -48,6 +54,10 @@ LATENCY_BUCKETS = (
     10.0,
     20.0,
 )
+
+
+#: seconds, for the stages (milliseconds of compute up to the input's second of look-ahead)
+STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5) + LATENCY_BUCKETS[2:]
 
 
 @dataclass
@@ -66,9 +76,21 @@ class CleanerMetrics:
         )
         self.stage = Histogram(
             "deepclean_cleaner_stage_seconds",
-            "latency per pipeline stage",
+            "latency per stage: input (waiting for and reading frames), resample, triton, "
+            "filter, write",
             ["stage"],
-            buckets=LATENCY_BUCKETS,
+            buckets=STAGE_BUCKETS,
+            registry=r,
+        )
+        self.lookahead = Gauge(
+            "deepclean_cleaner_lookahead_seconds",
+            "look-ahead behind each frame: witness resampler reach, served stream lag, filter lead",
+            ["part"],
+            registry=r,
+        )
+        self.delay = Gauge(
+            "deepclean_cleaner_delay_frames",
+            "whole frames a second waits for: ceil((reach + lag + lead) / 1 s)",
             registry=r,
         )
         self.inference = Histogram(

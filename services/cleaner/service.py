@@ -40,7 +40,6 @@ FAR_AHEAD_S = 60
 
 def budget_of(settings: CleanerSettings) -> Budget:
     return Budget(
-        resample_buffer=settings.resample_buffer,
         drop_taper=settings.drop_taper,
         filter_memory=settings.filter_memory,
         filter_lead=settings.filter_lead,
@@ -75,7 +74,6 @@ class CleanerService:
         )  #: one dict per frame written (tests, benchmark)
         self.written = 0
         self._stop = threading.Event()
-        self._read_times: dict[int, float] = {}
         self.writing = self.metrics.liveness.add(
             Progress("input frames arrive but no cleaned frame is written", settings.stall_deadline)
         )
@@ -191,9 +189,6 @@ class CleanerService:
 
     def _second(self, item, first: int) -> None:
         now = time.time()
-        self._read_times[item.gps] = now
-        for old in [k for k in self._read_times if k < item.gps - 30]:
-            del self._read_times[old]
         if isinstance(item, DroppedFrame):
             if item.gps >= first:
                 self.metrics.dropped.inc()
@@ -203,6 +198,10 @@ class CleanerService:
         for second in self.pipeline.push(item, self.link.infer):
             if second.gps >= first:
                 self._write(second, now)
+        p, m = self.pipeline, self.metrics
+        for part, samples in (("reach", p.reach), ("lag", p.lag), ("lead", p.lead)):
+            m.lookahead.labels(part).set(samples / p.fs)
+        m.delay.set(p.delay)
         connected = self.link.connected
         self.metrics.triton_up.set(1 if connected else 0)
         self.metrics.set_health(
@@ -216,6 +215,7 @@ class CleanerService:
             second = switched_off(second)
         self.metrics.cleaning_enabled.set(1 if switch.enabled else 0)
         self.metrics.set_health(cleaning=switch.describe())
+        writing = time.time()
         try:
             path = write_cleaned(s.project_dir, s.ifo, second)
         except OSError as exc:
@@ -244,17 +244,16 @@ class CleanerService:
             "inference": self.link.last_latency,
         }
         m = self.metrics
+        # the stages of this frame's latency: waiting for (and reading) the input it needs, then
+        # the push that completed it (resampling, Triton, filtering), then writing it
+        stages = {**self.pipeline.timings, "write": done - writing}
         if appeared is not None:
-            read = self._read_times.get(second.gps, triggered)
-            record.update(
-                latency=done - appeared,
-                read=read - appeared,
-                lookahead=triggered - read,
-                compute=done - triggered,
-            )
+            stages = {"input": triggered - appeared, **stages}
+            record.update(latency=done - appeared)
             m.latency.observe(done - appeared)
-            for stage in ("read", "lookahead", "compute"):
-                m.stage.labels(stage).observe(max(record[stage], 0.0))
+        record.update(stages)
+        for stage, seconds in stages.items():
+            m.stage.labels(stage).observe(max(seconds, 0.0))
         self.records.append(record)
         m.frames.inc()
         m.last_gps.set(second.gps)
@@ -268,13 +267,14 @@ class CleanerService:
             m.versions.labels(str(role)).set(version)
         m.set_health(gps=second.gps, written=done)
         ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
-        latency = "?" if appeared is None else f"{done - appeared:.2f} s"
+        latency = "?" if appeared is None else f"{done - appeared:.3f} s"
         logger.info(
-            "GPS %d: %s latency %s; OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, "
+            "GPS %d: %s latency %s (%s); OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, "
             "canary v%d%s; state 0x%x",
             second.gps,
             Path(path).name,
             latency,
+            ", ".join(f"{stage} {seconds:.3f}" for stage, seconds in stages.items()),
             100 * second.cleaned_fraction,
             ratio,
             second.versions[Role.PRODUCTION],

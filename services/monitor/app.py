@@ -5,9 +5,10 @@ Routes: ``GET /`` (HTML an operator leaves open; reloads itself every ``refresh`
 alive and the checker keeps up, 503 with the problems when the loop stalled, the checker
 thread died or cleaned frames arrive but no check finishes within ``check_deadline``),
 ``GET /metrics`` (Prometheus), ``GET /plots/asd.png`` (latest ASDs, made by the checker
-every monitor period) and ``GET /plots/ratios.png`` (ratio history, drawn on request and
-cached until a new ratio arrives). Read-only: nothing here changes state, so no token is
-needed. The page's Jinja template is ``page.html`` beside this module.
+every monitor period), ``GET /plots/ratios.png`` (ratio history, drawn on request and
+cached until a new ratio arrives) and ``GET /plots/latency.png`` (each frame's latency over
+the recent frames, cached until a new frame arrives). Read-only: nothing here changes state,
+so no token is needed. The page's Jinja template is ``page.html`` beside this module.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from importlib.resources import files
 from flask import Flask, Response, jsonify, render_template_string
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from deepclean.services.monitor.plots import ASD_SIZE, RATIO_SIZE, ratio_png
+from deepclean.services.monitor.plots import (
+    ASD_SIZE,
+    LATENCY_SIZE,
+    RATIO_SIZE,
+    latency_png,
+    ratio_png,
+)
 from deepclean.services.monitor.ranges import RANGE_SIZE, range_png
 from deepclean.services.monitor.state import MonitorState
 from deepclean.utils.liveness import Liveness
@@ -52,6 +59,7 @@ def create_app(
             asd_size=ASD_SIZE,
             ratio_size=RATIO_SIZE,
             range_size=RANGE_SIZE,
+            latency_size=LATENCY_SIZE,
         )
 
     @app.get("/status")
@@ -105,5 +113,17 @@ def create_app(
             )
             cache["key"] = key
         return Response(cache["png"], mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+    latency_cache: dict = {}
+
+    @app.get("/plots/latency.png")
+    def latency_plot() -> Response:
+        with state.lock:
+            points = list(state.latencies)
+        key = (len(points), points[-1] if points else None)
+        if latency_cache.get("key") != key:
+            latency_cache["png"], latency_cache["key"] = latency_png(points), key
+        png = latency_cache["png"]
+        return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
     return app

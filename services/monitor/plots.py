@@ -3,8 +3,9 @@ are made without pyplot, so the checker thread and the web threads can draw at o
 
 ``asd_png``: ASDs of raw, production, canary and OUT_DQ around the band(s), the band shaded.
 ``ratio_png``: in-band ASD ratios against raw of production, canary and OUT_DQ over the
-recent history, with the ``max_ratio`` line. Sizes are fixed (:data:`ASD_SIZE`,
-:data:`RATIO_SIZE`, pixels) so the page lays out before they load.
+recent history, with the ``max_ratio`` line. ``latency_png``: each cleaned frame's latency over
+the recent frames, with their median. Sizes are fixed (:data:`ASD_SIZE`, :data:`RATIO_SIZE`,
+:data:`LATENCY_SIZE`, pixels) so the page lays out before they load.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 DPI = 100
 ASD_SIZE = (800, 450)  #: width, height of the ASD figure in pixels
 RATIO_SIZE = (800, 300)  #: width, height of the ratio history in pixels
+LATENCY_SIZE = (800, 250)  #: width, height of the latency history in pixels
 MARGIN_HZ = 15.0  #: shown on each side of the band(s)
 STYLES = {
     "raw": {"lw": 1.6},
@@ -102,5 +104,26 @@ def ratio_png(
     )  # the data's span, at most the window
     ax.set_xlabel("minutes before the latest frame")
     ax.set_ylabel("in-band ASD ratio / raw")
+    ax.grid(True, alpha=0.3)
+    return _png(fig)
+
+
+def latency_png(points: Sequence[tuple[int, float]]) -> bytes:
+    """Latency of each cleaned frame (``(gps, seconds)``, oldest first) against minutes before
+    the latest frame, with the median as a dashed line."""
+    fig = _figure(LATENCY_SIZE)
+    ax = fig.add_subplot()
+    if points:
+        gps = np.array([g for g, _ in points], dtype=float)
+        seconds = np.array([s for _, s in points])
+        ax.plot((gps - gps[-1]) / 60.0, seconds, lw=1, marker=".", ms=3, color="tab:blue")
+        median = float(np.median(seconds))
+        ax.axhline(median, color="tab:red", ls="--", lw=1, label=f"median {median:.2f} s")
+        ax.legend(loc="upper left", fontsize=9)
+        ax.set_xlim(min((gps[0] - gps[-1]) / 60.0, -1.0), 0.2)
+    else:
+        ax.text(0.5, 0.5, "no cleaned frame yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("minutes before the latest frame")
+    ax.set_ylabel("latency [s]")
     ax.grid(True, alpha=0.3)
     return _png(fig)

@@ -9,7 +9,7 @@ import requests
 from PIL import Image
 
 from deepclean.services.monitor.app import create_app
-from deepclean.services.monitor.plots import ASD_SIZE, COLORS, RATIO_SIZE
+from deepclean.services.monitor.plots import ASD_SIZE, COLORS, LATENCY_SIZE, RATIO_SIZE
 from deepclean.services.monitor.service import MonitorService
 from deepclean.utils.http_server import HttpServer
 
@@ -64,6 +64,7 @@ def test_html_shows_versions_decisions_latency_and_plots(page):
         f'src="plots/asd.png?gps={GPS + 40}" width="{ASD_SIZE[0]}" height="{ASD_SIZE[1]}"' in html
     )
     assert 'src="plots/ratios.png' in html
+    assert f'src="plots/latency.png?gps={GPS + 39}" width="{LATENCY_SIZE[0]}"' in html
 
 
 def test_asd_png_has_the_four_series(page):
@@ -86,6 +87,17 @@ def test_ratio_png_shows_history(page):
     assert len(service.state.ratios) == 5
     for name in ("production", "canary", "out_dq"):
         assert pixels_near(image, TAB[COLORS[name]]) > 30, name
+
+
+def test_latency_png_shows_every_frame(page):
+    url, service = page
+    response = requests.get(url + "/plots/latency.png", timeout=10)
+    assert response.headers["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG" and image.size == LATENCY_SIZE
+    assert len(service.state.latencies) == 40
+    assert pixels_near(image, TAB["tab:blue"]) > 100  # the latencies
+    assert pixels_near(image, (214, 39, 40)) > 30  # their median (tab:red)
 
 
 def test_status_health_metrics(page):
