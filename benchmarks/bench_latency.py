@@ -171,6 +171,21 @@ def cleaner_argv(data: Path, project: Path, url: str, port: int, *extra: str) ->
     ]
 
 
+def wait_until_serving(port: int, process, timeout: float = 300.0) -> None:
+    """Until the cleaner answers /health (it has imported, connected and waits for frames): on a
+    loaded machine its start-up alone can take tens of seconds, which must not count."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the cleaner exited with status {process.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the cleaner did not serve /health within {timeout:.0f} s")
+
+
 def written_counts(log: Path) -> dict[int, int]:
     counts: dict[int, int] = {}
     for match in LOG_LINE.finditer(log.read_text(errors="replace")):
@@ -222,7 +237,8 @@ def main() -> None:
         cleaner = start_process(
             cleaner_argv(data, project, triton.grpc_url, port, "--start", str(first), *lead), log
         )
-        time.sleep(8)  # the cleaner is up and waiting for its first frame
+        wait_until_serving(port, cleaner)  # the cleaner is up and waiting for its first frame
+        time.sleep(2)
         placed = pace(staging, data, first, count, stop)
         deadline = time.monotonic() + 30
         while not cleaned_path(project, measured[-1]).exists() and time.monotonic() < deadline:
