@@ -201,8 +201,11 @@ def run(args: argparse.Namespace) -> int:
     on_change = None
     if settings.metrics_port:
         from deepclean.services.up.metrics import UpMetrics
+        from deepclean.utils.disk import watch_disk
 
         metrics = UpMetrics()
+        # free disk of the folders every service writes (the trainer has no /metrics of its own)
+        watch_disk(metrics.registry, dict.fromkeys([project, settings.data_dir]))
         metrics.serve(settings.metrics_port)
         on_change = metrics.on_change
         banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
