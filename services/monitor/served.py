@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
-from deepclean.utils.triton.names import ENSEMBLE, Role, prediction_tensor
+from deepclean.utils.triton.names import ENSEMBLE, Role, pinned_versions
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,5 @@ def served_versions(triton_url: str, timeout: float = 1.0) -> dict[str, int] | N
     except (InferenceServerException, OSError, ValueError) as exc:
         logger.debug("Triton %s did not say which versions it serves: %s", triton_url, exc)
         return None
-    pins = {}
-    for step in config.get("ensemble_scheduling", {}).get("step", []):
-        for role in Role:
-            if prediction_tensor(role) in step.get("output_map", {}).values():
-                pins[role.value] = int(step.get("model_version", -1))
-    return pins if len(pins) == len(Role) else None
+    pins = pinned_versions(config)
+    return {role.value: v for role, v in pins.items()} if len(pins) == len(Role) else None

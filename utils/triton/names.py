@@ -1,6 +1,8 @@
 """Names the streaming models, their tensors and the DeepClean roles go by (no heavy imports)."""
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 ENSEMBLE = "deepclean-stream"  #: the ensemble clients stream through
 SNAPSHOTTER = "snapshotter"
@@ -21,3 +23,15 @@ class Role(StrEnum):
 def prediction_tensor(role: Role) -> str:
     """The ensemble tensor carrying DeepClean's predictions ``(batch, kernel)`` for ``role``."""
     return f"prediction_{Role(role)}"
+
+
+def pinned_versions(config: Mapping[str, Any]) -> dict[Role, int]:
+    """The DeepClean version each role's step pins in the ensemble config ``config`` (Triton's
+    JSON form, as ``get_model_config(..., as_json=True)["config"]`` returns it); roles whose
+    step is missing are left out (-1 for a step without ``model_version``)."""
+    pins: dict[Role, int] = {}
+    for step in (config.get("ensemble_scheduling") or {}).get("step", []):
+        for role in Role:
+            if prediction_tensor(role) in (step.get("output_map") or {}).values():
+                pins[role] = int(step.get("model_version", -1))
+    return pins

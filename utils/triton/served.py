@@ -23,7 +23,7 @@ from deepclean.utils.triton.names import (
     ENSEMBLE,
     STREAM_MODE,
     Role,
-    prediction_tensor,
+    pinned_versions,
 )
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,7 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
             f"{ENSEMBLE} parameter lag_samples {lags[0]} differs from the geometry's "
             f"{geometry.lag_samples}"
         )
-    versions: dict[Role, int] = {}
-    for step in (config.get("ensemble_scheduling") or {}).get("step", []):
-        for role in Role:
-            if prediction_tensor(role) in (step.get("output_map") or {}).values():
-                versions[role] = int(step.get("model_version", -1))
+    versions = pinned_versions(config)
     if set(versions) != set(Role) or min(versions.values()) < 1:
         raise ServedConfigError(
             f"{ENSEMBLE} config does not pin a DeepClean version for each role: {versions}"

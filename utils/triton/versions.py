@@ -43,7 +43,7 @@ from deepclean.utils.errors import ExportError, ServerUnavailableError
 from deepclean.utils.export import Model, ModelRepository
 from deepclean.utils.export.config import specific_versions
 from deepclean.utils.triton.ensemble import check_versions
-from deepclean.utils.triton.names import ENSEMBLE, Role, prediction_tensor
+from deepclean.utils.triton.names import ENSEMBLE, Role, pinned_versions, prediction_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -162,11 +162,7 @@ def served_versions(
     if not client.is_model_ready(ensemble):
         return None
     config = client.get_model_config(ensemble, as_json=True)["config"]
-    pins = {}
-    for step in config.get("ensemble_scheduling", {}).get("step", []):
-        for role in Role:
-            if prediction_tensor(role) in step.get("output_map", {}).values():
-                pins[role] = int(step.get("model_version", -1))
+    pins = pinned_versions(config)
     return pins if set(pins) == set(Role) else None
 
 
