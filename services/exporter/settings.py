@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from deepclean.utils.config import HostPort, SharedSettings
+from deepclean.utils.config.inference import InferenceSettings
 from deepclean.utils.streaming import StreamMode
 
 
@@ -44,7 +45,11 @@ class ExportModelSettings(SharedSettings):
     weights: Path | None = Field(
         None, description="weights.pt, or the training run directory holding it"
     )
-    kernel_length: PositiveFloat = Field(1.0, description="window length DeepClean sees, seconds")
+    kernel_length: PositiveFloat = Field(
+        1.0,
+        description="window length DeepClean sees at inference, seconds (the exporter's and "
+        "train's inference_kernel_length; not train's kernel_length)",
+    )
     stride_length: PositiveFloat = Field(
         1 / 512, description="time between consecutive windows, seconds"
     )
@@ -83,7 +88,7 @@ class ExportModelSettings(SharedSettings):
         return self.repository_directory or self.project_dir / "model_repo"
 
 
-class ExporterSettings(SharedSettings):
+class ExporterSettings(InferenceSettings):
     """The exporter service (table ``[tool.deepclean.exporter]``, environment
     ``DEEPCLEAN_EXPORTER_*``).
 
@@ -104,24 +109,6 @@ class ExporterSettings(SharedSettings):
     )
     repository_directory: Path | None = Field(
         None, description="Triton model repository (default: <project_dir>/model_repo)"
-    )
-    inference_kernel_length: PositiveFloat = Field(
-        1.0, description="window length DeepClean sees, seconds"
-    )
-    inference_sampling_rate: PositiveFloat = Field(
-        512.0, description="inference windows per second (stride = 1 / this), Hz"
-    )
-    inference_batch_size: PositiveInt = Field(128, description="windows per update (request)")
-    max_latency: PositiveFloat = Field(
-        0.5, description="seconds of each window's prediction averaged"
-    )
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over "
-        "max_latency, "
-        "the original) or contiguous (one pass per phase over a contiguous stretch; "
-        "ignores max_latency, lag ~25 ms)",
     )
     band_margin: NonNegativeFloat = Field(
         0.0,

@@ -14,11 +14,11 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import MAX_GPS, SharedSettings
-from deepclean.utils.streaming import StreamMode
+from deepclean.utils.config import MAX_GPS
+from deepclean.utils.config.inference import InferenceSettings
 
 
-class OfflineSettings(SharedSettings):
+class OfflineSettings(InferenceSettings):
     """Which model, which span, and how to apply it (the streaming geometry)."""
 
     service: ClassVar[str] = "clean-offline"
@@ -32,24 +32,6 @@ class OfflineSettings(SharedSettings):
     )
     output_dir: Path | None = Field(
         None, description="directory receiving cleaned frames and report.json"
-    )
-    inference_kernel_length: PositiveFloat = Field(
-        1.0, description="window length at inference, seconds"
-    )
-    inference_sampling_rate: PositiveFloat = Field(
-        512.0, description="inference windows per second (stride = 1 / this), Hz"
-    )
-    inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
-    max_latency: PositiveFloat = Field(
-        0.5, description="seconds at the end of each window that are averaged"
-    )
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over "
-        "max_latency) "
-        "or contiguous (one pass per phase over a contiguous stretch, as export-model "
-        "--stream-mode)",
     )
     filter_pad: PositiveFloat = Field(
         2.0, description="seconds of noise on each side band-passed with the cleaned stretch"

@@ -38,6 +38,7 @@ from deepclean.utils.config import (
     given_flags,
     load_settings,
 )
+from deepclean.utils.config.inference import InferenceSettings
 from deepclean.utils.errors import ConfigError, read_text_file
 from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
@@ -130,7 +131,7 @@ def load_profiled_settings(cls: type[S], args: argparse.Namespace) -> tuple[S, s
     return settings, profile
 
 
-class TrainingSettings(SharedSettings):
+class TrainingSettings(InferenceSettings):
     """Settings of ``deepclean train`` (and the trainer service's training runs).
 
     The ``inference_*`` and ``max_latency`` fields say how the model will be applied
@@ -139,24 +140,6 @@ class TrainingSettings(SharedSettings):
 
     service: ClassVar[str] = "train"
 
-    inference_kernel_length: PositiveFloat = Field(
-        1.0, description="window length at inference, seconds"
-    )
-    inference_sampling_rate: PositiveFloat = Field(
-        512.0, description="inference windows per second (stride = 1 / this), Hz"
-    )
-    inference_batch_size: PositiveInt = Field(128, description="windows per inference request")
-    max_latency: PositiveFloat = Field(
-        0.5, description="seconds at the end of each window that are averaged"
-    )
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over "
-        "max_latency) "
-        "or contiguous (one pass per phase over a contiguous stretch, as export-model "
-        "--stream-mode)",
-    )
     channels: list[str] = Field(
         default_factory=list,
         description="channels, strain first then witnesses: a file with one name per line "
@@ -174,7 +157,11 @@ class TrainingSettings(SharedSettings):
     init_weights: Path | None = Field(
         None, description="weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"
     )
-    kernel_length: PositiveFloat = Field(8.0, description="training window length, seconds")
+    kernel_length: PositiveFloat = Field(
+        8.0,
+        description="training window length, seconds (the window at inference is "
+        "inference_kernel_length)",
+    )
     kernel_stride: PositiveFloat = Field(
         0.0625, description="time between training windows, seconds"
     )

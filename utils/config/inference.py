@@ -1,0 +1,44 @@
+"""The inference geometry: one settings model for every command that says how DeepClean will
+run over the stream (the exporter, ``clean-offline``, ``train`` and the trainer).
+
+Names: ``inference_kernel_length`` is the window DeepClean sees when it cleans (1 s by
+default); the *training* window is a different setting, ``train``'s ``kernel_length`` (8 s).
+``export-model`` takes the same geometry under its Triton-facing names (``--kernel-length``
+is the inference window there, ``--stride-length = 1 / inference_sampling_rate``,
+``--batch-size = inference_batch_size``).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from deepclean.utils.config.settings import SharedSettings
+from deepclean.utils.streaming import StreamMode
+
+
+class InferenceSettings(SharedSettings):
+    """Settings of a command that runs, serves or validates DeepClean over a stream."""
+
+    inference_kernel_length: PositiveFloat = Field(
+        1.0, description="window length DeepClean sees at inference, seconds"
+    )
+    inference_sampling_rate: PositiveFloat = Field(
+        512.0, description="inference windows per second (stride = 1 / this), Hz"
+    )
+    inference_batch_size: PositiveInt = Field(
+        128, description="windows per inference request (update)"
+    )
+    max_latency: PositiveFloat = Field(
+        0.5, description="seconds at the end of each window that are averaged (windowed mode)"
+    )
+    stream_mode: StreamMode = Field(
+        StreamMode.CONTIGUOUS,
+        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
+        "over max_latency, the original) or contiguous (one pass per phase over a contiguous "
+        "stretch; ignores max_latency, lag ~25 ms)",
+    )
+
+    @property
+    def inference_stride_length(self) -> float:
+        """Seconds between consecutive inference windows."""
+        return 1 / self.inference_sampling_rate
