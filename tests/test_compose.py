@@ -233,14 +233,19 @@ def test_env_example_lists_every_variable(config: dict) -> None:
 
 @pytest.mark.parametrize("name", PIPELINE)
 def test_dockerfiles(config: dict, name: str) -> None:
-    text = (ROOT / "services" / name / "Dockerfile").read_text()
-    assert config["services"][name]["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+    """One Dockerfile, a target per service on a shared runtime stage."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert config["services"][name]["build"]["dockerfile"] == "Dockerfile"
+    assert config["services"][name]["build"]["target"] == name
     base = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
     assert base and re.search(r":\d", base[1]) and "latest" not in base[1], "pinned base image"
     assert len(re.findall(r"^FROM \$\{BASE_IMAGE\}", text, re.M)) == 2, "multi-stage"
-    assert re.search(r"^USER (?!root)\w+", text, re.M), "non-root user"
+    target = text[text.index(f"FROM runtime AS {name}\n") :].split("\nFROM ")[0]
+    assert re.search(r"^USER (?!root)\w+", target, re.M), "non-root user"
     assert "PYTHONUNBUFFERED=1" in text
     assert text.index("-r requirements.txt") < text.index("COPY utils"), (
         "dependencies before the source"
     )
     assert re.search(rf"^WORKDIR {config['services'][name]['working_dir']}$", text, re.M)
+    torch_free = name in ("cleaner", "monitor")
+    assert ("COPY --from=build-light " in target) == torch_free, "cleaner and monitor: no torch"

@@ -11,7 +11,6 @@ decodes them back, so ``get_parameters(set_parameters(c, p)) == p`` for JSON-abl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from tritonclient.utils import np_to_triton_dtype, triton_to_np_dtype
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export.platform import InstanceKind, Platform
 from deepclean.utils.files import atomic_write_text
+from deepclean.utils.triton.parameters import decode_parameter, encode_parameter
 
 CONFIG_FILENAME = "config.pbtxt"
 
@@ -178,30 +178,6 @@ def specific_versions(config: pb.ModelConfig) -> list[int] | None:
     if config.version_policy.WhichOneof("policy_choice") != "specific":
         return None
     return list(config.version_policy.specific.versions)
-
-
-def encode_parameter(value: Any) -> str:
-    """A parameter value as Triton's string: ``str`` as is (unless it would read back as JSON), else
-    JSON."""
-    if isinstance(value, str):
-        try:
-            json.loads(value)
-        except ValueError:
-            return value
-    try:
-        return json.dumps(value)
-    except TypeError as exc:
-        raise ValueError(
-            f"parameter value {value!r} is neither a string nor JSON-serialisable"
-        ) from exc
-
-
-def decode_parameter(text: str) -> Any:
-    """Inverse of :func:`encode_parameter`."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def set_parameters(config: pb.ModelConfig, parameters: Mapping[str, Any]) -> pb.ModelConfig:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepclean.utils.errors import ServerUnavailableError
-from deepclean.utils.export.config import decode_parameter
 from deepclean.utils.products import VERSION_INFO, VersionInfo, parse_version_info
 from deepclean.utils.streaming import StreamGeometry, StreamMode
 from deepclean.utils.triton.names import (
@@ -25,6 +24,7 @@ from deepclean.utils.triton.names import (
     Role,
     pinned_versions,
 )
+from deepclean.utils.triton.parameters import decode_parameter
 
 logger = logging.getLogger(__name__)
 
