@@ -12,6 +12,7 @@ started), and consecutive seconds join seamlessly (filters carry their history).
 - ``mains``: the mains line (60 Hz or 50 Hz) with slowly wandering amplitude and frequency;
 - ``channels``: witness names, native sample rates and default couplings per IFO, and the
   channel list (strain first, then witnesses sorted);
+- ``config``: ``DetectorConfig``, everything that defines the data besides the GPS time;
 - ``drift``: coupling that changes with time (slow drift of the weights, a step at a GPS,
   the mains frequency shifting), a function of absolute GPS time; off by default;
 - ``harmonics``: coupling at the line's harmonics (and the harmonics in the mains monitor);
