@@ -5,9 +5,10 @@ Simulates a short stretch of frames (21 witnesses by default, as production), tr
 tiny runs (seconds each: the figures are about exporting, not training), starts Triton on an
 empty repository and the exporter app (waitress, the cpu profile's geometry) in this process,
 then for each run: ``POST /models`` -> job done and ``deepclean-stream`` serving it as the
-canary; then promotions of the canary (its version is loaded already) and rollbacks (an older
-version is loaded first). A gRPC stream runs throughout at real-time pace; it must not lose or
-repeat an update. Not a test: prints figures.
+canary; then promotions of the canary (its version is loaded already) and rollbacks
+(``POST /rollback``: the previous production version is loaded first). A gRPC stream runs
+throughout at real-time pace; it must not lose or repeat an update. Not a test: prints
+figures.
 
     .venv/bin/python benchmarks/bench_exporter.py [--runs 3] [--witnesses 21]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
 import statistics
 import tempfile
 import threading
@@ -61,10 +63,16 @@ TRAIN = [
 ]
 
 
+TOKEN = secrets.token_urlsafe(32)  #: the exporter app's token for this run
+
+
 def request(method: str, url: str, body=None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
     )
     try:
         with urllib.request.urlopen(req, timeout=300) as response:
@@ -198,7 +206,7 @@ def main() -> None:
             store.bootstrap()
             bootstrap = time.perf_counter() - started
             exporter = Exporter(settings, store)
-            with HttpServer(create_app(settings, store, exporter=exporter, token="")) as server:
+            with HttpServer(create_app(settings, store, exporter=exporter, token=TOKEN)) as server:
                 g = store.spec.geometry()
                 stream = PacedStream(
                     triton.grpc_url,
@@ -221,15 +229,19 @@ def main() -> None:
                         time.sleep(0.01)
                     exports.append(time.perf_counter() - t0)
                     t0 = time.perf_counter()
-                    status, body = request("POST", f"{server.url}/promote", {})
+                    status, body = request(
+                        "POST", f"{server.url}/promote", {"version": job["version"]}
+                    )
                     assert status == 200, body
                     promotions.append(time.perf_counter() - t0)
                 versions = list(range(2, 2 + args.runs))
                 for version in reversed(
-                    versions[:-1]
-                ):  # roll back one version at a time (not loaded before)
+                    versions[1:]
+                ):  # roll back one promotion at a time (the older version not loaded before)
                     t0 = time.perf_counter()
-                    status, body = request("POST", f"{server.url}/promote", {"version": version})
+                    status, body = request(
+                        "POST", f"{server.url}/rollback", {"production": version}
+                    )
                     assert status == 200, body
                     rollbacks.append(time.perf_counter() - t0)
                 stream.halt.set()
@@ -247,7 +259,7 @@ def main() -> None:
     print(f"  POST /models -> canary serving the run:           {summary(exports)}")
     print(f"  POST /promote of the canary (already loaded):     {summary(promotions)}")
     if rollbacks:
-        print(f"  POST /promote of an older version (rollback):    {summary(rollbacks)}")
+        print(f"  POST /rollback to the previous production:       {summary(rollbacks)}")
     lat = sorted(stream.latencies)
     print(
         f"  stream meanwhile: {len(lat)} updates, none lost or repeated"

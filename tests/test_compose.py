@@ -57,6 +57,14 @@ COMPOSE_ONLY = {
     "DEEPCLEAN_GID",
 }
 PIPELINE = ["exporter", "trainer", "cleaner", "monitor"]
+TEST_TOKEN = "compose-test-token-0123456789"
+#: the variable that sets each server's bind address inside its container
+BIND = {
+    "triton": "TRITON_BIND_ADDRESS",
+    "exporter": "DEEPCLEAN_EXPORTER_HOST",
+    "cleaner": "DEEPCLEAN_CLEANER_HOST",
+    "monitor": "DEEPCLEAN_MONITOR_HOST",
+}
 GPU_SERVICES = {"triton", "exporter", "trainer"}
 
 
@@ -77,7 +85,11 @@ def compose_config(
     if profile:
         args += ["--profile", profile]
     env = (
-        {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+        {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "DEEPCLEAN_TOKEN": TEST_TOKEN,  # required; .env.example leaves it for the user to set
+        }
         if environ is None
         else environ
     )
@@ -116,6 +128,29 @@ def test_required_variables_stop_compose_with_their_message(tmp_path: Path, miss
     result = compose_config(COMPOSE, env_file=env_file)
     assert result.returncode != 0
     assert f"set {missing}" in result.stderr
+
+
+def test_compose_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+    """.env.example leaves DEEPCLEAN_TOKEN empty: compose stops until the user sets one."""
+    assert dotenv_values(ENV_EXAMPLE)["DEEPCLEAN_TOKEN"] == ""
+    environ = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    result = compose_config(COMPOSE, environ=environ)
+    assert result.returncode != 0
+    assert "set DEEPCLEAN_TOKEN in .env" in result.stderr
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text() + f"DEEPCLEAN_TOKEN={TEST_TOKEN}\n")
+    result = compose_config(COMPOSE, env_file=env_file, environ=environ)
+    assert result.returncode == 0, result.stderr[-3000:]
+    services = yaml.safe_load(result.stdout)["services"]
+    for name in [*PIPELINE, "simulator"]:
+        assert services[name]["environment"]["DEEPCLEAN_TOKEN"] == TEST_TOKEN, name
+
+
+def test_containers_cannot_gain_privileges(config: dict) -> None:
+    for name, service in config["services"].items():
+        assert service.get("security_opt") == ["no-new-privileges:true"], name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "cap_add" not in service and not service.get("privileged"), name
 
 
 def _command(service: dict) -> list[str]:
@@ -208,7 +243,8 @@ def test_ports_dependencies_gpus_and_health(config: dict, parser) -> None:
             continue
         assert [f"127.0.0.1:{port}:{port}"] == services[name]["ports"]
         assert f"http://127.0.0.1:{port}/health" in services[name]["healthcheck"]["test"]
-        assert args.host == "0.0.0.0"  # reachable through the published port
+        # the container's interfaces, reachable through the port published on 127.0.0.1 only
+        assert not hasattr(args, "host") and services[name]["environment"][BIND[name]] == "0.0.0.0"
 
 
 def test_env_example_lists_every_variable(config: dict) -> None:

@@ -1,7 +1,8 @@
 """docker-compose.cpu.yml keeps the CPU stack in step with the GPU one: both files resolved by a
 real compose implementation (podman-compose) must give the same services with the same commands,
 volumes, environment, healthchecks and dependencies; only Triton's image (and its build), the
-GPU device reservations and the networking of an engine without bridge networking may differ.
+GPU device reservations, the networking of an engine without bridge networking and with it
+the bind addresses (127.0.0.1 on the host's network) may differ.
 No Docker needed; scripts/compose-smoke runs the same files on a real engine."""
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_compose import COMPOSE, CPU_OVERRIDE, ENV_EXAMPLE, ROOT, compose_config
+from tests.test_compose import BIND, COMPOSE, CPU_OVERRIDE, ENV_EXAMPLE, ROOT, compose_config
 
 #: what the override may set: per service, beyond the networking every service gets
 NETWORKING = {"network_mode", "extra_hosts", "ports"}
 ALLOWED = {name: NETWORKING | {"deploy"} for name in ("exporter", "trainer")}
 ALLOWED |= {name: set(NETWORKING) for name in ("cleaner", "monitor", "simulator")}
 ALLOWED["triton"] = NETWORKING | {"deploy", "image", "build"}
-ALLOWED["prometheus"] = set(NETWORKING)  # profile observability
+ALLOWED["prometheus"] = NETWORKING | {"command"}  # profile observability; its listen address
+for _name in BIND:  # the bind address, in the environment: 127.0.0.1 on the host's network
+    ALLOWED[_name] = ALLOWED[_name] | {"environment"}
 TRITON_CPU_DOCKERFILE = ROOT / "services" / "triton" / "Dockerfile.cpu"
 
 
@@ -74,10 +77,30 @@ def test_same_services(gpu: dict, cpu: dict) -> None:
     ],
 )
 def test_same_everything_but_image_devices_and_networking(gpu: dict, cpu: dict, key: str) -> None:
+    def without_bind(name: str, service: dict):
+        value = service.get(key)
+        if key == "environment" and name in BIND:
+            value = {k: v for k, v in value.items() if k != BIND[name]}
+        return value
+
     for name in gpu:
-        assert cpu[name].get(key) == gpu[name].get(key), (
+        assert without_bind(name, cpu[name]) == without_bind(name, gpu[name]), (
             f"{name}: {key} differs between the GPU and CPU files"
         )
+
+
+def test_loopback_on_the_host_network(gpu: dict, cpu: dict) -> None:
+    """Host networking: every server binds 127.0.0.1 (Triton's gRPC, HTTP and metrics too);
+    on the compose network the container's interfaces, published on 127.0.0.1 only."""
+    for name, variable in BIND.items():
+        assert cpu[name]["environment"][variable] == "127.0.0.1", name
+        assert gpu[name]["environment"][variable] == "0.0.0.0", name
+    for files in (gpu, cpu):
+        for name, service in files.items():
+            assert "0.0.0.0" not in " ".join(map(str, service["command"])), name
+    script = cpu["triton"]["command"][2]
+    for flag in ("--grpc-address", "--http-address", "--metrics-address"):
+        assert f'{flag}="$TRITON_BIND_ADDRESS"' in script
 
 
 def test_no_other_key_differs(gpu: dict, cpu: dict) -> None:
@@ -94,6 +117,7 @@ def test_override_sets_only_what_a_cpu_machine_lacks(override: dict) -> None:
         assert set(service) <= ALLOWED[name], (
             f"{name} overrides {sorted(set(service) - ALLOWED[name])}"
         )
+        assert set(service.get("environment", {})) <= {BIND.get(name)}, name
 
 
 def test_cpu_stack_has_no_gpu_and_host_networking(gpu: dict, cpu: dict) -> None:
@@ -167,8 +191,19 @@ def test_observability_profile_adds_prometheus_in_both_files() -> None:
         or (isinstance(v, dict) and v.get("target") == "/etc/prometheus")
         for v in prometheus["volumes"]
     )
-    for key in ("command", "volumes", "healthcheck", "restart", "profiles", "image"):
+    for key in ("volumes", "healthcheck", "restart", "profiles", "image"):
         assert cpu["prometheus"].get(key) == prometheus.get(key), key
+    # the same command, listening on 127.0.0.1 on the host's network (the container's
+    # interfaces on the compose network, published on 127.0.0.1 only)
+    listen = "--web.listen-address=0.0.0.0:9090"
+    assert listen in prometheus["command"]
+    assert cpu["prometheus"]["command"] == [
+        "--web.listen-address=127.0.0.1:9090" if arg == listen else arg
+        for arg in prometheus["command"]
+    ]
+    for service in (prometheus, cpu["prometheus"]):
+        assert service["security_opt"] == ["no-new-privileges:true"]
+        assert service["cap_drop"] == ["ALL"]
     scraped = re.findall(r'"(\w+):\d+"', (ROOT / "deploy/prometheus/prometheus.yml").read_text())
     mapped = dict(entry.split(":", 1) for entry in cpu["prometheus"]["extra_hosts"])
     assert set(scraped) <= set(gpu) and all(mapped[h] == "127.0.0.1" for h in scraped)

@@ -238,6 +238,7 @@ CODE_DEFAULTS = {
         "port": 5000,
         "max_body_bytes": 65536,
         "threads": 4,
+        "insecure_no_token": False,
     },
     "triton": {
         "model_repository": None,

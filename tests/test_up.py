@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly, welch
 
+from deepclean.utils.audit import read_audit
 from deepclean.utils.frames.gwf import read_frame
 from deepclean.utils.frames.naming import FrameKind, frame_path
 from deepclean.utils.products import Flag, Product, StateBit
@@ -206,6 +209,22 @@ def test_up_promotes_the_first_model_and_cleans_then_stops_everything(tmp_path: 
         frame = TimeSeries.read(str(recent[-1]), Product.OUT_DQ.channel(IFO))
         assert frame.sample_rate.value == RATE and frame.duration.value == 1
         assert _get(f"http://127.0.0.1:{ports['monitor']}/health") is not None
+
+        # closed by default: up made a token readable by its owner only and gave it to the
+        # services it started (the trainer's export and the monitor's promotion went through)
+        token_file = project / "token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert len(token_file.read_text().strip()) >= 40
+        promote = urllib.request.Request(
+            f"http://127.0.0.1:{ports['exporter']}/promote",
+            data=b'{"version": 2}',
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(promote, timeout=10)
+        audit = [(e.action, e.who) for e in read_audit(project)]
+        assert ("export", "trainer") in audit and ("promote", "monitor") in audit, audit
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGINT)  # what Ctrl-C does

@@ -58,6 +58,7 @@ class Actor(StrEnum):
     UNAUTHENTICATED = "unauthenticated-request"  #: a request to an exporter run without a token
     MONITOR = "monitor"  #: the monitor's own decision
     TRAINER = "trainer"  #: the trainer's notification after a run
+    EXPORTER = "exporter"  #: the exporter on its own (the newest run, exported at start)
     CLI = "cli"  #: an operator at the command line
 
 

@@ -6,39 +6,45 @@
 ``GET /versions``      production, canary and the other versions on disk with their training runs
 ``POST /models``       the trainer's notification ``{"model_dir": ...}``: 202 with a job
 ``GET /jobs/<id>``     queued, running, done (with the version) or failed (with the reason)
-``POST /promote``      ``{"version": N}`` (default: the canary) becomes production
+``POST /promote``      ``{"version": N}``: the canary N becomes production (409: not the canary)
+``POST /rollback``     ``{"production": N}``: production N gives way to the production before it
 ``GET /metrics``       Prometheus text format
 =====================  ==========================================================================
 
-Errors are ``{"error": "..."}`` with a 4xx/5xx status. With ``DEEPCLEAN_TOKEN`` set, every
-request other than GET/HEAD needs ``Authorization: Bearer <token>``.
+Errors are ``{"error": "..."}`` with a 4xx/5xx status. Every request other than GET/HEAD
+needs ``Authorization: Bearer <token>`` and a JSON body (:mod:`.access`). A POST may say
+who sends it (``"by"``: ``monitor``, ``trainer`` or ``cli``) and why (``"evidence": {...}``);
+both go into the audit log (:mod:`deepclean.utils.audit`) with every export, promotion and
+rollback.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import os
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from deepclean.services.exporter.access import Access, AccessError
 from deepclean.services.exporter.jobs import Job, JobRunner, JobStatus
 from deepclean.services.exporter.metrics import ExporterMetrics
 from deepclean.services.exporter.repository import ModelStore
 from deepclean.services.exporter.runs import RequestError, check_run, newest_run, resolve_run
 from deepclean.services.exporter.settings import ExporterSettings
+from deepclean.utils.audit import Actor, AuditAction, append_audit
+from deepclean.utils.auth import read_token
 from deepclean.utils.disk import watch_disk
 from deepclean.utils.errors import DeepCleanError, ServerUnavailableError
 from deepclean.utils.triton.names import ENSEMBLE
 
 logger = logging.getLogger(__name__)
 
-TOKEN_ENV = "DEEPCLEAN_TOKEN"
-_OPEN_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: what a token-holding request may declare itself to be (``"by"``), for the audit log
+DECLARED = {Actor.MONITOR, Actor.TRAINER, Actor.CLI}
 
 
 class Exporter:
@@ -48,6 +54,8 @@ class Exporter:
         self.settings, self.store = settings, store
         self.metrics = ExporterMetrics.create()
         watch_disk(self.metrics.registry, dict.fromkeys([settings.project_dir, store.path]))
+        #: run folder queued for export: who asked for it, and the evidence they gave
+        self._who: dict[Path, tuple[Actor, dict[str, Any]]] = {}
         self.jobs = JobRunner(self._work, on_done=self._done)
         self._update_gauges()
 
@@ -59,14 +67,50 @@ class Exporter:
         if job.status is JobStatus.DONE and job.started is not None:
             self.metrics.export_seconds.observe(job.finished - job.started)
         self._update_gauges()
+        who, evidence = self._who.pop(job.model_dir, (Actor.EXPORTER, {}))
+        self.audit(
+            AuditAction.EXPORT if job.status is JobStatus.DONE else AuditAction.REJECT,
+            who,
+            {"version": job.version},
+            {
+                **evidence,
+                "job": job.id,
+                "model_dir": str(job.model_dir),
+                "status": job.status.value,
+                "error": job.error,
+                "seconds": None if job.started is None else round(job.finished - job.started, 3),
+            },
+        )
 
     def _update_gauges(self) -> None:
         versions = self.store.versions()
         self.metrics.set_versions(versions["production"]["version"], versions["canary"]["version"])
 
-    def submit(self, model_dir: Any) -> tuple[Job, bool]:
-        """The job exporting the run at ``model_dir`` (checked first; RequestError if it cannot be
-        exported)."""
+    def audit(
+        self,
+        action: AuditAction,
+        who: Actor,
+        versions: dict[str, int | None],
+        evidence: dict[str, Any],
+    ) -> None:
+        """Append to the audit log; a failed write is logged, never undoes what happened."""
+        try:
+            append_audit(
+                self.settings.project_dir,
+                action,
+                who,
+                ifo=str(self.settings.ifo),
+                versions=versions,
+                evidence=evidence,
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            logger.error("audit log: could not record %s %s: %s", action, versions, exc)
+
+    def submit(
+        self, model_dir: Any, who: Actor = Actor.REQUEST, evidence: dict | None = None
+    ) -> tuple[Job, bool]:
+        """The job exporting the run at ``model_dir`` (checked first; RequestError if it
+        cannot be exported)."""
         s = self.settings
         path = resolve_run(model_dir, s.train_dir)
         job = self.jobs.find(path)
@@ -76,6 +120,7 @@ class Exporter:
         if version is not None:
             return self.jobs.submit(path, version=version)
         trained = check_run(path, self.store.channels, s.sample_rate, s.ifo, s.bands)
+        self._who[path] = (who, dict(evidence or {}))  # before the worker can finish it
         return self.jobs.submit(path, data=trained)
 
     def submit_newest(self) -> Job | None:
@@ -84,20 +129,43 @@ class Exporter:
         if run is None or self.store.exported_version(run) is not None:
             return None
         try:
-            job, _ = self.submit(str(run))
+            job, _ = self.submit(str(run), Actor.EXPORTER, {"reason": "newest run at start"})
         except RequestError as exc:
             logger.error("newest training run %s cannot be exported: %s", run, exc)
             return None
         logger.info("newest training run %s is not exported yet: job %d", run, job.id)
         return job
 
-    def promote(self, version: Any) -> dict[str, Any]:
+    def promote(
+        self, version: Any, who: Actor = Actor.CLI, evidence: dict | None = None
+    ) -> dict[str, Any]:
+        """Promote the canary ``version`` (see :meth:`ModelStore.promote`), audited."""
         result = self.store.promote(version)
-        if result["previous"]["production"] != result["production"]:
+        self._switched(AuditAction.PROMOTE, result, who, evidence)
+        return result
+
+    def rollback(
+        self, production: Any, who: Actor = Actor.CLI, evidence: dict | None = None
+    ) -> dict[str, Any]:
+        """Roll production ``production`` back (see :meth:`ModelStore.rollback`), audited."""
+        result = self.store.rollback(production)
+        self._switched(AuditAction.ROLLBACK, result, who, evidence)
+        return result
+
+    def _switched(
+        self, action: AuditAction, result: dict[str, Any], who: Actor, evidence: dict | None
+    ) -> None:
+        before = result["previous"]["production"]
+        if before != result["production"]:
             self.metrics.promotions.inc()
             self.metrics.promotion_seconds.observe(result["seconds"])
+            self.audit(
+                action,
+                who,
+                {"from": before, "to": result["production"]},
+                {**(evidence or {}), "canary": result["canary"], "seconds": result["seconds"]},
+            )
         self._update_gauges()
-        return result
 
     def ready(self) -> str | None:
         """None when Triton serves the ensemble, else the reason."""
@@ -116,10 +184,8 @@ class Exporter:
             finally:
                 client.close()
         except Exception as exc:  # noqa: BLE001 - any failure means: not ready, say why
-            return (
-                f"Triton at {url} unreachable: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-            )
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return f"Triton at {url} unreachable: {first}"
         return None
 
 
@@ -142,6 +208,34 @@ def _json_body(*, required: bool) -> dict[str, Any]:
     return body
 
 
+def _fields(body: dict[str, Any], allowed: set[str], shape: str) -> None:
+    unknown = sorted(set(body) - allowed - {"by", "evidence"})
+    if unknown:
+        raise RequestError(
+            400,
+            f"unknown field(s) {unknown}; the body is {shape}, optionally with "
+            '"by" and "evidence" for the audit log',
+        )
+
+
+def _origin(body: dict[str, Any]) -> tuple[Actor, dict[str, Any]]:
+    """Who sends the request (``g.who``, refined by a declared ``"by"``) and the evidence."""
+    who: Actor = g.who
+    by, evidence = body.get("by"), body.get("evidence", {})
+    if by is not None and by not in {a.value for a in DECLARED}:
+        raise RequestError(
+            400, f'"by" is {by!r}; allowed: {", ".join(sorted(a.value for a in DECLARED))}'
+        )
+    if not isinstance(evidence, dict):
+        raise RequestError(400, f'"evidence" must be a JSON object, got {type(evidence).__name__}')
+    origin = {"remote_addr": request.remote_addr}
+    if by is not None and who is Actor.REQUEST:
+        who = Actor(by)
+    elif by is not None:
+        origin["declared_by"] = by  # an unauthenticated request: recorded, not believed
+    return who, {**evidence, **origin}
+
+
 def create_app(
     settings: ExporterSettings,
     store: ModelStore,
@@ -149,26 +243,29 @@ def create_app(
     token: str | None = None,
     exporter: Exporter | None = None,
 ) -> Flask:
-    """The Flask app over a started (bootstrapped) ``store``; ``token`` default:
-    ``$DEEPCLEAN_TOKEN``."""
-    token = os.environ.get(TOKEN_ENV) if token is None else token
+    """The Flask app over a started (bootstrapped) ``store``.
+
+    ``token`` default: :func:`~deepclean.utils.auth.read_token` (``$DEEPCLEAN_TOKEN``, then
+    ``.env``); ``""`` means none, which refuses every POST unless
+    ``settings.insecure_no_token``.
+    """
+    access = Access(read_token() if token is None else token or None, settings.insecure_no_token)
     app = Flask("deepclean.exporter")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     service = exporter or Exporter(settings, store)
     app.extensions["exporter"] = service
+    app.extensions["access"] = access
 
     @app.before_request
     def _start():
         g.started = time.perf_counter()
-        if token and request.method not in _OPEN_METHODS:
-            header = request.headers.get("Authorization", "")
-            if not header.startswith("Bearer "):
-                return _error(
-                    401, f"missing header 'Authorization: Bearer <token>' ({TOKEN_ENV} is set)"
-                )
-            if not hmac.compare_digest(header[len("Bearer ") :].encode(), token.encode()):
-                return _error(401, "wrong token in the Authorization header")
+        if request.routing_exception is not None:
+            return None  # no such route or method: answered 404/405, nothing changes
+        try:
+            g.who = access.check(request)
+        except AccessError as exc:
+            return _error(exc.status, str(exc))
         return None
 
     @app.after_request
@@ -203,8 +300,7 @@ def create_app(
             return _error(
                 404,
                 f"no route {request.path}; routes: /health, /ready, /versions, /models, "
-                "/jobs/<id>, "
-                "/promote, /metrics",
+                "/jobs/<id>, /promote, /rollback, /metrics",
             )
         return _error(exc.code or 500, exc.description or exc.name)
 
@@ -243,7 +339,9 @@ def create_app(
             raise RequestError(
                 422, f"the run is for IFO {ifo!r}; this exporter serves {settings.ifo}"
             )
-        job, new = service.submit(body.get("model_dir"))
+        who, evidence = _origin(body)
+        figures = {k: v for k, v in body.items() if k not in ("model_dir", "by", "evidence")}
+        job, new = service.submit(body.get("model_dir"), who, {**figures, **evidence})
         status = 200 if job.status is JobStatus.DONE else 202
         return jsonify(job.to_json()), status
 
@@ -260,14 +358,17 @@ def create_app(
 
     @app.post("/promote")
     def promote():
-        body = _json_body(required=False)
-        unknown = sorted(set(body) - {"version"})
-        if unknown:
-            raise RequestError(
-                400,
-                f'unknown field(s) {unknown}; the body is {{"version": N}} (default: the canary)',
-            )
-        return jsonify(service.promote(body.get("version")))
+        body = _json_body(required=True)
+        _fields(body, {"version"}, '{"version": N} (N: the canary)')
+        who, evidence = _origin(body)
+        return jsonify(service.promote(body.get("version"), who, evidence))
+
+    @app.post("/rollback")
+    def rollback():
+        body = _json_body(required=True)
+        _fields(body, {"production"}, '{"production": N} (N: the production version)')
+        who, evidence = _origin(body)
+        return jsonify(service.rollback(body.get("production"), who, evidence))
 
     @app.get("/metrics")
     def metrics():

@@ -16,9 +16,12 @@ version 1 that predicts zero), loads what the ensemble config on disk pins, and 
 newest run under $PROJECT_DIR/train if it is not exported yet.
 
 routes: GET /health, /ready, /versions, /jobs/<id>, /metrics; POST /models {"model_dir": D},
-POST /promote {"version": N}. With DEEPCLEAN_TOKEN set, POSTs need
-'Authorization: Bearer <token>'. The inference geometry comes from --profile (cpu here; on a
-GPU node production with --platform onnxruntime_onnx or tensorrt_plan).
+POST /promote {"version": N} (N: the canary), POST /rollback {"production": N} (N: production).
+POSTs need 'Authorization: Bearer <token>' (DEEPCLEAN_TOKEN from the environment or ./.env)
+and Content-Type: application/json; without a token every POST is refused unless
+--insecure-no-token. Exports, promotions and rollbacks go to $PROJECT_DIR/audit.jsonl.
+The inference geometry comes from --profile (cpu here; on a GPU node production with
+--platform onnxruntime_onnx or tensorrt_plan).
 
 example: deepclean exporter --project-dir P --data-dir D --ifo H1 --channels D/channels.txt \\
     --triton-url 127.0.0.1:8001 --port 5000 --profile cpu
@@ -101,12 +104,16 @@ def load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepclean.services.exporter.access import Access
+    from deepclean.utils.auth import read_token
     from deepclean.utils.locks import ServiceLock, repository_lock_path
     from deepclean.utils.logs import configure_logging
     from deepclean.utils.signals import stop_on_signals
 
     settings, profile, channels = load(args)
     configure_logging("exporter", settings.log_level)
+    access = Access(read_token(), settings.insecure_no_token)
+    access.announce(f"{settings.host}:{settings.port}")  # at every start, before anything fails
     lock = ServiceLock(  # one exporter per model repository
         repository_lock_path(settings.repository), f"exporter of {settings.repository}"
     ).acquire()
@@ -115,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     try:
         with stop_on_signals(lambda _: stop.set()):
-            return _serve(settings, profile, channels, stop)
+            return _serve(settings, profile, channels, stop, access.token)
     finally:
         lock.release()
 
 
-def _serve(settings, profile, channels, stop: threading.Event) -> int:
+def _serve(settings, profile, channels, stop: threading.Event, token: str | None) -> int:
     """Wait for Triton, bootstrap the repository, serve HTTP until ``stop`` is set."""
     from deepclean.services.exporter.app import Exporter, create_app
     from deepclean.services.exporter.repository import ModelStore
@@ -143,7 +150,7 @@ def _serve(settings, profile, channels, stop: threading.Event) -> int:
         logger.info("stopped after start-up")
         return 0
     exporter = Exporter(settings, store)
-    app = create_app(settings, store, exporter=exporter)
+    app = create_app(settings, store, exporter=exporter, token=token or "")
     server = HttpServer(
         app,
         settings.host,

@@ -30,6 +30,12 @@ from deepclean.services.exporter.export import (
     untrained_model,
     version_infos,
 )
+from deepclean.services.exporter.history import (
+    PRODUCTION_HISTORY,
+    current_history,
+    promoted,
+    rollback_target,
+)
 from deepclean.services.exporter.runs import RequestError
 from deepclean.services.exporter.settings import ExporterSettings
 from deepclean.utils.channels import ChannelList
@@ -254,82 +260,124 @@ class ModelStore:
             return version
 
     def promote(self, version: Any) -> dict[str, Any]:
-        """Make ``version`` (default: the canary) production. RequestError if it may not be.
+        """Make the canary ``version`` production; RequestError if it is not the canary or may
+        not be.
 
-        Promoting the canary, or any version newer than production, leaves the canary as it is.
-        A rollback (a version older than production) also makes it the canary: the newer
-        versions are retired, so the monitor, which checks a canary newer than production, does
-        not promote them straight back; the next training run brings a new canary.
+        Naming the version guards against promoting a canary that changed since the caller
+        judged it. The canary stays as it is; the promotion is appended to the production
+        history (:mod:`~deepclean.services.exporter.history`) that :meth:`rollback` follows.
         """
-        if version is not None and (
-            isinstance(version, bool) or not isinstance(version, int) or version < 1
-        ):
-            raise RequestError(
-                400, f"version must be a positive integer (a {DEEPCLEAN} version), got {version!r}"
-            )
+        version = _check_version(version, "version")
         with self.lock:
             dc = ModelRepository(self.path)[DEEPCLEAN]
             pins = read_versions(self.path)
-            version = pins[Role.CANARY] if version is None else version
-            if version not in dc.versions:
-                raise RequestError(
-                    404, f"{DEEPCLEAN} has no version {version}; versions on disk: {dc.versions}"
-                )
-            info = version_infos(dc).get(version)
-            if info is not None and not info.trained:
+            self._check_promotable(dc, version)
+            if version != pins[Role.CANARY]:
                 raise RequestError(
                     409,
-                    f"{DEEPCLEAN} version {version} is the untrained placeholder; promote "
-                    "a trained version",
+                    f"version {version} is not the canary (canary {pins[Role.CANARY]}, production "
+                    f"{pins[Role.PRODUCTION]}); POST /promote promotes the canary only, "
+                    "POST /rollback goes back to the previous production version",
                 )
-            if not _verified(dc.path / str(version)):
+            history = current_history(dc.parameters, pins[Role.PRODUCTION], dc.versions)
+            self._record_history(dc, promoted(history, version))
+            return self._switch(dc, pins, version)
+
+    def rollback(self, production: Any) -> dict[str, Any]:
+        """Make the version that was production before ``production`` (which must be the current
+        one) production again, and the canary too; the newer versions are retired, so the
+        monitor does not promote them straight back. RequestError if there is none to go to."""
+        production = _check_version(production, "production")
+        with self.lock:
+            dc = ModelRepository(self.path)[DEEPCLEAN]
+            pins = read_versions(self.path)
+            if production != pins[Role.PRODUCTION]:
                 raise RequestError(
                     409,
-                    f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})",
+                    f"version {production} is not production (production is "
+                    f"{pins[Role.PRODUCTION]}); name the version you roll back from",
                 )
-            rollback = version < pins[Role.PRODUCTION]
-            canary = version if rollback and pins[Role.CANARY] > version else pins[Role.CANARY]
-            newer = [v for v in dc.versions if v > version] if rollback else []
-            if (
-                newer
-            ):  # recorded before the switch: a restart must not take them for an interrupted export
-                dc.set_parameters(
-                    {RETIRED: sorted(set(dc.parameters.get(RETIRED) or ()) | set(newer))}
+            history = current_history(dc.parameters, production, dc.versions)
+            target = rollback_target(history)
+            if target is None:
+                raise RequestError(
+                    409,
+                    f"no production version before {production} is recorded on disk "
+                    f"(history {history}); nothing to roll back to",
                 )
-                dc.write_config()
-            started = time.perf_counter()
-            previous = set_versions(self.path, production=version, canary=canary, url=self.url)
-            seconds = time.perf_counter() - started
-            if previous[Role.PRODUCTION] != version:
-                logger.info(
-                    "%s %s version %d to production (was %d; canary %d, was %d) in %.2f s",
-                    "rolled back" if rollback else "promoted",
-                    DEEPCLEAN,
-                    version,
-                    previous[Role.PRODUCTION],
-                    canary,
-                    previous[Role.CANARY],
-                    seconds,
-                )
-            return {
-                "production": version,
-                "canary": canary,
-                "seconds": round(seconds, 3),
-                "previous": {
-                    "production": previous[Role.PRODUCTION],
-                    "canary": previous[Role.CANARY],
-                },
-            }
+            self._check_promotable(dc, target)
+            self._record_history(dc, history[:-1])
+            return self._switch(dc, pins, target)
+
+    def _check_promotable(self, dc, version: int) -> None:
+        if version not in dc.versions:
+            raise RequestError(
+                404, f"{DEEPCLEAN} has no version {version}; versions on disk: {dc.versions}"
+            )
+        info = version_infos(dc).get(version)
+        if info is not None and not info.trained:
+            raise RequestError(
+                409,
+                f"{DEEPCLEAN} version {version} is the untrained placeholder; "
+                "promote a trained version",
+            )
+        if not _verified(dc.path / str(version)):
+            raise RequestError(
+                409,
+                f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})",
+            )
+
+    def _record_history(self, dc, history: list[int]) -> None:
+        """Written before the switch; :func:`current_history` repairs it if the switch fails."""
+        if dc.parameters.get(PRODUCTION_HISTORY) != history:
+            dc.set_parameters({PRODUCTION_HISTORY: history})
+            dc.write_config()
+
+    def _switch(self, dc, pins: dict[Role, int], version: int) -> dict[str, Any]:
+        """Serve ``version`` as production; a version older than production also becomes the
+        canary and retires the newer ones (recorded in ``retired_versions``)."""
+        rollback = version < pins[Role.PRODUCTION]
+        canary = version if rollback and pins[Role.CANARY] > version else pins[Role.CANARY]
+        newer = [v for v in dc.versions if v > version] if rollback else []
+        if (
+            newer
+        ):  # recorded before the switch: a restart must not take them for an interrupted export
+            dc.set_parameters({RETIRED: sorted(set(dc.parameters.get(RETIRED) or ()) | set(newer))})
+            dc.write_config()
+        started = time.perf_counter()
+        previous = set_versions(self.path, production=version, canary=canary, url=self.url)
+        seconds = time.perf_counter() - started
+        if previous[Role.PRODUCTION] != version:
+            logger.info(
+                "%s %s version %d to production (was %d; canary %d, was %d) in %.2f s",
+                "rolled back" if rollback else "promoted",
+                DEEPCLEAN,
+                version,
+                previous[Role.PRODUCTION],
+                canary,
+                previous[Role.CANARY],
+                seconds,
+            )
+        return {
+            "production": version,
+            "canary": canary,
+            "seconds": round(seconds, 3),
+            "previous": {
+                "production": previous[Role.PRODUCTION],
+                "canary": previous[Role.CANARY],
+            },
+        }
 
     def _retain(self, newest: int) -> None:
-        """Keep the last ``keep_versions`` versions on disk; never production, canary or
-        ``newest``."""
+        """Keep the last ``keep_versions`` versions on disk; never production, canary, ``newest``
+        or the version a rollback would go back to."""
         dc = ModelRepository(self.path)[DEEPCLEAN]
-        keep = (
-            set(read_versions(self.path).values())
-            | {newest}
-            | set(dc.versions[-self.settings.keep_versions :])
-        )
+        pins = read_versions(self.path)
+        target = rollback_target(current_history(dc.parameters, pins[Role.PRODUCTION], dc.versions))
+        keep = set(pins.values()) | {newest} | set(dc.versions[-self.settings.keep_versions :])
+        info = version_infos(dc).get(target) if target is not None else None
+        if target is not None and (info is None or info.trained):  # not the placeholder
+            keep.add(target)
         old = [v for v in dc.versions if v not in keep]
         if old:
             logger.info(
@@ -402,6 +450,17 @@ class ModelStore:
                 f"{DEEPCLEAN} version {version} served by Triton differs from the torch model "
                 f"(max error {error:.3g}, scale {scale:.3g})"
             )
+
+
+def _check_version(version: Any, field: str) -> int:
+    """``version`` if it is a positive integer (a DeepClean version), else RequestError 400."""
+    if version is None:
+        raise RequestError(400, f'field "{field}" is required: the {DEEPCLEAN} version, e.g. 3')
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise RequestError(
+            400, f"{field} must be a positive integer (a {DEEPCLEAN} version), got {version!r}"
+        )
+    return version
 
 
 def _verified(folder: Path) -> bool:

@@ -137,6 +137,12 @@ class ExporterSettings(InferenceSettings):
     port: int = Field(5000, ge=1, le=65535, description="TCP port of the HTTP API")
     max_body_bytes: PositiveInt = Field(65536, description="largest request body accepted, bytes")
     threads: PositiveInt = Field(4, description="HTTP worker threads")
+    insecure_no_token: bool = Field(
+        False,
+        description="serve exports, promotions and rollbacks WITHOUT a token to anyone who can "
+        "reach the port (logged as a WARNING at every start); without it and without "
+        "DEEPCLEAN_TOKEN every POST is refused",
+    )
 
     @property
     def repository(self) -> Path:

@@ -8,13 +8,19 @@ thread died or cleaned frames arrive but no check finishes within ``check_deadli
 every monitor period), ``GET /plots/ratios.png`` (ratio history, drawn on request and
 cached until a new ratio arrives) and ``GET /plots/latency.png`` (each frame's latency over
 the recent frames, cached until a new frame arrives). Read-only: nothing here changes state,
-so no token is needed. The page's Jinja template is ``page.html`` beside this module.
+so no token is needed. The page and ``/status`` also show the production watch (rollback
+after ``failures`` bad checks) and the latest entries of ``PROJECT_DIR/audit.jsonl``. The
+page's Jinja template is ``page.html`` beside this module.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,7 +34,10 @@ from deepclean.services.monitor.plots import (
 )
 from deepclean.services.monitor.ranges import RANGE_SIZE, range_png
 from deepclean.services.monitor.state import MonitorState
+from deepclean.utils.audit import latest_audit
 from deepclean.utils.liveness import Liveness
+
+AUDIT_ROWS = 12  #: audit entries on the page and in /status
 
 PAGE = (files("deepclean.services.monitor") / "page.html").read_text(encoding="utf-8")
 
@@ -42,16 +51,29 @@ def create_app(
     history: float = 3600.0,
     stale_after: float = 30.0,
     liveness: Liveness | None = None,
+    project_dir: Path | None = None,
+    production_status: Callable[[], dict[str, Any]] | None = None,
 ) -> Flask:
-    """The status page over ``state``."""
+    """The status page over ``state``; ``project_dir`` holds the audit log shown,
+    ``production_status`` describes the production watch."""
     app = Flask(__name__)
     cache: dict[str, object] = {}
 
+    def extras() -> dict[str, Any]:
+        audit = latest_audit(project_dir, AUDIT_ROWS) if project_dir is not None else []
+        return {
+            "audit": [asdict(e) for e in audit],
+            "production_watch": production_status() if production_status else None,
+        }
+
     @app.get("/")
     def index() -> str:
+        more = extras()
         return render_template_string(
             PAGE,
             s=state.snapshot(),
+            audit=more["audit"],
+            production=more["production_watch"],
             ifo=ifo,
             refresh=refresh,
             history=history,
@@ -64,7 +86,7 @@ def create_app(
 
     @app.get("/status")
     def status() -> Response:
-        return jsonify(state.snapshot())
+        return jsonify({**state.snapshot(), **extras()})
 
     @app.get("/health")
     def health() -> tuple[Response, int]:

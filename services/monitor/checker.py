@@ -3,7 +3,9 @@
 One check: ask the exporter for the versions (:mod:`.exporter_client`, retried with backoff),
 draw the latest ASDs of raw, production, canary and OUT_DQ, record the in-band ratios, run
 the decision (:mod:`deepclean.utils.monitoring.decision`) and, on a promotion, call
-``POST /promote``; a failed promotion is retried at the next check.
+``POST /promote``; a failed promotion is retried at the next check. Production is judged too,
+after its promotion: ``failures`` checks in a row above ``max_ratio`` roll it back
+(``POST /rollback``, :mod:`.production`). Rejections go to the audit log.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from pathlib import Path
 
 from deepclean.services.monitor.cleaned import SERIES, Segment
 from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion
 from deepclean.services.monitor.plots import asd_png
+from deepclean.services.monitor.production import (
+    ProductionGuard,
+    audit_rejection,
+    promotion_evidence,
+)
 from deepclean.services.monitor.ranges import segment_ranges
 from deepclean.services.monitor.served import served_versions
 from deepclean.services.monitor.settings import MonitorSettings
@@ -42,6 +50,10 @@ class CanaryChecker:
         self._warned_bands: set[int] = set()
         self.ranges: SegmentRanges | None = None  #: BNS ranges of the last segment checked
         self.switch = SwitchWatcher(settings.project_dir, settings.ifo)  #: the kill switch
+        #: judges production after its promotion, rolls it back (``POST /rollback``)
+        self.production = ProductionGuard(
+            Path(settings.project_dir) / "monitor", state.tracker.thresholds, exporter
+        )
 
     def _bands(self, model: ModelVersion) -> list[tuple[float, float]]:
         if model.info.bands:
@@ -98,6 +110,14 @@ class CanaryChecker:
                 self.state.record_decision(decision)
                 self.state.save()
                 return decision
+            if (
+                usable.usable
+                and ratios is not None
+                and versions.production.info.trained
+                and self.production.check(segment.end, production, ratios["production"])
+            ):
+                self.state.save()
+                return None  # rolled back: production and canary changed, judged from the next
             if not tracker.should_check(production, canary):
                 return None
             if not usable.usable or ratios is None:
@@ -121,12 +141,16 @@ class CanaryChecker:
             decision = dataclasses.replace(decision, ranges_mpc=self.ranges.by_series())
         log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
         log("%s", decision.describe())
+        if decision.verdict is Verdict.REJECT:
+            audit_rejection(s.project_dir, str(s.ifo), decision)
         self.state.record_decision(decision)
         self.state.save()
         return decision
 
     def _promote(self, decision: Decision) -> Decision:
-        answer = self.exporter.promote(decision.canary)
+        answer = self.exporter.promote(
+            decision.canary, promotion_evidence(decision, self.state.tracker.thresholds)
+        )
         if answer is None:
             return dataclasses.replace(
                 decision,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 DESCRIPTION = """\
 The DeepClean monitor. Follows the cleaned frames in $PROJECT_DIR/cleaned/<IFO>/ (written by
@@ -12,7 +11,8 @@ the cleaner: products, raw strain, state vector, model versions). While the serv
 newer than production, every monitor_period seconds of data it computes the mean in-band ASD
 ratio of canary/raw and production/raw over the last asd_segment_length seconds (band from
 the canary's version info) and promotes the canary through the exporter (POST /promote, with
-Authorization: Bearer $DEEPCLEAN_TOKEN when set) after `passes` consecutive passes: canary/raw
+Authorization: Bearer $DEEPCLEAN_TOKEN, from the environment or ./.env) after `passes`
+consecutive passes: canary/raw
 <= max_ratio and no worse than production by more than `tolerance`. After `failures`
 consecutive failures the canary is rejected and not checked again. Seconds that are missing,
 tapered, not analysis-ready or not warmed up are skipped, not counted.
@@ -23,8 +23,6 @@ http://HOST:PORT/ (also /status, /health, /metrics). Stops on SIGINT/SIGTERM.
 example: deepclean monitor --project-dir ./project --data-dir ./data --ifo H1 \\
     --exporter-url http://127.0.0.1:5000 --triton-url 127.0.0.1:8001 --port 5001
 """
-
-TOKEN_ENV = "DEEPCLEAN_TOKEN"
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.monitor.app import create_app
     from deepclean.services.monitor.service import MonitorService
     from deepclean.services.monitor.settings import MonitorSettings
+    from deepclean.utils.auth import read_token
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ServerUnavailableError
     from deepclean.utils.http_server import HttpServer
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
     configure_logging("monitor", settings.log_level)
     lock = lock_service(settings.project_dir, "monitor", settings.ifo)  # one monitor per IFO
-    service = MonitorService(settings, token=os.environ.get(TOKEN_ENV) or None)
+    service = MonitorService(settings, token=read_token())
     app = create_app(
         service.state,
         ifo=str(settings.ifo),
@@ -65,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         history=settings.plot_history,
         stale_after=max(30.0, 3 * settings.frame_timeout),
         liveness=service.liveness,
+        project_dir=settings.project_dir,
+        production_status=service.checker.production.status,
     )
     try:
         server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")

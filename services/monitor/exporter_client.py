@@ -1,9 +1,12 @@
-"""HTTP client of the exporter: ``GET /versions`` and ``POST /promote``, retried with backoff.
+"""HTTP client of the exporter: ``GET /versions``, ``POST /promote`` and ``POST /rollback``,
+retried with backoff.
 
 A connection error, a timeout or a 5xx answer is retried ``retries`` times after
 ``backoff``, ``2 * backoff``, ... seconds, then reported as None/False and logged: the
 monitor keeps running with what it knew. A 4xx answer is not retried (the request itself was
-refused). ``POST /promote`` carries ``Authorization: Bearer <token>`` when a token is set.
+refused). A POST carries ``Authorization: Bearer <token>`` when a token is set, says it comes
+from the monitor (``"by": "monitor"``) and carries the evidence of the decision for the
+exporter's audit log.
 """
 
 from __future__ import annotations
@@ -130,18 +133,39 @@ class ExporterClient:
         self.last_error = None
         return versions
 
-    def promote(self, version: int) -> dict[str, Any] | None:
-        """``POST /promote {"version": version}``; the exporter's answer, or None (logged)."""
-        response = self._request("POST", "/promote", {"version": version})
+    def promote(
+        self, version: int, evidence: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """``POST /promote {"version": version}`` (the canary judged), with ``evidence`` for the
+        exporter's audit log; the exporter's answer, or None (logged)."""
+        return self._change(
+            "/promote", {"version": version}, evidence, f"promote version {version}"
+        )
+
+    def rollback(
+        self, production: int, evidence: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """``POST /rollback {"production": production}`` (the production judged bad), with
+        ``evidence``; the exporter's answer, or None (logged)."""
+        return self._change(
+            "/rollback", {"production": production}, evidence, f"roll back version {production}"
+        )
+
+    def _change(
+        self, path: str, body: dict[str, Any], evidence: dict[str, Any] | None, what: str
+    ) -> dict[str, Any] | None:
+        response = self._request(
+            "POST", path, {**body, "by": "monitor", "evidence": dict(evidence or {})}
+        )
         if response is None:
             return None
         if response.status_code != 200:
             self.last_error = (
-                f"POST {self.url}/promote: HTTP {response.status_code}: {response.text[:200]}"
+                f"POST {self.url}{path}: HTTP {response.status_code}: {response.text[:200]}"
             )
             logger.error(
-                "exporter refused to promote version %d: HTTP %d %s",
-                version,
+                "exporter refused to %s: HTTP %d %s",
+                what,
                 response.status_code,
                 response.text[:200],
             )

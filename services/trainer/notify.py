@@ -7,15 +7,13 @@ running and the model stays on disk for the exporter to pick up later.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from deepclean.utils.auth import bearer, read_token
 
-#: when set, sent as ``Authorization: Bearer <token>`` (the exporter requires it then)
-TOKEN_ENV = "DEEPCLEAN_TOKEN"
+logger = logging.getLogger(__name__)
 
 
 def notify(
@@ -30,13 +28,13 @@ def notify(
     """POST ``payload`` as JSON to ``url``; retry ``retries`` times after ``backoff``,
     ``2 * backoff``, ... seconds on a connection error, timeout or 5xx answer.
 
-    Sends ``Authorization: Bearer $DEEPCLEAN_TOKEN`` when that variable is set. Returns True
-    when the exporter answered 2xx; False (logged) otherwise.
+    Sends ``Authorization: Bearer <token>`` with the token of
+    :func:`~deepclean.utils.auth.read_token` (``$DEEPCLEAN_TOKEN``, else ``./.env``). Returns
+    True when the exporter answered 2xx; False (logged) otherwise.
     """
     import requests
 
-    token = os.environ.get(TOKEN_ENV)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(read_token())
     attempts = retries + 1
     for attempt in range(1, attempts + 1):
         try:

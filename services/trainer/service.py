@@ -245,6 +245,7 @@ class TrainerService:
             "metadata": str((final / METADATA_FILE).resolve()),
             "valid_loss": meta.losses["best_valid_loss"],
             "in_band_ratio": meta.validation.get("in_band_ratio"),
+            "by": "trainer",  # for the exporter's audit log
         }
         notify(
             s.notify_url,

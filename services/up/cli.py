@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from deepclean.services.up.restart import Backoff
     from deepclean.services.up.runner import run_procfile
     from deepclean.services.up.settings import UpSettings
+    from deepclean.utils.auth import TOKEN_ENV, TOKEN_FILE, project_token, read_token
     from deepclean.utils.config import ENV_FILE_ENV, given_flags, load_settings
     from deepclean.utils.errors import ConfigError
     from deepclean.utils.frames.crawler import gps_now
@@ -209,6 +210,15 @@ def run(args: argparse.Namespace) -> int:
         metrics.serve(settings.metrics_port)
         on_change = metrics.on_change
         banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
+    token = read_token()
+    if token is None:  # closed by default: a token of its own, shared with what it starts
+        token = project_token(project)
+        banner.append(
+            f"token: {project / TOKEN_FILE} (mode 0600), given to every service as {TOKEN_ENV}; "
+            f'curl -H "Authorization: Bearer $(cat {project / TOKEN_FILE})" ...'
+        )
+    else:
+        banner.append(f"token: {TOKEN_ENV} from the environment or {env_file}")
     return run_procfile(
         procfile,
         project / "logs",
@@ -221,4 +231,5 @@ def run(args: argparse.Namespace) -> int:
         on_change=on_change,
         log_max_bytes=settings.log_max_bytes,
         log_backups=settings.log_backups,
+        extra_env={TOKEN_ENV: token},
     )

@@ -76,14 +76,18 @@ class TeePrinter(Printer):
         self.files.clear()
 
 
-def child_environment(bin_dir: Path, env_file: Path | None = None) -> dict[str, str]:
+def child_environment(
+    bin_dir: Path, env_file: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """Our environment over the variables of ``env_file`` (``.env``: so that variables the
-    services read directly, such as ``DEEPCLEAN_TOKEN``, apply too), with ``bin_dir`` (holding
-    ``deepclean``) first on PATH and unbuffered Python."""
+    services read directly, such as ``DEEPCLEAN_TOKEN``, apply too), then ``extra`` (the
+    token ``up`` settled on), with ``bin_dir`` (holding ``deepclean``) first on PATH and
+    unbuffered Python."""
     env = {}
     if env_file is not None and Path(env_file).is_file():
         env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     env.update(os.environ)
+    env.update(extra or {})
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -103,6 +107,7 @@ def run_procfile(
     group_grace: float = 5.0,
     log_max_bytes: int = 10 * 2**20,
     log_backups: int = 5,
+    extra_env: dict[str, str] | None = None,
 ) -> int:
     """Run every process of ``procfile``, restarting those that exit (after ``backoff``), until
     SIGINT/SIGTERM; then stop them all and return 130/143. ``command_for`` and ``on_change``:
@@ -117,7 +122,7 @@ def run_procfile(
         command_for=command_for,
         on_change=on_change,
     )
-    env = child_environment(bin_dir, env_file)
+    env = child_environment(bin_dir, env_file, extra_env)
     for name, command in processes.items():
         manager.add_process(name, command, env=env)
     for line in banner:

@@ -95,12 +95,14 @@ def http(
     raw: bytes | None = None,
     token: str | None = None,
     timeout: float = 30.0,
+    content_type: str | None = "application/json",
 ) -> tuple[int, Any]:
-    """One request; returns (status, decoded JSON or text)."""
+    """One request; returns (status, decoded JSON or text). ``content_type`` of a body
+    (None: no header)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
+    if data is not None and content_type is not None:
+        request.add_header("Content-Type", content_type)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:

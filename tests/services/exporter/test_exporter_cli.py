@@ -198,3 +198,32 @@ def test_no_triton_stops_with_one_line(tmp_path, capsys) -> None:
     ), errors
     assert f"waiting for Triton at {url} (attempt 1" in err
     assert not (tmp_path / "p" / "model_repo").exists()  # nothing built without a server
+
+
+def _start_without_triton(tmp_path, capsys, *flags: str) -> str:
+    from ..trainer.sim_helpers import run_cli
+
+    argv = ["exporter", "--channels", *H1, "--project-dir", str(tmp_path / "p")]
+    argv += ["--triton-url", f"127.0.0.1:{free_port()}", "--triton-timeout", "0.5", *flags]
+    assert run_cli(argv) == 1
+    return capsys.readouterr().err
+
+
+def test_every_start_says_whether_it_is_open(tmp_path, capsys, monkeypatch) -> None:
+    """The opt-out is a WARNING at every start, before anything else can fail; so is no token."""
+    monkeypatch.delenv("DEEPCLEAN_TOKEN", raising=False)
+    err = _start_without_triton(tmp_path, capsys, "--insecure-no-token")
+    assert re.search(
+        r"WARNING .*--insecure-no-token: exports, promotions and rollbacks are served WITHOUT a "
+        r"token to anyone who can reach 127.0.0.1:5000",
+        err,
+    ), err
+    err = _start_without_triton(tmp_path, capsys)
+    assert re.search(r"WARNING .*no token \(DEEPCLEAN_TOKEN unset .*every POST is refused", err)
+    # a token in the .env file of the working directory is the exporter's token
+    monkeypatch.delenv("DEEPCLEAN_ENV_FILE")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DEEPCLEAN_TOKEN=from-the-dot-env-file\n")
+    err = _start_without_triton(tmp_path, capsys, "--insecure-no-token")
+    assert "--insecure-no-token ignored: DEEPCLEAN_TOKEN is set" in err
+    assert "state-changing requests need the token" in err and "WITHOUT a token" not in err

@@ -20,6 +20,7 @@ import torch
 
 from deepclean.services.exporter.app import Exporter, create_app
 from deepclean.services.exporter.repository import ModelStore
+from deepclean.utils.audit import read_audit
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.export import ModelRepository
 from deepclean.utils.http_server import HttpServer
@@ -45,8 +46,9 @@ def world(tmp_path_factory):
     store = ModelStore(s, parse_channels(s.channels, s.ifo), url=None)
     store.bootstrap()
     exporter = Exporter(s, store)
-    app = create_app(s, store, exporter=exporter, token="")
+    app = create_app(s, store, exporter=exporter, token=TOKEN)
     client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"  # every request of this client
     reply = client.post("/models", json={"model_dir": str(installed["a"])})
     assert reply.status_code == 202, reply.json
     job = _wait(client, reply.json["job"])
@@ -368,6 +370,92 @@ BAD = [
     ),
     ("promote-not-json", "POST", "/promote", b"version=2", 400, r"request body is not valid JSON"),
     (
+        "promote-no-version",
+        "POST",
+        "/promote",
+        {},
+        400,
+        r'field "version" is required: the deepclean version',
+    ),
+    (
+        "promote-null-version",
+        "POST",
+        "/promote",
+        {"version": None},
+        400,
+        r'field "version" is required',
+    ),
+    ("promote-empty", "POST", "/promote", b"", 400, r"request body is empty"),
+    (
+        "promote-form",
+        "POST",
+        "/promote",
+        ("application/x-www-form-urlencoded", b"version=2"),
+        415,
+        r"request body sent as 'application/x-www-form-urlencoded'; allowed: Content-Type: "
+        r"application/json",
+    ),
+    (
+        "promote-text-plain",
+        "POST",
+        "/promote",
+        ("text/plain", b'{"version": 2}'),
+        415,
+        r"sent as 'text/plain'",
+    ),
+    ("promote-no-type", "POST", "/promote", (None, b'{"version": 2}'), 415, r"no Content-Type"),
+    ("models-form", "POST", MODELS, ("multipart/form-data; boundary=x", b"--x--"), 415, r"form"),
+    (
+        "promote-production",
+        "POST",
+        "/promote",
+        {"version": 1},
+        409,
+        r"version 1 is the untrained placeholder",
+    ),
+    (
+        "promote-by-unknown",
+        "POST",
+        "/promote",
+        {"version": 2, "by": "root"},
+        400,
+        r'"by" is \'root\'; allowed: cli, monitor, trainer',
+    ),
+    (
+        "promote-evidence-list",
+        "POST",
+        "/promote",
+        {"version": 2, "evidence": [1]},
+        400,
+        r'"evidence" must be a JSON object, got list',
+    ),
+    ("rollback-no-field", "POST", "/rollback", {}, 400, r'field "production" is required'),
+    (
+        "rollback-not-production",
+        "POST",
+        "/rollback",
+        {"production": 2},
+        409,
+        r"version 2 is not production \(production is 1\); name the version you roll back from",
+    ),
+    (
+        "rollback-placeholder",
+        "POST",
+        "/rollback",
+        {"production": 1},
+        409,
+        r"no production version before 1 is recorded on disk \(history \[1\]\)",
+    ),
+    (
+        "rollback-unknown-field",
+        "POST",
+        "/rollback",
+        {"production": 1, "to": 0},
+        400,
+        r"unknown field\(s\) \['to'\]",
+    ),
+    ("rollback-string", "POST", "/rollback", {"production": "1"}, 400, r"got '1'"),
+    (
         "get-models",
         "GET",
         MODELS,
@@ -409,6 +497,11 @@ def _state(world):
 
 def _send(client, method, path, body, token=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if isinstance(body, tuple):  # (Content-Type, raw bytes)
+        content_type, data = body
+        return client.open(
+            path, method=method, data=data, headers=headers, content_type=content_type
+        )
     if isinstance(body, bytes):
         return client.open(
             path, method=method, data=body, headers=headers, content_type="application/json"
@@ -499,60 +592,92 @@ def test_same_run_twice_and_concurrent_runs(world) -> None:
 
 def test_promote_rollback_and_retention(world) -> None:
     client, store = world["client"], world["store"]
+    s = world["settings"]
     canary = read_versions(store.path)["canary"]
-    reply = client.post("/promote")  # default: the canary
+    assert read_versions(store.path)["production"] == 1 and canary == 4
+    # only the canary, named, can be promoted: not a version that merely exists
+    reply = client.post("/promote", json={"version": 2})
+    assert (
+        reply.status_code == 409 and "version 2 is not the canary (canary 4" in reply.json["error"]
+    )
+    reply = client.post("/promote", json={"version": canary})
     assert reply.status_code == 200, reply.json
     assert reply.json["production"] == canary and reply.json["canary"] == canary
     assert reply.json["previous"] == {"production": 1, "canary": canary}
-    # a rollback retires the newer versions from the canary slot (the monitor would promote them
-    # back)
-    rollback = client.post("/promote", json={"version": 2})
+    again = client.post("/promote", json={"version": canary})  # already production: nothing to do
+    assert again.status_code == 200 and again.json["previous"] == {"production": 4, "canary": 4}
+    # the production before 4 is the untrained placeholder: nothing a rollback may go to
+    reply = client.post("/rollback", json={"production": 4})
     assert (
-        rollback.status_code == 200
-        and rollback.json["production"] == 2
-        and rollback.json["canary"] == 2
+        reply.status_code == 409 and "version 1 is the untrained placeholder" in reply.json["error"]
     )
-    assert rollback.json["previous"] == {"production": canary, "canary": canary}
-    assert read_versions(store.path) == {"production": 2, "canary": 2}
-    again = client.post("/promote", json={"version": 2})  # already production: nothing to do
-    assert again.status_code == 200 and again.json["previous"] == {"production": 2, "canary": 2}
-    forward = client.post("/promote", json={"version": 3})  # a newer version: the canary stays
-    assert (
-        forward.status_code == 200
-        and forward.json["production"] == 3
-        and forward.json["canary"] == 2
-    )
-    assert client.post("/promote", json={"version": 2}).json["canary"] == 2
-    # the retired, finished versions 3 and 4 are newer than every pin but survive a restart's
-    # repairs
-    s = world["settings"]
-    ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
-    assert ModelRepository(store.path)["deepclean"].versions == [1, 2, 3, 4]
+    assert read_versions(store.path) == {"production": 4, "canary": 4}
 
-    # a new run: keep_versions=3 keeps 3, 4, 5 and production 2; the placeholder goes, with its
+    # a new run: keep_versions=3 keeps 3, 4, 5 (production 4); the placeholder goes, with its
     # records
-    shutil.copytree(
-        world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036"
-    )  # another run name
-    reply = client.post(MODELS, json={"model_dir": "1400000004-1400000036"})
+    shutil.copytree(world["runs"]["a"], world["project"] / "train" / "1400000004-1400000036")
+    reply = client.post(MODELS, json={"model_dir": "1400000004-1400000036", "by": "trainer"})
     assert _wait(client, reply.json["job"])["version"] == 5
     dc = ModelRepository(store.path)["deepclean"]
-    assert dc.versions == [2, 3, 4, 5]
-    assert sorted(parse_version_info(dc.parameters["version_info"])) == [2, 3, 4, 5]
-    assert read_versions(store.path) == {"production": 2, "canary": 5}
+    assert dc.versions == [3, 4, 5]
+    assert sorted(parse_version_info(dc.parameters["version_info"])) == [3, 4, 5]
+    assert client.post("/promote", json={"version": 5}).status_code == 200
+    # a rollback names the production it leaves; it goes to the production before (4), which
+    # becomes the canary too: the newer versions are retired (the monitor would promote them back)
+    reply = client.post("/rollback", json={"production": 4})
+    assert (
+        reply.status_code == 409
+        and "version 4 is not production (production is 5)" in (reply.json["error"])
+    )
+    reply = client.post(
+        "/rollback",
+        json={"production": 5, "by": "monitor", "evidence": {"production_ratio": 1.3}},
+    )
+    assert reply.status_code == 200, reply.json
+    assert reply.json["production"] == 4 and reply.json["canary"] == 4
+    assert reply.json["previous"] == {"production": 5, "canary": 5}
+    assert read_versions(store.path) == {"production": 4, "canary": 4}
+    # nothing recorded before 4 but the placeholder: no second rollback
+    assert client.post("/rollback", json={"production": 4}).status_code == 409
+    # the retired, finished version 5 is newer than every pin but survives a restart's repairs
+    ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
+    assert ModelRepository(store.path)["deepclean"].versions == [3, 4, 5]
+
+    # another run: keeps 4, 5, 6, and production 4, the version rollbacks go back to
+    shutil.copytree(world["runs"]["b"], world["project"] / "train" / "1400000005-1400000037")
+    reply = client.post(MODELS, json={"model_dir": "1400000005-1400000037"})
+    assert _wait(client, reply.json["job"])["version"] == 6
+    assert ModelRepository(store.path)["deepclean"].versions == [4, 5, 6]
+    assert read_versions(store.path) == {"production": 4, "canary": 6}
     metrics = client.get("/metrics").data.decode()
     assert (
-        "deepclean_exporter_production_version 2.0" in metrics
-        and "deepclean_exporter_canary_version 5.0" in metrics
+        "deepclean_exporter_production_version 4.0" in metrics
+        and "deepclean_exporter_canary_version 6.0" in metrics
     )
-    assert re.search(r'deepclean_exporter_exports_total\{result="done"\} 4.0', metrics)
+    assert re.search(r'deepclean_exporter_exports_total\{result="done"\} 5.0', metrics)
 
     # an export interrupted by a crash (a version folder without a record) is removed at start-up
     dc_path = ModelRepository(store.path)["deepclean"].path
-    shutil.copytree(dc_path / "5", dc_path / "6")
+    shutil.copytree(dc_path / "6", dc_path / "7")
     ModelStore(s, parse_channels(s.channels, s.ifo), url=None).bootstrap()
-    assert ModelRepository(store.path)["deepclean"].versions == [2, 3, 4, 5]
-    assert read_versions(store.path) == {"production": 2, "canary": 5}
+    assert ModelRepository(store.path)["deepclean"].versions == [4, 5, 6]
+    assert read_versions(store.path) == {"production": 4, "canary": 6}
+
+    # every export, promotion and rollback is in the audit log, with who asked and why
+    entries = [(e.action, e.who, e.versions) for e in read_audit(world["project"])]
+    assert entries == [
+        ("export", "request", {"version": 2}),
+        ("export", "request", {"version": 3}),
+        ("export", "request", {"version": 4}),
+        ("promote", "request", {"from": 1, "to": 4}),
+        ("export", "trainer", {"version": 5}),
+        ("promote", "request", {"from": 4, "to": 5}),
+        ("rollback", "monitor", {"from": 5, "to": 4}),
+        ("export", "request", {"version": 6}),
+    ]
+    rollback = read_audit(world["project"])[-2]
+    assert rollback.ifo == "H1" and rollback.evidence["production_ratio"] == 1.3
+    assert rollback.evidence["remote_addr"] == "127.0.0.1" and rollback.evidence["canary"] == 4
 
 
 def test_real_http(world) -> None:
@@ -571,6 +696,58 @@ def test_real_http(world) -> None:
         assert status == 413
         status, body = http("GET", f"{base}/versions")
         assert status == 200 and set(body) == {"production", "canary", "others"}
+        # the right token is not enough: a form or text/plain (what a web page can post) is refused
+        for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
+            status, body = http(
+                "POST",
+                f"{base}/promote",
+                raw=b'{"version": 6}',
+                token=TOKEN,
+                content_type=content_type,
+            )
+            assert status == 415 and "allowed: Content-Type: application/json" in body["error"]
+        status, body = http("POST", f"{base}/promote", {}, token=TOKEN)
+        assert status == 400 and 'field "version" is required' in body["error"]
+        status, body = http("POST", f"{base}/promote", {"version": 5}, token=TOKEN)
+        assert status == 409 and "version 5 is not the canary (canary 6" in body["error"]
+        status, body = http("POST", f"{base}/rollback", {"production": 6}, token=TOKEN)
+        assert status == 409 and "version 6 is not production" in body["error"]
+    assert _state(world) == before
+
+
+def test_closed_unless_opened(world, tmp_path, monkeypatch) -> None:
+    """Over waitress: no token refuses every POST (403), the explicit opt-out serves them
+    unauthenticated (and audits them so), a token in ./.env is the token."""
+    monkeypatch.delenv("DEEPCLEAN_TOKEN", raising=False)
+    monkeypatch.delenv("DEEPCLEAN_ENV_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    s, store, exporter = world["settings"], world["store"], world["exporter"]
+    before = _state(world)
+    closed = create_app(s, store, exporter=exporter)
+    opened = create_app(s.model_copy(update={"insecure_no_token": True}), store, exporter=exporter)
+    with HttpServer(closed) as a, HttpServer(opened) as b:
+        for body, path in (({"version": 6}, "/promote"), ({"production": 4}, "/rollback")):
+            status, reply = http("POST", f"{a.url}{path}", body)
+            assert status == 403 and re.search(
+                r"this exporter has no token \(DEEPCLEAN_TOKEN unset\) and refuses state-changing "
+                r"requests; set DEEPCLEAN_TOKEN where it starts, or start it with "
+                r"--insecure-no-token",
+                reply["error"],
+            ), reply
+        assert http("GET", f"{a.url}/versions")[0] == 200
+        status, reply = http("POST", f"{b.url}/promote", {"version": 5})  # no token needed
+        assert status == 409 and "not the canary" in reply["error"]
+        status, reply = http(
+            "POST", f"{b.url}/promote", raw=b"version=6", content_type="text/plain"
+        )
+        assert status == 415  # still JSON only
+    assert _state(world) == before
+    # the token of an exporter started here comes from ./.env when the environment has none
+    (tmp_path / ".env").write_text("DEEPCLEAN_TOKEN=only-in-the-dot-env\n")
+    with HttpServer(create_app(s, store, exporter=exporter)) as c:
+        for token, status in ((None, 401), ("wrong", 401), ("only-in-the-dot-env", 409)):
+            got, reply = http("POST", f"{c.url}/promote", {"version": 5}, token=token)
+            assert got == status, reply
     assert _state(world) == before
 
 

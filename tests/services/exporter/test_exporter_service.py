@@ -23,6 +23,7 @@ import pytest
 import torch
 from tritonclient.grpc import InferenceServerClient
 
+from deepclean.utils.audit import latest_audit
 from deepclean.utils.export import ModelRepository
 from deepclean.utils.export.config import specific_versions
 from deepclean.utils.products import VERSION_INFO
@@ -266,7 +267,7 @@ def test_promote_while_streaming(world) -> None:
     stream.wait_for(8)
     stream.mark("before")
     started = time.perf_counter()
-    status, body = ex.post("/promote")
+    status, body = ex.post("/promote", {"version": 2})
     FIGURES["promotion_s"] = time.perf_counter() - started
     stream.mark("after")
     assert status == 200, body
@@ -326,7 +327,7 @@ def test_restart_exports_newest_run(world) -> None:
 def test_rollback(world) -> None:
     ex = world["exporter"]
     assert ex.post("/promote", {"version": 3})[1]["production"] == 3
-    status, body = ex.post("/promote", {"version": 2})
+    status, body = ex.post("/rollback", {"production": 3, "by": "cli", "evidence": {"why": "t"}})
     assert status == 200 and body == {
         "production": 2,
         "canary": 2,
@@ -337,8 +338,15 @@ def test_rollback(world) -> None:
         Role.PRODUCTION: 2,
         Role.CANARY: 2,
     }  # version 3 retired from the canary slot
-    status, body = ex.post("/promote", {"version": 1})
+    status, body = ex.post("/rollback", {"production": 2})  # production before 2: placeholder
     assert status == 409 and "untrained placeholder" in body["error"]
+    last = latest_audit(world["root"] / "project", 3)
+    assert [(e.action, e.who, e.versions) for e in last] == [
+        ("rollback", "cli", {"from": 3, "to": 2}),
+        ("promote", "request", {"from": 2, "to": 3}),
+        ("export", "exporter", {"version": 3}),
+    ]
+    assert last[0].evidence["why"] == "t" and last[0].ifo == "H1"
 
 
 def test_interrupted_promotion_is_finished_or_undone(world) -> None:

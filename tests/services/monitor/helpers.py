@@ -102,13 +102,16 @@ def version_entry(version: int, trained: bool = True, bands=((58.0, 62.0),)) -> 
 
 
 class FakeExporter:
-    """A real HTTP server answering ``GET /versions`` and ``POST /promote`` like the exporter.
+    """A real HTTP server answering ``GET /versions``, ``POST /promote`` and ``POST /rollback``
+    like the exporter.
 
     ``statuses`` scripts the answers of the next requests (then 200); a successful promotion
-    makes the canary production, as the exporter does. Records every request."""
+    makes the canary production, as the exporter does; a rollback makes ``previous`` (the
+    production before) production and canary. Records every request."""
 
-    def __init__(self, production: dict, canary: dict, statuses=()):
+    def __init__(self, production: dict, canary: dict, statuses=(), previous: dict | None = None):
         self.production, self.canary = production, canary
+        self.previous = previous
         self.statuses = list(statuses)
         self.requests: list[tuple[str, str, dict, object]] = []
         fake = self
@@ -140,7 +143,13 @@ class FakeExporter:
                 if status != 200:
                     return self._answer(status, {"error": "scripted failure"})
                 previous = fake.production
-                fake.production = dict(fake.canary)
+                if self.path == "/rollback":
+                    if fake.previous is None:
+                        return self._answer(409, {"error": "no production version before"})
+                    fake.production = dict(fake.previous)
+                    fake.canary, fake.previous = dict(fake.previous), None
+                else:
+                    fake.production = dict(fake.canary)
                 self._answer(
                     200,
                     {
@@ -162,7 +171,16 @@ class FakeExporter:
 
     def promotions(self) -> list[tuple[dict, object]]:
         return [
-            (headers, body) for method, path, headers, body in self.requests if method == "POST"
+            (headers, body)
+            for method, path, headers, body in self.requests
+            if method == "POST" and path == "/promote"
+        ]
+
+    def rollbacks(self) -> list[tuple[dict, object]]:
+        return [
+            (headers, body)
+            for method, path, headers, body in self.requests
+            if method == "POST" and path == "/rollback"
         ]
 
     def __enter__(self):

@@ -67,7 +67,7 @@ def test_cli_serves_promotes_and_stops_on_sigterm(tmp_path):
                 time.sleep(0.05)
             wait_for(lambda: exporter.promotions(), 30, "a promotion")
             ((headers, body),) = exporter.promotions()
-            assert headers["Authorization"] == "Bearer tok3n" and body == {"version": 2}
+            assert headers["Authorization"] == "Bearer tok3n" and body["version"] == 2
             assert requests.get(url + "/health", timeout=5).status_code == 200
             wait_for(
                 lambda: requests.get(url + "/status", timeout=5).json()["archive"]["files"] == 1,

@@ -25,8 +25,11 @@ def test_canary_better_than_production_is_promoted_with_the_token(tmp_path):
         assert last.production_ratio == pytest.approx(0.5, rel=1e-9)
         assert "promoted" in last.reason
         ((headers, body),) = exporter.promotions()
-        assert body == {"version": 2}
+        assert body["version"] == 2 and body["by"] == "monitor"
+        assert body["evidence"]["canary_ratio"] == pytest.approx(0.4, rel=1e-9)
+        assert body["evidence"]["passes_in_a_row"] == 3
         assert headers["Authorization"] == "Bearer s3cret"
+        assert headers["Content-Type"] == "application/json"
         assert exporter.production["version"] == 2
         assert service.state.metrics.promotions._value.get() == 1
 

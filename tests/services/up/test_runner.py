@@ -158,3 +158,18 @@ def test_wait_for_max_age_needs_a_recent_change(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--max-age -1.0: must be positive seconds" in result.stderr
+
+
+def test_child_environment_layers(tmp_path, monkeypatch) -> None:
+    """.env under the environment under what up settled on (its token), deepclean first on PATH."""
+    from deepclean.services.up.runner import child_environment
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEEPCLEAN_TOKEN=from-file\nDEEPCLEAN_UP_DEMO=false\n")
+    monkeypatch.setenv("DEEPCLEAN_UP_DEMO", "true")
+    monkeypatch.delenv("DEEPCLEAN_TOKEN", raising=False)
+    env = child_environment(BIN, env_file)
+    assert env["DEEPCLEAN_TOKEN"] == "from-file" and env["DEEPCLEAN_UP_DEMO"] == "true"
+    env = child_environment(BIN, env_file, {"DEEPCLEAN_TOKEN": "generated"})
+    assert env["DEEPCLEAN_TOKEN"] == "generated"
+    assert env["PATH"].startswith(f"{BIN}:") and env["PYTHONUNBUFFERED"] == "1"
