@@ -7,9 +7,12 @@ becomes canary 2, beats raw (production untrained counts as raw) three times and
 the served ensemble's production becomes 2. Then canary 3 (the same network with its output
 negated, so it adds the noise it predicts: canary/raw > 1) is rejected and never promoted, and
 canary 4 (output halved: removes about half the noise, beats raw but is worse than production
-by far more than 2 %) is rejected too. Meanwhile the test watches the carousel (max 40 frames)
-and hard-links every cleaned frame so the archive files (16 s spans) can be compared with them
-sample for sample afterwards. One ~1 min training run per module.
+by far more than 2 %) is rejected too. Then an operator promotes a bad model by hand (canary 5,
+negated like 3): the monitor, still judging production, rolls it back to version 2 after 3
+checks above max_ratio, through the exporter's POST /rollback, audited. Meanwhile the test
+watches the carousel (max 40 frames) and hard-links every cleaned frame so the archive files
+(16 s spans) can be compared with them sample for sample afterwards. One ~1 min training run
+per module.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import requests
 import torch
 
 from deepclean.services.monitor.served import served_versions
+from deepclean.utils.audit import read_audit
 from deepclean.utils.frames.naming import FrameName
 from deepclean.utils.products import cleaned_channels
 from deepclean.utils.triton.server import free_port, start_on_free_ports
@@ -150,6 +154,19 @@ def wait_decision(
     )
 
 
+def wait_audit(project: Path, action: str, processes: dict, timeout: float = PHASE_TIMEOUT):
+    """The first audit entry of ``action``, waited for while every process runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, proc in processes.items():
+            assert proc.poll() is None, f"{name} exited with {proc.returncode}"
+        found = [e for e in read_audit(project) if e.action == action]
+        if found:
+            return found[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no {action} in the audit log within {timeout} s: {read_audit(project)}")
+
+
 def post_run(base: str, run: Path) -> int:
     status, job = http("POST", f"{base}/models", {"model_dir": str(run), "ifo": "H1"}, token=TOKEN)
     assert status == 202, job
@@ -263,6 +280,15 @@ def story(tmp_path_factory):
         wait_decision(project, 4, "reject", live)
         figures["reject_worse_s"] = time.monotonic() - phase
 
+        # D: a bad model reaches production by hand; the monitor rolls back to production 2
+        phase = time.monotonic()
+        assert post_run(base, scaled_run(model, project, "1400000003-1400000128", -1.0)) == 5
+        status, body = http("POST", f"{base}/promote", {"version": 5, "by": "cli"}, token=TOKEN)
+        assert status == 200 and body["production"] == 5, body
+        rollback = wait_audit(project, "rollback", live)
+        figures["rollback_s"] = time.monotonic() - phase
+        served_after_d = served_versions(triton.grpc_url)
+
         time.sleep(4)  # a few more frames through the carousel
         status = monitor_status(monitor_url)
         html = requests.get(f"{monitor_url}/", timeout=10).text
@@ -318,6 +344,9 @@ def story(tmp_path_factory):
         "served_after_a": served_after_a,
         "versions_end": versions_end,
         "served_end": served_end,
+        "rollback": rollback,
+        "served_after_d": served_after_d,
+        "audit": read_audit(project),
         "keeper": keeper,
         "monitor_code": monitor_code,
         "decisions": decisions(project),
@@ -422,3 +451,29 @@ def test_status_page_with_real_data(story) -> None:
         image = Image.open(io.BytesIO(png))
         assert image.format == "PNG" and image.size == size
     assert len(story["status"]["ratios"]) >= 9
+
+
+def test_bad_production_rolled_back_and_audited(story) -> None:
+    """A bad production (promoted by hand) is rolled back by the monitor to the production
+    before it; the audit log has every export, promotion, rejection and the rollback."""
+    rollback = story["rollback"]
+    print("rollback:", rollback, "after", round(story["figures"]["rollback_s"]), "s")
+    assert (rollback.who, rollback.versions) == ("monitor", {"from": 5, "to": 2})
+    assert rollback.evidence["production_ratio"] > 1.0
+    assert rollback.evidence["failures_in_a_row"] == 3
+    assert story["served_after_d"] == {"production": 2, "canary": 2}
+    actions = [(e.action, e.who, e.versions) for e in story["audit"]]
+    assert actions == [
+        ("export", "request", {"version": 2}),
+        ("promote", "monitor", {"from": 1, "to": 2}),
+        ("export", "request", {"version": 3}),
+        ("reject", "monitor", {"version": 3, "production": 2}),
+        ("export", "request", {"version": 4}),
+        ("reject", "monitor", {"version": 4, "production": 2}),
+        ("export", "request", {"version": 5}),
+        ("promote", "cli", {"from": 2, "to": 5}),
+        ("rollback", "monitor", {"from": 5, "to": 2}),
+    ], actions
+    promote = story["audit"][1]
+    assert promote.evidence["canary_ratio"] < 0.6 and promote.evidence["passes_in_a_row"] == 3
+    assert "<h2>Audit log (latest 9)</h2>" in story["html"]
