@@ -34,6 +34,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from deepclean.utils.files import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.jsonl"  #: name of the audit log inside the project directory
@@ -150,17 +152,9 @@ def append_audit(
     finally:
         os.close(fd)  # closing releases the lock
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     logger.info("audit: %s by %s %s %s", entry.action, entry.who, entry.versions, entry.evidence)
     return entry
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _parse(line: bytes, path: Path) -> AuditEntry | None:

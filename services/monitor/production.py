@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.utils.audit import Actor, AuditAction, append_audit
+from deepclean.utils.files import atomic_write_text
 from deepclean.utils.monitoring.decision import Decision, Thresholds
 from deepclean.utils.monitoring.rollback import ProductionCheck, ProductionWatch
 
@@ -51,16 +50,7 @@ class ProductionGuard:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self.watch.to_json(), handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, json.dumps(self.watch.to_json()))
 
     def check(self, gps: int, production: int, production_ratio: float) -> dict[str, Any] | None:
         """Record a usable check of the trained ``production``; roll it back when due.

@@ -26,4 +26,6 @@ def test_no_promotion_while_cleaning_is_off(tmp_path):
             run.feed(GPS + 33, 8 * 3, Second(production_scale=0.5, canary_scale=0.4))
         verdicts = [d.verdict for d in service.state.decisions]
         assert verdicts == [Verdict.SKIP] * 4 + [Verdict.PASS, Verdict.PASS, Verdict.PROMOTE]
-        assert [body for _, body in exporter.promotions()] == [{"version": 2}]
+        assert [(body["version"], body["by"]) for _, body in exporter.promotions()] == [
+            (2, "monitor")
+        ]

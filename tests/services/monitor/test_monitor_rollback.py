@@ -10,6 +10,7 @@ import pytest
 from deepclean.services.monitor.app import create_app
 from deepclean.services.monitor.service import MonitorService
 from deepclean.utils.audit import read_audit
+from deepclean.utils.kill_switch import set_switch
 
 from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
 
@@ -58,6 +59,16 @@ def test_a_good_check_resets_the_count_and_untrained_is_never_rolled_back(tmp_pa
         with Running(service, tmp_path / "u") as run:
             run.feed(GPS, 8 * 4 + 1, Second(1.3, 1.3, production=1, canary=1))
         assert exporter.rollbacks() == []
+
+
+def test_no_rollback_while_cleaning_is_off(tmp_path):
+    set_switch(tmp_path, "H1", enabled=False, reason="maintenance")
+    with FakeExporter(version_entry(2), version_entry(2), previous=version_entry(1)) as exporter:
+        service = MonitorService(settings(tmp_path, exporter.url))
+        with Running(service, tmp_path) as run:
+            run.feed(GPS, 8 * 4 + 1, BAD)
+        assert exporter.rollbacks() == [] and exporter.production["version"] == 2
+        assert service.checker.production.status()["failures"] == 0
 
 
 def test_the_count_survives_a_restart_and_a_refusal_is_retried(tmp_path):
