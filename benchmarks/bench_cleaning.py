@@ -42,8 +42,8 @@ import numpy as np
 from deepclean.services.offline.clean import cleaned_channel, cleaned_frame_name
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.frames.span import read_span
+from deepclean.utils.signal.asd_ratios import cleaning_report
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.metrics import cleaning_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cleaning_figures import band_ratios, harmonic_bands, offline_out_dq, range_gains  # noqa: E402

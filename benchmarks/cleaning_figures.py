@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal
 
-from deepclean.utils.signal.metrics import asd_ratio
+from deepclean.utils.signal.asd_ratios import asd_ratio
 from deepclean.utils.signal.outdq import OutDqGate
 from deepclean.utils.signal.range import bns_range_mpc as range_mpc
 

@@ -45,10 +45,12 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], None], *, durable: bool = True) -> Path:
     """Write ``path`` durably and atomically: ``write(tmp)`` fills a temporary file in the same
     folder (created empty; ``write`` may reopen or replace it), which then replaces ``path``.
-    The folder is created if missing. Returns ``path``."""
+    The folder is created if missing. Returns ``path``. ``durable=False`` skips the two fsyncs
+    (still atomic for readers, but a power cut may leave an empty file): only for data that is
+    checked and regenerated on restart, such as the simulator's frames."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -56,13 +58,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
-        fsync_file(tmp)
+        if durable:
+            fsync_file(tmp)
         os.chmod(tmp, plain_file_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
 
 

@@ -33,7 +33,7 @@ from deepclean.utils.monitoring.decision import Decision, Verdict
 from deepclean.utils.monitoring.range_gate import SegmentRanges, range_veto
 from deepclean.utils.monitoring.segment import SegmentCheck, check_segment
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
-from deepclean.utils.signal.metrics import band_ratio
+from deepclean.utils.signal.asd_ratios import band_ratio
 
 logger = logging.getLogger(__name__)
 

@@ -33,8 +33,10 @@ SERIES = (
 
 
 @dataclass(frozen=True)
-class CleanedSecond:
-    """One cleaned second: its strain-like series (``SERIES`` order, float64) and its summary."""
+class CleanedFrameReading:
+    """A cleaned frame as the monitor reads it back: its strain-like series (``SERIES`` order,
+    float64) and its summary (the cleaner's own record of a second is
+    :class:`deepclean.services.cleaner.pipeline.CleanedSecond`)."""
 
     gps: int
     series: np.ndarray  #: (len(SERIES), 4096)
@@ -45,7 +47,7 @@ class CleanedSecond:
         return self.series[SERIES.index(product)]
 
 
-def read_cleaned(path: Path, ifo: IFO | str) -> CleanedSecond:
+def read_cleaned(path: Path, ifo: IFO | str) -> CleanedFrameReading:
     """Read the cleaned frame ``path``; FrameError names the file and the problem."""
     gps = FrameName.parse(path).gps
     rates = {p.channel(ifo): CLEANED_RATE_HZ for p in SERIES}
@@ -66,7 +68,7 @@ def read_cleaned(path: Path, ifo: IFO | str) -> CleanedSecond:
         channels[Flag.PRODUCTION_VERSION.channel(ifo)].data,
         channels[Flag.CANARY_VERSION.channel(ifo)].data,
     )
-    return CleanedSecond(gps=gps, series=series, summary=summary, mtime=mtime)
+    return CleanedFrameReading(gps=gps, series=series, summary=summary, mtime=mtime)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from deepclean.services.monitor.archive import Archive
 from deepclean.services.monitor.carousel import Carousel
 from deepclean.services.monitor.checker import CanaryChecker
-from deepclean.services.monitor.cleaned import CleanedSecond, Segment, read_cleaned
+from deepclean.services.monitor.cleaned import CleanedFrameReading, Segment, read_cleaned
 from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.services.monitor.served import unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
@@ -68,7 +68,7 @@ class MonitorService:
             stop=self.stop_event,
         )
         self.checker = CanaryChecker(s, self.state, exporter)
-        self.buffer: OrderedDict[int, CleanedSecond] = OrderedDict()
+        self.buffer: OrderedDict[int, CleanedFrameReading] = OrderedDict()
         self.summaries: dict[int, SecondSummary | None] = {}
         self.latest: int | None = None  #: newest GPS read
         self.last_check_end: int | None = None

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepclean.services.offline.report import build_report, check_ratio
 from deepclean.services.offline.settings import OfflineSettings
 from deepclean.utils.config import check_output_dir
-from deepclean.utils.errors import ConfigError, DeepCleanError, OutputExistsError
+from deepclean.utils.errors import ConfigError, OutputExistsError
 from deepclean.utils.files import atomic_write_text
 from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName
@@ -32,11 +33,9 @@ from deepclean.utils.ifo import IFO
 from deepclean.utils.nn.inference import predict_noise, warmup_samples
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.gate import ready_gate
-from deepclean.utils.signal.metrics import cleaning_report
 from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.training.artifacts import load_model
-from deepclean.utils.training.gating import ready_segments
 from deepclean.utils.training.preflight import (
     check_context,
     check_finite,
@@ -105,30 +104,10 @@ def clean_offline(
     ``overwrite``: replace cleaned frames and a report already in ``output_dir``.
     """
     started = time.monotonic()
-    check_output_dir(settings.output_dir, "output_dir")
-    existing = existing_outputs(settings)
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"setting output_dir = {str(settings.output_dir)!r} already holds "
-            f"{len(existing)} result(s) for "
-            f"GPS {settings.start}+{settings.duration} s (first {existing[0].name}); give "
-            "--overwrite to replace "
-            "them, or another --output-dir"
-        )
+    existing = _check_output(settings, overwrite)
     torch.set_num_threads(settings.num_threads)
-    model, meta = load_model(settings.weights)
+    model, meta = _load_model(settings)
     fs = settings.sample_rate
-    if meta.sample_rate != fs:
-        raise ConfigError(
-            f"model {settings.weights} was trained at {meta.sample_rate} Hz, not "
-            f"sample_rate {fs} Hz"
-        )
-    if [tuple(b) for b in settings.bands] != [tuple(b) for b in meta.bands]:
-        logger.warning(
-            "cleaning band(s) %s differ from the model's %s; using the model's",
-            settings.bands,
-            meta.bands,
-        )
     bands = [tuple(b) for b in meta.bands]
     filter_bands = [tuple(b) for b in meta.filter_bands]
     geometry = StreamGeometry.from_seconds(
@@ -164,6 +143,33 @@ def clean_offline(
         raise ConfigError(
             f"span channels {list(span.channels)} differ from the model's {meta.channels}"
         )
+    raw, cleaned, (first, n), infer_seconds = _clean(
+        settings, model, span, geometry, pad.before, filter_bands
+    )
+
+    report = build_report(
+        settings, span, background_name, raw, cleaned, (first, n), bands, filter_bands
+    )
+    report["inference_seconds"] = infer_seconds
+    report["throughput"] = span.duration / infer_seconds if infer_seconds > 0 else None
+    check_ratio(settings, report.get("in_band_ratio"), allow_worse)
+    report["wall_seconds"] = time.monotonic() - started
+    text = check_finite_json(report, "report")
+    written = _write_frames(settings, cleaned, raw_missing=span.missing)
+    try:
+        atomic_write_text(Path(settings.output_dir) / REPORT_FILE, text + "\n")
+    except BaseException:
+        for path in written:
+            if path not in existing:
+                path.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def _clean(settings: OfflineSettings, model, span, geometry, before_s: int, filter_bands: list):
+    """Predict the noise over the span, band-pass it, gate it at analysis-ready edges and
+    subtract it; ``(raw, cleaned, (first sample, samples), inference seconds)``."""
+    fs = settings.sample_rate
     per_s = int(round(fs))
     t_infer = time.monotonic()
     logger.info(
@@ -178,7 +184,7 @@ def clean_offline(
         _Progress(model, updates, geometry.update_size / fs), span.data[1:], geometry
     )
     infer_seconds = time.monotonic() - t_infer
-    first, n = pad.before * per_s, settings.duration * per_s
+    first, n = before_s * per_s, settings.duration * per_s
     memory = lead = int(round(settings.filter_pad * fs))
     bandpass = BandpassFilter(tuple(filter_bands), fs)
     filtered = filter_noise(noise[first - memory : first + n + lead], bandpass, memory, lead)
@@ -189,64 +195,40 @@ def clean_offline(
         cleaned,
         f"cleaned strain of model {settings.weights} on GPS {settings.start}+{settings.duration} s",
     )
+    return raw, cleaned, (first, n), infer_seconds
 
-    ready = span.ready[first : first + n]
-    a, b = max(ready_segments(ready), key=lambda seg: seg[1] - seg[0], default=(0, 0))
-    background = span.extras.get(background_name) if background_name else None
-    report: dict = {
-        "ifo": str(settings.ifo),
-        "model": str(settings.weights),
-        "gps_start": settings.start,
-        "duration": settings.duration,
-        "bands": [list(b) for b in bands],
-        "filter_bands": [list(b) for b in filter_bands],
-        "frames_written": sum(
-            1 for i in range(settings.duration) if settings.start + i not in set(span.missing)
-        ),
-        "missing_seconds": [
-            s for s in span.missing if settings.start <= s < settings.start + settings.duration
-        ],
-        "ready_seconds": float(ready.sum()) / fs,
-        "report_span": [settings.start + a / fs, settings.start + b / fs],
-        "geometry": {
-            "kernel_length": settings.inference_kernel_length,
-            "inference_sampling_rate": settings.inference_sampling_rate,
-            "batch_size": settings.inference_batch_size,
-            "max_latency": settings.max_latency,
-        },
-        "inference_seconds": infer_seconds,
-        "throughput": span.duration / infer_seconds if infer_seconds > 0 else None,
-        "wall_seconds": None,
-        "background_channel": background_name,
-    }
-    if (b - a) / fs >= 4 * 2.0:  # at least a few ASD segments
-        bg = None if background is None else background[first + a : first + b]
-        report.update(cleaning_report(raw[a:b], cleaned[a:b], fs, bands, background=bg))
-    else:
-        logger.warning("less than 8 s of contiguous analysis-ready data; no ASD ratios reported")
-    ratio = report.get("in_band_ratio")
-    if ratio is not None and not ratio <= settings.max_in_band_ratio:
-        worse = "cleaning made the band worse than raw: " if ratio > 1 else ""
-        message = (
-            f"{worse}cleaned/raw in-band ASD ratio {ratio:.3f} with model "
-            f"{settings.weights} on GPS "
-            f"{settings.start}+{settings.duration} s is above max_in_band_ratio "
-            f"{settings.max_in_band_ratio:g}"
+
+def _check_output(settings: OfflineSettings, overwrite: bool) -> list[Path]:
+    """The results already in ``output_dir`` (none unless ``overwrite``); the folder writable."""
+    check_output_dir(settings.output_dir, "output_dir")
+    existing = existing_outputs(settings)
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"setting output_dir = {str(settings.output_dir)!r} already holds "
+            f"{len(existing)} result(s) for "
+            f"GPS {settings.start}+{settings.duration} s (first {existing[0].name}); give "
+            "--overwrite to replace "
+            "them, or another --output-dir"
         )
-        if not allow_worse:
-            raise DeepCleanError(f"{message}; nothing was written (--allow-worse writes anyway)")
-        logger.warning("%s; writing anyway (--allow-worse)", message)
-    report["wall_seconds"] = time.monotonic() - started
-    text = check_finite_json(report, "report")
-    written = _write_frames(settings, cleaned, raw_missing=span.missing)
-    try:
-        atomic_write_text(Path(settings.output_dir) / REPORT_FILE, text + "\n")
-    except BaseException:
-        for path in written:
-            if path not in existing:
-                path.unlink(missing_ok=True)
-        raise
-    return report
+    return existing
+
+
+def _load_model(settings: OfflineSettings):
+    """The trained model and its metadata, checked against the settings."""
+    model, meta = load_model(settings.weights)
+    fs = settings.sample_rate
+    if meta.sample_rate != fs:
+        raise ConfigError(
+            f"model {settings.weights} was trained at {meta.sample_rate} Hz, not "
+            f"sample_rate {fs} Hz"
+        )
+    if [tuple(b) for b in settings.bands] != [tuple(b) for b in meta.bands]:
+        logger.warning(
+            "cleaning band(s) %s differ from the model's %s; using the model's",
+            settings.bands,
+            meta.bands,
+        )
+    return model, meta
 
 
 class _Progress:

@@ -118,7 +118,9 @@ class FrameSink:
                 self._start_partial(path, channels)
                 partial.append(stream)
             else:
-                write_frame(path, channels)
+                # not fsynced: a frame a crash leaves incomplete fails its checksum and is
+                # written again on restart (simulate's preflight), and fsyncs cost ~20 ms each
+                write_frame(path, channels, durable=False)
             written.append(stream)
         state = self.plan.state_vector(gps)
         return FrameOutcome(
@@ -134,7 +136,7 @@ class FrameSink:
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="deepclean-simulate-")
         scratch = Path(self._scratch.name) / path.name
-        write_frame(scratch, channels)
+        write_frame(scratch, channels, durable=False)
         payload = scratch.read_bytes()
         scratch.unlink()
         bounds = np.linspace(0, len(payload), self.partial_pieces + 1).astype(int)

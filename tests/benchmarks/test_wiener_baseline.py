@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from deepclean.utils.signal.asd_ratios import asd_ratio
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.metrics import asd_ratio
 
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "wiener_baseline.py"
 _spec = importlib.util.spec_from_file_location("wiener_baseline", _PATH)

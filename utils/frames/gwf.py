@@ -78,8 +78,11 @@ def write_frame(
     *,
     compress: bool = False,
     allow_nonfinite: bool = False,
+    durable: bool = True,
 ) -> Path:
-    """Write ``channels`` into the GWF file ``path`` atomically; return the path.
+    """Write ``channels`` into the GWF file ``path`` atomically and fsynced
+    (:func:`deepclean.utils.files.atomic_write`; ``durable=False`` skips the fsyncs); return
+    the path.
 
     The frame spans from the earliest channel start to the latest channel end. NaN or
     infinite samples are refused (FrameError, nothing written): no reader should ever get
@@ -112,7 +115,7 @@ def write_frame(
                 _raise_if_disk_full(path, channels, exc)
                 raise FrameError(f"frame file {path}: LALFrame could not write it: {exc}") from exc
 
-    return atomic_write(path, write)
+    return atomic_write(path, write, durable=durable)
 
 
 def _check_writable(channel: Channel, allow_nonfinite: bool = False) -> None:

@@ -55,7 +55,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal
 
-from deepclean.utils.signal.metrics import band_ratio
+from deepclean.utils.signal.asd_ratios import band_ratio
 from deepclean.utils.signal.welch import OVERLAP, Average, asd, welch_segments
 
 __all__ = [

@@ -26,10 +26,10 @@ from deepclean.utils.errors import TrainingError
 from deepclean.utils.frames.span import Span
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.nn.inference import predict_noise, warmup_samples
-from deepclean.utils.signal import metrics
+from deepclean.utils.signal import asd_ratios
+from deepclean.utils.signal.asd_ratios import cleaning_report
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.loss import DeepCleanLoss
-from deepclean.utils.signal.metrics import cleaning_report
 from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.training import artifacts, plots
@@ -223,7 +223,7 @@ def _validate(
     memory = int(settings.sample_rate)  # 1 s of filter padding on each side
     skip = warmup_samples(geometry) + memory
     asd_samples = int(
-        2 * metrics.DEFAULT_FFTLENGTH_S * settings.sample_rate
+        2 * asd_ratios.DEFAULT_FFTLENGTH_S * settings.sample_rate
     )  # at least a couple of ASD segments
     need = skip + memory + geometry.lag_samples + geometry.update_size + asd_samples
     usable = [(a, b) for a, b in segments if b - a >= need]

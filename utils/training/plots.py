@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclean.utils.files import atomic_write
-from deepclean.utils.signal.metrics import asd
+from deepclean.utils.signal.asd_ratios import asd
 from deepclean.utils.training.loop import History
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from deepclean.utils.signal.asd_ratios import asd_ratio, cleaning_report
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.metrics import asd_ratio, cleaning_report
 from deepclean.utils.signal.postprocess import clean, filter_noise
 
 FS = 1024.0
