@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -117,8 +118,13 @@ class SwitchWatcher:
         self._key: tuple[int, int, int] | None = None
         self._state = SwitchState(enabled=True)
         self._seen = False
+        self._lock = threading.Lock()  # the checker thread and the status page's threads ask
 
     def state(self) -> SwitchState:
+        with self._lock:
+            return self._state_now()
+
+    def _state_now(self) -> SwitchState:
         try:
             st = os.stat(self.path)
             key: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)

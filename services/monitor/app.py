@@ -35,6 +35,7 @@ from deepclean.services.monitor.plots import (
 from deepclean.services.monitor.ranges import RANGE_SIZE, range_png
 from deepclean.services.monitor.state import MonitorState
 from deepclean.utils.audit import latest_audit
+from deepclean.utils.kill_switch import SwitchState
 from deepclean.utils.liveness import Liveness
 
 AUDIT_ROWS = 12  #: audit entries on the page and in /status
@@ -53,6 +54,7 @@ def create_app(
     liveness: Liveness | None = None,
     project_dir: Path | None = None,
     production_status: Callable[[], dict[str, Any]] | None = None,
+    switch: Callable[[], SwitchState] | None = None,
 ) -> Flask:
     """The status page over ``state``; ``project_dir`` holds the audit log shown,
     ``production_status`` describes the production watch."""
@@ -74,6 +76,7 @@ def create_app(
             s=state.snapshot(),
             audit=more["audit"],
             production=more["production_watch"],
+            cleaning=None if switch is None else switch(),
             ifo=ifo,
             refresh=refresh,
             history=history,
@@ -86,7 +89,10 @@ def create_app(
 
     @app.get("/status")
     def status() -> Response:
-        return jsonify({**state.snapshot(), **extras()})
+        snapshot = {**state.snapshot(), **extras()}
+        if switch is not None:  # the kill switch
+            snapshot["cleaning"] = asdict(switch())
+        return jsonify(snapshot)
 
     @app.get("/health")
     def health() -> tuple[Response, int]:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         liveness=service.liveness,
         project_dir=settings.project_dir,
         production_status=service.checker.production.status,
+        switch=service.checker.switch.state,
     )
     try:
         server = HttpServer(app, settings.host, settings.port, name="deepclean-monitor")

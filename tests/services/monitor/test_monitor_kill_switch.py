@@ -3,11 +3,15 @@
 Same synthetic frames with known ratios as ``test_monitor_decisions.py`` (a canary that would
 be promoted after 3 passes), against the real HTTP stand-in for the exporter."""
 
+import requests
+
+from deepclean.services.monitor.app import create_app
 from deepclean.services.monitor.service import MonitorService
+from deepclean.utils.http_server import HttpServer
 from deepclean.utils.kill_switch import set_switch
 from deepclean.utils.monitoring.decision import Verdict
 
-from .helpers import GPS, FakeExporter, Running, Second, settings, version_entry
+from .helpers import GPS, IFO, FakeExporter, Running, Second, settings, version_entry
 
 
 def test_no_promotion_while_cleaning_is_off(tmp_path):
@@ -22,6 +26,12 @@ def test_no_promotion_while_cleaning_is_off(tmp_path):
                 "cleaning off" in d.reason and "operator test" in d.reason for d in decisions
             )
             assert exporter.promotions() == []
+            app = create_app(service.state, ifo=IFO, switch=service.checker.switch.state)
+            with HttpServer(app) as server:  # the status page says so, in red
+                page = requests.get(f"{server.url}/", timeout=10).text
+                assert "cleaning off by " in page and "operator test" in page
+                status = requests.get(f"{server.url}/status", timeout=10).json()
+                assert status["cleaning"]["enabled"] is False
             set_switch(tmp_path, "H1", enabled=True, reason="back on")
             run.feed(GPS + 33, 8 * 3, Second(production_scale=0.5, canary_scale=0.4))
         verdicts = [d.verdict for d in service.state.decisions]
