@@ -163,14 +163,14 @@ def test_untrained_production_then_promotion(trained_model, tmp_path: Path) -> N
                 assert sim.wait(duration / SPEED + 60) == 0
             finally:
                 stop_process(sim)
-            wait_for(
-                lambda: g0 + duration - 3 in cleaned_files(project), 60, "the last cleaned frame"
+            wait_for(  # one frame behind the newest input second, g0 + duration - 1
+                lambda: g0 + duration - 2 in cleaned_files(project), 60, "the last cleaned frame"
             )
             gps = [r["gps"] for r in cleaner.service.records]
     finally:
         triton.stop()
     files = cleaned_files(project)
-    assert set(files) == set(range(g0, g0 + duration - 2)) and gps == sorted(
+    assert set(files) == set(range(g0, g0 + duration - 1)) and gps == sorted(
         set(gps)
     )  # none missing or repeated
     # untrained production: OUT_DQ raw, PRODUCTION_TRAINED clear; the trained canary cleans

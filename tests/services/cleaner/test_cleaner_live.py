@@ -238,7 +238,7 @@ def test_warm_up_is_bounded_and_latency_measured(run) -> None:
     assert np.all(
         first["DEEPCLEAN-STATE_VECTOR"] & StateBit.TAPERED
     )  # nothing before it: tapered in
-    for gps in range(LIVE_GPS + WARMUP + 4, DROP - 2):  # the drop makes seconds -2..+3 raw (README)
+    for gps in range(LIVE_GPS + WARMUP + 4, DROP - 2):  # the drop makes seconds -1..+3 raw (README)
         assert np.all(
             read_cleaned(files[gps])["DEEPCLEAN-STATE_VECTOR"] & StateBit.OUT_DQ_CLEANED
         ), gps
