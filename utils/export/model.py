@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +23,10 @@ from tritonclient.grpc import model_config_pb2 as pb
 
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export import config as cfg
-from deepclean.utils.export import specs
-from deepclean.utils.export.ensemble import add_step, check_ensemble
-from deepclean.utils.export.exporters import ExportOptions, check_platform_ready, export_artifact
+from deepclean.utils.export.ensemble import add_step
+from deepclean.utils.export.exporters import ExportOptions
 from deepclean.utils.export.platform import InstanceKind, Platform
-from deepclean.utils.export.verify import STATUS_FILENAME, Verification, verify, write_status
+from deepclean.utils.export.verify import Verification
 
 if TYPE_CHECKING:
     from deepclean.utils.export.repository import ModelRepository
@@ -237,28 +234,10 @@ class Model:
         self, source: Path, *, version: int | None = None, files: Sequence[Path] = ()
     ) -> Path:
         """Python platform: copy ``source`` as ``model.py`` (and ``files`` beside it) into a new
-        version.
+        version (:func:`deepclean.utils.export.exporting.export_python`)."""
+        from deepclean.utils.export.exporting import export_python
 
-        For hand-written python-backend models (e.g. the streaming snapshotter): declare
-        inputs, outputs and batching in ``config`` first. Nothing is verified. Returns the
-        path of the new ``model.py``.
-        """
-        if self.platform is not Platform.PYTHON:
-            raise ValueError(
-                f"model {self.name} is {self.platform.value}; export_python needs platform python"
-            )
-        version = self._new_version(version)
-        tmp = self._temp_dir(version)
-        try:
-            shutil.copyfile(source, tmp / "model.py")
-            for extra in files:
-                shutil.copyfile(extra, tmp / Path(extra).name)
-            final = self._install(tmp, version)
-        except BaseException:
-            self._discard(tmp)
-            raise
-        logger.info("exported %s version %d (python model from %s)", self.name, version, source)
-        return final / "model.py"
+        return export_python(self, source, version=version, files=files)
 
     def export_version(
         self,
@@ -271,151 +250,18 @@ class Model:
         verification: Verification = Verification(),  # noqa: B008
         options: ExportOptions = ExportOptions(),  # noqa: B008
     ) -> Path:
-        """Export ``module`` as a new version, verify it, and return the artifact's path.
+        """Export ``module`` as a new version, verify it, and return the artifact's path
+        (:func:`deepclean.utils.export.exporting.export_version`, where the arguments are
+        described)."""
+        from deepclean.utils.export.exporting import export_version
 
-        Args:
-            module: the torch module (called with the inputs positionally, in the order of
-                ``input_shapes``); None for an ensemble, whose export writes the config and
-                an empty version directory (reusing the existing one if there is one).
-            version: version number; None: the next one.
-            input_shapes: shape per input name; ``None`` axes are dynamic. With
-                ``config.max_batch_size > 0`` axis 0 is the batch axis and must be None.
-                Default: from the config's inputs (when re-exporting).
-            output_names: names of the module's outputs (required for several); default:
-                the config's, else ``output`` (``output__0`` for TorchScript).
-            example_inputs: inputs for verification (default: generated from the shapes
-                at ``verification.batch_sizes``).
-            verification: tolerances and batch sizes of the check after export.
-            options: platform-specific export settings.
-
-        Raises:
-            ExportError: the export or its verification failed (nothing is left behind).
-        """
-        if self.platform is Platform.ENSEMBLE:
-            return self._export_ensemble(module, version)
-        if self.platform is Platform.PYTHON and module is None:
-            raise ValueError(
-                f"model {self.name}: give a torch module, or use export_python() for a "
-                "hand-written model.py"
-            )
-        if not isinstance(module, torch.nn.Module):
-            raise ValueError(
-                f"model {self.name} ({self.platform.value}) needs a torch.nn.Module to "
-                f"export, got {module!r}"
-            )
-        shapes = specs.input_shapes(self.config, input_shapes)
-        names = specs.output_names(self.config, self.platform, output_names)
-        check_platform_ready(self.platform, names)
-        version = self._new_version(version)
-        examples = specs.example_batches(
-            shapes, example_inputs, verification, self.config.max_batch_size
+        return export_version(
+            self,
+            module,
+            version=version,
+            input_shapes=input_shapes,
+            output_names=output_names,
+            example_inputs=example_inputs,
+            verification=verification,
+            options=options,
         )
-        trace = specs.trace_batch(shapes, examples[0])
-        dynamic = {
-            name: [axis for axis, d in enumerate(shape) if d is None]
-            for name, shape in shapes.items()
-        }
-        modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
-        module.eval()
-        tmp = self._temp_dir(version)
-        try:
-            started = time.perf_counter()
-            in_specs, out_specs = specs.tensor_specs(
-                module, shapes, [trace, *examples], names, self.config.max_batch_size
-            )
-            self._check_same_tensors(in_specs, out_specs)
-            runner = export_artifact(
-                self.platform,
-                module,
-                tmp,
-                trace,
-                names,
-                dynamic,
-                options=options,
-                max_batch_size=self.config.max_batch_size,
-            )
-            export_seconds = time.perf_counter() - started
-            report = verify(
-                runner,
-                module,
-                examples,
-                names,
-                atol=verification.atol,
-                rtol=verification.rtol,
-                repeats=verification.repeats,
-            )
-            write_status(
-                tmp / STATUS_FILENAME,
-                {
-                    "model": self.name,
-                    "version": version,
-                    "platform": self.platform.value,
-                    "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "export_seconds": round(export_seconds, 3),
-                    "onnx_exporter": options.onnx_exporter.value
-                    if self.platform is not Platform.TORCHSCRIPT
-                    else None,
-                    "torch_version": torch.__version__,
-                    "verification": report.as_dict(),
-                },
-            )
-            cfg.set_tensors(self.config, in_specs, out_specs)
-            final = self._install(tmp, version)
-        except BaseException as exc:
-            self._discard(tmp)
-            if isinstance(exc, Exception) and not isinstance(exc, ExportError):
-                raise ExportError(
-                    f"exporting {self.name} version {version} as {self.platform.value} "
-                    f"failed: {exc}"
-                ) from exc
-            raise
-        finally:
-            for submodule, mode in modes.items():
-                submodule.training = mode
-        logger.info(
-            "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
-            self.name,
-            version,
-            self.platform.value,
-            export_seconds,
-            report.worst_abs_error,
-            report.worst_rel_error,
-        )
-        return final / str(self.platform.model_filename)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _export_ensemble(self, module: object, version: int | None) -> Path:
-        if module is not None:
-            raise ValueError(
-                f"model {self.name} is an ensemble; export_version takes no module for it"
-            )
-        problems = check_ensemble(self.config)
-        if problems:
-            raise ExportError(f"ensemble {self.name} is inconsistent: " + "; ".join(problems))
-        if version is None and self.versions:
-            self.write_config()
-            return self.path / str(self.versions[-1])
-        version = self._new_version(version)
-        tmp = self._temp_dir(version)
-        try:
-            return self._install(tmp, version)
-        except BaseException:
-            self._discard(tmp)
-            raise
-
-    def _check_same_tensors(
-        self, inputs: list[cfg.TensorSpec], outputs: list[cfg.TensorSpec]
-    ) -> None:
-        if not self.versions or not (self.config.input or self.config.output):
-            return
-        old = (cfg.inputs_of(self.config), cfg.outputs_of(self.config))
-        if old != (inputs, outputs):
-            describe = lambda tensors: ", ".join(t.describe() for t in tensors)  # noqa: E731
-            raise ExportError(
-                f"model {self.name} versions {self.versions} have inputs "
-                f"[{describe(old[0])}] and outputs "
-                f"[{describe(old[1])}]; this export has [{describe(inputs)}] and "
-                f"[{describe(outputs)}]. All versions "
-                "share one config: export to a new model instead"
-            )

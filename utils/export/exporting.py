@@ -1,0 +1,234 @@
+"""Exporting a new version of a model: build it in a hidden temporary directory beside the
+versions, verify it against the torch module, then rename it into place and write the
+config; on any failure the temporary directory is removed (:class:`.model.Model`'s
+``export_version`` and ``export_python`` call these)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepclean.utils.errors import ExportError
+from deepclean.utils.export import config as cfg
+from deepclean.utils.export import specs
+from deepclean.utils.export.ensemble import check_ensemble
+from deepclean.utils.export.exporters import ExportOptions, check_platform_ready, export_artifact
+from deepclean.utils.export.model import Model, Shape
+from deepclean.utils.export.platform import Platform
+from deepclean.utils.export.verify import STATUS_FILENAME, Verification, verify, write_status
+
+logger = logging.getLogger(__name__)
+
+
+def export_python(
+    model: Model, source: Path, *, version: int | None = None, files: Sequence[Path] = ()
+) -> Path:
+    """Python platform: copy ``source`` as ``model.py`` (and ``files`` beside it) into a new
+    version.
+
+    For hand-written python-backend models (e.g. the streaming snapshotter): declare
+    inputs, outputs and batching in ``config`` first. Nothing is verified. Returns the
+    path of the new ``model.py``.
+    """
+    if model.platform is not Platform.PYTHON:
+        raise ValueError(
+            f"model {model.name} is {model.platform.value}; export_python needs platform python"
+        )
+    version = model._new_version(version)
+    tmp = model._temp_dir(version)
+    try:
+        shutil.copyfile(source, tmp / "model.py")
+        for extra in files:
+            shutil.copyfile(extra, tmp / Path(extra).name)
+        final = model._install(tmp, version)
+    except BaseException:
+        model._discard(tmp)
+        raise
+    logger.info("exported %s version %d (python model from %s)", model.name, version, source)
+    return final / "model.py"
+
+
+def export_version(
+    model: Model,
+    module: torch.nn.Module | None = None,
+    *,
+    version: int | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
+    output_names: Sequence[str] | None = None,
+    example_inputs: Mapping[str, np.ndarray] | None = None,
+    verification: Verification = Verification(),  # noqa: B008
+    options: ExportOptions = ExportOptions(),  # noqa: B008
+) -> Path:
+    """Export ``module`` as a new version, verify it, and return the artifact's path.
+
+    Args:
+        module: the torch module (called with the inputs positionally, in the order of
+            ``input_shapes``); None for an ensemble, whose export writes the config and
+            an empty version directory (reusing the existing one if there is one).
+        version: version number; None: the next one.
+        input_shapes: shape per input name; ``None`` axes are dynamic. With
+            ``config.max_batch_size > 0`` axis 0 is the batch axis and must be None.
+            Default: from the config's inputs (when re-exporting).
+        output_names: names of the module's outputs (required for several); default:
+            the config's, else ``output`` (``output__0`` for TorchScript).
+        example_inputs: inputs for verification (default: generated from the shapes
+            at ``verification.batch_sizes``).
+        verification: tolerances and batch sizes of the check after export.
+        options: platform-specific export settings.
+
+    Raises:
+        ExportError: the export or its verification failed (nothing is left behind).
+    """
+    if model.platform is Platform.ENSEMBLE:
+        return _export_ensemble(model, module, version)
+    if model.platform is Platform.PYTHON and module is None:
+        raise ValueError(
+            f"model {model.name}: give a torch module, or use export_python() for a "
+            "hand-written model.py"
+        )
+    if not isinstance(module, torch.nn.Module):
+        raise ValueError(
+            f"model {model.name} ({model.platform.value}) needs a torch.nn.Module to "
+            f"export, got {module!r}"
+        )
+    shapes = specs.input_shapes(model.config, input_shapes)
+    names = specs.output_names(model.config, model.platform, output_names)
+    check_platform_ready(model.platform, names)
+    version = model._new_version(version)
+    examples = specs.example_batches(
+        shapes, example_inputs, verification, model.config.max_batch_size
+    )
+    trace = specs.trace_batch(shapes, examples[0])
+    modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
+    module.eval()
+    tmp = model._temp_dir(version)
+    try:
+        final, export_seconds, report = _build_version(
+            model, module, tmp, version, shapes, names, (trace, examples), verification, options
+        )
+    except BaseException as exc:
+        model._discard(tmp)
+        if isinstance(exc, Exception) and not isinstance(exc, ExportError):
+            raise ExportError(
+                f"exporting {model.name} version {version} as {model.platform.value} failed: {exc}"
+            ) from exc
+        raise
+    finally:
+        for submodule, mode in modes.items():
+            submodule.training = mode
+    logger.info(
+        "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
+        model.name,
+        version,
+        model.platform.value,
+        export_seconds,
+        report.worst_abs_error,
+        report.worst_rel_error,
+    )
+    return final / str(model.platform.model_filename)
+
+
+def _build_version(
+    model: Model,
+    module: torch.nn.Module,
+    tmp: Path,
+    version: int,
+    shapes: Mapping[str, Shape],
+    names: Sequence[str],
+    batches: tuple,
+    verification: Verification,
+    options: ExportOptions,
+) -> tuple[Path, float, object]:
+    """Export into ``tmp``, verify against ``module``, write the status file and install the
+    version; ``(final directory, export seconds, verification report)``."""
+    trace, examples = batches
+    dynamic = {
+        name: [axis for axis, d in enumerate(shape) if d is None] for name, shape in shapes.items()
+    }
+    started = time.perf_counter()
+    in_specs, out_specs = specs.tensor_specs(
+        module, shapes, [trace, *examples], names, model.config.max_batch_size
+    )
+    _check_same_tensors(model, in_specs, out_specs)
+    runner = export_artifact(
+        model.platform,
+        module,
+        tmp,
+        trace,
+        names,
+        dynamic,
+        options=options,
+        max_batch_size=model.config.max_batch_size,
+    )
+    export_seconds = time.perf_counter() - started
+    report = verify(
+        runner,
+        module,
+        examples,
+        names,
+        atol=verification.atol,
+        rtol=verification.rtol,
+        repeats=verification.repeats,
+    )
+    write_status(
+        tmp / STATUS_FILENAME,
+        {
+            "model": model.name,
+            "version": version,
+            "platform": model.platform.value,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "export_seconds": round(export_seconds, 3),
+            "onnx_exporter": options.onnx_exporter.value
+            if model.platform is not Platform.TORCHSCRIPT
+            else None,
+            "torch_version": torch.__version__,
+            "verification": report.as_dict(),
+        },
+    )
+    cfg.set_tensors(model.config, in_specs, out_specs)
+    final = model._install(tmp, version)
+    return final, export_seconds, report
+
+
+def _export_ensemble(model: Model, module: object, version: int | None) -> Path:
+    if module is not None:
+        raise ValueError(
+            f"model {model.name} is an ensemble; export_version takes no module for it"
+        )
+    problems = check_ensemble(model.config)
+    if problems:
+        raise ExportError(f"ensemble {model.name} is inconsistent: " + "; ".join(problems))
+    if version is None and model.versions:
+        model.write_config()
+        return model.path / str(model.versions[-1])
+    version = model._new_version(version)
+    tmp = model._temp_dir(version)
+    try:
+        return model._install(tmp, version)
+    except BaseException:
+        model._discard(tmp)
+        raise
+
+
+def _check_same_tensors(
+    model: Model, inputs: list[cfg.TensorSpec], outputs: list[cfg.TensorSpec]
+) -> None:
+    if not model.versions or not (model.config.input or model.config.output):
+        return
+    old = (cfg.inputs_of(model.config), cfg.outputs_of(model.config))
+    if old != (inputs, outputs):
+        describe = lambda tensors: ", ".join(t.describe() for t in tensors)  # noqa: E731
+        raise ExportError(
+            f"model {model.name} versions {model.versions} have inputs "
+            f"[{describe(old[0])}] and outputs "
+            f"[{describe(old[1])}]; this export has [{describe(inputs)}] and "
+            f"[{describe(outputs)}]. All versions "
+            "share one config: export to a new model instead"
+        )
