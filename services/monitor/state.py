@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.ranges import RangeHistory
 from deepclean.utils.files import atomic_write_text
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
@@ -125,6 +126,7 @@ class MonitorState:
         self.plots: dict[str, bytes] = {}
         self.plot_gps: int | None = None
         self.ranges = RangeHistory(Path(directory), self.metrics.registry, history_seconds)
+        self.injections: InjectionFinder | None = None  #: set by the checker (needs data_dir)
         self._load()
 
     # ------------------------------------------------------------------ persistence
@@ -249,4 +251,5 @@ class MonitorState:
                 "unreadable_frames": list(self.unreadable),
                 "plots_gps": self.plot_gps,
                 "ranges": self.ranges.snapshot(),
+                "injections": self.injections.snapshot() if self.injections else [],
             }

@@ -10,6 +10,8 @@ the PSD; bins where the PSD is zero or not finite are left out. Pure: arrays in,
 from __future__ import annotations
 
 import numpy as np
+from gwpy.astro import inspiral_range  # imported once here: it takes seconds (astropy)
+from gwpy.frequencyseries import FrequencySeries
 
 BNS_MASS_MSUN = 1.4  #: each neutron star
 RANGE_SNR = 8.0  #: detection threshold of the range's definition
@@ -18,9 +20,6 @@ RANGE_F_MIN_HZ = 15.0
 
 def bns_range_mpc(freqs_hz: np.ndarray, psd: np.ndarray, f_min_hz: float = RANGE_F_MIN_HZ) -> float:
     """BNS inspiral range (Mpc) of the PSD ``psd`` (1/Hz) sampled at ``freqs_hz`` (uniform)."""
-    from gwpy.astro import inspiral_range
-    from gwpy.frequencyseries import FrequencySeries
-
     freqs, psd = np.asarray(freqs_hz, dtype=float), np.asarray(psd, dtype=float)
     if len(freqs) < 2 or len(freqs) != len(psd):
         raise ValueError(f"PSD of {len(psd)} bins at {len(freqs)} frequencies: need >= 2, equal")

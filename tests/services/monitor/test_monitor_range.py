@@ -88,3 +88,40 @@ def test_canary_better_in_band_but_with_less_range_is_not_promoted(tmp_path):
         assert all(d.canary_ratio < d.production_ratio for d in decisions)  # in band: better
         assert "canary BNS range" in decisions[-1].reason
         assert exporter.promotions() == []
+
+
+def test_injections_in_a_segment_are_found_with_their_snr(tmp_path):
+    from deepclean.utils.injection_list import row, write_injections
+    from deepclean.utils.simulation.waveforms import Injection, InjectionKind, detector_signal
+
+    inj = Injection(
+        InjectionKind.SINE_GAUSSIAN, GPS + 11.5, frequency_hz=150.0, quality=9.0, hrss=3e-22
+    )
+    signal_4k = detector_signal(inj, IFO, CLEANED_RATE_HZ)
+    write_injections(
+        tmp_path / "data" / f"injections-{IFO}.json",
+        IFO,
+        [{**row(inj, detector_signal(inj, IFO, 16384.0)), "optimal_snr": 30.0}],
+    )
+
+    def with_signal(gps: int, second: Second) -> list[Channel]:
+        add = signal_4k.window(gps)
+        return [
+            Channel(c.name, c.data + add, c.sample_rate, c.t0) if c.data.dtype.kind == "f" else c
+            for c in cleaned_channels(gps, second)
+        ]
+
+    with FakeExporter(version_entry(1), version_entry(2)) as exporter:
+        service = MonitorService(settings(tmp_path, exporter.url))
+        with Running(service, tmp_path) as run:
+            feed(run, GPS, 8 * 2 + 1, with_signal)
+        found = service.state.snapshot()["injections"]
+        assert [(f["kind"], f["gps"]) for f in found] == [("sine_gaussian", GPS + 11.5)]
+        snr = found[0]["snr"]
+        # the signal is added to every series; the noise is 0.5 x raw in production and
+        # OUT_DQ, 0.4 x raw in the canary: less noise, more SNR
+        assert snr["raw"] > 8
+        assert snr["raw"] < snr["production"] < snr["canary"]
+        assert snr["out_dq"] == pytest.approx(snr["production"], rel=1e-9)
+        page = create_app(service.state, ifo=IFO).test_client().get("/").get_data(as_text=True)
+        assert "Injections found" in page and f"{snr['raw']:.2f}" in page
