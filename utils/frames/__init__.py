@@ -7,8 +7,9 @@ rates, length, GPS time, NaN/Inf) never crashes a loop and never becomes silent 
 I/O modules:
 
 * ``naming``: LIGO's low-latency layout (``kafka/<IFO>``, ``lldetchar/<IFO>``); pure paths;
-* ``gwf``: read/write GWF with LALFrame (atomic writes; checksum-verified, validated reads
-  raising FrameError); ``checksum`` is the GWF file checksum it verifies first;
+* ``gwf``: read/write GWF with LALFrame (atomic, fsynced writes here; checksum-verified,
+  validated reads raising FrameError in ``gwf_read``; the ``Channel`` record in ``channel``;
+  all importable from ``gwf``); ``checksum`` is the GWF file checksum reads verify first;
 * ``watch`` + ``crawler``: follow one stream directory with filesystem events
   (:class:`~.crawler.FrameCrawler` -> :class:`~.crawler.FrameEvent` per second);
 * ``reader``: read and validate the strain + witness frames of one second
