@@ -28,8 +28,10 @@ import queue
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import honcho.manager
 from honcho.manager import Manager
@@ -39,6 +41,26 @@ from honcho.process import Process
 from deepclean.services.up.restart import Backoff, ServiceRestarts
 
 logger = logging.getLogger(__name__)
+
+
+#: environment variable marking every process one launch of a service started, whatever its
+#: process group or session (Triton's server leads a session of its own, with its stubs)
+RUN_MARKER = "DEEPCLEAN_UP_RUN"
+
+
+def marked_processes(token: str) -> list[int]:
+    """Pids of our live processes whose environment holds ``RUN_MARKER=token``."""
+    needle = f"{RUN_MARKER}={token}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes() + b"\0":
+                found.append(int(entry.name))
+        except OSError:  # gone, or not ours
+            continue
+    return found
 
 
 class GroupProcess(Process):
@@ -51,6 +73,7 @@ class GroupProcess(Process):
     def __init__(self, *args, group_grace: float = 5.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.group_grace = group_grace
+        self.token = ""  #: this launch's RUN_MARKER value (set by the supervisor)
 
     def _pump(self) -> None:
         for line in iter(self._child.stdout.readline, b""):
@@ -76,6 +99,15 @@ class GroupProcess(Process):
             with contextlib.suppress(OSError):
                 os.killpg(self._child.pid, signal.SIGKILL)
             reader.join(5.0)
+        # what it started in other process groups (Triton's server and its stubs, orphaned when
+        # `deepclean triton` is killed -9: they would keep serving the ports next to the
+        # restarted one, gRPC binding with SO_REUSEPORT)
+        leftovers = marked_processes(self.token) if self.token else []
+        if leftovers:
+            self._send_message(f"(up: SIGKILL to {leftovers} it left running)\n".encode())
+            for pid in leftovers:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         self._send_message({"returncode": self._child.returncode}, type="stop")
 
 
@@ -119,6 +151,9 @@ class Supervisor(Manager):
         p = self._processes[name]
         p.pop("returncode", None)
         p["pid"] = None
+        obj = p["obj"]
+        obj.token = f"{name}-{os.getpid()}-{self.restarts[name].restarts}-{uuid.uuid4().hex[:8]}"
+        obj.env = {**obj.env, RUN_MARKER: obj.token}
         p["process"] = multiprocessing.Process(
             name=name, target=p["obj"].run, args=(self.events, True)
         )

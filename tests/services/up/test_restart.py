@@ -111,3 +111,37 @@ def test_supervisor_restarts_what_exits_and_ctrl_c_stops_everything(tmp_path: Pa
     assert (logs / "crasher.log").read_text().count("crashing\n") >= 3
     for pid in map(int, pids.read_text().split()):
         _wait(lambda pid=pid: not _alive(pid), 10, f"pid {pid} outlived the stop")
+
+
+def test_what_a_killed_service_started_in_another_session_is_stopped(tmp_path: Path) -> None:
+    """Triton's server leads a session of its own: when `deepclean triton` is killed -9 the
+    server (and its stubs) must not outlive it next to the restarted one."""
+    procfile, logs, pids = tmp_path / "Procfile", tmp_path / "logs", tmp_path / "pids"
+    procfile.write_text(
+        f"escaper: sh -c 'setsid sleep 303 & echo $! >> {pids}; echo $$ >> {pids}; wait'\n"
+    )
+    script = (
+        "import sys; from pathlib import Path; "
+        "from deepclean.services.up.runner import run_procfile; "
+        "from deepclean.services.up.restart import Backoff; "
+        f"sys.exit(run_procfile(Path('{procfile}'), Path('{logs}'), stop_timeout=10, "
+        f"bin_dir=Path('{BIN}'), backoff=Backoff(initial=0.2, maximum=0.4), group_grace=1.0))"
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait(lambda: pids.is_file() and len(pids.read_text().split()) == 2, 30, "pids")
+        escaped, leader = map(int, pids.read_text().split())
+        _wait(lambda: os.getsid(escaped) == escaped, 10, "setsid")  # its own session
+        assert os.getsid(leader) != escaped
+        os.kill(leader, signal.SIGKILL)
+        _wait(lambda: not _alive(escaped), 15, "the process in its own session outlived it")
+        _wait(lambda: len(pids.read_text().split()) == 4, 30, "not restarted")
+    finally:
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=60)
+    assert up.returncode == 130, out
+    assert f"SIGKILL to [{escaped}] it left running" in (logs / "escaper.log").read_text()
+    for pid in map(int, pids.read_text().split()):
+        _wait(lambda pid=pid: not _alive(pid), 10, f"pid {pid} outlived the stop")
