@@ -130,12 +130,21 @@ def _cmd(*parts: object) -> str:
     return shlex.join(str(p) for p in parts)
 
 
-def _wait(urls: list[str], files: list[Path], timeout: float) -> list[str]:
+#: frames of which any one gates a service: the stream may drop one (2 % in a soak), and a
+#: gate on a single dropped frame held the cleaner back until ready_timeout
+ALTERNATIVES = 3
+
+
+def _wait(
+    urls: list[str], files: list[Path], timeout: float, any_files: list[Path] = ()
+) -> list[str]:
     args = ["deepclean", "wait-for", "--timeout", f"{timeout:g}"]
     for url in urls:
         args += ["--url", url]
     for path in files:
         args += ["--file", str(path)]
+    for path in any_files:
+        args += ["--any-file", str(path)]
     return args + ["--"]
 
 
@@ -168,10 +177,10 @@ def make_plan(
         common += ["--freq-high", *[f"{hi:g}" for _, hi in bands]]
     procs: list[Proc] = []
     backfill = live_start = None
-    history_files: list[
-        Path
-    ] = []  # the backfill's last second: the trainer needs the whole history
-    live_files: list[Path] = []  # the first live second: the cleaner starts at the live head
+    # the backfill's last seconds (any one of them: the trainer needs the whole history) and
+    # the first live seconds (any one: the cleaner starts at the live head)
+    history_files: list[Path] = []
+    live_files: list[Path] = []
     head = None if frames.newest is None else frames.newest + 1  # GPS after the newest frame
     if s.demo:
         sim = [
@@ -191,10 +200,11 @@ def make_plan(
             backfill = (now - seconds, seconds)
             live_start = head = now
             history_files = [
-                frame_path(data, kind, ifo, now - 1)
-                for kind in (FrameKind.STRAIN, FrameKind.WITNESS)
+                frame_path(data, FrameKind.STRAIN, ifo, now - 1 - k) for k in range(ALTERNATIVES)
             ]
-            live_files = [frame_path(data, FrameKind.STRAIN, ifo, now)]
+            live_files = [
+                frame_path(data, FrameKind.STRAIN, ifo, now + k) for k in range(ALTERNATIVES)
+            ]
             # the history is written in the background while the live stream starts at once, so
             # the live frames keep up with the clock; both are in honcho's process group
             command = (
@@ -248,7 +258,7 @@ def make_plan(
             "exec "
             + _cmd(
                 *_wait(
-                    [f"{ports.exporter_url}/health"], [channels, *history_files], s.ready_timeout
+                    [f"{ports.exporter_url}/health"], [channels], s.ready_timeout, history_files
                 ),
                 "deepclean",
                 "trainer",
@@ -269,7 +279,10 @@ def make_plan(
             "exec "
             + _cmd(
                 *_wait(
-                    [ports.triton_ready, f"{ports.exporter_url}/ready"], live_files, s.ready_timeout
+                    [ports.triton_ready, f"{ports.exporter_url}/ready"],
+                    [],
+                    s.ready_timeout,
+                    live_files,
                 ),
                 "deepclean",
                 "cleaner",

@@ -43,6 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--file", action="append", default=[], type=Path, help="file that must exist (repeatable)"
     )
     parser.add_argument(
+        "--any-file",
+        action="append",
+        default=[],
+        type=Path,
+        help="files of which at least one must exist (repeatable): a frame the stream may drop "
+        "and the ones after it",
+    )
+    parser.add_argument(
         "--max-age",
         type=float,
         default=None,
@@ -82,12 +90,21 @@ def fresh(path: Path, max_age: float | None) -> bool:
     return max_age is None or time.time() - modified <= max_age
 
 
-def pending(urls: list[str], files: list[Path], max_age: float | None = None) -> list[str]:
-    """What is not ready yet: the URLs not answering 200, the files missing (or too old)."""
+def pending(
+    urls: list[str],
+    files: list[Path],
+    max_age: float | None = None,
+    any_files: list[Path] = (),
+) -> list[str]:
+    """What is not ready yet: the URLs not answering 200, the files missing (or too old), and
+    ``any_files`` when none of them exists."""
     stale = [f"{f} (missing or older than {max_age:g} s)" if max_age else str(f) for f in files]
-    return [u for u in urls if not is_up(u)] + [
+    missing = [u for u in urls if not is_up(u)] + [
         text for f, text in zip(files, stale, strict=True) if not fresh(f, max_age)
     ]
+    if any_files and not any(fresh(f, max_age) for f in any_files):
+        missing.append("one of " + ", ".join(map(str, any_files)))
+    return missing
 
 
 def wait_for(
@@ -97,18 +114,19 @@ def wait_for(
     timeout: float,
     interval: float = 0.5,
     max_age: float | None = None,
+    any_files: list[Path] = (),
 ) -> float:
     """Block until everything is ready; return the seconds waited. ``ServerUnavailableError``
     after ``timeout`` seconds names what is still missing."""
     begun = time.monotonic()
-    missing = pending(urls, files, max_age)
+    missing = pending(urls, files, max_age, any_files)
     if missing:
         logger.info("waiting for %s", ", ".join(missing))
     while missing:
         if time.monotonic() - begun > timeout:
             raise ServerUnavailableError(f"not ready after {timeout:g} s: {', '.join(missing)}")
         time.sleep(interval)
-        missing = pending(urls, files, max_age)
+        missing = pending(urls, files, max_age, any_files)
     return time.monotonic() - begun
 
 
@@ -126,10 +144,17 @@ def run(args: argparse.Namespace) -> int:
         )
     configure_logging("wait-for", os.environ.get("LOG_LEVEL", "INFO"))
     waited = wait_for(
-        args.url, args.file, timeout=args.timeout, interval=args.interval, max_age=args.max_age
+        args.url,
+        args.file,
+        timeout=args.timeout,
+        interval=args.interval,
+        max_age=args.max_age,
+        any_files=args.any_file,
     )
-    if args.url or args.file:
-        logger.info("ready after %.1f s: %s", waited, ", ".join([*args.url, *map(str, args.file)]))
+    if args.url or args.file or args.any_file:
+        ready = [*args.url, *map(str, args.file)]
+        ready += [f"one of {len(args.any_file)} files"] if args.any_file else []
+        logger.info("ready after %.1f s: %s", waited, ", ".join(ready))
     if not command:
         return 0
     logging.shutdown()

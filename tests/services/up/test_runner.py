@@ -173,3 +173,19 @@ def test_child_environment_layers(tmp_path, monkeypatch) -> None:
     env = child_environment(BIN, env_file, {"DEEPCLEAN_TOKEN": "generated"})
     assert env["DEEPCLEAN_TOKEN"] == "generated"
     assert env["PATH"].startswith(f"{BIN}:") and env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_wait_for_any_file_needs_one_of_them(tmp_path: Path) -> None:
+    """The demo's gates: any one of a few frames (the stream may drop the first)."""
+    frames = [tmp_path / f"frame-{k}.gwf" for k in range(3)]
+    assert pending([], [], any_files=frames) == ["one of " + ", ".join(map(str, frames))]
+    frames[1].write_text("x")  # the first was dropped, the second came
+    assert pending([], [], any_files=frames) == []
+    result = subprocess.run(
+        [str(BIN / "deepclean"), "wait-for", *[a for f in frames for a in ("--any-file", str(f))]]
+        + ["--", "echo", "started"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stdout == "started\n", result.stderr
