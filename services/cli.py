@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, str] = {
     "cleaning": "deepclean.services.cleaning.cli",
     "up": "deepclean.services.up.cli",
     "wait-for": "deepclean.services.up.wait_cli",
+    "soak": "deepclean.services.soak.cli",
 }
 
 

@@ -1,0 +1,158 @@
+"""``deepclean soak``: the pipeline under faults for a while, verified from disk, a report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+DESCRIPTION = """\
+Run the whole pipeline (deepclean up on the demo detector, a short training schedule, free
+ports, its own work directory) for --duration seconds after the first cleaned frame while
+injecting faults on a schedule: the simulator's dropped and partially written frames
+throughout, and --faults spread over the run (kill-triton, kill-cleaner, kill-exporter,
+kill-monitor: kill -9; restart-monitor: SIGTERM; corrupt: a strain frame replaced by
+garbage; nan: a witness NaN for 3 s). Then Ctrl-C, and a verification from the files on disk
+alone: every GPS second with a readable strain frame has exactly one cleaned second
+(carousel + archive, never written twice), no OUT_DQ sample is NaN, no service was dead at
+the end. Writes a markdown report with a latency plot (--report) and exits 0 only if the
+verification passed.
+
+example: deepclean soak --duration 3600 --report docs/soak/soak-1h.md --faults \\
+  kill-triton,kill-cleaner,kill-triton,corrupt,kill-exporter,nan,restart-monitor,kill-triton
+"""
+
+DEFAULT_FAULTS = "kill-triton,kill-cleaner,corrupt,nan,kill-exporter,restart-monitor"
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "soak",
+        help="run the pipeline under faults, verify from disk, write a report",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=300.0,
+        help="seconds of soak after the first cleaned frame (default: 300)",
+    )
+    parser.add_argument(
+        "--faults",
+        default=DEFAULT_FAULTS,
+        help=f"comma-separated faults in order (default: {DEFAULT_FAULTS})",
+    )
+    parser.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.02,
+        help="fraction of frames the simulator drops (default: 0.02)",
+    )
+    parser.add_argument(
+        "--partial-rate",
+        type=float,
+        default=0.02,
+        help="fraction of frames the simulator writes in pieces (default: 0.02)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the pipeline's data and project go (default: a temporary folder, removed "
+        "after the report unless --keep)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="markdown report to write (its plot beside it; default: <workdir>/soak.md)",
+    )
+    parser.add_argument(
+        "--no-prometheus", action="store_true", help="do not start Prometheus even when installed"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepclean.services.soak.faults import Fault, schedule
+    from deepclean.services.soak.report import write_report
+    from deepclean.services.soak.run import IFO, Soak
+    from deepclean.services.soak.verify import verify
+    from deepclean.utils.channels import read_channel_file
+    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.logs import configure_logging
+
+    configure_logging("soak", "INFO")
+    try:
+        faults = [Fault(f) for f in args.faults.split(",") if f]
+    except ValueError as exc:
+        raise ConfigError(
+            f"--faults {args.faults!r}: {exc}; allowed: {', '.join(f.value for f in Fault)}"
+        ) from exc
+    if args.duration <= 0 or not (0 <= args.drop_rate < 0.5) or not (0 <= args.partial_rate < 0.5):
+        raise ConfigError(
+            f"--duration {args.duration} must be positive seconds, --drop-rate {args.drop_rate} "
+            f"and --partial-rate {args.partial_rate} fractions in [0, 0.5)"
+        )
+    temporary = args.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="deepclean-soak-")) if temporary else args.workdir
+    events = schedule(args.duration, faults)
+    soak = Soak(
+        workdir,
+        args.duration,
+        events,
+        drop_rate=args.drop_rate,
+        partial_rate=args.partial_rate,
+        prometheus=not args.no_prometheus and shutil.which("prometheus") is not None,
+        log=logger.info,
+    )
+    alive: dict[str, bool] = {}
+    try:
+        soak.start()
+        channels = read_channel_file(soak.data / "channels.txt")
+        soak.run_faults(channels[1:])
+        alive = soak.services_alive()
+    finally:
+        status = soak.stop()
+    logger.info("soak: deepclean up stopped with status %s", status)
+    seconds = sorted(soak.watch.seen)
+    verification = verify(
+        soak.data, soak.project, IFO, seconds[0], seconds[-1] + 1, soak.watch.rewritten
+    )
+    restarts = [
+        line
+        for line in soak.up_log.read_text().splitlines()
+        if re.search(r" exited \(rc=| restarting ", line)
+    ]
+    report = args.report or workdir / "soak.md"
+    write_report(
+        report,
+        title=f"Soak of {args.duration:g} s",
+        settings={
+            "duration after the first cleaned frame": f"{args.duration:g} s",
+            "faults": args.faults,
+            "simulator drop rate": args.drop_rate,
+            "simulator partial-write rate": args.partial_rate,
+            "Prometheus": "yes" if soak.prometheus else "no (not installed or --no-prometheus)",
+            "up exit status": status,
+        },
+        verification=verification,
+        events=events,
+        restarts=restarts,
+        alive=alive,
+        latency=soak.watch.latency,
+        alerts=soak.watch.alerts,
+        marks=soak.marks,
+    )
+    logger.info("soak: %s; report %s", verification.summary(), report)
+    if temporary and not args.keep and args.report is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ok = verification.ok and alive and all(alive.values()) and status == 130
+    return 0 if ok else 1

@@ -1,0 +1,231 @@
+"""One soak: ``deepclean up`` on the demo detector with faults, a watcher, then the verification.
+
+The pipeline runs on a short schedule (the one ``tests/test_up.py`` uses: 160 s of history, a
+short training run, 16 s monitor checks) so that a canary can be trained and promoted within
+minutes, on free ports, in its own work directory. During the run a watcher lists the
+cleaned frames every 0.5 s (a second whose file is replaced was written twice; the file's
+modification time against its GPS is the latency) and, when Prometheus runs, the firing
+alerts are polled every 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deepclean.services.soak.faults import Event, inject, wait_restarted
+from deepclean.utils.frames.naming import FrameName
+from deepclean.utils.triton.server import free_port
+
+IFO = "H1"
+#: the schedule of tests/test_up.py: a model trained and promoted within minutes
+SHORT = {
+    "DEEPCLEAN_SIMULATE_NUM_WITNESSES": "2",
+    "DEEPCLEAN_SIMULATE_COUPLED_WITNESSES": "ASC-DHARD_P_OUT_DQ",
+    "DEEPCLEAN_SIMULATE_COUPLING_WEIGHTS": "1.0",
+    "DEEPCLEAN_SIMULATE_SEED": "3",
+    "DEEPCLEAN_TRAINER_TRAIN_DURATION": "160",
+    "DEEPCLEAN_TRAINER_RETRAIN_CADENCE": "100000",
+    "DEEPCLEAN_TRAINER_KERNEL_LENGTH": "2",
+    "DEEPCLEAN_TRAINER_BATCH_SIZE": "16",
+    "DEEPCLEAN_TRAINER_MAX_EPOCHS": "8",
+    "DEEPCLEAN_TRAINER_MAX_STEPS": "16",
+    "DEEPCLEAN_TRAINER_EARLY_STOP": "8",
+    "DEEPCLEAN_TRAINER_VALID_FRAC": "0.2",
+    "DEEPCLEAN_MONITOR_MONITOR_PERIOD": "16",
+    "DEEPCLEAN_MONITOR_ASD_SEGMENT_LENGTH": "16",
+    "DEEPCLEAN_MONITOR_PASSES": "2",
+}
+
+
+def get_json(url: str, timeout: float = 3.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def get_text(url: str, timeout: float = 3.0) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read().decode()
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Watch:
+    """What the watcher saw: first (inode, mtime) and latency per cleaned second, rewrites,
+    alert states over time."""
+
+    seen: dict[int, tuple[int, int]] = field(default_factory=dict)
+    latency: dict[int, float] = field(default_factory=dict)  #: GPS -> seconds after its end
+    rewritten: set[int] = field(default_factory=set)
+    alerts: list[tuple[float, str, str]] = field(default_factory=list)  #: (t, alert, state)
+
+
+class Soak:
+    """``deepclean up`` in ``workdir`` with ``events`` injected over ``duration`` seconds."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        duration: float,
+        events: list[Event],
+        *,
+        drop_rate: float,
+        partial_rate: float,
+        prometheus: bool,
+        log=print,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.data, self.project = self.workdir / "data", self.workdir / "project"
+        self.duration, self.events = duration, events
+        self.log = log
+        self.ports = {
+            k: free_port()
+            for k in ("triton_http", "triton_grpc", "triton_metrics", "exporter", "monitor")
+            + ("cleaner", "up", "prometheus")
+        }
+        self.prometheus = prometheus
+        self.env = {
+            **os.environ,
+            **SHORT,
+            "DEEPCLEAN_ENV_FILE": str(self.workdir / "empty.env"),
+            "DEEPCLEAN_TRITON_HTTP_PORT": str(self.ports["triton_http"]),
+            "DEEPCLEAN_TRITON_GRPC_PORT": str(self.ports["triton_grpc"]),
+            "DEEPCLEAN_TRITON_METRICS_PORT": str(self.ports["triton_metrics"]),
+            "DEEPCLEAN_EXPORTER_PORT": str(self.ports["exporter"]),
+            "DEEPCLEAN_MONITOR_PORT": str(self.ports["monitor"]),
+            "DEEPCLEAN_CLEANER_METRICS_PORT": str(self.ports["cleaner"]),
+            "DEEPCLEAN_UP_METRICS_PORT": str(self.ports["up"]),
+            "DEEPCLEAN_UP_PROMETHEUS_PORT": str(self.ports["prometheus"] if prometheus else 0),
+            "DEEPCLEAN_SIMULATE_DROP_RATE": str(drop_rate),
+            "DEEPCLEAN_SIMULATE_PARTIAL_RATE": str(partial_rate),
+        }
+        self.watch = Watch()
+        self.stop_event = threading.Event()
+        self.up: subprocess.Popen | None = None
+        self.t0 = 0.0
+        self.marks: dict[str, float] = {}
+        from deepclean.services.monitor.served import unix_to_gps
+
+        self.gps_offset = unix_to_gps(time.time()) - time.time()  #: GPS - Unix, s
+
+    @property
+    def up_log(self) -> Path:
+        return self.project / "logs" / "up.log"
+
+    @property
+    def cleaned_dir(self) -> Path:
+        return self.project / "cleaned" / IFO
+
+    def _watcher(self) -> None:
+        offset = self.gps_offset
+        polled = 0.0
+        while not self.stop_event.is_set():
+            for entry in os.scandir(self.cleaned_dir) if self.cleaned_dir.is_dir() else []:
+                try:
+                    gps = FrameName.parse(entry.name).gps
+                    st = entry.stat()
+                except (ValueError, OSError):
+                    continue
+                key = (st.st_ino, st.st_mtime_ns)
+                first = self.watch.seen.setdefault(gps, key)
+                if first != key:
+                    self.watch.rewritten.add(gps)
+                self.watch.latency.setdefault(gps, st.st_mtime + offset - (gps + 1))
+            if self.prometheus and time.monotonic() - polled >= 5:
+                polled = time.monotonic()
+                answer = get_json(f"http://127.0.0.1:{self.ports['prometheus']}/api/v1/alerts")
+                for alert in ((answer or {}).get("data") or {}).get("alerts", []):
+                    name = alert["labels"].get("alertname", "?")
+                    self.watch.alerts.append((self.elapsed(), name, alert.get("state", "?")))
+            self.stop_event.wait(0.5)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def start(self, timeout: float = 900.0) -> None:
+        """Start ``deepclean up``; return once the first cleaned frame is there."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "empty.env").write_text("")
+        out = open(self.workdir / "up.out", "w")  # noqa: SIM115 - closed with the process
+        self.up = subprocess.Popen(
+            [str(Path(sys.executable).parent / "deepclean"), "up", "--data-dir", str(self.data)]
+            + ["--project-dir", str(self.project), "--ifo", IFO],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        out.close()
+        self.t0 = time.monotonic()
+        threading.Thread(target=self._watcher, daemon=True).start()
+        while not self.watch.seen:
+            if self.up.poll() is not None or self.elapsed() > timeout:
+                raise RuntimeError(
+                    f"no cleaned frame after {self.elapsed():.0f} s; see {self.workdir}/up.out"
+                )
+            time.sleep(1)
+        self.marks["first cleaned frame"] = self.elapsed()
+        self.log(f"soak: first cleaned frame after {self.elapsed():.0f} s")
+
+    def run_faults(self, witnesses: list[str]) -> None:
+        """Inject the events at their times (from the first cleaned frame) over ``duration``."""
+        begun = time.monotonic()
+        for event in self.events:
+            while time.monotonic() - begun < event.at:
+                time.sleep(0.2)
+            event.done = self.elapsed()
+            event.gps_at = time.time() + self.gps_offset
+            pid = inject(event, self.up_log, self.data, IFO, witnesses)
+            self.log(f"soak: {self.elapsed():.0f} s: {event.fault.value}: {event.detail}")
+            if pid is not None:
+                event.recovered = wait_restarted(self.up_log, event.fault.service, pid, 120)
+        while time.monotonic() - begun < self.duration:
+            time.sleep(0.5)
+            if self.up.poll() is not None:
+                raise RuntimeError(f"deepclean up exited with {self.up.returncode}")
+
+    def services_alive(self) -> dict[str, bool]:
+        """Each service's health at the end (up's running gauge, and the health endpoints)."""
+        text = get_text(f"http://127.0.0.1:{self.ports['up']}/metrics") or ""
+        running = {}
+        for line in text.splitlines():
+            if line.startswith("deepclean_up_service_running{"):
+                name = line.split('service="', 1)[1].split('"', 1)[0]
+                running[name] = line.rsplit(" ", 1)[1].startswith("1")
+        urls = {
+            "triton": f"http://127.0.0.1:{self.ports['triton_http']}/v2/health/ready",
+            "exporter": f"http://127.0.0.1:{self.ports['exporter']}/health",
+            "monitor": f"http://127.0.0.1:{self.ports['monitor']}/health",
+            "cleaner": f"http://127.0.0.1:{self.ports['cleaner']}/health",
+        }
+        for name, url in urls.items():
+            running[name] = running.get(name, False) and get_text(url) is not None
+        return running
+
+    def stop(self) -> int:
+        """Ctrl-C to ``up``; its exit status (130 when everything stopped)."""
+        self.stop_event.set()
+        if self.up is None:
+            return 0
+        if self.up.poll() is None:
+            self.up.send_signal(signal.SIGINT)
+        try:
+            self.up.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.up.pid, signal.SIGKILL)
+            self.up.wait()
+        return self.up.returncode
