@@ -110,14 +110,7 @@ def clean_offline(
     fs = settings.sample_rate
     bands = [tuple(b) for b in meta.bands]
     filter_bands = [tuple(b) for b in meta.filter_bands]
-    geometry = StreamGeometry.from_seconds(
-        kernel_length=settings.inference_kernel_length,
-        stride_length=1.0 / settings.inference_sampling_rate,
-        sample_rate=fs,
-        batch_size=settings.inference_batch_size,
-        max_latency=settings.max_latency,
-        mode=settings.stream_mode,
-    )
+    geometry = settings.stream_geometry()
     pad = padding(geometry, fs, settings.filter_pad)
     check_context(settings.duration, pad.before, pad.after, settings.inference_kernel_length)
     read_seconds = settings.duration + pad.before + pad.after

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from deepclean.utils.config.settings import SharedSettings
-from deepclean.utils.streaming import StreamMode
+from deepclean.utils.streaming import StreamGeometry, StreamMode
 
 
 class InferenceSettings(SharedSettings):
@@ -42,3 +42,14 @@ class InferenceSettings(SharedSettings):
     def inference_stride_length(self) -> float:
         """Seconds between consecutive inference windows."""
         return 1 / self.inference_sampling_rate
+
+    def stream_geometry(self) -> StreamGeometry:
+        """The streaming geometry (in samples at ``sample_rate``) these settings describe."""
+        return StreamGeometry.from_seconds(
+            kernel_length=self.inference_kernel_length,
+            stride_length=1.0 / self.inference_sampling_rate,
+            sample_rate=self.sample_rate,
+            batch_size=self.inference_batch_size,
+            max_latency=self.max_latency,
+            mode=self.stream_mode,
+        )

@@ -19,31 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.frames.span import Span
 from deepclean.utils.nn import DeepCleanModel
-from deepclean.utils.nn.inference import predict_noise, warmup_samples
-from deepclean.utils.signal import asd_ratios
-from deepclean.utils.signal.asd_ratios import cleaning_report
-from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.loss import DeepCleanLoss
-from deepclean.utils.signal.postprocess import filter_noise
-from deepclean.utils.streaming import StreamGeometry
 from deepclean.utils.training import artifacts, plots
 from deepclean.utils.training.dataset import WindowSpec, prepare
 from deepclean.utils.training.loop import History, OptimConfig, fit
 from deepclean.utils.training.progress import ProgressReporter
 from deepclean.utils.training.settings import TrainingSettings
+from deepclean.utils.training.validation import check_loss, check_ratio, validate_by_streaming
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.pt"
 LOSS_PLOT = "loss.png"
 ASD_PLOT = "asd.png"
-VALIDATION_STREAM_SECONDS = 64.0  #: at most this much validation data is cleaned by streaming
 
 
 @dataclass
@@ -52,18 +45,6 @@ class TrainResult:
     history: History
     metadata: artifacts.ModelMetadata
     seconds: float  #: wall time of the whole run
-
-
-def inference_geometry(settings: TrainingSettings) -> StreamGeometry:
-    """The streaming geometry the model will run with."""
-    return StreamGeometry.from_seconds(
-        kernel_length=settings.inference_kernel_length,
-        stride_length=1.0 / settings.inference_sampling_rate,
-        sample_rate=settings.sample_rate,
-        batch_size=settings.inference_batch_size,
-        max_latency=settings.max_latency,
-        mode=settings.stream_mode,
-    )
 
 
 def train_model(
@@ -109,21 +90,7 @@ def train_model(
         lr = settings.lr * settings.fine_tune_decay
         logger.info("fine-tuning from %s at lr %.3g", init_weights, lr)
 
-    window = WindowSpec.from_seconds(
-        settings.kernel_length, settings.kernel_stride, settings.sample_rate
-    )
-    fft_samples = int(round(settings.fftlength * settings.sample_rate))
-    data = prepare(
-        model,
-        span.data[0],
-        span.data[1:],
-        span.ready,
-        sample_rate=settings.sample_rate,
-        bands=settings.filter_bands,
-        window=window,
-        valid_frac=settings.valid_frac,
-        min_valid_samples=fft_samples,
-    )
+    data = _prepare(model, span, settings)
     logger.info(
         "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s "
         "(filters %s)",
@@ -141,19 +108,7 @@ def train_model(
         settings.overlap,
         settings.alpha,
     )
-    config = OptimConfig(
-        lr=lr,
-        weight_decay=settings.weight_decay,
-        batch_size=settings.batch_size,
-        max_epochs=settings.max_epochs,
-        max_steps=settings.max_steps,
-        patience=settings.patience,
-        factor=settings.factor,
-        early_stop=settings.early_stop,
-        max_seconds=settings.max_train_seconds,
-        checkpoint_every=settings.checkpoint_every,
-        seed=settings.seed,
-    )
+    config = _optim_config(settings, lr)
     reporter = ProgressReporter(config.max_epochs, config.max_seconds, interactive=interactive)
     try:
         history = fit(
@@ -176,26 +131,54 @@ def train_model(
         history.best_epoch,
     )
     plots.plot_losses(history, output_dir / LOSS_PLOT)
-    if not np.isfinite(history.best_loss) or history.best_loss >= settings.max_valid_loss:
-        raise TrainingError(
-            f"validation failed: best validation loss {history.best_loss:.4f} is not below "
-            "max_valid_loss "
-            f"{settings.max_valid_loss}; the model was not saved"
-        )
+    check_loss(history, settings)
     background = span.extras.get(background_channel) if background_channel else None
-    validation = _validate(model, span, background, data.valid_segments, settings, output_dir)
+    validation = validate_by_streaming(
+        model, span, background, data.valid_segments, settings, output_dir / ASD_PLOT
+    )
     ratio = validation["in_band_ratio"]
-    if ratio is not None and not ratio < settings.max_valid_ratio:
-        raise TrainingError(
-            f"validation failed: cleaned/raw in-band ASD ratio {ratio:.3f} on the validation "
-            f"data is not below max_valid_ratio {settings.max_valid_ratio}; the model was not saved"
-        )
+    check_ratio(ratio, settings)
     meta = _metadata(
         model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds
     )
     artifacts.save_model(output_dir, model, meta)
     logger.info("model written to %s (validation in-band ASD ratio %s)", output_dir, ratio)
     return TrainResult(output_dir, history, meta, time.monotonic() - started)
+
+
+def _prepare(model: DeepCleanModel, span: Span, settings: TrainingSettings):
+    """Fit the scalers and cut the training and validation windows (``kernel_length`` s, the
+    training window, every ``kernel_stride`` s)."""
+    window = WindowSpec.from_seconds(
+        settings.kernel_length, settings.kernel_stride, settings.sample_rate
+    )
+    return prepare(
+        model,
+        span.data[0],
+        span.data[1:],
+        span.ready,
+        sample_rate=settings.sample_rate,
+        bands=settings.filter_bands,
+        window=window,
+        valid_frac=settings.valid_frac,
+        min_valid_samples=int(round(settings.fftlength * settings.sample_rate)),
+    )
+
+
+def _optim_config(settings: TrainingSettings, lr: float) -> OptimConfig:
+    return OptimConfig(
+        lr=lr,
+        weight_decay=settings.weight_decay,
+        batch_size=settings.batch_size,
+        max_epochs=settings.max_epochs,
+        max_steps=settings.max_steps,
+        patience=settings.patience,
+        factor=settings.factor,
+        early_stop=settings.early_stop,
+        max_seconds=settings.max_train_seconds,
+        checkpoint_every=settings.checkpoint_every,
+        seed=settings.seed,
+    )
 
 
 def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str]) -> None:
@@ -211,49 +194,6 @@ def _load_network(model: DeepCleanModel, init_weights: Path, witnesses: list[str
         k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")
     }
     model.network.load_state_dict(network_state)
-
-
-def _validate(
-    model, span: Span, background, segments, settings: TrainingSettings, output_dir: Path
-) -> dict:
-    """Clean (up to ~64 s of) the longest validation segment as the cleaner will; measure ASD
-    ratios."""
-    geometry = inference_geometry(settings)
-    bandpass = BandpassFilter(tuple(settings.filter_bands), settings.sample_rate)
-    memory = int(settings.sample_rate)  # 1 s of filter padding on each side
-    skip = warmup_samples(geometry) + memory
-    asd_samples = int(
-        2 * asd_ratios.DEFAULT_FFTLENGTH_S * settings.sample_rate
-    )  # at least a couple of ASD segments
-    need = skip + memory + geometry.lag_samples + geometry.update_size + asd_samples
-    usable = [(a, b) for a, b in segments if b - a >= need]
-    if not usable:
-        logger.warning(
-            "no validation segment is %.1f s long, as validating by streaming needs; only "
-            "the loss was checked",
-            need / settings.sample_rate,
-        )
-        return {"in_band_ratio": None, "seconds": 0.0}
-    a, b = max(usable, key=lambda s: s[1] - s[0])
-    b = min(b, a + need + int(VALIDATION_STREAM_SECONDS * settings.sample_rate))
-    noise = predict_noise(
-        model, span.data[1:, a:b], geometry
-    )  # aligned with sample a, shorter at the end
-    stop = len(noise) - memory
-    filtered = filter_noise(noise, bandpass, memory=skip, lead=memory)
-    raw = span.data[0, a + skip : a + stop]
-    cleaned = raw - filtered
-    if background is not None:
-        background = background[a + skip : a + stop]
-    report = cleaning_report(
-        raw, cleaned, settings.sample_rate, settings.bands, background=background
-    )
-    report["seconds"] = len(raw) / settings.sample_rate
-    report["gps_start"] = span.t0 + (a + skip) / settings.sample_rate
-    plots.plot_asds(
-        output_dir / ASD_PLOT, settings.sample_rate, settings.bands, raw, cleaned, background
-    )
-    return report
 
 
 def _metadata(model, span, settings, data, history, validation, profile, init_weights, lr, seconds):
