@@ -109,24 +109,8 @@ def prepare(
     Raises:
         TrainingError: no training window or no validation window fits in the ready data.
     """
-    strain = np.asarray(strain)
-    witnesses = np.asarray(witnesses)
-    n = strain.shape[-1]
-    if (
-        strain.ndim != 1
-        or witnesses.ndim != 2
-        or witnesses.shape[1] != n
-        or np.shape(ready) != (n,)
-    ):
-        raise ValueError(
-            f"strain {strain.shape}, witnesses {witnesses.shape} and ready "
-            f"{np.shape(ready)} must be "
-            "(N,), (W, N) and (N,) over the same samples"
-        )
-    if witnesses.shape[0] != model.num_witnesses:
-        raise ValueError(
-            f"model expects {model.num_witnesses} witnesses, data has {witnesses.shape[0]}"
-        )
+    strain, witnesses = np.asarray(strain), np.asarray(witnesses)
+    _check_shapes(model, strain, witnesses, ready)
     segments = gating.ready_segments(ready, min_samples=window.kernel_size)
     train_seg, valid_seg = gating.split_segments(segments, valid_frac)
     valid_seg = [
@@ -147,7 +131,53 @@ def prepare(
             f"last {valid_frac} of the "
             f"{seconds} s of analysis-ready data; give a longer span or a larger valid_frac"
         )
-    bandpass = BandpassFilter(tuple(bands), sample_rate)
+    scaled_w, target = _fit_and_scale(
+        model, strain, witnesses, train_seg, valid_seg, BandpassFilter(tuple(bands), sample_rate)
+    )
+    return PreparedData(
+        witnesses=scaled_w,
+        target=target,
+        train_segments=train_seg,
+        valid_segments=valid_seg,
+        train_starts=train_starts,
+        valid_starts=valid_starts,
+        kernel_size=window.kernel_size,
+    )
+
+
+def _check_shapes(
+    model: DeepCleanModel, strain: np.ndarray, witnesses: np.ndarray, ready: np.ndarray
+) -> None:
+    n = strain.shape[-1]
+    if (
+        strain.ndim != 1
+        or witnesses.ndim != 2
+        or witnesses.shape[1] != n
+        or np.shape(ready) != (n,)
+    ):
+        raise ValueError(
+            f"strain {strain.shape}, witnesses {witnesses.shape} and ready "
+            f"{np.shape(ready)} must be "
+            "(N,), (W, N) and (N,) over the same samples"
+        )
+    if witnesses.shape[0] != model.num_witnesses:
+        raise ValueError(
+            f"model expects {model.num_witnesses} witnesses, data has {witnesses.shape[0]}"
+        )
+
+
+def _fit_and_scale(
+    model: DeepCleanModel,
+    strain: np.ndarray,
+    witnesses: np.ndarray,
+    train_seg: list[gating.Segment],
+    valid_seg: list[gating.Segment],
+    bandpass: BandpassFilter,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band-pass the target segment by segment (the filter never crosses a gap), fit the
+    scalers on the training part, and return the scaled witnesses ``(W, N)`` and target
+    ``(N,)`` (float32; zero outside the segments)."""
+    n = strain.shape[-1]
     target64 = np.zeros(n, dtype=np.float64)
     for a, b in train_seg + valid_seg:  # segment by segment: the filter never crosses a gap
         target64[a:b] = bandpass(np.asarray(strain[a:b], dtype=np.float64))
@@ -165,15 +195,7 @@ def prepare(
     mean, std = float(model.target_scaler.mean), float(model.target_scaler.std)
     target = ((target64 - mean) / std).astype(np.float32)
     target[~_inside(n, train_seg + valid_seg)] = 0.0
-    return PreparedData(
-        witnesses=scaled_w,
-        target=target,
-        train_segments=train_seg,
-        valid_segments=valid_seg,
-        train_starts=train_starts,
-        valid_starts=valid_starts,
-        kernel_size=window.kernel_size,
-    )
+    return scaled_w, target
 
 
 def _inside(n: int, segments: list[gating.Segment]) -> np.ndarray:
