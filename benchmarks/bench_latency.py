@@ -300,7 +300,7 @@ def main() -> None:
     print(
         f"quality against clean-offline of the same {len(compared)} s (in band 58-62 Hz): "
         f"removed-noise "
-        f"difference {q['removed_difference']:.2%}; clean/background live "
+        f"difference {q['removed_difference']:.3%}; clean/background live "
         f"{q['live_background']:.4f}, offline {q['offline_background']:.4f} "
         f"({q['live_background'] / q['offline_background'] - 1:+.2%}); clean/raw live "
         f"{q['live_raw']:.4f}"
@@ -314,7 +314,7 @@ def main() -> None:
             print(
                 f"  filter_lead {'default' if value is None else f'{value:.2f} s'}: look-ahead "
                 f"{frames} frame(s), latency ~{frames + compute:.2f} s; removed-noise difference "
-                f"{cq['removed_difference']:.2%}; clean/background {cq['live_background']:.4f} "
+                f"{cq['removed_difference']:.3%}; clean/background {cq['live_background']:.4f} "
                 f"(offline {cq['offline_background']:.4f})"
             )
     print(f"work directory: {root}; weights {weights}; run time {time.monotonic() - began:.0f} s")
