@@ -9,9 +9,15 @@ the PSD; bins where the PSD is zero or not finite are left out. Pure: arrays in,
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from gwpy.astro import inspiral_range  # imported once here: it takes seconds (astropy)
 from gwpy.frequencyseries import FrequencySeries
+
+#: the inspiral-range package logs every call at INFO ("waveform generation with cached
+#: waveform..."): four lines per monitor check say nothing
+logging.getLogger("inspiral_range").setLevel(logging.WARNING)
 
 BNS_MASS_MSUN = 1.4  #: each neutron star
 RANGE_SNR = 8.0  #: detection threshold of the range's definition
