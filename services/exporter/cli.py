@@ -151,6 +151,7 @@ def _serve(settings, profile, channels, stop: threading.Event, token: str | None
         return 0
     exporter = Exporter(settings, store)
     app = create_app(settings, store, exporter=exporter, token=token or "")
+    exporter.submit_newest()  # queued before the API answers: /jobs/1 exists from the start
     server = HttpServer(
         app,
         settings.host,
@@ -159,7 +160,6 @@ def _serve(settings, profile, channels, stop: threading.Event, token: str | None
         max_body_bytes=settings.max_body_bytes,
         name="deepclean-exporter",
     ).start()
-    exporter.submit_newest()
     stop.wait()
     logger.info("stopping: closing HTTP, letting a running export finish")
     server.stop()
