@@ -9,20 +9,13 @@ server (configs only), for tests and offline use.
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from deepclean.services.exporter.export import (
-    INPUT_NAME,
-    OUTPUT_NAME,
     ExportTarget,
     TrainedModel,
     add_version,
@@ -36,34 +29,28 @@ from deepclean.services.exporter.history import (
     promoted,
     rollback_target,
 )
+from deepclean.services.exporter.layout import (
+    GEOMETRY_KEYS,  # noqa: F401  (re-exported: it lived here)
+    RETIRED,
+    check_matches,
+    check_promotable,
+    check_version,
+    remove_orphans,
+    retain,
+    verified,
+)
 from deepclean.services.exporter.runs import RequestError
+from deepclean.services.exporter.served_check import check_served
 from deepclean.services.exporter.settings import ExporterSettings
 from deepclean.utils.channels import ChannelList
 from deepclean.utils.errors import ConfigError, ExportError
-from deepclean.utils.export import STATUS_FILENAME, ModelRepository, Platform
-from deepclean.utils.export.config import specific_versions
-from deepclean.utils.products import VERSION_INFO, VersionInfo
+from deepclean.utils.export import ModelRepository
+from deepclean.utils.products import VersionInfo
 from deepclean.utils.triton.ensemble import build_stream
 from deepclean.utils.triton.names import DEEPCLEAN, ENSEMBLE, Role
 from deepclean.utils.triton.versions import read_versions, reconcile, set_versions
 
 logger = logging.getLogger(__name__)
-
-#: ensemble parameters that must agree with the settings for the exporter to take a repository over
-GEOMETRY_KEYS = (
-    "channels",
-    "sample_rate",
-    "kernel_length",
-    "stride_length",
-    "batch_size",
-    "max_latencies",
-    "streams",
-    "stream_mode",
-)
-
-
-#: DeepClean config parameter: versions a rollback retired from the canary slot
-RETIRED = "retired_versions"
 
 
 class ModelStore:
@@ -95,8 +82,8 @@ class ModelStore:
                     )
                 self._build_placeholder(repo)
             else:
-                self._check_matches(repo)
-                self._remove_orphans(repo)
+                check_matches(self.path, repo, self.spec, self.target)
+                remove_orphans(self.path, repo)
             pins = (
                 reconcile(self.path, self.url) if self.url is not None else read_versions(self.path)
             )
@@ -133,59 +120,6 @@ class ModelStore:
             version,
         )
 
-    def _check_matches(self, repo: ModelRepository) -> None:
-        have = repo[ENSEMBLE].parameters
-        want = {
-            "channels": list(self.spec.channels),
-            "sample_rate": self.spec.sample_rate,
-            "kernel_length": self.spec.kernel_length,
-            "stride_length": self.spec.stride_length,
-            "batch_size": self.spec.batch_size,
-            "max_latencies": list(self.spec.max_latencies),
-            "streams": self.spec.streams,
-            "stream_mode": self.spec.stream_mode.value,
-        }
-        have.setdefault("stream_mode", "windowed")  # repositories built before the stream modes
-        differ = [
-            f"{k} {have.get(k)!r} (settings: {want[k]!r})"
-            for k in GEOMETRY_KEYS
-            if have.get(k) != want[k]
-        ]
-        if differ:
-            raise ConfigError(
-                f"model repository {self.path} was built with other settings: "
-                + "; ".join(differ)
-                + "; use the settings (profile) it was built with, or a new repository"
-                + (
-                    "; a repository built before contiguous became the default stream mode needs "
-                    "stream_mode windowed (DEEPCLEAN_EXPORTER_STREAM_MODE=windowed)"
-                    if (have["stream_mode"], want["stream_mode"]) == ("windowed", "contiguous")
-                    else ""
-                )
-            )
-        platform = repo[DEEPCLEAN].platform
-        if platform is not Platform(self.target.platform.value):
-            raise ConfigError(
-                f"model repository {self.path}: {DEEPCLEAN} is {platform.value}, the settings say "
-                f"platform {self.target.platform.value}; all versions share one platform"
-            )
-
-    def _remove_orphans(self, repo: ModelRepository) -> None:
-        """Remove what an export interrupted by a crash left: temporary folders, and versions newer
-        than every pinned one (an export that never became the canary; the run is exported again),
-        except the versions a rollback retired (config parameter ``retired_versions``)."""
-        dc = repo[DEEPCLEAN]
-        for tmp in dc.path.glob(".export-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
-        pins = read_versions(self.path)
-        retired = set(dc.parameters.get(RETIRED) or ())
-        orphans = [v for v in dc.versions if v > max(pins.values()) and v not in retired]
-        if orphans:
-            logger.warning(
-                "removing %s version(s) %s left by an interrupted export", DEEPCLEAN, orphans
-            )
-            self._remove_versions(dc, orphans)
-
     # ------------------------------------------------------------------ queries
 
     def versions(self) -> dict[str, Any]:
@@ -202,7 +136,7 @@ class ModelStore:
             return {
                 "version": v,
                 **(infos.get(v) or VersionInfo(trained=True)).to_json(),
-                "verified": _verified(dc.path / str(v)),
+                "verified": verified(dc.path / str(v)),
             }
 
         used = set(pins.values())
@@ -247,7 +181,7 @@ class ModelStore:
                     self.path, production=pins[Role.PRODUCTION], canary=version, url=self.url
                 )
                 try:
-                    self._check_served(version, trained.module)
+                    check_served(self.url, self.spec, version, trained.module)
                 except ExportError:
                     set_versions(
                         self.path,
@@ -256,7 +190,7 @@ class ModelStore:
                         url=self.url,
                     )
                     raise
-            self._retain(version)
+            retain(self.path, version, self.settings.keep_versions)
             return version
 
     def promote(self, version: Any) -> dict[str, Any]:
@@ -267,11 +201,11 @@ class ModelStore:
         judged it. The canary stays as it is; the promotion is appended to the production
         history (:mod:`~deepclean.services.exporter.history`) that :meth:`rollback` follows.
         """
-        version = _check_version(version, "version")
+        version = check_version(version, "version")
         with self.lock:
             dc = ModelRepository(self.path)[DEEPCLEAN]
             pins = read_versions(self.path)
-            self._check_promotable(dc, version)
+            check_promotable(dc, version)
             if version != pins[Role.CANARY]:
                 raise RequestError(
                     409,
@@ -287,7 +221,7 @@ class ModelStore:
         """Make the version that was production before ``production`` (which must be the current
         one) production again, and the canary too; the newer versions are retired, so the
         monitor does not promote them straight back. RequestError if there is none to go to."""
-        production = _check_version(production, "production")
+        production = check_version(production, "production")
         with self.lock:
             dc = ModelRepository(self.path)[DEEPCLEAN]
             pins = read_versions(self.path)
@@ -305,27 +239,9 @@ class ModelStore:
                     f"no production version before {production} is recorded on disk "
                     f"(history {history}); nothing to roll back to",
                 )
-            self._check_promotable(dc, target)
+            check_promotable(dc, target)
             self._record_history(dc, history[:-1])
             return self._switch(dc, pins, target)
-
-    def _check_promotable(self, dc, version: int) -> None:
-        if version not in dc.versions:
-            raise RequestError(
-                404, f"{DEEPCLEAN} has no version {version}; versions on disk: {dc.versions}"
-            )
-        info = version_infos(dc).get(version)
-        if info is not None and not info.trained:
-            raise RequestError(
-                409,
-                f"{DEEPCLEAN} version {version} is the untrained placeholder; "
-                "promote a trained version",
-            )
-        if not _verified(dc.path / str(version)):
-            raise RequestError(
-                409,
-                f"{DEEPCLEAN} version {version} has no passed verification ({STATUS_FILENAME})",
-            )
 
     def _record_history(self, dc, history: list[int]) -> None:
         """Written before the switch; :func:`current_history` repairs it if the switch fails."""
@@ -367,104 +283,3 @@ class ModelStore:
                 "canary": previous[Role.CANARY],
             },
         }
-
-    def _retain(self, newest: int) -> None:
-        """Keep the last ``keep_versions`` versions on disk; never production, canary, ``newest``
-        or the version a rollback would go back to."""
-        dc = ModelRepository(self.path)[DEEPCLEAN]
-        pins = read_versions(self.path)
-        target = rollback_target(current_history(dc.parameters, pins[Role.PRODUCTION], dc.versions))
-        keep = set(pins.values()) | {newest} | set(dc.versions[-self.settings.keep_versions :])
-        info = version_infos(dc).get(target) if target is not None else None
-        if target is not None and (info is None or info.trained):  # not the placeholder
-            keep.add(target)
-        old = [v for v in dc.versions if v not in keep]
-        if old:
-            logger.info(
-                "removing %s version(s) %s (keeping %d)",
-                DEEPCLEAN,
-                old,
-                self.settings.keep_versions,
-            )
-            self._remove_versions(dc, old)
-
-    def _remove_versions(self, dc, versions: list[int]) -> None:
-        """Delete version folders (and their records) that Triton is not to serve: out of the policy
-        too."""
-        policy = specific_versions(dc.config)
-        if policy and set(policy) & set(versions):
-            dc.keep_versions([v for v in policy if v not in versions])
-        params = dc.parameters
-        for key in (VERSION_INFO, "training_spans"):
-            if isinstance(params.get(key), dict):
-                dc.set_parameters(
-                    {
-                        key: {
-                            k: v
-                            for k, v in params[key].items()
-                            if k not in {str(x) for x in versions}
-                        }
-                    }
-                )
-        if isinstance(params.get(RETIRED), list):
-            dc.set_parameters({RETIRED: [v for v in params[RETIRED] if v not in versions]})
-        dc.write_config()
-        for version in versions:
-            shutil.rmtree(dc.path / str(version), ignore_errors=True)
-
-    def _check_served(self, version: int, module: torch.nn.Module) -> None:
-        """Run one window batch through the served version and compare with torch (ExportError if it
-        differs)."""
-        if self.url is None:
-            return
-        from tritonclient.grpc import InferenceServerClient, InferInput
-
-        g = self.spec.geometry()
-        x = (
-            np.random.default_rng(version)
-            .standard_normal((1, self.spec.num_witnesses, g.input_size))
-            .astype(np.float32)
-        )
-        client = InferenceServerClient(self.url)
-        try:
-            if not client.is_model_ready(DEEPCLEAN, str(version)) or not client.is_model_ready(
-                ENSEMBLE
-            ):
-                raise ExportError(
-                    f"Triton at {self.url} does not serve {DEEPCLEAN} version {version} "
-                    "after loading it"
-                )
-            request = InferInput(INPUT_NAME, list(x.shape), "FP32")
-            request.set_data_from_numpy(x)
-            served = client.infer(DEEPCLEAN, [request], model_version=str(version)).as_numpy(
-                OUTPUT_NAME
-            )
-        finally:
-            client.close()
-        with torch.no_grad():
-            want = module(torch.from_numpy(x)).numpy()
-        error = float(np.max(np.abs(served - want)))
-        scale = float(np.max(np.abs(want)))
-        if not np.all(np.isfinite(served)) or error > 1e-3 * scale + 1e-30:
-            raise ExportError(
-                f"{DEEPCLEAN} version {version} served by Triton differs from the torch model "
-                f"(max error {error:.3g}, scale {scale:.3g})"
-            )
-
-
-def _check_version(version: Any, field: str) -> int:
-    """``version`` if it is a positive integer (a DeepClean version), else RequestError 400."""
-    if version is None:
-        raise RequestError(400, f'field "{field}" is required: the {DEEPCLEAN} version, e.g. 3')
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise RequestError(
-            400, f"{field} must be a positive integer (a {DEEPCLEAN} version), got {version!r}"
-        )
-    return version
-
-
-def _verified(folder: Path) -> bool:
-    try:
-        return bool(json.loads((folder / STATUS_FILENAME).read_text())["verification"]["passed"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
