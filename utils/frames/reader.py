@@ -14,6 +14,7 @@ one ``FrameData | DroppedFrame`` per GPS second, in order; more than
 missing or bad is still yielded, as FrameData holding the strain only (``witness_error``
 says why), so a cleaner can pass the strain through; with ``drop_early`` a missing second
 is declared dropped as soon as a later second's strain and witness frames are whole.
+:class:`FrameData` and :class:`DroppedFrame` live in :mod:`.frame_data` (importable here too).
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from deepclean.utils.channels import ChannelList
 from deepclean.utils.errors import DroppedFrameError, FrameError
@@ -36,6 +34,7 @@ from deepclean.utils.frames.crawler import (
     FrameEvent,
     FrameStatus,
 )
+from deepclean.utils.frames.frame_data import DroppedFrame, FrameData
 from deepclean.utils.frames.gwf import Channel, read_frame
 from deepclean.utils.frames.naming import (
     STATE_RATE_HZ,
@@ -44,54 +43,12 @@ from deepclean.utils.frames.naming import (
     frame_path,
     state_channel,
 )
-from deepclean.utils.frames.state import fully_ready, ready_mask
+from deepclean.utils.frames.state import ready_mask
 from deepclean.utils.ifo import IFO
 
+__all__ = ["DroppedFrame", "FrameData", "FramePairReader", "FrameStream"]
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FrameData:
-    """One GPS second of validated data at native rates."""
-
-    gps: int  #: GPS start, seconds
-    channels: Mapping[
-        str, Channel
-    ]  #: the requested channels in order: strain first, then witnesses
-    state: np.ndarray  #: state-vector samples of this second (16 Hz)
-    extras: Mapping[str, Channel] = field(
-        default_factory=dict
-    )  #: extra strain-frame channels asked for
-    witness_error: str = (
-        ""  #: why the witnesses are missing ("" when present; then ``channels`` is the strain only)
-    )
-
-    @property
-    def witnesses_present(self) -> bool:
-        return not self.witness_error
-
-    @property
-    def arrays(self) -> list[np.ndarray]:
-        """The samples of :attr:`channels`, in order."""
-        return [c.data for c in self.channels.values()]
-
-    @property
-    def sample_rates(self) -> list[float]:
-        """Native rates of :attr:`channels`, Hz, in order."""
-        return [c.sample_rate for c in self.channels.values()]
-
-    @property
-    def ready(self) -> bool:
-        """True if the whole second is analysis-ready (``state & 3 == 3`` for every sample)."""
-        return fully_ready(self.state)
-
-
-@dataclass(frozen=True)
-class DroppedFrame:
-    """A GPS second without usable data, and why."""
-
-    gps: int
-    reason: str
 
 
 class FramePairReader:
