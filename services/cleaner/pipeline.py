@@ -22,90 +22,37 @@ A role's cleaning is *valid* for a second when Triton answered for all of
 samples after the sequence started) and the witnesses were the detector's own (not a drop's
 fill or taper) for the windows behind it; otherwise that channel holds the raw strain and its
 bit is clear. :attr:`CleanerPipeline.timings` holds the seconds the last push spent resampling,
-in Triton and filtering.
+in Triton and filtering. The types it takes and gives are in :mod:`.seconds`, step 3 is
+:mod:`.assemble`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepclean.services.cleaner.output import state_bits
-from deepclean.services.cleaner.track import SampleTrack, window_all
+from deepclean.services.cleaner.assemble import assemble
+from deepclean.services.cleaner.seconds import (  # noqa: F401 - re-exported: they lived here
+    Answer,
+    Bands,
+    Budget,
+    CleanedSecond,
+    Infer,
+    InputSecond,
+)
+from deepclean.services.cleaner.track import SampleTrack
 from deepclean.utils.frames.naming import STRAIN_RATE_HZ
 from deepclean.utils.frames.reader import DroppedFrame, FrameData
 from deepclean.utils.frames.state import ready_mask, upsample_mask
 from deepclean.utils.frames.stream import ResampledBlock, StreamingResampler
-from deepclean.utils.products import StateBit, VersionInfo
+from deepclean.utils.products import VersionInfo
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.gate import ready_gate
 from deepclean.utils.signal.outdq import OutDqGate
-from deepclean.utils.signal.postprocess import filter_noise
 from deepclean.utils.streaming import NETWORK_STRIDE, StreamMode
 from deepclean.utils.triton.names import Role
 from deepclean.utils.triton.served import ServedStream
-
-Bands = tuple[tuple[float, float], ...]
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Every look-ahead and context of the pipeline, seconds (see the README's latency table)."""
-
-    drop_taper: float = 1.0  #: half-Hann fade-out in / taper-in after a dropped second
-    filter_memory: float = 2.0  #: past noise band-passed with each second
-    #: future noise band-passed with each second (None: what the reach and lag leave of a frame)
-    filter_lead: float | None = None
-    noise_settle: float = 0.5  #: valid noise needed before a second (filter settling)
-    ready_taper: float = 1.0  #: noise taper at analysis-ready edges (as clean-offline)
-    outdq_buffer: int = 8  #: seconds in the OUT_DQ ASD ratio
-    outdq_min: int = 4  #: valid seconds before the first OUT_DQ decision
-    outdq_fftlength: float = 2.0
-    outdq_taper: float = 1.0
-
-
-@dataclass(frozen=True)
-class Answer:
-    """Triton's noise for one second of witnesses."""
-
-    noise: dict[
-        Role, np.ndarray
-    ]  #: ``(samples,)`` per role, covering ``[first - lag, first + n - lag)``
-    sequence_start: int  #: absolute sample at which the answering sequence started
-
-
-#: ``infer(witnesses (W, n) float32, first absolute sample) -> Answer | None``
-Infer = Callable[[np.ndarray, int], "Answer | None"]
-
-
-@dataclass
-class CleanedSecond:
-    """Everything a cleaned frame holds for one second (see :mod:`deepclean.utils.products`)."""
-
-    gps: int
-    raw: np.ndarray
-    production: np.ndarray
-    canary: np.ndarray
-    out_dq: np.ndarray
-    input_state: np.ndarray  #: the input's 16 Hz state vector
-    bits: np.ndarray  #: ``(16,)`` int32 StateBit flags
-    versions: dict[Role, int]  #: 0 where unknown
-    valid: dict[Role, bool] = field(default_factory=dict)
-    ratio: float | None = None  #: OUT_DQ gate's in-band ASD ratio
-    cleaned_fraction: float = 0.0  #: mean of the OUT_DQ gate over the second
-
-
-@dataclass(frozen=True)
-class InputSecond:
-    """What the strain frame of one pushed second said."""
-
-    dropped: bool  #: no frame: no output for this second
-    tapered: bool  #: dropped, or tapered in after a drop (also the stream's first second)
-    state: np.ndarray | None  #: the input's 16 Hz state vector (None if dropped)
 
 
 class CleanerPipeline:
@@ -293,77 +240,5 @@ class CleanerPipeline:
             self.noise[role].write(first, np.where(finite, noise, 0.0), ok & finite)
 
     # ------------------------------------------------------------------ one second out
-    def _ready_gate(self, o: int) -> np.ndarray:
-        n = self.n
-        mask = np.ones(9 * n, dtype=bool)  # seconds o-4 .. o+4; unknown seconds count as ready
-        for i, sec in enumerate(range(o - 2, o + 3)):
-            if sec in self.inputs:
-                mask[(i + 2) * n : (i + 3) * n] = self.ready.read(sec * n, (sec + 1) * n)[0] > 0
-        return ready_gate(mask, int(round(self.budget.ready_taper * self.fs)))[4 * n : 5 * n]
-
     def _assemble(self, o: int) -> CleanedSecond | None:
-        second = self.inputs.get(o)
-        if second is None or second.dropped:
-            if second is not None:  # no data: an invalid second for the OUT_DQ gate
-                self.gate.push(np.zeros(self.n), np.zeros(self.n), valid=False)
-            return None
-        n = self.n
-        raw = self.raw.read(o * n, (o + 1) * n)[0]
-        geometry = self.served.geometry if self.served else None
-        rgate = self._ready_gate(o)
-        cleaned, filtered, valid, versions, trained = {}, {}, {}, {}, {}
-        wit_context = False
-        if geometry is not None:
-            k, lag = geometry.kernel_size, geometry.lag_samples
-            wit_context = self.wit_ok.all_ok(o * n - self.settle - k, (o + 1) * n + self.lead + lag)
-        # the versions behind the newest update contributing to this second (the aggregators blend
-        # old and new predictions over max_latency after a switch)
-        current = dict(self.served.versions) if self.served else dict.fromkeys(Role, 0)
-        behind = self.versions_at.get(o + self.delay, current)
-        for role in Role:
-            versions[role] = behind[role]
-            info, _, fbands = self.info(role, versions[role])
-            trained[role] = info.trained
-            values, ok = self.noise[role].read(o * n - self.memory, (o + 1) * n + self.lead)
-            valid[role] = wit_context and bool(ok[self.memory - self.settle :].all())
-            filtered[role] = (
-                filter_noise(values, self.bandpass(fbands), self.memory, self.lead)
-                if valid[role]
-                else 0.0
-            )
-            cleaned[role] = raw - rgate * filtered[role] if valid[role] else raw.copy()
-        usable = valid[Role.PRODUCTION] and trained[Role.PRODUCTION]
-        decision = self.gate.push(raw, cleaned[Role.PRODUCTION], valid=usable)
-        gate = decision.gate * rgate if usable else np.zeros(n)
-        out_dq = raw - gate * filtered[Role.PRODUCTION] if usable else raw.copy()
-        if geometry is not None:
-            k, lag = geometry.kernel_size, geometry.lag_samples
-            present = window_all(self.wit_ok.read(o * n - k, (o + 1) * n + lag)[1], k, lag)
-        else:
-            present = np.zeros(n, dtype=bool)
-        state = second.state
-        state = np.zeros(16, dtype=np.int64) if state is None else state
-        masks = {
-            StateBit.OUT_DQ_CLEANED: gate >= 1.0,
-            StateBit.PRODUCTION_TRAINED: trained[Role.PRODUCTION],
-            StateBit.WITNESSES_PRESENT: present,
-            StateBit.TAPERED: second.tapered,
-            StateBit.CANARY_DIFFERS: versions[Role.PRODUCTION] != versions[Role.CANARY],
-            StateBit.PRODUCTION_VALID: valid[Role.PRODUCTION],
-            StateBit.CANARY_VALID: valid[Role.CANARY],
-            StateBit.INPUT_READY: upsample_mask(ready_mask(state), len(state), self.fs),
-            StateBit.CANARY_TRAINED: trained[Role.CANARY],
-        }
-        return CleanedSecond(
-            gps=o,
-            raw=raw,
-            production=cleaned[Role.PRODUCTION],
-            canary=cleaned[Role.CANARY],
-            out_dq=out_dq,
-            input_state=state,
-            bits=state_bits(masks, n),
-            versions=versions,
-            valid=valid,
-            ratio=decision.ratio,
-            cleaned_fraction=float(gate.mean()),
-        )
+        return assemble(self, o)
