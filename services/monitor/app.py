@@ -59,7 +59,6 @@ def create_app(
     """The status page over ``state``; ``project_dir`` holds the audit log shown,
     ``production_status`` describes the production watch."""
     app = Flask(__name__)
-    cache: dict[str, object] = {}
 
     def extras() -> dict[str, Any]:
         audit = latest_audit(project_dir, AUDIT_ROWS) if project_dir is not None else []
@@ -94,6 +93,16 @@ def create_app(
             snapshot["cleaning"] = asdict(switch())
         return jsonify(snapshot)
 
+    _add_health_routes(app, state, liveness, stale_after)
+    _add_plot_routes(app, state, max_ratio, history)
+    return app
+
+
+def _add_health_routes(
+    app: Flask, state: MonitorState, liveness: Liveness | None, stale_after: float
+) -> None:
+    """GET /health (503 naming what stalled) and /metrics."""
+
     @app.get("/health")
     def health() -> tuple[Response, int]:
         age = time.time() - state.heartbeat
@@ -112,6 +121,12 @@ def create_app(
     @app.get("/metrics")
     def metrics() -> Response:
         return Response(generate_latest(state.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _add_plot_routes(app: Flask, state: MonitorState, max_ratio: float, history: float) -> None:
+    """GET /plots/{asd,range,ratios,latency}.png (the ratio and latency plots cached until their
+    data change)."""
+    cache: dict[str, object] = {}
 
     @app.get("/plots/asd.png")
     def asd_plot() -> Response:
@@ -153,5 +168,3 @@ def create_app(
             latency_cache["png"], latency_cache["key"] = latency_png(points), key
         png = latency_cache["png"]
         return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
-
-    return app
