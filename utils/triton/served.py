@@ -72,27 +72,9 @@ def _config(response: Mapping[str, Any]) -> Mapping[str, Any]:
     return response.get("config", response)
 
 
-def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | None) -> ServedStream:
-    """The served stream from the ensemble's and DeepClean's configs (JSON as tritonclient returns
-    them).
-
-    Raises ServedConfigError naming what is missing or inconsistent.
-    """
-    config = _config(ensemble)
-    params = _parameters(config)
-    needed = (
-        "channels",
-        "sample_rate",
-        "kernel_length",
-        "stride_length",
-        "batch_size",
-        "max_latencies",
-    )
-    missing = [name for name in needed if name not in params]
-    if missing:
-        raise ServedConfigError(
-            f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository"
-        )
+def _geometry(params: Mapping[str, Any]) -> StreamGeometry:
+    """The stream geometry the ensemble's parameters describe (ServedConfigError if they do not
+    fit)."""
     # repositories built before the stream modes have no STREAM_MODE parameter: windowed
     mode = params.get(STREAM_MODE, StreamMode.WINDOWED.value)
     if mode not in {m.value for m in StreamMode}:
@@ -117,6 +99,31 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
             f"{ENSEMBLE} parameter lag_samples {lags[0]} differs from the geometry's "
             f"{geometry.lag_samples}"
         )
+    return geometry
+
+
+def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | None) -> ServedStream:
+    """The served stream from the ensemble's and DeepClean's configs (JSON as tritonclient returns
+    them).
+
+    Raises ServedConfigError naming what is missing or inconsistent.
+    """
+    config = _config(ensemble)
+    params = _parameters(config)
+    needed = (
+        "channels",
+        "sample_rate",
+        "kernel_length",
+        "stride_length",
+        "batch_size",
+        "max_latencies",
+    )
+    missing = [name for name in needed if name not in params]
+    if missing:
+        raise ServedConfigError(
+            f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository"
+        )
+    geometry = _geometry(params)
     versions = pinned_versions(config)
     if set(versions) != set(Role) or min(versions.values()) < 1:
         raise ServedConfigError(
