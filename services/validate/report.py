@@ -77,6 +77,24 @@ def _reference(data: Data, name: str, a: float, b: float) -> np.ndarray | None:
     return ref if np.all(np.isfinite(ref)) else None
 
 
+def _snr_losses(series: dict[str, Any]) -> dict[str, float]:
+    """The SNR each cleaned series lost against the raw one (1 - recovered fraction, else 1 - SNR
+    ratio); adds ``snr_ratio_to_raw`` to each cleaned entry."""
+    raw = series.get("raw", {})
+    losses = {}
+    for name in CLEANED:
+        s = series.get(name, {})
+        if s.get("status") != "ok":
+            continue
+        if s.get("recovered_fraction") is not None:
+            losses[name] = 1.0 - s["recovered_fraction"]
+        elif raw.get("status") == "ok":
+            losses[name] = 1.0 - s["snr"] / raw["snr"]
+        if raw.get("status") == "ok":
+            s["snr_ratio_to_raw"] = s["snr"] / raw["snr"]
+    return losses
+
+
 def measure_injection(
     data: Data, row: dict[str, Any], free: np.ndarray, method: Method, ifo
 ) -> dict[str, Any]:
@@ -123,18 +141,7 @@ def measure_injection(
         )
         series[name] = {"status": "ok", **asdict(rec)}
     out["series"] = series
-    raw = series.get("raw", {})
-    losses = {}
-    for name in CLEANED:
-        s = series.get(name, {})
-        if s.get("status") != "ok":
-            continue
-        if s.get("recovered_fraction") is not None:
-            losses[name] = 1.0 - s["recovered_fraction"]
-        elif raw.get("status") == "ok":
-            losses[name] = 1.0 - s["snr"] / raw["snr"]
-        if raw.get("status") == "ok":
-            s["snr_ratio_to_raw"] = s["snr"] / raw["snr"]
+    losses = _snr_losses(series)
     out["snr_loss"] = losses
     out["status"] = "fail" if any(v > method.max_snr_loss for v in losses.values()) else "ok"
     return out
