@@ -29,6 +29,7 @@ from deepclean.utils.errors import ConfigError, OutputExistsError
 from deepclean.utils.files import atomic_write_text
 from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.naming import FrameKind, FrameName
+from deepclean.utils.frames.span import Span
 from deepclean.utils.ifo import IFO
 from deepclean.utils.nn.inference import predict_noise, warmup_samples
 from deepclean.utils.signal.filters import BandpassFilter
@@ -95,6 +96,33 @@ def existing_outputs(settings: OfflineSettings) -> list[Path]:
     return found + [out / REPORT_FILE] * (out / REPORT_FILE).exists()
 
 
+def _read_span(
+    settings: OfflineSettings, channels: list[str], before: int, after: int
+) -> tuple[Span, str | None]:
+    """The span to clean with ``before``/``after`` seconds of context, and its background channel
+    (ConfigError if its channels are not the model's)."""
+    logger.info(
+        "reading GPS %d-%d (%d s of context before, %d s after) for model %s",
+        settings.start - before,
+        settings.start + settings.duration + after,
+        before,
+        after,
+        settings.weights,
+    )
+    span, background_name = load_span(
+        settings.data_dir,
+        settings.ifo,
+        channels,
+        settings.start - before,
+        settings.duration + before + after,
+        sample_rate=settings.sample_rate,
+        background_channel=settings.background_channel,
+    )
+    if list(span.channels) != channels:
+        raise ConfigError(f"span channels {list(span.channels)} differ from the model's {channels}")
+    return span, background_name
+
+
 def clean_offline(
     settings: OfflineSettings, *, allow_worse: bool = False, overwrite: bool = False
 ) -> dict:
@@ -115,27 +143,7 @@ def clean_offline(
     check_context(settings.duration, pad.before, pad.after, settings.inference_kernel_length)
     read_seconds = settings.duration + pad.before + pad.after
     check_span_memory(len(meta.channels), read_seconds, fs, "duration", settings.duration)
-    logger.info(
-        "reading GPS %d-%d (%d s of context before, %d s after) for model %s",
-        settings.start - pad.before,
-        settings.start + settings.duration + pad.after,
-        pad.before,
-        pad.after,
-        settings.weights,
-    )
-    span, background_name = load_span(
-        settings.data_dir,
-        settings.ifo,
-        meta.channels,
-        settings.start - pad.before,
-        settings.duration + pad.before + pad.after,
-        sample_rate=fs,
-        background_channel=settings.background_channel,
-    )
-    if list(span.channels) != meta.channels:
-        raise ConfigError(
-            f"span channels {list(span.channels)} differ from the model's {meta.channels}"
-        )
+    span, background_name = _read_span(settings, meta.channels, pad.before, pad.after)
     raw, cleaned, (first, n), infer_seconds = _clean(
         settings, model, span, geometry, pad.before, filter_bands
     )
