@@ -80,6 +80,30 @@ class PreparedData:
             yield torch.from_numpy(x), torch.from_numpy(self.target[idx])
 
 
+def _check_windows(
+    train_starts: np.ndarray,
+    valid_starts: np.ndarray,
+    segments: list[tuple[int, int]],
+    window: WindowSpec,
+    sample_rate: float,
+    valid_frac: float,
+) -> None:
+    """TrainingError unless a training window (and, with ``valid_frac``, a validation one) fits."""
+    seconds = gating.total_samples(segments) / sample_rate
+    if len(train_starts) == 0:
+        raise TrainingError(
+            f"no training window of {window.kernel_size / sample_rate} s fits in the "
+            f"{seconds} s of "
+            "analysis-ready data; give a longer span or a shorter kernel_length"
+        )
+    if valid_frac > 0 and len(valid_starts) == 0:
+        raise TrainingError(
+            f"no validation window of {window.kernel_size / sample_rate} s fits in the "
+            f"last {valid_frac} of the "
+            f"{seconds} s of analysis-ready data; give a longer span or a larger valid_frac"
+        )
+
+
 def prepare(
     model: DeepCleanModel,
     strain: np.ndarray,
@@ -118,19 +142,7 @@ def prepare(
     ]
     train_starts = gating.window_starts(train_seg, window.kernel_size, window.stride)
     valid_starts = gating.window_starts(valid_seg, window.kernel_size, window.kernel_size)
-    seconds = gating.total_samples(segments) / sample_rate
-    if len(train_starts) == 0:
-        raise TrainingError(
-            f"no training window of {window.kernel_size / sample_rate} s fits in the "
-            f"{seconds} s of "
-            "analysis-ready data; give a longer span or a shorter kernel_length"
-        )
-    if valid_frac > 0 and len(valid_starts) == 0:
-        raise TrainingError(
-            f"no validation window of {window.kernel_size / sample_rate} s fits in the "
-            f"last {valid_frac} of the "
-            f"{seconds} s of analysis-ready data; give a longer span or a larger valid_frac"
-        )
+    _check_windows(train_starts, valid_starts, segments, window, sample_rate, valid_frac)
     scaled_w, target = _fit_and_scale(
         model, strain, witnesses, train_seg, valid_seg, BandpassFilter(tuple(bands), sample_rate)
     )
