@@ -32,6 +32,22 @@ def _dim_name(input_name: str, axis: int) -> str:
     return re.sub(r"\W", "_", f"{input_name}_{axis}")
 
 
+def _dynamic_shapes(
+    input_names: Sequence[str], dynamic_axes: Mapping[str, Sequence[int]]
+) -> tuple[dict | None, ...]:
+    """The dynamo exporter's ``dynamic_shapes``: per input, its varying axes (one
+    :class:`torch.export.Dim` per name, shared between inputs), or None."""
+    dims: dict[str, torch.export.Dim] = {}
+    dynamic_shapes = []
+    for name in input_names:
+        spec = {}
+        for axis in dynamic_axes.get(name, ()):
+            key = _dim_name(name, axis)
+            spec[axis] = dims.setdefault(key, torch.export.Dim(key))
+        dynamic_shapes.append(spec or None)
+    return tuple(dynamic_shapes)
+
+
 def export_onnx(
     module: torch.nn.Module,
     path: Path,
@@ -53,21 +69,13 @@ def export_onnx(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if exporter is OnnxExporter.DYNAMO:
-            dims: dict[str, torch.export.Dim] = {}
-            dynamic_shapes = []
-            for name in input_names:
-                spec = {}
-                for axis in dynamic_axes.get(name, ()):
-                    key = _dim_name(name, axis)
-                    spec[axis] = dims.setdefault(key, torch.export.Dim(key))
-                dynamic_shapes.append(spec or None)
             torch.onnx.export(
                 module,
                 args,
                 str(path),
                 input_names=input_names,
                 output_names=list(output_names),
-                dynamic_shapes=tuple(dynamic_shapes),
+                dynamic_shapes=_dynamic_shapes(input_names, dynamic_axes),
                 opset_version=opset_version,
                 dynamo=True,
                 external_data=False,
