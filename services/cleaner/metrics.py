@@ -67,7 +67,14 @@ class CleanerMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        r = self.registry
+        self._add_latency_metrics(self.registry)
+        self._add_stream_metrics(self.registry)
+        self.health: dict = {"status": "starting"}
+        self.liveness = Liveness()  #: what /health judges besides the status (stalled writes)
+        self.lock = threading.Lock()
+
+    def _add_latency_metrics(self, r: CollectorRegistry) -> None:
+        """Latency, per stage, look-ahead, delay and Triton time."""
         self.latency = Histogram(
             "deepclean_cleaner_latency_seconds",
             "cleaned frame renamed into place minus strain frame appearance",
@@ -99,6 +106,9 @@ class CleanerMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
             registry=r,
         )
+
+    def _add_stream_metrics(self, r: CollectorRegistry) -> None:
+        """Frames and seconds counted, Triton connection, newest GPS, versions, cleaning switch."""
         self.frames = Counter(
             "deepclean_cleaner_frames_written", "cleaned frames written", registry=r
         )
@@ -136,9 +146,6 @@ class CleanerMetrics:
             "1 while cleaning is on, 0 while an operator has turned it off (OUT_DQ = raw)",
             registry=r,
         )
-        self.health: dict = {"status": "starting"}
-        self.liveness = Liveness()  #: what /health judges besides the status (stalled writes)
-        self.lock = threading.Lock()
 
     def set_health(self, **values: object) -> None:
         with self.lock:
