@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -86,6 +86,18 @@ def _load(client: InferenceServerClient | None, model: Model) -> None:
         client.load_model(model.name)
 
 
+def _unload_unused(
+    client: InferenceServerClient | None, dc: Model, versions: Iterable[int]
+) -> None:
+    """Serve only ``versions`` of ``dc`` (after the switch; a failure only logs: the ensemble
+    already uses the new pair, keep it)."""
+    dc.keep_versions(versions)
+    try:
+        _load(client, dc)
+    except InferenceServerException as exc:
+        logger.warning("could not unload unused %s versions: %s", dc.name, exc)
+
+
 def set_versions(
     repository: Path | str,
     *,
@@ -135,13 +147,7 @@ def set_versions(
                 f"(configs restored; it still serves {dict(previous)}): {exc}"
             ) from exc
         if during != sorted(set(wanted.values())):
-            dc.keep_versions(wanted.values())
-            try:
-                _load(client, dc)
-            except (
-                InferenceServerException
-            ) as exc:  # the ensemble already uses the new pair: keep it
-                logger.warning("could not unload unused %s versions: %s", dc.name, exc)
+            _unload_unused(client, dc, wanted.values())
         logger.info(
             "%s now uses %s production %d, canary %d (was %d, %d)",
             ensemble,
