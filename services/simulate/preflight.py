@@ -134,6 +134,33 @@ class Preflight:
     keep: frozenset[int] = frozenset()
 
 
+def _check_duration(settings: SimulateSettings, start: int, config: DetectorConfig) -> None:
+    """ConfigError if the span is not valid GPS, ResourceError if its frames would not fit on the
+    disk (with ``DISK_RESERVE``)."""
+    if settings.duration is None:
+        return
+    try:
+        check_gps_span(start, settings.duration)
+    except ValueError as exc:
+        raise ConfigError(f"setting duration = {settings.duration}: {exc}") from None
+    need = (
+        frame_bytes_per_second(config, settings.truth, settings.injecting())
+        * settings.duration
+        * DISK_RESERVE
+    )
+    folder = Path(settings.data_dir)
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise ResourceError(
+            f"setting duration = {settings.duration}: the frames need about "
+            f"{_size(need)} but {folder} has "
+            f"{_size(free)} free; allowed: at most "
+            f"{int(free / need * settings.duration)} s here"
+        )
+
+
 def check_before_writing(
     settings: SimulateSettings,
     start: int,
@@ -147,27 +174,7 @@ def check_before_writing(
     which seconds are kept (a continued run)."""
     check_output_dir(settings.data_dir, "data_dir")
     check_output_file(channels_file, "channels_file")
-    if settings.duration is not None:
-        try:
-            check_gps_span(start, settings.duration)
-        except ValueError as exc:
-            raise ConfigError(f"setting duration = {settings.duration}: {exc}") from None
-        need = (
-            frame_bytes_per_second(config, settings.truth, settings.injecting())
-            * settings.duration
-            * DISK_RESERVE
-        )
-        folder = Path(settings.data_dir)
-        while not folder.exists() and folder.parent != folder:
-            folder = folder.parent
-        free = shutil.disk_usage(folder).free
-        if need > free:
-            raise ResourceError(
-                f"setting duration = {settings.duration}: the frames need about "
-                f"{_size(need)} but {folder} has "
-                f"{_size(free)} free; allowed: at most "
-                f"{int(free / need * settings.duration)} s here"
-            )
+    _check_duration(settings, start, config)
     end = None if settings.duration is None else start + settings.duration
     existing = existing_frames(settings.data_dir, settings.ifo, start, end)
     wanted = "\n".join(config.channel_list()) + "\n"
