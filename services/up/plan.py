@@ -24,10 +24,15 @@ and monitor resume from their own state under ``$PROJECT_DIR``.
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepclean.services.up.commands import (  # noqa: F401 - re-exported: they lived here
+    ALTERNATIVES,
+    Proc,
+    cmd,
+    service_procs,
+)
 from deepclean.services.up.settings import UpSettings
 from deepclean.utils.config import SharedSettings
 from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
@@ -89,14 +94,6 @@ class FrameSpan:
 
 
 @dataclass(frozen=True)
-class Proc:
-    """One Procfile line: a service name and its shell command."""
-
-    name: str
-    command: str
-
-
-@dataclass(frozen=True)
 class Plan:
     """The processes to run and the facts printed for the user."""
 
@@ -126,26 +123,72 @@ def demo_bands(
     return [(k * line_hz - 2.0, k * line_hz + 2.0) for k in (1, *harmonic_orders)]
 
 
-def _cmd(*parts: object) -> str:
-    return shlex.join(str(p) for p in parts)
+@dataclass(frozen=True)
+class _Demo:
+    """The demo detector's simulator line and what it decides (all None/empty without the demo)."""
+
+    proc: Proc | None = None
+    backfill: tuple[int, int] | None = None
+    live_start: int | None = None
+    head: int | None = None  #: GPS after the newest frame (the live start on a first demo)
+    #: the backfill's last seconds (any one of them: the trainer needs the whole history) and
+    #: the first live seconds (any one: the cleaner starts at the live head)
+    history_files: list[Path] = field(default_factory=list)
+    live_files: list[Path] = field(default_factory=list)
 
 
-#: frames of which any one gates a service: the stream may drop one (2 % in a soak), and a
-#: gate on a single dropped frame held the cleaner back until ready_timeout
-ALTERNATIVES = 3
-
-
-def _wait(
-    urls: list[str], files: list[Path], timeout: float, any_files: list[Path] = ()
-) -> list[str]:
-    args = ["deepclean", "wait-for", "--timeout", f"{timeout:g}"]
-    for url in urls:
-        args += ["--url", url]
-    for path in files:
-        args += ["--file", str(path)]
-    for path in any_files:
-        args += ["--any-file", str(path)]
-    return args + ["--"]
+def _demo(
+    s: UpSettings,
+    data: Path,
+    ifo: str,
+    channels: Path,
+    head: int | None,
+    *,
+    train_duration: int,
+    now: int,
+) -> _Demo:
+    """The simulator of the demo detector: on a first start it backfills the history and goes
+    live at ``now``; later it resumes after ``head`` (the GPS after the newest frame)."""
+    if not s.demo:
+        return _Demo(head=head)
+    backfill = live_start = None
+    history_files: list[Path] = []
+    live_files: list[Path] = []
+    sim = [
+        "deepclean",
+        "simulate",
+        "--data-dir",
+        data,
+        "--ifo",
+        ifo,
+        "--channels-file",
+        channels,
+    ]
+    if s.demo_inject_every is not None:
+        sim += ["--inject-every", s.demo_inject_every]
+    if head is None:
+        seconds = s.history or train_duration
+        backfill = (now - seconds, seconds)
+        live_start = head = now
+        history_files = [
+            frame_path(data, FrameKind.STRAIN, ifo, now - 1 - k) for k in range(ALTERNATIVES)
+        ]
+        live_files = [frame_path(data, FrameKind.STRAIN, ifo, now + k) for k in range(ALTERNATIVES)]
+        # the history is written in the background while the live stream starts at once, so
+        # the live frames keep up with the clock; both are in honcho's process group
+        command = (
+            cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
+            + " & exec "
+            + cmd(*sim, "--start", live_start, "--follow-clock")
+        )
+    else:
+        # the demo detector follows the GPS clock: the seconds it missed while stopped are
+        # caught up at once, unless it was off longer than a training run's history (then that
+        # stretch stays a gap, as after a detector outage, and the trainer starts afresh after
+        # it)
+        live_start = head if now - head <= (s.history or train_duration) else now
+        command = "exec " + cmd(*sim, "--start", live_start, "--follow-clock")
+    return _Demo(Proc("simulator", command), backfill, live_start, head, history_files, live_files)
 
 
 def make_plan(
@@ -175,149 +218,28 @@ def make_plan(
     if bands:
         common += ["--freq-low", *[f"{lo:g}" for lo, _ in bands]]
         common += ["--freq-high", *[f"{hi:g}" for _, hi in bands]]
-    procs: list[Proc] = []
-    backfill = live_start = None
-    # the backfill's last seconds (any one of them: the trainer needs the whole history) and
-    # the first live seconds (any one: the cleaner starts at the live head)
-    history_files: list[Path] = []
-    live_files: list[Path] = []
     head = None if frames.newest is None else frames.newest + 1  # GPS after the newest frame
-    if s.demo:
-        sim = [
-            "deepclean",
-            "simulate",
-            "--data-dir",
-            data,
-            "--ifo",
-            ifo,
-            "--channels-file",
-            channels,
-        ]
-        if s.demo_inject_every is not None:
-            sim += ["--inject-every", s.demo_inject_every]
-        if head is None:
-            seconds = s.history or train_duration
-            backfill = (now - seconds, seconds)
-            live_start = head = now
-            history_files = [
-                frame_path(data, FrameKind.STRAIN, ifo, now - 1 - k) for k in range(ALTERNATIVES)
-            ]
-            live_files = [
-                frame_path(data, FrameKind.STRAIN, ifo, now + k) for k in range(ALTERNATIVES)
-            ]
-            # the history is written in the background while the live stream starts at once, so
-            # the live frames keep up with the clock; both are in honcho's process group
-            command = (
-                _cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
-                + " & exec "
-                + _cmd(*sim, "--start", live_start, "--follow-clock")
-            )
-        else:
-            # the demo detector follows the GPS clock: the seconds it missed while stopped are
-            # caught up at once, unless it was off longer than a training run's history (then that
-            # stretch stays a gap, as after a detector outage, and the trainer starts afresh after
-            # it)
-            live_start = head if now - head <= (s.history or train_duration) else now
-            command = "exec " + _cmd(*sim, "--start", live_start, "--follow-clock")
-        procs.append(Proc("simulator", command))
+    demo = _demo(s, data, ifo, channels, head, train_duration=train_duration, now=now)
+    procs = [demo.proc] if demo.proc else []
+    backfill, live_start, head = demo.backfill, demo.live_start, demo.head
     oldest = frames.oldest if frames.oldest is not None else (backfill[0] if backfill else None)
     trainer_start = None if head is None else max(oldest, head - train_duration)
     if live_start is not None and head is not None and live_start > head:  # an outage gap
         trainer_start = live_start
 
-    procs.append(
-        Proc(
-            "triton",
-            "exec " + _cmd("deepclean", "triton", "--model-repository", project / "model_repo"),
-        )
-    )
-    procs.append(
-        Proc(
-            "exporter",
-            "exec "
-            + _cmd(
-                *_wait([ports.triton_ready], [channels], s.ready_timeout),
-                "deepclean",
-                "exporter",
-                *common,
-                "--channels",
-                channels,
-                "--triton-url",
-                ports.triton_url,
-                "--port",
-                ports.exporter,
-                "--profile",
-                s.profile.value,
-            ),
-        )
-    )
-    start = [] if trainer_start is None else ["--start", trainer_start]
-    procs.append(
-        Proc(
-            "trainer",
-            "exec "
-            + _cmd(
-                *_wait(
-                    [f"{ports.exporter_url}/health"], [channels], s.ready_timeout, history_files
-                ),
-                "deepclean",
-                "trainer",
-                "--profile",
-                s.profile.value,
-                *common,
-                "--channels",
-                channels,
-                "--notify-url",
-                f"{ports.exporter_url}/models",
-                *start,
-            ),
-        )
-    )
-    procs.append(
-        Proc(
-            "cleaner",
-            "exec "
-            + _cmd(
-                *_wait(
-                    [ports.triton_ready, f"{ports.exporter_url}/ready"],
-                    [],
-                    s.ready_timeout,
-                    live_files,
-                ),
-                "deepclean",
-                "cleaner",
-                *common,
-                "--triton-url",
-                ports.triton_url,
-                "--metrics-port",
-                ports.cleaner_metrics,
-            ),
-        )
-    )
-    passes = (
-        ["--passes", s.demo_passes] if s.demo and s.demo_passes and not monitor_passes_set else []
-    )
-    procs.append(
-        Proc(
-            "monitor",
-            "exec "
-            + _cmd(
-                *_wait([ports.triton_ready, f"{ports.exporter_url}/health"], [], s.ready_timeout),
-                "deepclean",
-                "monitor",
-                *common,
-                "--exporter-url",
-                ports.exporter_url,
-                "--triton-url",
-                ports.triton_url,
-                "--port",
-                ports.monitor,
-                *passes,
-            ),
-        )
+    procs += service_procs(
+        s,
+        ports,
+        common,
+        channels,
+        project,
+        trainer_start=trainer_start,
+        history_files=demo.history_files,
+        live_files=demo.live_files,
+        monitor_passes_set=monitor_passes_set,
     )
     if prometheus:
-        procs.append(Proc("prometheus", "exec " + _cmd(*prometheus)))
+        procs.append(Proc("prometheus", "exec " + cmd(*prometheus)))
     return Plan(procs, backfill, live_start, trainer_start)
 
 
