@@ -73,6 +73,50 @@ class Span:
         return self.t0 + np.arange(self.data.shape[1]) / self.sample_rate
 
 
+def _read_chunk(
+    loader: _Loader,
+    a: int,
+    b: int,
+    start: int,
+    rates: list[float],
+    tapers: list[int],
+    sample_rate: float,
+    data: np.ndarray,
+    ready: np.ndarray,
+) -> None:
+    """Fill seconds ``[a, b)`` of ``data`` (rows: channels resampled to ``sample_rate``, gaps
+    filled and tapered) and ``ready`` (trusted analysis-ready samples) of a span from ``start``."""
+    out_n = samples_per_second(sample_rate)
+    seconds = range(a - 2, b + 2)  # data [a-1, b+1) plus one second of taper context each side
+    items = [loader.get(s) for s in seconds]
+    trusted = np.ones(len(seconds), dtype=bool)
+    for row, (rate, taper) in enumerate(zip(rates, tapers)):
+        n = samples_per_second(rate)
+        pieces = [_piece(item, row, n) for item in items]
+        joined, touched = fill_gaps(pieces, n, taper)
+        trusted &= ~touched
+        block = resample(joined[n : (len(seconds) - 1) * n], rate, sample_rate)
+        data[row, (a - start) * out_n : (b - start) * out_n] = block[out_n : (b - a + 1) * out_n]
+    for offset, s in enumerate(range(a, b)):
+        item = items[offset + 2]
+        if isinstance(item, FrameData) and trusted[offset + 2] and not loader.unpadded_edge(s):
+            mask = upsample_mask(ready_mask(item.state), len(item.state), sample_rate)
+            ready[(s - start) * out_n : (s - start + 1) * out_n] = mask
+
+
+def _warn_missing(loader: _Loader, start: int, duration: int, missing: tuple[int, ...]) -> None:
+    """One summary line for the span's missing seconds (instead of a warning per second)."""
+    first_reason = loader.cache_reasons.get(missing[0], "")
+    logger.warning(
+        "span %d+%d s: %d second(s) missing or invalid, zero-filled: GPS %s (first: %s)",
+        start,
+        duration,
+        len(missing),
+        gps_ranges(missing),
+        first_reason,
+    )
+
+
 def read_span(
     data_dir: str | Path,
     ifo: IFO | str,
@@ -117,35 +161,11 @@ def read_span(
     tapers = [taper_samples(taper_seconds, r) for r in rates]
     for a in range(start, start + duration, chunk_seconds):
         b = min(a + chunk_seconds, start + duration)
-        seconds = range(a - 2, b + 2)  # data [a-1, b+1) plus one second of taper context each side
-        items = [loader.get(s) for s in seconds]
-        trusted = np.ones(len(seconds), dtype=bool)
-        for row, (rate, taper) in enumerate(zip(rates, tapers)):
-            n = samples_per_second(rate)
-            pieces = [_piece(item, row, n) for item in items]
-            joined, touched = fill_gaps(pieces, n, taper)
-            trusted &= ~touched
-            block = resample(joined[n : (len(seconds) - 1) * n], rate, sample_rate)
-            data[row, (a - start) * out_n : (b - start) * out_n] = block[
-                out_n : (b - a + 1) * out_n
-            ]
-        for offset, s in enumerate(range(a, b)):
-            item = items[offset + 2]
-            if isinstance(item, FrameData) and trusted[offset + 2] and not loader.unpadded_edge(s):
-                mask = upsample_mask(ready_mask(item.state), len(item.state), sample_rate)
-                ready[(s - start) * out_n : (s - start + 1) * out_n] = mask
+        _read_chunk(loader, a, b, start, rates, tapers, sample_rate, data, ready)
         loader.forget_before(b - 1)
     missing = tuple(sorted(loader.missing))
     if missing:
-        first_reason = loader.cache_reasons.get(missing[0], "")
-        logger.warning(
-            "span %d+%d s: %d second(s) missing or invalid, zero-filled: GPS %s (first: %s)",
-            start,
-            duration,
-            len(missing),
-            gps_ranges(missing),
-            first_reason,
-        )
+        _warn_missing(loader, start, duration, missing)
     extras = {name: data[len(names) + i] for i, name in enumerate(extra_strain_channels)}
     return Span(
         channels=tuple(names),
