@@ -47,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
     settings, profile = load_profiled_settings(TrainerSettings, args)
     configure_logging("trainer", settings.log_level)
     check_output_dir(settings.project_dir, "project_dir")  # before minutes of waiting for frames
-    lock = lock_service(settings.project_dir, "trainer", settings.ifo)  # one trainer per IFO
+    # the service checks its inputs (the channel list) before the lock file is made: bad input
+    # leaves nothing behind
     service = TrainerService(settings, profile=profile)
+    lock = lock_service(settings.project_dir, "trainer", settings.ifo)  # one trainer per IFO
     try:
         with stop_on_signals(lambda _: service.stop()):
             successes = service.run()
