@@ -28,7 +28,7 @@ import numpy as np
 
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.gwf import Channel, read_frame, write_frame
-from deepclean.utils.frames.naming import FrameKind, FrameName
+from deepclean.utils.frames.naming import FrameKind, FrameName, frames_in
 from deepclean.utils.ifo import IFO
 from deepclean.utils.monitoring.spans import covered, retention_victims, runs
 from deepclean.utils.products import cleaned_channels
@@ -64,19 +64,8 @@ class Archive:
 
     def files(self) -> list[tuple[int, int, Path]]:
         """``(gps, duration, path)`` of the archive files present, oldest first."""
-        out = []
-        if not self.directory.is_dir():
-            return out
-        for path in self.directory.iterdir():
-            if path.name.startswith("."):
-                continue
-            try:
-                name = FrameName.parse(path.name)
-            except ValueError:
-                continue
-            if name.tag == FrameKind.CLEANED.value and name.ifo == self.ifo:
-                out.append((name.gps, name.duration, path))
-        return sorted(out)
+        found = frames_in(self.directory, FrameKind.CLEANED, self.ifo)
+        return sorted((name.gps, name.duration, path) for name, path in found)
 
     def archived(self, start: int, end: int) -> set[int]:
         """The GPS seconds of ``[start, end)`` that archive files cover."""

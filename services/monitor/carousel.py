@@ -15,10 +15,9 @@ cleaner's first frame.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path
+from deepclean.utils.frames.naming import FrameKind, frame_path, frames_in
 from deepclean.utils.ifo import IFO
 from deepclean.utils.monitoring.spans import carousel_victims
 
@@ -43,21 +42,8 @@ class Carousel:
 
     def seconds(self) -> list[int]:
         """GPS seconds of the cleaned frames present, sorted (temporary files ignored)."""
-        out = []
-        try:
-            entries = list(os.scandir(self.directory))
-        except FileNotFoundError:
-            return []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                name = FrameName.parse(entry.name)
-            except ValueError:
-                continue
-            if name.tag == FrameKind.CLEANED.value and name.ifo == self.ifo and name.duration == 1:
-                out.append(name.gps)
-        out.sort()
+        found = frames_in(self.directory, FrameKind.CLEANED, self.ifo)
+        out = sorted(name.gps for name, _ in found if name.duration == 1)
         self.max_seen = max(self.max_seen, len(out))
         return out
 

@@ -35,7 +35,7 @@ from deepclean.services.up.commands import (  # noqa: F401 - re-exported: they l
 )
 from deepclean.services.up.settings import UpSettings
 from deepclean.utils.config import SharedSettings
-from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
+from deepclean.utils.frames.naming import FrameKind, frame_path, frames_in, stream_dir
 from deepclean.utils.ifo import IFO
 
 HOST = "127.0.0.1"
@@ -81,15 +81,7 @@ class FrameSpan:
     @classmethod
     def scan(cls, data_dir: Path, ifo: IFO | str) -> FrameSpan:
         directory = stream_dir(data_dir, FrameKind.STRAIN, ifo)
-        gps = []
-        if directory.is_dir():
-            for entry in directory.iterdir():
-                try:
-                    name = FrameName.parse(entry.name)
-                except ValueError:
-                    continue
-                if name.tag == FrameKind.STRAIN.value and name.ifo == IFO(ifo):
-                    gps.append(name.gps)
+        gps = [name.gps for name, _ in frames_in(directory, FrameKind.STRAIN, ifo)]
         return cls(min(gps), max(gps)) if gps else cls()
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from deepclean.utils.channels import parse_channels
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.gwf import list_channels, read_frame
-from deepclean.utils.frames.naming import FrameKind, FrameName
+from deepclean.utils.frames.naming import FrameKind, frames_in
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.ifo import IFO
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
@@ -71,16 +71,8 @@ class Data:
 
 def cleaned_files(folder: Path, ifo: IFO | str) -> list[tuple[int, int, Path]]:
     """``(gps, duration, path)`` of the cleaned frame files in ``folder``."""
-    found = []
-    if folder.is_dir():
-        for path in folder.iterdir():
-            try:
-                name = FrameName.parse(path.name)
-            except ValueError:
-                continue
-            if name.tag == FrameKind.CLEANED.value and name.ifo == IFO(ifo):
-                found.append((name.gps, name.duration, path))
-    return sorted(found)
+    found = frames_in(folder, FrameKind.CLEANED, ifo)
+    return sorted((name.gps, name.duration, path) for name, path in found)
 
 
 def source_folders(project_dir: Path, ifo: IFO | str, cleaned_dir: Path | None) -> list[Path]:

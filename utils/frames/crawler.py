@@ -31,7 +31,7 @@ from pathlib import Path
 
 from deepclean.utils.errors import DroppedFrameError, FrameError
 from deepclean.utils.frames.gwf import check_frame
-from deepclean.utils.frames.naming import FrameKind, FrameName, frame_path, stream_dir
+from deepclean.utils.frames.naming import FrameKind, frame_path, frames_in, stream_dir
 from deepclean.utils.frames.watch import DirectoryWatcher
 from deepclean.utils.ifo import IFO
 
@@ -66,20 +66,7 @@ class FrameEvent:
 
 def newest_frame(directory: Path, kind: FrameKind, ifo: IFO | str) -> int | None:
     """GPS of the newest ``kind`` frame of ``ifo`` in ``directory`` (None if there is none)."""
-    newest = None
-    if directory.is_dir():
-        for entry in directory.iterdir():
-            try:
-                name = FrameName.parse(entry.name)
-            except ValueError:
-                continue
-            if (
-                name.tag == kind.value
-                and name.ifo == IFO(ifo)
-                and (newest is None or name.gps > newest)
-            ):
-                newest = name.gps
-    return newest
+    return max((name.gps for name, _ in frames_in(directory, kind, ifo)), default=None)
 
 
 def gps_now() -> int:

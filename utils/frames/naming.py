@@ -82,6 +82,27 @@ class FrameName:
         return cls(ifo=ifo, tag=match["tag"], gps=int(match["gps"]), duration=int(match["dur"]))
 
 
+def frames_in(
+    directory: Path, kind: FrameKind | None = None, ifo: IFO | str | None = None
+) -> list[tuple[FrameName, Path]]:
+    """``(name, path)`` of the frame files in ``directory`` (none when it does not exist), of
+    ``kind`` and ``ifo`` when given, in directory order. Files whose names are not frame names
+    (hidden temporary files among them) are passed over."""
+    try:
+        paths = list(Path(directory).iterdir()) if Path(directory).is_dir() else []
+    except FileNotFoundError:  # removed meanwhile
+        return []
+    found = []
+    for path in paths:
+        try:
+            name = FrameName.parse(path.name)
+        except ValueError:
+            continue
+        if (kind is None or name.tag == kind.value) and (ifo is None or name.ifo == IFO(ifo)):
+            found.append((name, path))
+    return found
+
+
 def stream_dir(root: Path, kind: FrameKind, ifo: IFO | str) -> Path:
     """``root/<kafka|lldetchar|cleaned>/<IFO>``."""
     return Path(root) / kind.subdir / str(IFO(ifo))
