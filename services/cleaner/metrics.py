@@ -17,16 +17,10 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from deepclean.utils.liveness import Liveness
+from deepclean.utils.metric_set import MetricSet
 
 LATENCY_BUCKETS = (
     0.25,
@@ -59,6 +53,9 @@ LATENCY_BUCKETS = (
 #: seconds, for the stages (milliseconds of compute up to the input's second of look-ahead)
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5) + LATENCY_BUCKETS[2:]
 
+#: seconds, for Triton's time per second of data
+INFERENCE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
+
 
 @dataclass
 class CleanerMetrics:
@@ -75,76 +72,50 @@ class CleanerMetrics:
 
     def _add_latency_metrics(self, r: CollectorRegistry) -> None:
         """Latency, per stage, look-ahead, delay and Triton time."""
-        self.latency = Histogram(
-            "deepclean_cleaner_latency_seconds",
+        m = MetricSet("cleaner", r)
+        self.latency = m.histogram(
+            "latency_seconds",
             "cleaned frame renamed into place minus strain frame appearance",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            LATENCY_BUCKETS,
         )
-        self.stage = Histogram(
-            "deepclean_cleaner_stage_seconds",
+        self.stage = m.histogram(
+            "stage_seconds",
             "latency per stage: input (waiting for and reading frames), resample, triton, "
             "filter, write",
+            STAGE_BUCKETS,
             ["stage"],
-            buckets=STAGE_BUCKETS,
-            registry=r,
         )
-        self.lookahead = Gauge(
-            "deepclean_cleaner_lookahead_seconds",
+        self.lookahead = m.gauge(
+            "lookahead_seconds",
             "look-ahead behind each frame: witness resampler reach, served stream lag, filter lead",
             ["part"],
-            registry=r,
         )
-        self.delay = Gauge(
-            "deepclean_cleaner_delay_frames",
-            "whole frames a second waits for: ceil((reach + lag + lead) / 1 s)",
-            registry=r,
+        self.delay = m.gauge(
+            "delay_frames", "whole frames a second waits for: ceil((reach + lag + lead) / 1 s)"
         )
-        self.inference = Histogram(
-            "deepclean_cleaner_inference_seconds",
-            "Triton time for one second of data",
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
-            registry=r,
+        self.inference = m.histogram(
+            "inference_seconds", "Triton time for one second of data", INFERENCE_BUCKETS
         )
 
     def _add_stream_metrics(self, r: CollectorRegistry) -> None:
         """Frames and seconds counted, Triton connection, newest GPS, versions, cleaning switch."""
-        self.frames = Counter(
-            "deepclean_cleaner_frames_written", "cleaned frames written", registry=r
+        m = MetricSet("cleaner", r)
+        self.frames = m.counter("frames_written", "cleaned frames written")
+        self.raw_seconds = m.counter("raw_seconds", "frames whose OUT_DQ is raw strain throughout")
+        self.cleaned_seconds = m.counter(
+            "cleaned_seconds", "frames whose OUT_DQ is fully cleaned throughout"
         )
-        self.raw_seconds = Counter(
-            "deepclean_cleaner_raw_seconds",
-            "frames whose OUT_DQ is raw strain throughout",
-            registry=r,
-        )
-        self.cleaned_seconds = Counter(
-            "deepclean_cleaner_cleaned_seconds",
-            "frames whose OUT_DQ is fully cleaned throughout",
-            registry=r,
-        )
-        self.dropped = Counter(
-            "deepclean_cleaner_dropped_seconds",
-            "input seconds dropped (no output frame)",
-            registry=r,
-        )
-        self.triton_up = Gauge(
-            "deepclean_cleaner_triton_connected", "1 while Triton answers", registry=r
-        )
-        self.last_gps = Gauge(
-            "deepclean_cleaner_last_gps", "GPS of the newest cleaned frame", registry=r
-        )
-        self.versions = Gauge(
-            "deepclean_cleaner_version", "DeepClean version in use", ["role"], registry=r
-        )
-        self.unwritten = Counter(
-            "deepclean_cleaner_frames_not_written",
+        self.dropped = m.counter("dropped_seconds", "input seconds dropped (no output frame)")
+        self.triton_up = m.gauge("triton_connected", "1 while Triton answers")
+        self.last_gps = m.gauge("last_gps", "GPS of the newest cleaned frame")
+        self.versions = m.gauge("version", "DeepClean version in use", ["role"])
+        self.unwritten = m.counter(
+            "frames_not_written",
             "cleaned frames not written because the disk was full (ENOSPC/EDQUOT)",
-            registry=r,
         )
-        self.cleaning_enabled = Gauge(
-            "deepclean_cleaner_cleaning_enabled",
+        self.cleaning_enabled = m.gauge(
+            "cleaning_enabled",
             "1 while cleaning is on, 0 while an operator has turned it off (OUT_DQ = raw)",
-            registry=r,
         )
 
     def set_health(self, **values: object) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from deepclean.utils.metric_set import MetricSet
+
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 
 
@@ -22,45 +24,21 @@ class ExporterMetrics:
 
     @classmethod
     def create(cls) -> ExporterMetrics:
-        r = CollectorRegistry()
+        m = MetricSet("exporter")
         return cls(
-            registry=r,
-            production=Gauge(
-                "deepclean_exporter_production_version",
-                "DeepClean version on the production path",
-                registry=r,
+            registry=m.registry,
+            production=m.gauge("production_version", "DeepClean version on the production path"),
+            canary=m.gauge("canary_version", "DeepClean version on the canary path"),
+            exports=m.counter("exports", "export jobs finished, by result", ["result"]),
+            export_seconds=m.histogram(
+                "export_seconds", "export job duration (export, load, check)", DURATION_BUCKETS
             ),
-            canary=Gauge(
-                "deepclean_exporter_canary_version",
-                "DeepClean version on the canary path",
-                registry=r,
+            promotions=m.counter("promotions", "promotions carried out"),
+            promotion_seconds=m.histogram(
+                "promotion_seconds", "promotion duration", DURATION_BUCKETS
             ),
-            exports=Counter(
-                "deepclean_exporter_exports",
-                "export jobs finished, by result",
-                ["result"],
-                registry=r,
-            ),
-            export_seconds=Histogram(
-                "deepclean_exporter_export_seconds",
-                "export job duration (export, load, check)",
-                buckets=DURATION_BUCKETS,
-                registry=r,
-            ),
-            promotions=Counter(
-                "deepclean_exporter_promotions", "promotions carried out", registry=r
-            ),
-            promotion_seconds=Histogram(
-                "deepclean_exporter_promotion_seconds",
-                "promotion duration",
-                buckets=DURATION_BUCKETS,
-                registry=r,
-            ),
-            requests=Counter(
-                "deepclean_exporter_requests",
-                "HTTP requests, by method and status",
-                ["method", "status"],
-                registry=r,
+            requests=m.counter(
+                "requests", "HTTP requests, by method and status", ["method", "status"]
             ),
         )
 

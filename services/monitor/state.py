@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
-
 from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.ranges import RangeHistory
 from deepclean.utils.files import atomic_write_text
+from deepclean.utils.metric_set import MetricSet
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
 
 logger = logging.getLogger(__name__)
@@ -47,58 +46,24 @@ class Metrics:
     """The monitor's Prometheus metrics, in a registry of their own."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.ratio = Gauge(
-            "deepclean_monitor_asd_ratio",
-            "latest in-band ASD ratio against raw",
-            ["series"],
-            registry=r,
+        m = MetricSet("monitor")
+        self.registry = m.registry
+        self.ratio = m.gauge("asd_ratio", "latest in-band ASD ratio against raw", ["series"])
+        self.decisions = m.counter("decisions", "canary checks by verdict", ["verdict"])
+        self.promotions = m.counter("promotions", "promotions the exporter accepted")
+        self.rejected = m.gauge("rejected_canaries", "canary versions rejected")
+        self.version = m.gauge("version", "DeepClean version per role (exporter)", ["role"])
+        self.carousel = m.gauge("carousel_files", "cleaned frames in the carousel")
+        self.archive_lag = m.gauge(
+            "archive_lag_seconds", "seconds of cleaned data newer than the archive's end"
         )
-        self.decisions = Counter(
-            "deepclean_monitor_decisions", "canary checks by verdict", ["verdict"], registry=r
+        self.archive_files = m.gauge("archive_files", "archive files present")
+        self.latency = m.gauge(
+            "frame_latency_seconds", "latest cleaned frame: file time minus the end of its data"
         )
-        self.promotions = Counter(
-            "deepclean_monitor_promotions", "promotions the exporter accepted", registry=r
-        )
-        self.rejected = Gauge(
-            "deepclean_monitor_rejected_canaries", "canary versions rejected", registry=r
-        )
-        self.version = Gauge(
-            "deepclean_monitor_version",
-            "DeepClean version per role (exporter)",
-            ["role"],
-            registry=r,
-        )
-        self.carousel = Gauge(
-            "deepclean_monitor_carousel_files", "cleaned frames in the carousel", registry=r
-        )
-        self.archive_lag = Gauge(
-            "deepclean_monitor_archive_lag_seconds",
-            "seconds of cleaned data newer than the archive's end",
-            registry=r,
-        )
-        self.archive_files = Gauge(
-            "deepclean_monitor_archive_files", "archive files present", registry=r
-        )
-        self.latency = Gauge(
-            "deepclean_monitor_frame_latency_seconds",
-            "latest cleaned frame: file time minus the end of its data",
-            registry=r,
-        )
-        self.bad_frames = Counter(
-            "deepclean_monitor_unreadable_frames",
-            "cleaned frames that could not be read",
-            registry=r,
-        )
-        self.exporter_up = Gauge(
-            "deepclean_monitor_exporter_up",
-            "1 if the exporter answered the last request",
-            registry=r,
-        )
-        self.last_gps = Gauge(
-            "deepclean_monitor_last_frame_gps", "GPS of the latest cleaned frame read", registry=r
-        )
+        self.bad_frames = m.counter("unreadable_frames", "cleaned frames that could not be read")
+        self.exporter_up = m.gauge("exporter_up", "1 if the exporter answered the last request")
+        self.last_gps = m.gauge("last_frame_gps", "GPS of the latest cleaned frame read")
 
 
 class MonitorState:

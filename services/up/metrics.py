@@ -7,25 +7,24 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import start_http_server
+
+from deepclean.utils.metric_set import MetricSet
 
 
 class UpMetrics:
     """The metrics in a registry of their own; :meth:`on_change` is the supervisor's callback."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.restarts = Counter(
-            "deepclean_up_restarts",
-            "times deepclean up started a service again after it exited",
-            ["service"],
-            registry=self.registry,
+        m = MetricSet("up")
+        self.registry = m.registry
+        self.restarts = m.counter(
+            "restarts", "times deepclean up started a service again after it exited", ["service"]
         )
-        self.running = Gauge(
-            "deepclean_up_service_running",
+        self.running = m.gauge(
+            "service_running",
             "1 while the service's process runs, 0 while it is down or waiting for its restart",
             ["service"],
-            registry=self.registry,
         )
         self._counted: dict[str, int] = {}
 
