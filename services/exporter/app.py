@@ -190,16 +190,19 @@ def _add_change_routes(app: Flask, service: Exporter, settings: ExporterSettings
         status = 200 if job.status is JobStatus.DONE else 202
         return jsonify(job.to_json()), status
 
+    def switch(field: str, allowed: str, change):
+        """A promotion or rollback: ``change(body[field], who, evidence)`` as JSON."""
+        body = json_body(required=True)
+        check_fields(body, {field}, allowed)
+        who, evidence = origin_of(body)
+        return jsonify(change(body.get(field), who, evidence))
+
     @app.post("/promote")
     def promote():
-        body = json_body(required=True)
-        check_fields(body, {"version"}, '{"version": N} (N: the canary)')
-        who, evidence = origin_of(body)
-        return jsonify(service.promote(body.get("version"), who, evidence))
+        return switch("version", '{"version": N} (N: the canary)', service.promote)
 
     @app.post("/rollback")
     def rollback():
-        body = json_body(required=True)
-        check_fields(body, {"production"}, '{"production": N} (N: the production version)')
-        who, evidence = origin_of(body)
-        return jsonify(service.rollback(body.get("production"), who, evidence))
+        return switch(
+            "production", '{"production": N} (N: the production version)', service.rollback
+        )

@@ -112,21 +112,18 @@ class Exporter:
         self, version: Any, who: Actor = Actor.CLI, evidence: dict | None = None
     ) -> dict[str, Any]:
         """Promote the canary ``version`` (see :meth:`ModelStore.promote`), audited."""
-        result = self.store.promote(version)
-        self._switched(AuditAction.PROMOTE, result, who, evidence)
-        return result
+        return self._switched(AuditAction.PROMOTE, self.store.promote(version), who, evidence)
 
     def rollback(
         self, production: Any, who: Actor = Actor.CLI, evidence: dict | None = None
     ) -> dict[str, Any]:
         """Roll production ``production`` back (see :meth:`ModelStore.rollback`), audited."""
-        result = self.store.rollback(production)
-        self._switched(AuditAction.ROLLBACK, result, who, evidence)
-        return result
+        return self._switched(AuditAction.ROLLBACK, self.store.rollback(production), who, evidence)
 
     def _switched(
         self, action: AuditAction, result: dict[str, Any], who: Actor, evidence: dict | None
-    ) -> None:
+    ) -> dict[str, Any]:
+        """``result`` of a promotion or rollback, counted and audited when production changed."""
         before = result["previous"]["production"]
         if before != result["production"]:
             self.metrics.promotions.inc()
@@ -138,6 +135,7 @@ class Exporter:
                 {**(evidence or {}), "canary": result["canary"], "seconds": result["seconds"]},
             )
         self._update_gauges()
+        return result
 
     def ready(self) -> str | None:
         """None when Triton serves the ensemble, else the reason."""
