@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from deepclean.services.cleaner.settings import CleanerSettings
+from deepclean.services.cli import locked_settings, run_until_signal, settings_command
+
 DESCRIPTION = """\
 The DeepClean cleaner service. Follows the strain and witness frames in DATA_DIR, streams
 the witnesses through Triton's deepclean-stream (geometry, channels, versions and filter
@@ -20,38 +23,18 @@ example: deepclean cleaner --data-dir ./data --project-dir ./project --ifo H1 \\
            --triton-url 127.0.0.1:8001
 """
 
+HELP = "the live cleaning service: frames through Triton to cleaned frames"
+
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.cleaner.settings import CleanerSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "cleaner",
-        CleanerSettings,
-        help="the live cleaning service: frames through Triton to cleaned frames",
-        description=DESCRIPTION,
-    )
+add_parser = settings_command("cleaner", CleanerSettings, HELP, DESCRIPTION)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.cleaner.service import CleanerService
-    from deepclean.services.cleaner.settings import CleanerSettings
-    from deepclean.utils.config import given_flags, load_settings
-    from deepclean.utils.locks import lock_service
-    from deepclean.utils.logs import configure_logging
-    from deepclean.utils.signals import stop_on_signals
 
-    settings = load_settings(CleanerSettings, given_flags(args, CleanerSettings))
-    configure_logging("cleaner", settings.log_level)
-    lock = lock_service(settings.project_dir, "cleaner", settings.ifo)  # one writer per IFO
-    service = CleanerService(settings)
-    try:
-        with stop_on_signals(lambda _: service.stop()):
-            written = service.run()
-    finally:
-        lock.release()
+    settings, lock = locked_settings(args, CleanerSettings)  # one writer per IFO
+    written = run_until_signal(CleanerService(settings), lock)
     logger.info("cleaner stopped after writing %d frame(s)", written)
     return 0

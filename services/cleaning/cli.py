@@ -35,13 +35,14 @@ def _settings_class():
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from deepclean.services.cli import plain_command
     from deepclean.utils.config import add_settings_flags
 
-    parser = subparsers.add_parser(
+    parser = plain_command(
+        subparsers,
         "cleaning",
         help="the kill switch: turn cleaning off or on, or show it",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     settings = _settings_class()
@@ -66,15 +67,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepclean.services.cli import command_settings
     from deepclean.utils.audit import Actor, AuditAction, append_audit
-    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.config import given_flags
     from deepclean.utils.ifo import IFO
     from deepclean.utils.kill_switch import SWITCH_DIR, read_switch, set_switch
-    from deepclean.utils.logs import configure_logging
 
     cls = _settings_class()
-    settings = load_settings(cls, given_flags(args, cls))
-    configure_logging("cleaning", settings.log_level)
+    settings = command_settings(args, cls)
     project = settings.project_dir
     if args.action == "status":
         given = "ifo" in given_flags(args, cls)

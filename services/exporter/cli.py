@@ -7,6 +7,9 @@ import logging
 import threading
 import time
 
+from deepclean.services.cli import leading_flags, settings_command
+from deepclean.services.exporter.settings import ExporterSettings
+
 DESCRIPTION = """\
 Serve the DeepClean model repository ($PROJECT_DIR/model_repo) over HTTP (127.0.0.1:5000):
 exports of training runs as new DeepClean versions loaded as the canary, promotions while
@@ -27,22 +30,14 @@ example: deepclean exporter --project-dir P --data-dir D --ifo H1 --channels D/c
     --triton-url 127.0.0.1:8001 --port 5000 --profile cpu
 """
 
+HELP = "serve the model repository: exports, promotions"
+
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.exporter.settings import ExporterSettings
-    from deepclean.utils.config import add_command
-    from deepclean.utils.training.settings import add_profile_flag
-
-    return add_command(
-        subparsers,
-        "exporter",
-        ExporterSettings,
-        help="serve the model repository: exports, promotions",
-        description=DESCRIPTION,
-        first=add_profile_flag,
-    )
+add_parser = settings_command(
+    "exporter", ExporterSettings, HELP, DESCRIPTION, first=leading_flags(profile=True)
+)
 
 
 def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = None) -> bool:
@@ -87,7 +82,6 @@ def wait_for_triton(url: str, timeout: float, stop: threading.Event | None = Non
 def load(args: argparse.Namespace):
     """The settings (profile, then IFO from the channel names unless given) and the channel list."""
     from deepclean.services.exporter.channels import settings_with_channel_ifo
-    from deepclean.services.exporter.settings import ExporterSettings
     from deepclean.utils.channels import parse_channels
     from deepclean.utils.config import given_flags
     from deepclean.utils.training.settings import load_profiled_settings

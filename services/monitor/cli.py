@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from deepclean.services.cli import locked_settings, run_until_signal, settings_command
+from deepclean.services.monitor.settings import MonitorSettings
+
 DESCRIPTION = """\
 The DeepClean monitor. Follows the cleaned frames in $PROJECT_DIR/cleaned/<IFO>/ (written by
 the cleaner: products, raw strain, state vector, model versions). While the served canary is
@@ -24,37 +27,22 @@ example: deepclean monitor --project-dir ./project --data-dir ./data --ifo H1 \\
     --exporter-url http://127.0.0.1:5000 --triton-url 127.0.0.1:8001 --port 5001
 """
 
+HELP = "the monitor service: canary promotion, carousel, archive, status page"
+
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.monitor.settings import MonitorSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "monitor",
-        MonitorSettings,
-        help="the monitor service: canary promotion, carousel, archive, status page",
-        description=DESCRIPTION,
-    )
+add_parser = settings_command("monitor", MonitorSettings, HELP, DESCRIPTION)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.monitor.app import create_app
     from deepclean.services.monitor.service import MonitorService
-    from deepclean.services.monitor.settings import MonitorSettings
     from deepclean.utils.auth import read_token
-    from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ServerUnavailableError
     from deepclean.utils.http_server import HttpServer
-    from deepclean.utils.locks import lock_service
-    from deepclean.utils.logs import configure_logging
-    from deepclean.utils.signals import stop_on_signals
 
-    settings = load_settings(MonitorSettings, given_flags(args, MonitorSettings))
-    configure_logging("monitor", settings.log_level)
-    lock = lock_service(settings.project_dir, "monitor", settings.ifo)  # one monitor per IFO
+    settings, lock = locked_settings(args, MonitorSettings)  # one monitor per IFO
     service = MonitorService(settings, token=read_token())
     app = create_app(
         service.state,
@@ -78,10 +66,8 @@ def run(args: argparse.Namespace) -> int:
     server.start()
     logger.info("status page on %s", server.url)
     try:
-        with stop_on_signals(lambda _: service.stop()):
-            service.run()
+        run_until_signal(service, lock)
     finally:
         server.stop()
-        lock.release()
     logger.info("monitor stopped at GPS %s after %d check(s)", service.latest, service.checks_done)
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from deepclean.services.cli import leading_flags, profiled_settings, settings_command
+from deepclean.services.offline.settings import OfflineSettings
+
 DESCRIPTION = """\
 Apply a trained DeepClean model to [start, start + duration) of the frames in DATA_DIR with
 exactly the windowing and averaging of the streaming cleaner (inference windows of
@@ -24,54 +27,30 @@ example: deepclean clean-offline --data-dir ./data --ifo H1 --weights ./project/
     --start 1400001100 --duration 256 --output-dir ./project/clean --profile cpu
 """
 
+HELP = "clean a span of frames with a trained model; write cleaned frames and report.json"
+
+UNUSED = {"project_dir", "freq_low", "freq_high"}
+
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.offline.settings import OfflineSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "clean-offline",
-        OfflineSettings,
-        help="clean a span of frames with a trained model; write cleaned frames and report.json",
-        description=DESCRIPTION,
-        first=_first_flags,
-        exclude={"project_dir", "freq_low", "freq_high"},
-    )
-
-
-def _first_flags(parser: argparse.ArgumentParser) -> None:
-    from deepclean.utils.training.settings import add_profile_flag
-
-    add_profile_flag(parser)
-    parser.add_argument(
-        "--allow-worse",
-        action="store_true",
-        default=False,
-        help="write the cleaned frames even when the in-band ASD ratio is above max_in_band_ratio "
-        "(default: fail, write nothing)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        default=False,
-        help="replace cleaned frames and report.json already in OUTPUT_DIR for the span "
-        "(default: refuse)",
-    )
+LEADING_FLAGS = leading_flags(
+    profile=True,
+    allow_worse="write the cleaned frames even when the in-band ASD ratio is above "
+    "max_in_band_ratio (default: fail, write nothing)",
+    overwrite="replace cleaned frames and report.json already in OUTPUT_DIR for the span "
+    "(default: refuse)",
+)
+add_parser = settings_command(
+    "clean-offline", OfflineSettings, HELP, DESCRIPTION, UNUSED, LEADING_FLAGS
+)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.offline.clean import clean_offline
-    from deepclean.services.offline.settings import OfflineSettings
-    from deepclean.utils.config import require
-    from deepclean.utils.logs import configure_logging
-    from deepclean.utils.training.settings import load_profiled_settings
 
-    settings, _ = load_profiled_settings(OfflineSettings, args)
-    require(settings, ("weights", "start", "duration", "output_dir"))
-    configure_logging("clean-offline", settings.log_level)
+    required = ("weights", "start", "duration", "output_dir")
+    settings, _ = profiled_settings(args, OfflineSettings, required)
     report = clean_offline(
         settings,
         allow_worse=getattr(args, "allow_worse", False),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import threading
 
+from deepclean.services.cli import command_settings, leading_flags, settings_command
+from deepclean.services.simulate.settings import SimulateSettings
+
 DESCRIPTION = """\
 Simulated detector: writes 1 s GWF frames of strain (+ state vector, + ground truth
 <IFO>:SIM-BACKGROUND unless --no-truth) to $DATA_DIR/kafka/<IFO>/ and witness channels at
@@ -21,45 +24,26 @@ example: deepclean simulate --data-dir ./data --ifo H1 --start 1400000000 --dura
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.simulate.settings import SimulateSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "simulate",
-        SimulateSettings,
-        help="write simulated detector frames (strain, witnesses, faults)",
-        description=DESCRIPTION,
-        exclude=UNUSED,
-        first=_add_overwrite_flag,
-    )
-
-
 #: shared settings the simulator does not use (strain is always written at 16384 Hz and
 #: read back at the sample rate of whoever reads it): not offered as flags
 UNUSED = {"sample_rate", "freq_low", "freq_high", "project_dir"}
 
+HELP = "write simulated detector frames (strain, witnesses, faults)"
 
-def _add_overwrite_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        default=False,
-        help="replace frames (and a different channel list) already in DATA_DIR for the span "
-        "(default: refuse)",
-    )
+LEADING_FLAGS = leading_flags(
+    overwrite="replace frames (and a different channel list) already in DATA_DIR for the "
+    "span (default: refuse)"
+)
+add_parser = settings_command(
+    "simulate", SimulateSettings, HELP, DESCRIPTION, UNUSED, LEADING_FLAGS
+)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.simulate.loop import run_simulation
-    from deepclean.services.simulate.settings import SimulateSettings
-    from deepclean.utils.config import given_flags, load_settings
-    from deepclean.utils.logs import configure_logging
     from deepclean.utils.signals import stop_on_signals
 
-    settings = load_settings(SimulateSettings, given_flags(args, SimulateSettings))
-    configure_logging("simulate", settings.log_level)
+    settings = command_settings(args, SimulateSettings)
     stop = threading.Event()
     with stop_on_signals(lambda _: stop.set()):
         run_simulation(settings, stop, overwrite=getattr(args, "overwrite", False))

@@ -10,6 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from deepclean.services.cli import leading_flags, profiled_settings, settings_command
+from deepclean.utils.training.settings import TrainingSettings
+
 DESCRIPTION = """\
 Train DeepClean on the analysis-ready data of one span of frames in DATA_DIR and write
 OUTPUT_DIR/weights.pt (state dict: network + scalers; load with weights_only=True),
@@ -27,76 +30,38 @@ example: deepclean train --data-dir ./data --ifo H1 --channels ./data/channels.t
     --start 1400000000 --duration 1024 --output-dir ./project/train/first --profile cpu
 """
 
+HELP = "train DeepClean on a span of frames"
+
+UNUSED = {"project_dir"}
+
 logger = logging.getLogger(__name__)
 
 #: the files a training run writes into OUTPUT_DIR
 MODEL_FILES = ("weights.pt", "metadata.json", "loss.png", "asd.png", "checkpoint.pt")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.utils.config import add_command
-    from deepclean.utils.training.settings import TrainingSettings
-
-    return add_command(
-        subparsers,
-        "train",
-        TrainingSettings,
-        help="train DeepClean on a span of frames",
-        description=DESCRIPTION,
-        first=_first_flags,
-        exclude={"project_dir"},
-    )
-
-
-def _first_flags(parser: argparse.ArgumentParser) -> None:
-    from deepclean.utils.training.settings import add_profile_flag
-
-    add_profile_flag(parser)
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        default=False,
-        help="replace a model already in OUTPUT_DIR once this run has succeeded (default: refuse)",
-    )
+LEADING_FLAGS = leading_flags(
+    profile=True,
+    overwrite="replace a model already in OUTPUT_DIR once this run has succeeded (default: refuse)",
+)
+add_parser = settings_command("train", TrainingSettings, HELP, DESCRIPTION, UNUSED, LEADING_FLAGS)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.utils.channels import parse_channels
-    from deepclean.utils.config import check_output_dir, require
-    from deepclean.utils.errors import OutputExistsError
-    from deepclean.utils.logs import configure_logging
-    from deepclean.utils.training import artifacts
-    from deepclean.utils.training.pipeline import train_model
+    from deepclean.utils.config import check_output_dir
     from deepclean.utils.training.preflight import check_span_memory
-    from deepclean.utils.training.settings import TrainingSettings, load_profiled_settings
     from deepclean.utils.training.span_io import load_span
 
-    settings, profile = load_profiled_settings(TrainingSettings, args)
-    require(settings, ("channels", "start", "duration", "output_dir"))
-    configure_logging("train", settings.log_level)
+    required = ("channels", "start", "duration", "output_dir")
+    settings, profile = profiled_settings(args, TrainingSettings, required)
     output_dir = Path(os.path.abspath(check_output_dir(settings.output_dir, "output_dir")))
-    present = [name for name in MODEL_FILES if (output_dir / name).exists()]
-    if present and not getattr(args, "overwrite", False):
-        raise OutputExistsError(
-            f"setting output_dir = {str(output_dir)!r} already holds a model "
-            f"({', '.join(present)}); "
-            "give --overwrite to replace it after a successful run, or another --output-dir"
-        )
+    present = _model_present(output_dir, overwrite=getattr(args, "overwrite", False))
     channels = parse_channels(settings.channels, settings.ifo)
     check_span_memory(
         len(channels), settings.duration, settings.sample_rate, "duration", settings.duration
     )
-    if settings.init_weights is not None:
-        init = artifacts.read_metadata(settings.init_weights)
-        artifacts.load_state(settings.init_weights)
-        if init.channels != list(channels.names):
-            from deepclean.utils.errors import ConfigError
-
-            raise ConfigError(
-                f"setting init_weights = {str(settings.init_weights)!r}: trained on "
-                f"channels {init.channels}, "
-                f"not {list(channels.names)}; allowed: a model of the same channels"
-            )
+    _check_init_weights(settings.init_weights, list(channels.names))
     logger.info(
         "profile %s; training on GPS %d + %d s from %s",
         profile,
@@ -113,6 +78,51 @@ def run(args: argparse.Namespace) -> int:
         sample_rate=settings.sample_rate,
         background_channel=settings.background_channel,
     )
+    scratch, result = _train_in_scratch(span, settings, output_dir, profile, background)
+    _install(scratch, output_dir, present)
+    logger.info("done in %.0f s: %s", result.seconds, output_dir)
+    return 0
+
+
+def _model_present(output_dir: Path, overwrite: bool) -> list[str]:
+    """The model files already in ``output_dir``; OutputExistsError when there are some and
+    ``overwrite`` was not given."""
+    from deepclean.utils.errors import OutputExistsError
+
+    present = [name for name in MODEL_FILES if (output_dir / name).exists()]
+    if present and not overwrite:
+        raise OutputExistsError(
+            f"setting output_dir = {str(output_dir)!r} already holds a model "
+            f"({', '.join(present)}); "
+            "give --overwrite to replace it after a successful run, or another --output-dir"
+        )
+    return present
+
+
+def _check_init_weights(init_weights: Path | None, channels: list[str]) -> None:
+    """ConfigError unless ``init_weights`` (when given) is a readable model trained on
+    ``channels``."""
+    if init_weights is None:
+        return
+    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.training import artifacts
+
+    init = artifacts.read_metadata(init_weights)
+    artifacts.load_state(init_weights)
+    if init.channels != channels:
+        raise ConfigError(
+            f"setting init_weights = {str(init_weights)!r}: trained on "
+            f"channels {init.channels}, "
+            f"not {channels}; allowed: a model of the same channels"
+        )
+
+
+def _train_in_scratch(span, settings, output_dir: Path, profile: str, background):
+    """Train into a new scratch folder beside ``output_dir``; returns it and the result. On
+    failure the scratch folder becomes ``<output_dir>.failed`` (or is removed when training
+    wrote nothing) and the error goes on."""
+    from deepclean.utils.training.pipeline import train_model
+
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.training-", dir=output_dir.parent))
     try:
@@ -137,9 +147,7 @@ def run(args: argparse.Namespace) -> int:
             failed,
         )
         raise
-    _install(scratch, output_dir, present)
-    logger.info("done in %.0f s: %s", result.seconds, output_dir)
-    return 0
+    return scratch, result
 
 
 def _install(scratch: Path, output_dir: Path, replaced: list[str]) -> None:

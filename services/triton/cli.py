@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 
+from deepclean.services.cli import settings_command
+from deepclean.services.triton.settings import TritonSettings
+
 DESCRIPTION = """\
 Start the Triton Inference Server shipped in the nvidia-pytriton wheel (its own venv, made by
 ./run.sh setup) over a model repository: HTTP, gRPC and metrics bound to 127.0.0.1, explicit
@@ -19,18 +22,8 @@ example: deepclean triton --model-repository ./project/model_repo --grpc-port 80
 _UNUSED = {"ifo", "sample_rate", "freq_low", "freq_high", "data_dir"}
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.triton.settings import TritonSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "triton",
-        TritonSettings,
-        help="run a real Triton Inference Server over a model repository",
-        description=DESCRIPTION,
-        exclude=_UNUSED,
-    )
+HELP = "run a real Triton Inference Server over a model repository"
+add_parser = settings_command("triton", TritonSettings, HELP, DESCRIPTION, _UNUSED)
 
 
 class _Stop(Exception):
@@ -42,7 +35,6 @@ def _raise_stop(signum: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepclean.services.triton.settings import TritonSettings
     from deepclean.utils.config import given_flags, load_settings
     from deepclean.utils.errors import ConfigError, ServerUnavailableError
     from deepclean.utils.logs import configure_logging

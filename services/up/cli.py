@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepclean.services.cli import settings_command
+from deepclean.services.up.settings import UpSettings
+
 if TYPE_CHECKING:
     from deepclean.services.up.plan import Ports
 
@@ -25,6 +28,10 @@ from what is on disk. Each service takes its other settings from .env / pyprojec
 examples: deepclean up
           deepclean up --no-demo --data-dir /dev/shm/kafka-root --ifo L1
 """
+
+HELP = "run the whole pipeline here (simulator, Triton, exporter, trainer, cleaner, monitor)"
+
+UNUSED = {"sample_rate", "freq_low", "freq_high"}
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +53,7 @@ PORT_SETTINGS = {
 }
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.up.settings import UpSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "up",
-        UpSettings,
-        help="run the whole pipeline here (simulator, Triton, exporter, trainer, cleaner, monitor)",
-        description=DESCRIPTION,
-        exclude={"sample_rate", "freq_low", "freq_high"},
-    )
+add_parser = settings_command("up", UpSettings, HELP, DESCRIPTION, UNUSED)
 
 
 def read_ports() -> Ports:
@@ -131,21 +127,13 @@ def simulator_lines() -> tuple[float, list[int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepclean.services.up.plan import FrameSpan, demo_bands, make_plan, where_to_look
-    from deepclean.services.up.restart import Backoff
+    from deepclean.services.up.plan import FrameSpan, demo_bands, make_plan
     from deepclean.services.up.runner import run_procfile
-    from deepclean.services.up.settings import UpSettings
-    from deepclean.utils.auth import TOKEN_ENV, TOKEN_FILE, project_token, read_token
-    from deepclean.utils.config import ENV_FILE_ENV, given_flags, load_settings
-    from deepclean.utils.errors import ConfigError
+    from deepclean.utils.auth import TOKEN_ENV
+    from deepclean.utils.config import ENV_FILE_ENV
     from deepclean.utils.frames.crawler import gps_now
 
-    settings = load_settings(UpSettings, given_flags(args, UpSettings))
-    if not settings.demo and not settings.data_dir.is_dir():
-        raise ConfigError(
-            f"setting data_dir = {str(settings.data_dir)!r}: no such directory (--no-demo reads "
-            "real frames from it)"
-        )
+    settings = up_settings(args)
     ports = read_ports()
     env_file = Path(os.environ.get(ENV_FILE_ENV) or ".env")
     train_duration = trainer_duration(settings.profile.value)
@@ -175,7 +163,49 @@ def run(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     procfile = project / "Procfile"
     procfile.write_text(plan.procfile())
-    banner = [f"Procfile: {procfile}"]
+    banner = [f"Procfile: {procfile}", *plan_banner(settings, plan, frames, ports)]
+    if prometheus_line:
+        banner.append(prometheus_line)
+    backoff = restart_backoff(settings)
+    on_change = serve_metrics(settings, project, banner)
+    token = service_token(project, env_file, banner)
+    return run_procfile(
+        procfile,
+        project / "logs",
+        stop_timeout=settings.stop_timeout,
+        bin_dir=Path(sys.executable).parent,
+        env_file=env_file,
+        banner=banner,
+        backoff=backoff,
+        command_for=lambda name: {p.name: p.command for p in plan_now().procs}.get(name),
+        on_change=on_change,
+        log_max_bytes=settings.log_max_bytes,
+        log_backups=settings.log_backups,
+        extra_env={TOKEN_ENV: token},
+    )
+
+
+def up_settings(args: argparse.Namespace):
+    """``deepclean up``'s settings; ConfigError when --no-demo is given a DATA_DIR that does not
+    exist."""
+    from deepclean.utils.config import given_flags, load_settings
+    from deepclean.utils.errors import ConfigError
+
+    settings = load_settings(UpSettings, given_flags(args, UpSettings))
+    if not settings.demo and not settings.data_dir.is_dir():
+        raise ConfigError(
+            f"setting data_dir = {str(settings.data_dir)!r}: no such directory (--no-demo reads "
+            "real frames from it)"
+        )
+    return settings
+
+
+def plan_banner(settings, plan, frames, ports: Ports) -> list[str]:
+    """The lines printed before the services start: the demo detector's span, the demo
+    schedule, and where to look."""
+    from deepclean.services.up.plan import where_to_look
+
+    banner = []
     if plan.backfill:
         banner.append(
             f"demo detector: live from GPS {plan.live_start}; history GPS {plan.backfill[0]}+"
@@ -192,26 +222,43 @@ def run(args: argparse.Namespace) -> int:
             "passing checks "
             "(DEEPCLEAN_UP_DEMO_PASSES; DEEPCLEAN_MONITOR_PASSES sets the monitor's own)"
         )
-    banner += where_to_look(settings, ports)
-    if prometheus_line:
-        banner.append(prometheus_line)
+    return banner + where_to_look(settings, ports)
+
+
+def restart_backoff(settings):
+    """The delay between a service's exit and its restart; ConfigError for a bad pair."""
+    from deepclean.services.up.restart import Backoff
+    from deepclean.utils.errors import ConfigError
+
     try:
-        backoff = Backoff(initial=settings.restart_delay, maximum=settings.restart_max_delay)
+        return Backoff(initial=settings.restart_delay, maximum=settings.restart_max_delay)
     except ValueError as exc:
         raise ConfigError(f"settings restart_delay and restart_max_delay: {exc}") from exc
-    on_change = None
-    if settings.metrics_port:
-        from deepclean.services.up.metrics import UpMetrics
-        from deepclean.utils.disk import watch_disk
 
-        metrics = UpMetrics()
-        # free disk of the folders every service writes (the trainer has no /metrics of its own)
-        watch_disk(metrics.registry, dict.fromkeys([project, settings.data_dir]))
-        metrics.serve(settings.metrics_port)
-        on_change = metrics.on_change
-        banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
+
+def serve_metrics(settings, project: Path, banner: list[str]):
+    """Serve up's /metrics when metrics_port is set (a line added to ``banner``); returns the
+    supervisor's callback, or None."""
+    if not settings.metrics_port:
+        return None
+    from deepclean.services.up.metrics import UpMetrics
+    from deepclean.utils.disk import watch_disk
+
+    metrics = UpMetrics()
+    # free disk of the folders every service writes (the trainer has no /metrics of its own)
+    watch_disk(metrics.registry, dict.fromkeys([project, settings.data_dir]))
+    metrics.serve(settings.metrics_port)
+    banner.append(f"up's metrics:   http://127.0.0.1:{settings.metrics_port}/metrics")
+    return metrics.on_change
+
+
+def service_token(project: Path, env_file: Path, banner: list[str]) -> str:
+    """The token every service is given: the user's, else one of the project's own (closed by
+    default); a line saying which is added to ``banner``."""
+    from deepclean.utils.auth import TOKEN_ENV, TOKEN_FILE, project_token, read_token
+
     token = read_token()
-    if token is None:  # closed by default: a token of its own, shared with what it starts
+    if token is None:
         token = project_token(project)
         banner.append(
             f"token: {project / TOKEN_FILE} (mode 0600), given to every service as {TOKEN_ENV}; "
@@ -219,17 +266,4 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         banner.append(f"token: {TOKEN_ENV} from the environment or {env_file}")
-    return run_procfile(
-        procfile,
-        project / "logs",
-        stop_timeout=settings.stop_timeout,
-        bin_dir=Path(sys.executable).parent,
-        env_file=env_file,
-        banner=banner,
-        backoff=backoff,
-        command_for=lambda name: {p.name: p.command for p in plan_now().procs}.get(name),
-        on_change=on_change,
-        log_max_bytes=settings.log_max_bytes,
-        log_backups=settings.log_backups,
-        extra_env={TOKEN_ENV: token},
-    )
+    return token

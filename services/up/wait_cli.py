@@ -30,11 +30,13 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    from deepclean.services.cli import plain_command
+
+    parser = plain_command(
+        subparsers,
         "wait-for",
         help="wait for health endpoints and files, then run a command",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--url", action="append", default=[], help="URL that must answer 200 (repeatable)"

@@ -9,6 +9,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from deepclean.services.cli import command_settings, settings_command
+from deepclean.services.validate.settings import ValidateSettings
+
 DESCRIPTION = """\
 Check that cleaning preserves signals. For every injection of the list (deepclean simulate
 --inject-*) inside the span: the matched-filter SNR with the injected waveform as template
@@ -23,35 +26,25 @@ example: deepclean validate --data-dir ./data --project-dir ./project --ifo H1
          deepclean validate --data-dir ./data --cleaned-dir ./project/clean --output-dir ./v
 """
 
+HELP = "injections' matched-filter SNR in raw and cleaned strain, BNS range; report + plots"
+
+UNUSED = {"sample_rate", "freq_low", "freq_high"}
+
 logger = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.validate.settings import ValidateSettings
-    from deepclean.utils.config import add_command
-
-    return add_command(
-        subparsers,
-        "validate",
-        ValidateSettings,
-        help="injections' matched-filter SNR in raw and cleaned strain, BNS range; report + plots",
-        description=DESCRIPTION,
-        exclude={"sample_rate", "freq_low", "freq_high"},
-    )
+add_parser = settings_command("validate", ValidateSettings, HELP, DESCRIPTION, UNUSED)
 
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.validate import data as data_io
     from deepclean.services.validate.plots import range_png, snr_png
     from deepclean.services.validate.report import build_report
-    from deepclean.services.validate.settings import ValidateSettings
-    from deepclean.utils.config import check_output_dir, given_flags, load_settings
+    from deepclean.utils.config import check_output_dir
     from deepclean.utils.errors import ConfigError
     from deepclean.utils.injection_list import read_injections
-    from deepclean.utils.logs import configure_logging
 
-    s = load_settings(ValidateSettings, given_flags(args, ValidateSettings))
-    configure_logging("validate", s.log_level)
+    s = command_settings(args, ValidateSettings)
     out = Path(s.output_dir or Path(s.project_dir) / "validate")
     check_output_dir(out, "output_dir")
     injections = s.injections or Path(s.data_dir) / f"injections-{s.ifo}.json"
