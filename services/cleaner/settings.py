@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import MAX_GPS, HostPort, SharedSettings
+from deepclean.utils.config import GPSSecond, PortOrZero, SharedSettings
+from deepclean.utils.config.mixins import HttpServerSettings, TritonClientSettings
 
 
-class CleanerSettings(SharedSettings):
+class CleanerSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     """Where to read and write, how to reach Triton, and every look-ahead of the pipeline.
 
     The inference geometry (channels, kernel, stride, batch, max latency) and the filter bands
@@ -19,19 +20,16 @@ class CleanerSettings(SharedSettings):
 
     service: ClassVar[str] = "cleaner"
 
-    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
-    start: NonNegativeInt | None = Field(
+    start: GPSSecond | None = Field(
         None,
-        le=MAX_GPS,
         description="first GPS second to clean (default: the newest complete second, or after the "
         "newest cleaned frame)",
     )
     duration: PositiveInt | None = Field(
         None, description="stop after this many input seconds (default: run forever)"
     )
-    host: str = Field("127.0.0.1", description="address the metrics/health HTTP server binds to")
-    metrics_port: int = Field(
-        5002, ge=0, le=65535, description="port of /metrics and /health (0: any free port)"
+    metrics_port: PortOrZero = Field(
+        5002, description="port of /metrics and /health (0: any free port)"
     )
     frame_timeout: PositiveFloat = Field(
         2.0,
@@ -41,8 +39,7 @@ class CleanerSettings(SharedSettings):
     grace: PositiveFloat = Field(
         1.0,
         description="seconds from sending a second's data to Triton until it is written raw "
-        "without an "
-        "answer",
+        "without an answer",
     )
     reconnect_backoff: PositiveFloat = Field(
         1.0, description="first wait before reconnecting to Triton, seconds (doubles)"

@@ -7,11 +7,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import HostPort, SharedSettings
+from deepclean.utils.config import Port, SharedSettings
 from deepclean.utils.config.inference import InferenceSettings
-from deepclean.utils.streaming import StreamMode
+from deepclean.utils.config.mixins import (
+    BandMarginSettings,
+    HttpServerSettings,
+    ServingSettings,
+    StreamModeSettings,
+    TritonClientSettings,
+)
 
 
 class ExportPlatform(StrEnum):
@@ -28,19 +34,15 @@ class Architecture(StrEnum):
     AUTOENCODER = "autoencoder"
 
 
-class ExportModelSettings(SharedSettings):
+class ExportModelSettings(SharedSettings, ServingSettings, StreamModeSettings):
     """What to export and how it will stream."""
 
     service: ClassVar[str] = "export-model"
 
-    repository_directory: Path | None = Field(
-        None, description="Triton model repository (default: <project_dir>/model_repo)"
-    )
     channels: list[str] = Field(
         default_factory=list,
         description="channels the model was trained on, strain first: the names, or a file with "
-        "one "
-        "name per line",
+        "one name per line",
     )
     weights: Path | None = Field(
         None, description="weights.pt, or the training run directory holding it"
@@ -61,34 +63,17 @@ class ExportModelSettings(SharedSettings):
     max_latency: list[PositiveFloat] = Field(
         [0.5],
         description="seconds of each window's prediction averaged, seconds; one aggregator pair "
-        "per "
-        "value",
-    )
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over "
-        "max_latency, "
-        "the original) or contiguous (one pass per phase over a contiguous stretch; "
-        "ignores max_latency, lag ~25 ms)",
-    )
-    streams_per_gpu: PositiveInt = Field(
-        1, description="streams (sequences) served at once by the streaming models"
-    )
-    instances: PositiveInt | None = Field(
-        None, description="DeepClean instances (default: Triton's choice)"
+        "per value",
     )
     platform: ExportPlatform = Field(
         ExportPlatform.ONNX, description="platform of the DeepClean step"
     )
     verbose: bool = Field(False, description="log at DEBUG level")
 
-    @property
-    def repository(self) -> Path:
-        return self.repository_directory or self.project_dir / "model_repo"
 
-
-class ExporterSettings(InferenceSettings):
+class ExporterSettings(
+    InferenceSettings, ServingSettings, BandMarginSettings, TritonClientSettings, HttpServerSettings
+):
     """The exporter service (table ``[tool.deepclean.exporter]``, environment
     ``DEEPCLEAN_EXPORTER_*``).
 
@@ -103,38 +88,20 @@ class ExporterSettings(InferenceSettings):
     channels: list[str] = Field(
         default_factory=list,
         description="channels the models take, strain first: the names, or a file with one name "
-        "per "
-        "line "
-        "(default: <data_dir>/channels.txt)",
-    )
-    repository_directory: Path | None = Field(
-        None, description="Triton model repository (default: <project_dir>/model_repo)"
-    )
-    band_margin: NonNegativeFloat = Field(
-        0.0,
-        description="Hz added on both sides of each band for the untrained model's filter_bands",
-    )
-    streams_per_gpu: PositiveInt = Field(
-        1, description="streams (sequences) served at once by the streaming models"
-    )
-    instances: PositiveInt | None = Field(
-        None, description="DeepClean instances (default: Triton's choice)"
+        "per line (default: <data_dir>/channels.txt)",
     )
     platform: ExportPlatform = Field(
         ExportPlatform.PYTHON,
         description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or "
-        "tensorrt_plan "
-        "on a GPU node (a repository keeps its platform)",
+        "tensorrt_plan on a GPU node (a repository keeps its platform)",
     )
     keep_versions: PositiveInt = Field(
         5, ge=2, description="DeepClean versions kept on disk (production and canary always)"
     )
-    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton's gRPC address, host:port")
     triton_timeout: PositiveFloat = Field(
         120.0, description="seconds to wait for Triton at start-up"
     )
-    host: str = Field("127.0.0.1", description="address the HTTP API binds to")
-    port: int = Field(5000, ge=1, le=65535, description="TCP port of the HTTP API")
+    port: Port = Field(5000, description="TCP port of the HTTP API")
     max_body_bytes: PositiveInt = Field(65536, description="largest request body accepted, bytes")
     threads: PositiveInt = Field(4, description="HTTP worker threads")
     insecure_no_token: bool = Field(
@@ -145,17 +112,9 @@ class ExporterSettings(InferenceSettings):
     )
 
     @property
-    def repository(self) -> Path:
-        return self.repository_directory or self.project_dir / "model_repo"
-
-    @property
     def train_dir(self) -> Path:
         return self.project_dir / "train"
 
     @property
     def stride_length(self) -> float:
-        return 1.0 / self.inference_sampling_rate
-
-    @property
-    def filter_bands(self) -> list[tuple[float, float]]:
-        return [(low - self.band_margin, high + self.band_margin) for low, high in self.bands]
+        return self.inference_stride_length

@@ -14,7 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import HostPort, HttpUrl, SharedSettings
+from deepclean.utils.config import HttpUrl, Port, SharedSettings
+from deepclean.utils.config.mixins import HttpServerSettings, TritonClientSettings
 from deepclean.utils.monitoring.asd import (
     DEFAULT_FFTLENGTH_S,
     DEFAULT_SEGMENT_S,
@@ -23,7 +24,7 @@ from deepclean.utils.monitoring.asd import (
 )
 
 
-class MonitorSettings(SharedSettings):
+class MonitorSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     """How the monitor checks canaries, bounds the carousel, archives and serves its page."""
 
     service: ClassVar[str] = "monitor"
@@ -32,13 +33,7 @@ class MonitorSettings(SharedSettings):
         "http://127.0.0.1:5000",
         description="base URL of the exporter (GET /versions, POST /promote)",
     )
-    triton_url: HostPort = Field(
-        "127.0.0.1:8001", description="Triton gRPC address, HOST:PORT (served versions, shown)"
-    )
-    host: str = Field("127.0.0.1", description="address the status page binds to")
-    port: int = Field(
-        5001, ge=1, le=65535, description="port of the status page (/, /status, /health, /metrics)"
-    )
+    port: Port = Field(5001, description="port of the status page (/, /status, /health, /metrics)")
     monitor_period: PositiveInt = Field(
         64,
         description="seconds of data between two canary checks (>= asd_segment_length: disjoint "
@@ -81,9 +76,7 @@ class MonitorSettings(SharedSettings):
     carousel_headroom: NonNegativeInt = Field(
         32,
         description="frames kept free below max_files for what the cleaner writes while the "
-        "monitor "
-        "works "
-        "(a catch-up burst during an archive write)",
+        "monitor works (a catch-up burst during an archive write)",
     )
     write_cadence: PositiveInt = Field(
         128, description="seconds per archive file (aligned to GPS multiples)"
@@ -143,9 +136,8 @@ class MonitorSettings(SharedSettings):
         if self.max_files < least:
             raise ValueError(
                 f"max_files {self.max_files} must be at least write_cadence + 2 + "
-                f"carousel_headroom = {least}: "
-                "an open span's frames stay until the frame after it arrives and the span "
-                "is archived, "
-                "and the carousel keeps headroom for the frames written meanwhile"
+                f"carousel_headroom = {least}: an open span's frames stay until the frame after "
+                "it arrives and the span is archived, and the carousel keeps headroom for the "
+                "frames written meanwhile"
             )
         return self

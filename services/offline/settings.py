@@ -5,31 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import (
-    Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    model_validator,
-)
+from pydantic import Field, NonNegativeFloat, PositiveFloat, model_validator
 
-from deepclean.utils.config import MAX_GPS
+from deepclean.utils.config import GPSDuration, GPSSecond
 from deepclean.utils.config.inference import InferenceSettings
+from deepclean.utils.config.mixins import TorchRunSettings
 
 
-class OfflineSettings(InferenceSettings):
+class OfflineSettings(InferenceSettings, TorchRunSettings):
     """Which model, which span, and how to apply it (the streaming geometry)."""
 
     service: ClassVar[str] = "clean-offline"
 
     weights: Path | None = Field(None, description="trained model directory (or its weights.pt)")
-    start: NonNegativeInt | None = Field(
-        None, le=MAX_GPS, description="GPS start of the span to clean, seconds"
-    )
-    duration: PositiveInt | None = Field(
-        None, le=MAX_GPS, description="length of the span to clean, seconds"
-    )
+    start: GPSSecond | None = Field(None, description="GPS start of the span to clean, seconds")
+    duration: GPSDuration | None = Field(None, description="length of the span to clean, seconds")
     output_dir: Path | None = Field(
         None, description="directory receiving cleaned frames and report.json"
     )
@@ -41,19 +31,10 @@ class OfflineSettings(InferenceSettings):
         le=1.0,
         description="seconds over which the noise is tapered in/out at analysis-ready edges",
     )
-    num_threads: PositiveInt = Field(
-        2, le=2, description="torch CPU threads (at most 2 on this machine)"
-    )
-    background_channel: str | None = Field(
-        None,
-        description="channel with the true background, reported when present (default "
-        "<IFO>:SIM-BACKGROUND)",
-    )
     max_in_band_ratio: PositiveFloat = Field(
         1.0,
         description="fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening "
-        "fails; "
-        "--allow-worse writes anyway)",
+        "fails; --allow-worse writes anyway)",
     )
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, PositiveFloat
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import Port, PortOrZero, SharedSettings
 
 
 class TritonSettings(SharedSettings):
@@ -19,12 +19,10 @@ class TritonSettings(SharedSettings):
     model_repository: Path | None = Field(
         None, description="model repository to serve; none means <project_dir>/model_repo"
     )
-    grpc_port: int = Field(8001, ge=1, le=65535, description="gRPC port on 127.0.0.1")
-    http_port: int = Field(
-        8000, ge=1, le=65535, description="HTTP port on 127.0.0.1 (health: /v2/health/ready)"
-    )
-    metrics_port: int = Field(
-        8002, ge=0, le=65535, description="Prometheus metrics port on 127.0.0.1; 0 disables metrics"
+    grpc_port: Port = Field(8001, description="gRPC port on 127.0.0.1")
+    http_port: Port = Field(8000, description="HTTP port on 127.0.0.1 (health: /v2/health/ready)")
+    metrics_port: PortOrZero = Field(
+        8002, description="Prometheus metrics port on 127.0.0.1; 0 disables metrics"
     )
     startup_timeout: PositiveFloat = Field(
         120.0, description="seconds to wait for the server and every model to be ready"
@@ -32,8 +30,7 @@ class TritonSettings(SharedSettings):
     venv: Path | None = Field(
         None,
         description="the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none "
-        "means "
-        "<repo>/.triton/venv, made by ./run.sh setup",
+        "means <repo>/.triton/venv, made by ./run.sh setup",
     )
 
     @property

@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import SharedSettings
+from deepclean.utils.config import PortOrZero, SharedSettings
 from deepclean.utils.training.settings import Profile
 
 
@@ -29,15 +29,13 @@ class UpSettings(SharedSettings):
     history: PositiveInt | None = Field(
         None,
         description="demo: seconds of history backfilled before going live when data_dir holds no "
-        "frames; "
-        "none = the trainer's train_duration, so the first training run starts at once",
+        "frames; none = the trainer's train_duration, so the first training run starts at once",
     )
     demo_passes: PositiveInt | None = Field(
         3,
         description="demo: consecutive passing canary checks after which the monitor promotes "
-        "(--passes), unless "
-        "DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own "
-        "(pyproject: 10)",
+        "(--passes), unless DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the "
+        "monitor's own (pyproject: 10)",
     )
     demo_inject_every: Annotated[int, Field(ge=8)] | None = Field(
         180,
@@ -54,8 +52,7 @@ class UpSettings(SharedSettings):
     ready_timeout: PositiveFloat = Field(
         1800.0,
         description="seconds a service waits for those it depends on before giving up (and "
-        "stopping "
-        "all)",
+        "stopping all)",
     )
     stop_timeout: PositiveFloat = Field(
         30.0,
@@ -78,18 +75,14 @@ class UpSettings(SharedSettings):
     log_backups: NonNegativeInt = Field(
         5, description="rotated log files kept per service (<name>.log.1 .. .5)"
     )
-    metrics_port: int = Field(
+    metrics_port: PortOrZero = Field(
         5003,
-        ge=0,
-        le=65535,
         description="port of up's own Prometheus /metrics on 127.0.0.1 (restarts per service, "
         "which services run); 0 = none",
     )
 
-    prometheus_port: int = Field(
+    prometheus_port: PortOrZero = Field(
         9090,
-        ge=0,
-        le=65535,
         description="port of Prometheus on 127.0.0.1, started when its binary is on PATH (Debian: "
         "apt-get install prometheus); 0 = not started",
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from deepclean.services.validate.report import Method
-from deepclean.utils.config import MAX_GPS, SharedSettings
+from deepclean.utils.config import GPSDuration, GPSSecond, SharedSettings
 
 _M = Method()
 
@@ -34,11 +34,11 @@ class ValidateSettings(SharedSettings):
     channels: Path | None = Field(
         None, description="channel list of the raw data; none = $DATA_DIR/channels.txt"
     )
-    start: NonNegativeInt | None = Field(
-        None, le=MAX_GPS, description="GPS start of the span, s; none = the first cleaned second"
+    start: GPSSecond | None = Field(
+        None, description="GPS start of the span, s; none = the first cleaned second"
     )
-    duration: PositiveInt | None = Field(
-        None, le=MAX_GPS, description="length of the span, s; none = up to the last cleaned second"
+    duration: GPSDuration | None = Field(
+        None, description="length of the span, s; none = up to the last cleaned second"
     )
     output_dir: Path | None = Field(
         None,

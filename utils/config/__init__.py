@@ -18,7 +18,8 @@ naming the setting, the value, where it came from and what is allowed.
 
 The layering is ours; parsing is done by ``tomllib``, ``python-dotenv`` and ``argparse``,
 and validation by pydantic. Modules: ``settings`` (:class:`SharedSettings` and the value types
-``GPSSecond``, ``HttpUrl``, ``HostPort``), ``layers`` (reading and merging the layers,
+``GPSSecond``, ``GPSDuration``, ``Port``, ``HttpUrl``, ``HostPort``), ``mixins`` (groups of
+settings several commands share), ``layers`` (reading and merging the layers,
 :func:`load_settings`), ``flags`` (the generated ``--flags``), ``outputs`` (checks that output
 paths are writable). Everything is imported from here.
 """
@@ -43,10 +44,13 @@ from deepclean.utils.config.layers import (
 from deepclean.utils.config.outputs import check_output_dir, check_output_file
 from deepclean.utils.config.settings import (
     MAX_GPS,
+    GPSDuration,
     GPSSecond,
     HostPort,
     HttpUrl,
     LogLevel,
+    Port,
+    PortOrZero,
     SharedSettings,
 )
 
@@ -54,10 +58,13 @@ __all__ = [
     "CONFIG_ENV",
     "ENV_FILE_ENV",
     "MAX_GPS",
+    "GPSDuration",
     "GPSSecond",
     "HostPort",
     "HttpUrl",
     "LogLevel",
+    "Port",
+    "PortOrZero",
     "SharedSettings",
     "add_command",
     "add_settings_flags",

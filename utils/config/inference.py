@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from deepclean.utils.config.mixins import StreamModeSettings
 from deepclean.utils.config.settings import SharedSettings
-from deepclean.utils.streaming import StreamGeometry, StreamMode
+from deepclean.utils.streaming import StreamGeometry
 
 
-class InferenceSettings(SharedSettings):
+class InferenceSettings(SharedSettings, StreamModeSettings):
     """Settings of a command that runs, serves or validates DeepClean over a stream."""
 
     inference_kernel_length: PositiveFloat = Field(
@@ -30,12 +31,6 @@ class InferenceSettings(SharedSettings):
     )
     max_latency: PositiveFloat = Field(
         0.5, description="seconds at the end of each window that are averaged (windowed mode)"
-    )
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over max_latency, the original) or contiguous (one pass per phase over a contiguous "
-        "stretch; ignores max_latency, lag ~25 ms)",
     )
 
     @property

@@ -17,6 +17,12 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 MAX_GPS = 2**31 - 1
 #: a GPS second a frame can start at: the type of every ``start`` setting
 GPSSecond = typing.Annotated[int, Field(ge=0, le=MAX_GPS)]
+#: a length of a span of frames, seconds (at least one; no longer than GPS time runs)
+GPSDuration = typing.Annotated[int, Field(gt=0, le=MAX_GPS)]
+#: a TCP port a service listens on
+Port = typing.Annotated[int, Field(ge=1, le=65535)]
+#: a TCP port, or 0 (what 0 means, any free port or none, the setting says)
+PortOrZero = typing.Annotated[int, Field(ge=0, le=65535)]
 
 
 def _http_url(value: str) -> str:

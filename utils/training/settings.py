@@ -26,8 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from deepclean.utils.config import MAX_GPS, SharedSettings
+from deepclean.utils.config import MAX_GPS, GPSDuration, GPSSecond, SharedSettings
 from deepclean.utils.config.inference import InferenceSettings
+from deepclean.utils.config.mixins import BandMarginSettings, TorchRunSettings
 from deepclean.utils.frames.naming import STATE_RATE_HZ
 from deepclean.utils.signal.filters import check_bands
 from deepclean.utils.streaming import StreamGeometry, StreamMode
@@ -43,7 +44,7 @@ from deepclean.utils.training.profiles import (  # noqa: F401 - re-exported: the
 )
 
 
-class TrainingSettings(InferenceSettings):
+class TrainingSettings(InferenceSettings, BandMarginSettings, TorchRunSettings):
     """Settings of ``deepclean train`` (and the trainer service's training runs).
 
     The ``inference_*`` and ``max_latency`` fields say how the model will be applied
@@ -57,12 +58,8 @@ class TrainingSettings(InferenceSettings):
         description="channels, strain first then witnesses: a file with one name per line "
         "(e.g. DATA_DIR/channels.txt), or the names",
     )
-    start: NonNegativeInt | None = Field(
-        None, le=MAX_GPS, description="GPS start of the training span, seconds"
-    )
-    duration: PositiveInt | None = Field(
-        None, le=MAX_GPS, description="length of the training span, seconds"
-    )
+    start: GPSSecond | None = Field(None, description="GPS start of the training span, seconds")
+    duration: GPSDuration | None = Field(None, description="length of the training span, seconds")
     output_dir: Path | None = Field(
         None, description="directory receiving weights.pt, metadata.json and plots"
     )
@@ -94,14 +91,6 @@ class TrainingSettings(InferenceSettings):
     valid_frac: NonNegativeFloat = Field(
         0.25, lt=1, description="last fraction of the span used for validation"
     )
-    band_margin: NonNegativeFloat = Field(
-        0.0,
-        description="Hz added below and above every band for the target and noise band-pass "
-        "filters "
-        "and the "
-        "loss (0: the original's filters, whose edges sit on the band edges); reports stay "
-        "on the band",
-    )
     fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
     overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
     alpha: float = Field(
@@ -115,9 +104,6 @@ class TrainingSettings(InferenceSettings):
     )
     checkpoint_every: NonNegativeInt = Field(1, description="epochs between checkpoints (0: never)")
     seed: int = Field(0, description="random seed of weights and window order")
-    num_threads: PositiveInt = Field(
-        2, le=2, description="torch CPU threads (at most 2 on this machine)"
-    )
     max_valid_loss: PositiveFloat = Field(
         0.95,
         description="validation fails when the best validation loss is not below this (1 = no "
@@ -126,20 +112,8 @@ class TrainingSettings(InferenceSettings):
     max_valid_ratio: PositiveFloat = Field(
         1.0,
         description="validation fails when the cleaned/raw in-band ASD ratio of the validation "
-        "data is "
-        "not below this",
+        "data is not below this",
     )
-    background_channel: str | None = Field(
-        None,
-        description="channel with the true background, plotted when present (default "
-        "<IFO>:SIM-BACKGROUND)",
-    )
-
-    @property
-    def filter_bands(self) -> list[tuple[float, float]]:
-        """The bands of the target/noise filters and the loss: ``bands`` widened by
-        ``band_margin``."""
-        return widen(self.bands, self.band_margin)
 
     @model_validator(mode="after")
     def _check_geometry(self) -> TrainingSettings:
@@ -203,8 +177,7 @@ def check_inference(settings: SharedSettings) -> None:
     if settings.sample_rate % STATE_RATE_HZ:
         raise ValueError(
             f"sample_rate {settings.sample_rate:g} Hz is not a whole multiple of the state "
-            "vector's "
-            f"{STATE_RATE_HZ:g} Hz; allowed: e.g. 1024, 2048, 4096"
+            f"vector's {STATE_RATE_HZ:g} Hz; allowed: e.g. 1024, 2048, 4096"
         )
     inference_geometry(
         kernel_length=settings.inference_kernel_length,
@@ -235,8 +208,3 @@ def check_inference(settings: SharedSettings) -> None:
             f"{span} after the last GPS second GWF frames can hold ({MAX_GPS}); allowed: "
             f"start + duration <= {MAX_GPS}"
         )
-
-
-def widen(bands: list[tuple[float, float]], margin: float) -> list[tuple[float, float]]:
-    """``bands`` with ``margin`` Hz added on both sides of each."""
-    return [(low - margin, high + margin) for low, high in bands]
