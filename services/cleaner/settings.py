@@ -20,75 +20,46 @@ class CleanerSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
 
     service: ClassVar[str] = "cleaner"
 
-    start: GPSSecond | None = Field(
-        None,
-        description="first GPS second to clean (default: the newest complete second, or after the "
-        "newest cleaned frame)",
-    )
-    duration: PositiveInt | None = Field(
-        None, description="stop after this many input seconds (default: run forever)"
-    )
-    metrics_port: PortOrZero = Field(
-        5002, description="port of /metrics and /health (0: any free port)"
-    )
-    frame_timeout: PositiveFloat = Field(
-        2.0,
-        description="seconds to wait for a frame before declaring it dropped (sooner once a later "
-        "second is complete)",
-    )
-    grace: PositiveFloat = Field(
-        1.0,
-        description="seconds from sending a second's data to Triton until it is written raw "
-        "without an answer",
-    )
-    reconnect_backoff: PositiveFloat = Field(
-        1.0, description="first wait before reconnecting to Triton, seconds (doubles)"
-    )
-    reconnect_backoff_max: PositiveFloat = Field(
-        8.0, description="longest wait between reconnection attempts, seconds"
-    )
-    config_poll: PositiveFloat = Field(
-        1.0, description="seconds between re-reads of the served configs (versions)"
-    )
-    drop_taper: PositiveFloat = Field(
-        1.0,
-        le=1.0,
-        description="half-Hann fade-out inside a dropped second and taper-in after it, seconds",
-    )
-    filter_memory: NonNegativeFloat = Field(
-        2.0, description="seconds of past noise band-passed with each second"
-    )
-    filter_lead: NonNegativeFloat | None = Field(
-        None,
-        description="seconds of future noise band-passed with each second (default: what the "
-        "witness resampler's reach and the served lag leave of one frame, 0.93 s at the cpu "
-        "geometry; reach + lag + lead beyond one frame adds a frame of latency)",
-    )
-    noise_settle: NonNegativeFloat = Field(
-        0.5,
-        description="seconds of valid noise needed before a second for its cleaning to count as "
-        "valid",
-    )
-    ready_taper: NonNegativeFloat = Field(
-        1.0, le=1.0, description="noise taper at analysis-ready edges, seconds"
-    )
-    outdq_buffer: PositiveInt = Field(
-        8, description="seconds of raw/cleaned strain in the OUT_DQ ASD ratio"
-    )
-    outdq_min: PositiveInt = Field(
-        4, description="valid seconds before the OUT_DQ gate first decides"
-    )
-    outdq_fftlength: PositiveFloat = Field(
-        2.0, description="Welch segment of the OUT_DQ ASD ratio, seconds"
-    )
-    outdq_taper: PositiveFloat = Field(1.0, le=1.0, description="OUT_DQ taper in/out, seconds")
-    stall_deadline: PositiveFloat = Field(
-        30.0,
-        description="seconds input frames may keep arriving with no cleaned frame written before "
-        "/health answers 503",
-    )
-    context: NonNegativeInt = Field(
-        6,
-        description="seconds read before the first second to write (resampler, warm-up, filter "
-        "memory)",
-    )
+    start: GPSSecond | None = None
+    """first GPS second to clean (default: the newest complete second, or after the newest cleaned
+    frame)"""
+    duration: PositiveInt | None = None
+    """stop after this many input seconds (default: run forever)"""
+    metrics_port: PortOrZero = 5002
+    """port of /metrics and /health (0: any free port)"""
+    frame_timeout: PositiveFloat = 2.0
+    """seconds to wait for a frame before declaring it dropped (sooner once a later second is
+    complete)"""
+    grace: PositiveFloat = 1.0
+    """seconds from sending a second's data to Triton until it is written raw without an answer"""
+    reconnect_backoff: PositiveFloat = 1.0
+    """first wait before reconnecting to Triton, seconds (doubles)"""
+    reconnect_backoff_max: PositiveFloat = 8.0
+    """longest wait between reconnection attempts, seconds"""
+    config_poll: PositiveFloat = 1.0
+    """seconds between re-reads of the served configs (versions)"""
+    drop_taper: PositiveFloat = Field(1.0, le=1.0)
+    """half-Hann fade-out inside a dropped second and taper-in after it, seconds"""
+    filter_memory: NonNegativeFloat = 2.0
+    """seconds of past noise band-passed with each second"""
+    filter_lead: NonNegativeFloat | None = None
+    """seconds of future noise band-passed with each second (default: what the witness resampler's
+    reach and the served lag leave of one frame, 0.93 s at the cpu geometry; reach + lag + lead
+    beyond one frame adds a frame of latency)"""
+    noise_settle: NonNegativeFloat = 0.5
+    """seconds of valid noise needed before a second for its cleaning to count as valid"""
+    ready_taper: NonNegativeFloat = Field(1.0, le=1.0)
+    """noise taper at analysis-ready edges, seconds"""
+    outdq_buffer: PositiveInt = 8
+    """seconds of raw/cleaned strain in the OUT_DQ ASD ratio"""
+    outdq_min: PositiveInt = 4
+    """valid seconds before the OUT_DQ gate first decides"""
+    outdq_fftlength: PositiveFloat = 2.0
+    """Welch segment of the OUT_DQ ASD ratio, seconds"""
+    outdq_taper: PositiveFloat = Field(1.0, le=1.0)
+    """OUT_DQ taper in/out, seconds"""
+    stall_deadline: PositiveFloat = 30.0
+    """seconds input frames may keep arriving with no cleaned frame written before /health answers
+    503"""
+    context: NonNegativeInt = 6
+    """seconds read before the first second to write (resampler, warm-up, filter memory)"""

@@ -39,36 +39,24 @@ class ExportModelSettings(SharedSettings, ServingSettings, StreamModeSettings):
 
     service: ClassVar[str] = "export-model"
 
-    channels: list[str] = Field(
-        default_factory=list,
-        description="channels the model was trained on, strain first: the names, or a file with "
-        "one name per line",
-    )
-    weights: Path | None = Field(
-        None, description="weights.pt, or the training run directory holding it"
-    )
-    kernel_length: PositiveFloat = Field(
-        1.0,
-        description="window length DeepClean sees at inference, seconds (the exporter's and "
-        "train's inference_kernel_length; not train's kernel_length)",
-    )
-    stride_length: PositiveFloat = Field(
-        1 / 512, description="time between consecutive windows, seconds"
-    )
-    batch_size: PositiveInt = Field(
-        128,
-        description="windows per update (request); one update holds stride_length * batch_size "
-        "seconds",
-    )
-    max_latency: list[PositiveFloat] = Field(
-        [0.5],
-        description="seconds of each window's prediction averaged, seconds; one aggregator pair "
-        "per value",
-    )
-    platform: ExportPlatform = Field(
-        ExportPlatform.ONNX, description="platform of the DeepClean step"
-    )
-    verbose: bool = Field(False, description="log at DEBUG level")
+    channels: list[str] = Field(default_factory=list)
+    """channels the model was trained on, strain first: the names, or a file with one name per
+    line"""
+    weights: Path | None = None
+    """weights.pt, or the training run directory holding it"""
+    kernel_length: PositiveFloat = 1.0
+    """window length DeepClean sees at inference, seconds (the exporter's and train's
+    inference_kernel_length; not train's kernel_length)"""
+    stride_length: PositiveFloat = 1 / 512
+    """time between consecutive windows, seconds"""
+    batch_size: PositiveInt = 128
+    """windows per update (request); one update holds stride_length * batch_size seconds"""
+    max_latency: list[PositiveFloat] = [0.5]
+    """seconds of each window's prediction averaged, seconds; one aggregator pair per value"""
+    platform: ExportPlatform = ExportPlatform.ONNX
+    """platform of the DeepClean step"""
+    verbose: bool = False
+    """log at DEBUG level"""
 
 
 class ExporterSettings(
@@ -85,31 +73,26 @@ class ExporterSettings(
 
     service: ClassVar[str] = "exporter"
 
-    channels: list[str] = Field(
-        default_factory=list,
-        description="channels the models take, strain first: the names, or a file with one name "
-        "per line (default: <data_dir>/channels.txt)",
-    )
-    platform: ExportPlatform = Field(
-        ExportPlatform.PYTHON,
-        description="platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or "
-        "tensorrt_plan on a GPU node (a repository keeps its platform)",
-    )
-    keep_versions: PositiveInt = Field(
-        5, ge=2, description="DeepClean versions kept on disk (production and canary always)"
-    )
-    triton_timeout: PositiveFloat = Field(
-        120.0, description="seconds to wait for Triton at start-up"
-    )
-    port: Port = Field(5000, description="TCP port of the HTTP API")
-    max_body_bytes: PositiveInt = Field(65536, description="largest request body accepted, bytes")
-    threads: PositiveInt = Field(4, description="HTTP worker threads")
-    insecure_no_token: bool = Field(
-        False,
-        description="serve exports, promotions and rollbacks WITHOUT a token to anyone who can "
-        "reach the port (logged as a WARNING at every start); without it and without "
-        "DEEPCLEAN_TOKEN every POST is refused",
-    )
+    channels: list[str] = Field(default_factory=list)
+    """channels the models take, strain first: the names, or a file with one name per line (default:
+    <data_dir>/channels.txt)"""
+    platform: ExportPlatform = ExportPlatform.PYTHON
+    """platform of the DeepClean step: python on the CPU server; onnxruntime_onnx or tensorrt_plan
+    on a GPU node (a repository keeps its platform)"""
+    keep_versions: PositiveInt = Field(5, ge=2)
+    """DeepClean versions kept on disk (production and canary always)"""
+    triton_timeout: PositiveFloat = 120.0
+    """seconds to wait for Triton at start-up"""
+    port: Port = 5000
+    """TCP port of the HTTP API"""
+    max_body_bytes: PositiveInt = 65536
+    """largest request body accepted, bytes"""
+    threads: PositiveInt = 4
+    """HTTP worker threads"""
+    insecure_no_token: bool = False
+    """serve exports, promotions and rollbacks WITHOUT a token to anyone who can reach the port
+    (logged as a WARNING at every start); without it and without DEEPCLEAN_TOKEN every POST is
+    refused"""
 
     @property
     def train_dir(self) -> Path:

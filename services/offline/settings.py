@@ -17,25 +17,21 @@ class OfflineSettings(InferenceSettings, TorchRunSettings):
 
     service: ClassVar[str] = "clean-offline"
 
-    weights: Path | None = Field(None, description="trained model directory (or its weights.pt)")
-    start: GPSSecond | None = Field(None, description="GPS start of the span to clean, seconds")
-    duration: GPSDuration | None = Field(None, description="length of the span to clean, seconds")
-    output_dir: Path | None = Field(
-        None, description="directory receiving cleaned frames and report.json"
-    )
-    filter_pad: PositiveFloat = Field(
-        2.0, description="seconds of noise on each side band-passed with the cleaned stretch"
-    )
-    ready_taper: NonNegativeFloat = Field(
-        1.0,
-        le=1.0,
-        description="seconds over which the noise is tapered in/out at analysis-ready edges",
-    )
-    max_in_band_ratio: PositiveFloat = Field(
-        1.0,
-        description="fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening "
-        "fails; --allow-worse writes anyway)",
-    )
+    weights: Path | None = None
+    """trained model directory (or its weights.pt)"""
+    start: GPSSecond | None = None
+    """GPS start of the span to clean, seconds"""
+    duration: GPSDuration | None = None
+    """length of the span to clean, seconds"""
+    output_dir: Path | None = None
+    """directory receiving cleaned frames and report.json"""
+    filter_pad: PositiveFloat = 2.0
+    """seconds of noise on each side band-passed with the cleaned stretch"""
+    ready_taper: NonNegativeFloat = Field(1.0, le=1.0)
+    """seconds over which the noise is tapered in/out at analysis-ready edges"""
+    max_in_band_ratio: PositiveFloat = 1.0
+    """fail when the cleaned/raw in-band ASD ratio is above this (1: any worsening fails;
+    --allow-worse writes anyway)"""
 
     @model_validator(mode="after")
     def _check_geometry(self) -> OfflineSettings:

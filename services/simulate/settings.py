@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from deepclean.services.simulate.coupling_settings import CouplingChangeSettings
-from deepclean.utils.config import MAX_GPS, SharedSettings
+from deepclean.utils.config import MAX_GPS, GPSDuration, GPSSecond, SharedSettings
 from deepclean.utils.simulation import channels as ch
 from deepclean.utils.simulation.waveforms import InjectionKind
 
@@ -62,132 +62,83 @@ class SimulateSettings(SharedSettings, CouplingChangeSettings):
 
     service: ClassVar[str] = "simulate"
 
-    start: Annotated[int, Field(ge=0, le=MAX_GPS)] | Literal["now"] = Field(
-        "now", description="GPS second of the first frame, or 'now' for the current GPS second"
-    )
-    duration: Annotated[int, Field(ge=1, le=MAX_GPS)] | None = Field(
-        None, description="seconds of data to write; none = run until SIGINT/SIGTERM"
-    )
-    backfill: bool = Field(
-        False, description="write the span as fast as possible instead of following the clock"
-    )
-    speed: PositiveFloat = Field(
-        1.0,
-        description="real-time mode: simulated seconds per wall-clock second (10 = ten frames per "
-        "second)",
-    )
-    follow_clock: bool = Field(
-        False,
-        description="real time at speed 1 with a GPS start: each frame appears when the real GPS "
-        "clock "
-        "reaches its "
-        "end, as with --start now (seconds already past are written at once); default: "
-        "paced from launch",
-    )
-    seed: NonNegativeInt = Field(
-        0, description="random seed of the data and of the injected faults"
-    )
-    truth: bool = Field(
-        True,
-        description="also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames",
-    )
-    channels_file: Path | None = Field(
-        None,
-        description="file receiving the channel list, strain first; none = $DATA_DIR/channels.txt",
-    )
+    start: GPSSecond | Literal["now"] = "now"
+    """GPS second of the first frame, or 'now' for the current GPS second"""
+    duration: GPSDuration | None = None
+    """seconds of data to write; none = run until SIGINT/SIGTERM"""
+    backfill: bool = False
+    """write the span as fast as possible instead of following the clock"""
+    speed: PositiveFloat = 1.0
+    """real-time mode: simulated seconds per wall-clock second (10 = ten frames per second)"""
+    follow_clock: bool = False
+    """real time at speed 1 with a GPS start: each frame appears when the real GPS clock reaches its
+    end, as with --start now (seconds already past are written at once); default: paced from
+    launch"""
+    seed: NonNegativeInt = 0
+    """random seed of the data and of the injected faults"""
+    truth: bool = True
+    """also write the background-only strain <IFO>:SIM-BACKGROUND in strain frames"""
+    channels_file: Path | None = None
+    """file receiving the channel list, strain first; none = $DATA_DIR/channels.txt"""
     # ----------------------------------------------------------------- physics
-    line_frequency: float = Field(
-        60.0, ge=10.0, le=200.0, description="mains line frequency, Hz (60 or 50)"
-    )
-    witnesses: list[str] | None = Field(
-        None,
-        description="witness channels without the IFO prefix; none = the production list of the "
-        "IFO",
-    )
-    num_witnesses: PositiveInt | None = Field(
-        None,
-        description="number of witnesses: drop non-coupling ones or add synthetic non-coupling "
-        "ASC-SIMnn_P_OUT_DQ",
-    )
-    coupled_witnesses: list[str] = Field(
-        list(ch.DEFAULT_COUPLINGS),
-        description="ASC witnesses whose product with the mains couples into strain",
-    )
-    coupling_weights: list[NonNegativeFloat] = Field(
-        list(ch.DEFAULT_COUPLINGS.values()),
-        description="relative weight of each coupled witness (same order)",
-    )
-    bilinear_asd_ratio: NonNegativeFloat = Field(
-        20.0, description="mean ASD of the bilinear sidebands / background ASD over line +/- 2 Hz"
-    )
-    linear_amplitude: NonNegativeFloat = Field(
-        50.0,
-        description="amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)",
-    )
+    line_frequency: float = Field(60.0, ge=10.0, le=200.0)
+    """mains line frequency, Hz (60 or 50)"""
+    witnesses: list[str] | None = None
+    """witness channels without the IFO prefix; none = the production list of the IFO"""
+    num_witnesses: PositiveInt | None = None
+    """number of witnesses: drop non-coupling ones or add synthetic non-coupling
+    ASC-SIMnn_P_OUT_DQ"""
+    coupled_witnesses: list[str] = list(ch.DEFAULT_COUPLINGS)
+    """ASC witnesses whose product with the mains couples into strain"""
+    coupling_weights: list[NonNegativeFloat] = list(ch.DEFAULT_COUPLINGS.values())
+    """relative weight of each coupled witness (same order)"""
+    bilinear_asd_ratio: NonNegativeFloat = 20.0
+    """mean ASD of the bilinear sidebands / background ASD over line +/- 2 Hz"""
+    linear_amplitude: NonNegativeFloat = 50.0
+    """amplitude of the linearly coupled line / background ASD at the line, sqrt(Hz)"""
     # ----------------------------------------------------------------- injections
-    inject_every: Annotated[int, Field(ge=8)] | None = Field(
-        None,
-        description="inject one signal at a random time in every GPS interval of this many seconds "
-        "(kinds cycled); none = no random injections",
-    )
-    inject_gps: list[Annotated[float, Field(ge=0, le=MAX_GPS)]] = Field(
-        [], description="geocentric GPS times (merger / peak) of signals to inject, s"
-    )
-    inject_kinds: list[InjectionKind] = Field(
-        list(InjectionKind),
-        min_length=1,
-        description="signal classes, cycled: bbh (IMRPhenomD), bns (TaylorT4), sine_gaussian",
-    )
-    inject_snr: PositiveFloat | None = Field(
-        20.0,
-        description="optimal SNR of every injection against the design background PSD "
-        "(20-2048 Hz); none = sized by --inject-distance / --inject-hrss",
-    )
-    inject_distance: PositiveFloat = Field(
-        400.0, description="compact binaries' distance when --inject-snr is none, Mpc"
-    )
-    inject_hrss: PositiveFloat = Field(
-        1e-22, description="sine-Gaussians' hrss when --inject-snr is none, strain s^(1/2)"
-    )
-    inject_f_lower: float = Field(
-        30.0, ge=10.0, le=500.0, description="compact binaries' starting frequency, Hz"
-    )
-    sine_gaussian_frequency: float = Field(
-        60.0, gt=0.0, le=2000.0, description="sine-Gaussians' central frequency, Hz"
-    )
-    sine_gaussian_q: float = Field(
-        9.0, gt=0.0, le=200.0, description="sine-Gaussians' quality factor Q"
-    )
-    injection_file: Path | None = Field(
-        None,
-        description="JSON list of the injections written (docs/signals.md); "
-        "none = $DATA_DIR/injections-<IFO>.json",
-    )
+    inject_every: Annotated[int, Field(ge=8)] | None = None
+    """inject one signal at a random time in every GPS interval of this many seconds (kinds cycled);
+    none = no random injections"""
+    inject_gps: list[Annotated[float, Field(ge=0, le=MAX_GPS)]] = []
+    """geocentric GPS times (merger / peak) of signals to inject, s"""
+    inject_kinds: list[InjectionKind] = Field(list(InjectionKind), min_length=1)
+    """signal classes, cycled: bbh (IMRPhenomD), bns (TaylorT4), sine_gaussian"""
+    inject_snr: PositiveFloat | None = 20.0
+    """optimal SNR of every injection against the design background PSD (20-2048 Hz); none = sized
+    by --inject-distance / --inject-hrss"""
+    inject_distance: PositiveFloat = 400.0
+    """compact binaries' distance when --inject-snr is none, Mpc"""
+    inject_hrss: PositiveFloat = 1e-22
+    """sine-Gaussians' hrss when --inject-snr is none, strain s^(1/2)"""
+    inject_f_lower: float = Field(30.0, ge=10.0, le=500.0)
+    """compact binaries' starting frequency, Hz"""
+    sine_gaussian_frequency: float = Field(60.0, gt=0.0, le=2000.0)
+    """sine-Gaussians' central frequency, Hz"""
+    sine_gaussian_q: float = Field(9.0, gt=0.0, le=200.0)
+    """sine-Gaussians' quality factor Q"""
+    injection_file: Path | None = None
+    """JSON list of the injections written (docs/signals.md); none =
+    $DATA_DIR/injections-<IFO>.json"""
     # ----------------------------------------------------------------- faults
-    drop_rate: Rate = Field(
-        0.0, description="fraction of frames never written (independently per stream)"
-    )
-    drop_streams: list[Stream] = Field(
-        [Stream.STRAIN, Stream.WITNESS],
-        description="streams whose frames may be dropped: strain, witness",
-    )
-    drop_gps: list[NonNegativeInt] = Field(
-        [], description="GPS seconds whose frames are dropped (in drop_streams)"
-    )
-    not_ready_rate: Rate = Field(
-        0.0, description="fraction of time the state vector is not analysis-ready"
-    )
-    not_ready_length: PositiveInt = Field(8, description="length of each random not-ready span, s")
-    not_ready_spans: list[str] = Field(
-        [], description="explicit not-ready spans START-END, GPS seconds"
-    )
-    partial_rate: Rate = Field(
-        0.0, description="fraction of frame files written non-atomically, in pieces"
-    )
-    partial_pieces: int = Field(3, ge=2, le=100, description="pieces of a partially written file")
-    partial_delay: NonNegativeFloat = Field(
-        0.5, description="wall-clock seconds from a partial file's first piece to its completion"
-    )
+    drop_rate: Rate = 0.0
+    """fraction of frames never written (independently per stream)"""
+    drop_streams: list[Stream] = [Stream.STRAIN, Stream.WITNESS]
+    """streams whose frames may be dropped: strain, witness"""
+    drop_gps: list[NonNegativeInt] = []
+    """GPS seconds whose frames are dropped (in drop_streams)"""
+    not_ready_rate: Rate = 0.0
+    """fraction of time the state vector is not analysis-ready"""
+    not_ready_length: PositiveInt = 8
+    """length of each random not-ready span, s"""
+    not_ready_spans: list[str] = []
+    """explicit not-ready spans START-END, GPS seconds"""
+    partial_rate: Rate = 0.0
+    """fraction of frame files written non-atomically, in pieces"""
+    partial_pieces: int = Field(3, ge=2, le=100)
+    """pieces of a partially written file"""
+    partial_delay: NonNegativeFloat = 0.5
+    """wall-clock seconds from a partial file's first piece to its completion"""
 
     @field_validator("not_ready_spans")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, PositiveFloat
+from pydantic import PositiveFloat
 
 from deepclean.utils.config import Port, PortOrZero, SharedSettings
 
@@ -16,22 +16,19 @@ class TritonSettings(SharedSettings):
 
     service: ClassVar[str] = "triton"
 
-    model_repository: Path | None = Field(
-        None, description="model repository to serve; none means <project_dir>/model_repo"
-    )
-    grpc_port: Port = Field(8001, description="gRPC port on 127.0.0.1")
-    http_port: Port = Field(8000, description="HTTP port on 127.0.0.1 (health: /v2/health/ready)")
-    metrics_port: PortOrZero = Field(
-        8002, description="Prometheus metrics port on 127.0.0.1; 0 disables metrics"
-    )
-    startup_timeout: PositiveFloat = Field(
-        120.0, description="seconds to wait for the server and every model to be ready"
-    )
-    venv: Path | None = Field(
-        None,
-        description="the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none "
-        "means <repo>/.triton/venv, made by ./run.sh setup",
-    )
+    model_repository: Path | None = None
+    """model repository to serve; none means <project_dir>/model_repo"""
+    grpc_port: Port = 8001
+    """gRPC port on 127.0.0.1"""
+    http_port: Port = 8000
+    """HTTP port on 127.0.0.1 (health: /v2/health/ready)"""
+    metrics_port: PortOrZero = 8002
+    """Prometheus metrics port on 127.0.0.1; 0 disables metrics"""
+    startup_timeout: PositiveFloat = 120.0
+    """seconds to wait for the server and every model to be ready"""
+    venv: Path | None = None
+    """the Triton server's virtual environment (env DEEPCLEAN_TRITON_VENV); none means
+    <repo>/.triton/venv, made by ./run.sh setup"""
 
     @property
     def repository(self) -> Path:

@@ -21,71 +21,44 @@ class UpSettings(SharedSettings):
 
     service: ClassVar[str] = "up"
 
-    demo: bool = Field(
-        True,
-        description="run the simulated detector into data_dir (--no-demo: real frames already "
-        "there)",
-    )
-    history: PositiveInt | None = Field(
-        None,
-        description="demo: seconds of history backfilled before going live when data_dir holds no "
-        "frames; none = the trainer's train_duration, so the first training run starts at once",
-    )
-    demo_passes: PositiveInt | None = Field(
-        3,
-        description="demo: consecutive passing canary checks after which the monitor promotes "
-        "(--passes), unless DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the "
-        "monitor's own (pyproject: 10)",
-    )
-    demo_inject_every: Annotated[int, Field(ge=8)] | None = Field(
-        180,
-        description="demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian "
-        "in turn, optimal SNR 20) at a random time in every interval of this many seconds "
-        "(simulate --inject-every); none = no injections",
-    )
-    profile: Profile = Field(
-        Profile.CPU, description="training/inference profile of the trainer and the exporter"
-    )
-    channels: Path | None = Field(
-        None, description="channel list, strain first; none = <data_dir>/channels.txt"
-    )
-    ready_timeout: PositiveFloat = Field(
-        1800.0,
-        description="seconds a service waits for those it depends on before giving up (and "
-        "stopping all)",
-    )
-    stop_timeout: PositiveFloat = Field(
-        30.0,
-        description="seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)",
-    )
+    demo: bool = True
+    """run the simulated detector into data_dir (--no-demo: real frames already there)"""
+    history: PositiveInt | None = None
+    """demo: seconds of history backfilled before going live when data_dir holds no frames; none =
+    the trainer's train_duration, so the first training run starts at once"""
+    demo_passes: PositiveInt | None = 3
+    """demo: consecutive passing canary checks after which the monitor promotes (--passes), unless
+    DEEPCLEAN_MONITOR_PASSES is set (environment, .env); none = the monitor's own (pyproject: 10)"""
+    demo_inject_every: Annotated[int, Field(ge=8)] | None = 180
+    """demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian in turn, optimal SNR
+    20) at a random time in every interval of this many seconds (simulate --inject-every); none =
+    no injections"""
+    profile: Profile = Profile.CPU
+    """training/inference profile of the trainer and the exporter"""
+    channels: Path | None = None
+    """channel list, strain first; none = <data_dir>/channels.txt"""
+    ready_timeout: PositiveFloat = 1800.0
+    """seconds a service waits for those it depends on before giving up (and stopping all)"""
+    stop_timeout: PositiveFloat = 30.0
+    """seconds between SIGTERM and SIGKILL when stopping (Triton needs up to ~20 s)"""
 
-    restart_delay: NonNegativeFloat = Field(
-        1.0,
-        description="seconds before restarting a service that exited; doubles for each "
-        "further crash in a row (a run of a minute or more ends the streak)",
-    )
-    restart_max_delay: PositiveFloat = Field(
-        30.0, description="seconds, the longest wait before a restart"
-    )
-    log_max_bytes: PositiveInt = Field(
-        10 * 2**20,
-        description="bytes at which a service's log file in PROJECT_DIR/logs/ is rotated "
-        "(<name>.log -> <name>.log.1, ...; 10 MiB)",
-    )
-    log_backups: NonNegativeInt = Field(
-        5, description="rotated log files kept per service (<name>.log.1 .. .5)"
-    )
-    metrics_port: PortOrZero = Field(
-        5003,
-        description="port of up's own Prometheus /metrics on 127.0.0.1 (restarts per service, "
-        "which services run); 0 = none",
-    )
+    restart_delay: NonNegativeFloat = 1.0
+    """seconds before restarting a service that exited; doubles for each further crash in a row (a
+    run of a minute or more ends the streak)"""
+    restart_max_delay: PositiveFloat = 30.0
+    """seconds, the longest wait before a restart"""
+    log_max_bytes: PositiveInt = 10 * 2**20
+    """bytes at which a service's log file in PROJECT_DIR/logs/ is rotated (<name>.log ->
+    <name>.log.1, ...; 10 MiB)"""
+    log_backups: NonNegativeInt = 5
+    """rotated log files kept per service (<name>.log.1 .. .5)"""
+    metrics_port: PortOrZero = 5003
+    """port of up's own Prometheus /metrics on 127.0.0.1 (restarts per service, which services run);
+    0 = none"""
 
-    prometheus_port: PortOrZero = Field(
-        9090,
-        description="port of Prometheus on 127.0.0.1, started when its binary is on PATH (Debian: "
-        "apt-get install prometheus); 0 = not started",
-    )
+    prometheus_port: PortOrZero = 9090
+    """port of Prometheus on 127.0.0.1, started when its binary is on PATH (Debian: apt-get install
+    prometheus); 0 = not started"""
 
     @property
     def channels_file(self) -> Path:

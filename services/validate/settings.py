@@ -18,60 +18,38 @@ class ValidateSettings(SharedSettings):
 
     service: ClassVar[str] = "validate"
 
-    injections: Path | None = Field(
-        None, description="injection list (JSON); none = $DATA_DIR/injections-<IFO>.json"
-    )
-    cleaned_dir: Path | None = Field(
-        None,
-        description="clean-offline output directory; none = the live pipeline's cleaned frames "
-        "($PROJECT_DIR/cleaned/<IFO>) and archive ($PROJECT_DIR/archive/<IFO>)",
-    )
-    reference_dir: Path | None = Field(
-        None,
-        description="clean-offline output of the same span simulated without injections: gives "
-        "exact recovered fractions; none = SNR ratios only",
-    )
-    channels: Path | None = Field(
-        None, description="channel list of the raw data; none = $DATA_DIR/channels.txt"
-    )
-    start: GPSSecond | None = Field(
-        None, description="GPS start of the span, s; none = the first cleaned second"
-    )
-    duration: GPSDuration | None = Field(
-        None, description="length of the span, s; none = up to the last cleaned second"
-    )
-    output_dir: Path | None = Field(
-        None,
-        description="directory receiving report.json, snr.png and range.png; "
-        "none = $PROJECT_DIR/validate",
-    )
-    pad: PositiveFloat = Field(
-        _M.pad_s, description="seconds of data on each side of a signal in its matched filter"
-    )
-    psd_length: PositiveFloat = Field(
-        _M.psd_length_s,
-        description="seconds of signal-free data on each side of a signal for its PSD",
-    )
-    psd_fftlength: PositiveFloat = Field(
-        _M.psd_fftlength_s, description="FFT length of the median-Welch PSDs, s"
-    )
-    snr_f_low: PositiveFloat = Field(_M.f_low_hz, description="matched filter's low end, Hz")
-    snr_f_high: PositiveFloat = Field(
-        _M.f_high_hz, description="matched filter's high end, Hz (below the Nyquist of 4096 Hz)"
-    )
-    max_offset: PositiveFloat = Field(
-        _M.max_offset_s, description="SNR peak searched within +/- this of the injected time, s"
-    )
-    max_snr_loss: float = Field(
-        _M.max_snr_loss,
-        ge=0.0,
-        lt=1.0,
-        description="fail (exit 1) when a cleaned series loses more than this fraction of an "
-        "injection's SNR",
-    )
-    range_stride: PositiveInt = Field(
-        _M.range_stride_s, description="seconds per point of the range over time"
-    )
+    injections: Path | None = None
+    """injection list (JSON); none = $DATA_DIR/injections-<IFO>.json"""
+    cleaned_dir: Path | None = None
+    """clean-offline output directory; none = the live pipeline's cleaned frames
+    ($PROJECT_DIR/cleaned/<IFO>) and archive ($PROJECT_DIR/archive/<IFO>)"""
+    reference_dir: Path | None = None
+    """clean-offline output of the same span simulated without injections: gives exact recovered
+    fractions; none = SNR ratios only"""
+    channels: Path | None = None
+    """channel list of the raw data; none = $DATA_DIR/channels.txt"""
+    start: GPSSecond | None = None
+    """GPS start of the span, s; none = the first cleaned second"""
+    duration: GPSDuration | None = None
+    """length of the span, s; none = up to the last cleaned second"""
+    output_dir: Path | None = None
+    """directory receiving report.json, snr.png and range.png; none = $PROJECT_DIR/validate"""
+    pad: PositiveFloat = _M.pad_s
+    """seconds of data on each side of a signal in its matched filter"""
+    psd_length: PositiveFloat = _M.psd_length_s
+    """seconds of signal-free data on each side of a signal for its PSD"""
+    psd_fftlength: PositiveFloat = _M.psd_fftlength_s
+    """FFT length of the median-Welch PSDs, s"""
+    snr_f_low: PositiveFloat = _M.f_low_hz
+    """matched filter's low end, Hz"""
+    snr_f_high: PositiveFloat = _M.f_high_hz
+    """matched filter's high end, Hz (below the Nyquist of 4096 Hz)"""
+    max_offset: PositiveFloat = _M.max_offset_s
+    """SNR peak searched within +/- this of the injected time, s"""
+    max_snr_loss: float = Field(_M.max_snr_loss, ge=0.0, lt=1.0)
+    """fail (exit 1) when a cleaned series loses more than this fraction of an injection's SNR"""
+    range_stride: PositiveInt = _M.range_stride_s
+    """seconds per point of the range over time"""
 
     @model_validator(mode="after")
     def _check_band(self) -> ValidateSettings:

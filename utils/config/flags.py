@@ -66,7 +66,8 @@ def add_settings_flags(
         if name in exclude:
             continue
         _, kwargs = _flag_type(field.annotation)
-        help_text = f"{field.description or name} (default: {show_default(name, field)})"
+        described = " ".join((field.description or name).split())  # a docstring's line breaks
+        help_text = f"{described} (default: {show_default(name, field)})"
         group.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,

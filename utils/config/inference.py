@@ -10,7 +10,7 @@ is the inference window there, ``--stride-length = 1 / inference_sampling_rate``
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import PositiveFloat, PositiveInt
 
 from deepclean.utils.config.mixins import StreamModeSettings
 from deepclean.utils.config.settings import SharedSettings
@@ -20,18 +20,14 @@ from deepclean.utils.streaming import StreamGeometry
 class InferenceSettings(SharedSettings, StreamModeSettings):
     """Settings of a command that runs, serves or validates DeepClean over a stream."""
 
-    inference_kernel_length: PositiveFloat = Field(
-        1.0, description="window length DeepClean sees at inference, seconds"
-    )
-    inference_sampling_rate: PositiveFloat = Field(
-        512.0, description="inference windows per second (stride = 1 / this), Hz"
-    )
-    inference_batch_size: PositiveInt = Field(
-        128, description="windows per inference request (update)"
-    )
-    max_latency: PositiveFloat = Field(
-        0.5, description="seconds at the end of each window that are averaged (windowed mode)"
-    )
+    inference_kernel_length: PositiveFloat = 1.0
+    """window length DeepClean sees at inference, seconds"""
+    inference_sampling_rate: PositiveFloat = 512.0
+    """inference windows per second (stride = 1 / this), Hz"""
+    inference_batch_size: PositiveInt = 128
+    """windows per inference request (update)"""
+    max_latency: PositiveFloat = 0.5
+    """seconds at the end of each window that are averaged (windowed mode)"""
 
     @property
     def inference_stride_length(self) -> float:

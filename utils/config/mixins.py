@@ -1,7 +1,9 @@
 """Groups of settings several commands share, each declared once (issue 23).
 
 A command's settings class inherits the groups it needs next to
-:class:`~deepclean.utils.config.settings.SharedSettings` (or a subclass of it). The fields keep
+:class:`~deepclean.utils.config.settings.SharedSettings` (or a subclass of it). Each group is a
+:class:`~deepclean.utils.config.settings.SettingsGroup`: a field's description is the docstring
+under it. The fields keep
 their names, so their flags (``--triton-url``) and environment variables
 (``DEEPCLEAN_<SERVICE>_TRITON_URL``) are those of each command; only the fields of
 ``SharedSettings`` itself are also read from their plain upper-case name.
@@ -23,47 +25,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, NonNegativeFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveInt
 
-from deepclean.utils.config.settings import HostPort
+from deepclean.utils.config.settings import HostPort, SettingsGroup
 from deepclean.utils.streaming import StreamMode
 
 
-class TritonClientSettings(BaseModel):
+class TritonClientSettings(SettingsGroup):
     """Where the Triton server a service talks to listens."""
 
-    triton_url: HostPort = Field("127.0.0.1:8001", description="Triton gRPC address, host:port")
+    triton_url: HostPort = "127.0.0.1:8001"
+    """Triton gRPC address, host:port"""
 
 
-class HttpServerSettings(BaseModel):
+class HttpServerSettings(SettingsGroup):
     """Where a service's HTTP server (its API or page, ``/health``, ``/metrics``) binds."""
 
-    host: str = Field("127.0.0.1", description="address this service's HTTP server binds to")
+    host: str = "127.0.0.1"
+    """address this service's HTTP server binds to"""
 
 
-class StreamModeSettings(BaseModel):
+class StreamModeSettings(SettingsGroup):
     """How DeepClean runs over the stream."""
 
-    stream_mode: StreamMode = Field(
-        StreamMode.CONTIGUOUS,
-        description="how DeepClean runs over the stream: windowed (overlapping windows averaged "
-        "over max_latency, the original) or contiguous (one pass per phase over a contiguous "
-        "stretch; ignores max_latency, lag ~25 ms)",
-    )
+    stream_mode: StreamMode = StreamMode.CONTIGUOUS
+    """how DeepClean runs over the stream: windowed (overlapping windows averaged over max_latency,
+    the original) or contiguous (one pass per phase over a contiguous stretch; ignores
+    max_latency, lag ~25 ms)"""
 
 
-class ServingSettings(BaseModel):
+class ServingSettings(SettingsGroup):
     """The Triton model repository DeepClean is exported into and how it is served there."""
 
-    repository_directory: Path | None = Field(
-        None, description="Triton model repository (default: <project_dir>/model_repo)"
-    )
-    streams_per_gpu: PositiveInt = Field(
-        1, description="streams (sequences) served at once by the streaming models"
-    )
-    instances: PositiveInt | None = Field(
-        None, description="DeepClean instances (default: Triton's choice)"
-    )
+    repository_directory: Path | None = None
+    """Triton model repository (default: <project_dir>/model_repo)"""
+    streams_per_gpu: PositiveInt = 1
+    """streams (sequences) served at once by the streaming models"""
+    instances: PositiveInt | None = None
+    """DeepClean instances (default: Triton's choice)"""
 
     @property
     def repository(self) -> Path:
@@ -71,15 +70,13 @@ class ServingSettings(BaseModel):
         return self.repository_directory or self.project_dir / "model_repo"
 
 
-class BandMarginSettings(BaseModel):
+class BandMarginSettings(SettingsGroup):
     """How far the band-pass filters reach beyond the cleaning bands."""
 
-    band_margin: NonNegativeFloat = Field(
-        0.0,
-        description="Hz added below and above every band for the band-pass filters (training's "
-        "target and noise filters and loss, an untrained model's filter_bands; 0: the "
-        "original's filters, whose edges sit on the band edges); reports stay on the band",
-    )
+    band_margin: NonNegativeFloat = 0.0
+    """Hz added below and above every band for the band-pass filters (training's target and noise
+    filters and loss, an untrained model's filter_bands; 0: the original's filters, whose edges
+    sit on the band edges); reports stay on the band"""
 
     @property
     def filter_bands(self) -> list[tuple[float, float]]:
@@ -88,17 +85,14 @@ class BandMarginSettings(BaseModel):
         return widen(self.bands, self.band_margin)
 
 
-class TorchRunSettings(BaseModel):
+class TorchRunSettings(SettingsGroup):
     """A command that runs DeepClean in this process over a span of frames."""
 
-    num_threads: PositiveInt = Field(
-        2, le=2, description="torch CPU threads (at most 2 on this machine)"
-    )
-    background_channel: str | None = Field(
-        None,
-        description="channel with the true background, reported and plotted when present "
-        "(default <IFO>:SIM-BACKGROUND)",
-    )
+    num_threads: PositiveInt = Field(2, le=2)
+    """torch CPU threads (at most 2 on this machine)"""
+    background_channel: str | None = None
+    """channel with the true background, reported and plotted when present (default
+    <IFO>:SIM-BACKGROUND)"""
 
 
 def widen(bands: list[tuple[float, float]], margin: float) -> list[tuple[float, float]]:

@@ -51,7 +51,16 @@ HttpUrl = typing.Annotated[str, AfterValidator(_http_url)]
 HostPort = typing.Annotated[str, AfterValidator(_host_port)]
 
 
-class SharedSettings(BaseModel):
+class SettingsGroup(BaseModel):
+    """Settings declared together; a command's settings class inherits the groups it needs.
+
+    A field's description (its ``--help`` text) is the docstring under it.
+    """
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class SharedSettings(SettingsGroup):
     """Settings every service shares (the base table ``[tool.deepclean]``)."""
 
     model_config = ConfigDict(
@@ -60,23 +69,20 @@ class SharedSettings(BaseModel):
     #: name of the service table ``[tool.deepclean.<service>]`` and of the env prefix
     service: ClassVar[str] = ""
 
-    ifo: IFO = Field(IFO.H1, description="interferometer: H1, L1, V1 or K1")
-    sample_rate: PositiveFloat = Field(
-        4096.0, description="sample rate of every processed channel, Hz"
-    )
-    freq_low: list[PositiveFloat] = Field(
-        [58.0], description="lower edge(s) of the cleaning band(s), Hz"
-    )
-    freq_high: list[PositiveFloat] = Field(
-        [62.0], description="upper edge(s) of the cleaning band(s), Hz"
-    )
-    data_dir: Path = Field(
-        Path("./data"), description="root of the detector frame stream (kafka/, lldetchar/)"
-    )
-    project_dir: Path = Field(
-        Path("./project"), description="root of trained models, model repository, cleaned frames"
-    )
-    log_level: LogLevel = Field("INFO", description="log level")
+    ifo: IFO = IFO.H1
+    """interferometer: H1, L1, V1 or K1"""
+    sample_rate: PositiveFloat = 4096.0
+    """sample rate of every processed channel, Hz"""
+    freq_low: list[PositiveFloat] = [58.0]
+    """lower edge(s) of the cleaning band(s), Hz"""
+    freq_high: list[PositiveFloat] = [62.0]
+    """upper edge(s) of the cleaning band(s), Hz"""
+    data_dir: Path = Path("./data")
+    """root of the detector frame stream (kafka/, lldetchar/)"""
+    project_dir: Path = Path("./project")
+    """root of trained models, model repository, cleaned frames"""
+    log_level: LogLevel = "INFO"
+    """log level"""
 
     @model_validator(mode="after")
     def _check_bands(self) -> SharedSettings:

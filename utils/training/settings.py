@@ -53,67 +53,58 @@ class TrainingSettings(InferenceSettings, BandMarginSettings, TorchRunSettings):
 
     service: ClassVar[str] = "train"
 
-    channels: list[str] = Field(
-        default_factory=list,
-        description="channels, strain first then witnesses: a file with one name per line "
-        "(e.g. DATA_DIR/channels.txt), or the names",
-    )
-    start: GPSSecond | None = Field(None, description="GPS start of the training span, seconds")
-    duration: GPSDuration | None = Field(None, description="length of the training span, seconds")
-    output_dir: Path | None = Field(
-        None, description="directory receiving weights.pt, metadata.json and plots"
-    )
-    init_weights: Path | None = Field(
-        None, description="weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"
-    )
-    kernel_length: PositiveFloat = Field(
-        8.0,
-        description="training window length, seconds (the window at inference is "
-        "inference_kernel_length)",
-    )
-    kernel_stride: PositiveFloat = Field(
-        0.0625, description="time between training windows, seconds"
-    )
-    batch_size: PositiveInt = Field(256, description="training windows per batch")
-    lr: PositiveFloat = Field(1e-3, description="Adam learning rate")
-    weight_decay: NonNegativeFloat = Field(1e-5, description="Adam weight decay")
-    max_epochs: PositiveInt = Field(50, description="maximum number of epochs")
-    max_steps: PositiveInt | None = Field(
-        None, description="batches per epoch at most (none: every window)"
-    )
-    patience: PositiveInt = Field(
-        5, description="epochs without improvement before the lr is reduced"
-    )
-    factor: PositiveFloat = Field(0.1, lt=1, description="lr reduction factor on a plateau")
-    early_stop: PositiveInt = Field(
-        10, description="epochs without improvement before training stops"
-    )
-    valid_frac: NonNegativeFloat = Field(
-        0.25, lt=1, description="last fraction of the span used for validation"
-    )
-    fftlength: PositiveFloat = Field(2.0, description="Welch segment length of the loss, seconds")
-    overlap: NonNegativeFloat = Field(1.0, description="Welch segment overlap of the loss, seconds")
-    alpha: float = Field(
-        1.0, ge=0, le=1, description="weight of the PSD term of the loss; 1 - alpha weights MSE"
-    )
-    fine_tune_decay: PositiveFloat = Field(
-        0.1, le=1, description="lr factor when fine-tuning from init_weights"
-    )
-    max_train_seconds: PositiveFloat | None = Field(
-        None, description="wall-time budget of the optimisation, seconds (none: unlimited)"
-    )
-    checkpoint_every: NonNegativeInt = Field(1, description="epochs between checkpoints (0: never)")
-    seed: int = Field(0, description="random seed of weights and window order")
-    max_valid_loss: PositiveFloat = Field(
-        0.95,
-        description="validation fails when the best validation loss is not below this (1 = no "
-        "cleaning)",
-    )
-    max_valid_ratio: PositiveFloat = Field(
-        1.0,
-        description="validation fails when the cleaned/raw in-band ASD ratio of the validation "
-        "data is not below this",
-    )
+    channels: list[str] = Field(default_factory=list)
+    """channels, strain first then witnesses: a file with one name per line (e.g.
+    DATA_DIR/channels.txt), or the names"""
+    start: GPSSecond | None = None
+    """GPS start of the training span, seconds"""
+    duration: GPSDuration | None = None
+    """length of the training span, seconds"""
+    output_dir: Path | None = None
+    """directory receiving weights.pt, metadata.json and plots"""
+    init_weights: Path | None = None
+    """weights.pt (or its directory) to fine-tune from, at lr * fine_tune_decay"""
+    kernel_length: PositiveFloat = 8.0
+    """training window length, seconds (the window at inference is inference_kernel_length)"""
+    kernel_stride: PositiveFloat = 0.0625
+    """time between training windows, seconds"""
+    batch_size: PositiveInt = 256
+    """training windows per batch"""
+    lr: PositiveFloat = 1e-3
+    """Adam learning rate"""
+    weight_decay: NonNegativeFloat = 1e-5
+    """Adam weight decay"""
+    max_epochs: PositiveInt = 50
+    """maximum number of epochs"""
+    max_steps: PositiveInt | None = None
+    """batches per epoch at most (none: every window)"""
+    patience: PositiveInt = 5
+    """epochs without improvement before the lr is reduced"""
+    factor: PositiveFloat = Field(0.1, lt=1)
+    """lr reduction factor on a plateau"""
+    early_stop: PositiveInt = 10
+    """epochs without improvement before training stops"""
+    valid_frac: NonNegativeFloat = Field(0.25, lt=1)
+    """last fraction of the span used for validation"""
+    fftlength: PositiveFloat = 2.0
+    """Welch segment length of the loss, seconds"""
+    overlap: NonNegativeFloat = 1.0
+    """Welch segment overlap of the loss, seconds"""
+    alpha: float = Field(1.0, ge=0, le=1)
+    """weight of the PSD term of the loss; 1 - alpha weights MSE"""
+    fine_tune_decay: PositiveFloat = Field(0.1, le=1)
+    """lr factor when fine-tuning from init_weights"""
+    max_train_seconds: PositiveFloat | None = None
+    """wall-time budget of the optimisation, seconds (none: unlimited)"""
+    checkpoint_every: NonNegativeInt = 1
+    """epochs between checkpoints (0: never)"""
+    seed: int = 0
+    """random seed of weights and window order"""
+    max_valid_loss: PositiveFloat = 0.95
+    """validation fails when the best validation loss is not below this (1 = no cleaning)"""
+    max_valid_ratio: PositiveFloat = 1.0
+    """validation fails when the cleaned/raw in-band ASD ratio of the validation data is not below
+    this"""
 
     @model_validator(mode="after")
     def _check_geometry(self) -> TrainingSettings:
