@@ -151,7 +151,7 @@ def settings_command(
 
 
 def plain_command(
-    subparsers: argparse._SubParsersAction, name: str, *, help: str, description: str
+    subparsers: argparse._SubParsersAction, name: str, help: str, description: str
 ) -> argparse.ArgumentParser:
     """``deepclean <name>`` with its ``description`` shown as written; the caller adds its flags."""
     return subparsers.add_parser(

@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import ClassVar
 
+from deepclean.services.cli import plain_command
+
 DESCRIPTION = """\
 The kill switch. `disable` makes the cleaner write OUT_DQ = the raw strain (state bit
 CLEANING_DISABLED set) for every frame it writes from the next one on, and stops the monitor
@@ -19,6 +21,8 @@ examples:
   deepclean cleaning status --project-dir ./project
   deepclean cleaning enable --project-dir ./project --ifo H1 --reason "witness fixed"
 """
+
+HELP = "the kill switch: turn cleaning off or on, or show it"
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +39,9 @@ def _settings_class():
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.cli import plain_command
     from deepclean.utils.config import add_settings_flags
 
-    parser = plain_command(
-        subparsers,
-        "cleaning",
-        help="the kill switch: turn cleaning off or on, or show it",
-        description=DESCRIPTION,
-    )
+    parser = plain_command(subparsers, "cleaning", HELP, DESCRIPTION)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     settings = _settings_class()
     keep = {"project_dir", "ifo", "log_level"}

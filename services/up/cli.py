@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -14,7 +13,7 @@ from deepclean.services.cli import settings_command
 from deepclean.services.up.settings import UpSettings
 
 if TYPE_CHECKING:
-    from deepclean.services.up.plan import Ports
+    from deepclean.services.up.ports import Ports
 
 DESCRIPTION = """\
 Run the whole DeepClean pipeline on this machine under honcho: the demo detector
@@ -35,44 +34,7 @@ UNUSED = {"sample_rate", "freq_low", "freq_high"}
 
 logger = logging.getLogger(__name__)
 
-#: service -> (settings module, class, {settings field: Ports field}); each service's own
-#: settings say where it listens, so one .env drives both the service and its clients
-PORT_SETTINGS = {
-    "triton": (
-        "deepclean.services.triton.settings",
-        "TritonSettings",
-        {"http_port": "triton_http", "grpc_port": "triton_grpc", "metrics_port": "triton_metrics"},
-    ),
-    "exporter": ("deepclean.services.exporter.settings", "ExporterSettings", {"port": "exporter"}),
-    "cleaner": (
-        "deepclean.services.cleaner.settings",
-        "CleanerSettings",
-        {"metrics_port": "cleaner_metrics"},
-    ),
-    "monitor": ("deepclean.services.monitor.settings", "MonitorSettings", {"port": "monitor"}),
-}
-
-
 add_parser = settings_command("up", UpSettings, HELP, DESCRIPTION, UNUSED)
-
-
-def read_ports() -> Ports:
-    """Where each service listens, from its own settings (environment, .env, pyproject)."""
-    from deepclean.services.up.plan import Ports
-    from deepclean.utils.config import load_settings
-    from deepclean.utils.errors import DeepCleanError
-
-    values = {}
-    for service, (module_name, class_name, fields) in PORT_SETTINGS.items():
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as exc:
-            raise DeepCleanError(
-                f"the {service} service is not installed ({module_name}.{class_name}: {exc})"
-            ) from exc
-        settings = load_settings(cls)
-        values.update({target: getattr(settings, field) for field, target in fields.items()})
-    return Ports(**values)
 
 
 def trainer_duration(profile: str) -> int:
@@ -128,6 +90,7 @@ def simulator_lines() -> tuple[float, list[int]]:
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.up.plan import FrameSpan, demo_bands, make_plan
+    from deepclean.services.up.ports import read_ports
     from deepclean.services.up.runner import run_procfile
     from deepclean.utils.auth import TOKEN_ENV
     from deepclean.utils.config import ENV_FILE_ENV

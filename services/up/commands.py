@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from deepclean.services.up.plan import Ports
+    from deepclean.services.up.ports import Ports
     from deepclean.services.up.settings import UpSettings
 
 

@@ -33,42 +33,14 @@ from deepclean.services.up.commands import (  # noqa: F401 - re-exported: they l
     cmd,
     service_procs,
 )
+from deepclean.services.up.ports import Ports
 from deepclean.services.up.settings import UpSettings
 from deepclean.utils.config import SharedSettings
 from deepclean.utils.frames.naming import FrameKind, frame_path, frames_in, stream_dir
 from deepclean.utils.ifo import IFO
 
-HOST = "127.0.0.1"
 DEFAULT_FREQ_LOW = SharedSettings.model_fields["freq_low"].default
 DEFAULT_FREQ_HIGH = SharedSettings.model_fields["freq_high"].default
-
-
-@dataclass(frozen=True)
-class Ports:
-    """Where each service listens on 127.0.0.1 (read from the services' own settings)."""
-
-    triton_http: int = 8000
-    triton_grpc: int = 8001
-    exporter: int = 5000
-    monitor: int = 5001
-    cleaner_metrics: int = 5002
-    triton_metrics: int = 8002  #: 0: Triton serves no metrics
-
-    @property
-    def triton_ready(self) -> str:
-        return f"http://{HOST}:{self.triton_http}/v2/health/ready"
-
-    @property
-    def triton_url(self) -> str:
-        return f"{HOST}:{self.triton_grpc}"
-
-    @property
-    def exporter_url(self) -> str:
-        return f"http://{HOST}:{self.exporter}"
-
-    @property
-    def monitor_url(self) -> str:
-        return f"http://{HOST}:{self.monitor}/"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepclean.services.up.plan import HOST, Ports
+from deepclean.services.up.ports import HOST, Ports
 
 #: the repository's alert rules (absent from an installed wheel: then none are loaded)
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"

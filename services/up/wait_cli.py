@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from deepclean.services.cli import plain_command
 from deepclean.utils.errors import ConfigError, ServerUnavailableError
 
 DESCRIPTION = """\
@@ -26,18 +27,14 @@ example: deepclean wait-for --url http://127.0.0.1:8000/v2/health/ready \\
            -- deepclean exporter --port 5000
 """
 
+HELP = "wait for health endpoints and files, then run a command"
+
 logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from deepclean.services.cli import plain_command
 
-    parser = plain_command(
-        subparsers,
-        "wait-for",
-        help="wait for health endpoints and files, then run a command",
-        description=DESCRIPTION,
-    )
+    parser = plain_command(subparsers, "wait-for", HELP, DESCRIPTION)
     parser.add_argument(
         "--url", action="append", default=[], help="URL that must answer 200 (repeatable)"
     )
