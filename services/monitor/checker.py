@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 
 from deepclean.services.monitor.cleaned import SERIES, Segment
-from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion
+from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion, Versions
 from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.plots import asd_png
 from deepclean.services.monitor.production import (
@@ -72,7 +72,39 @@ class CanaryChecker:
 
     def check(self, segment: Segment) -> Decision | None:
         """One check of ``segment``: versions, plots, ratios, decision, promotion."""
-        s = self.settings
+        versions = self._record_versions()
+        usable, ratios = self._measure(segment, versions)
+        tracker = self.state.tracker
+        if versions is None:
+            if tracker.canary is None:
+                return None
+            decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
+            return self._conclude(segment, decision)
+        production, canary = versions.production.version, versions.canary.version
+        switch = self.switch.state()
+        if not switch.enabled:  # the kill switch: no promotion, no rollback
+            decision = tracker.skip(
+                segment.end, production, canary, f"{switch.describe()}; no model change"
+            )
+            logger.info("%s", decision.describe())
+            self.state.record_decision(decision)
+            self.state.save()
+            return decision
+        if (
+            usable.usable
+            and ratios is not None
+            and versions.production.info.trained
+            and self.production.check(segment.end, production, ratios["production"])
+        ):
+            self.state.save()
+            return None  # rolled back: production and canary changed, judged from the next
+        if not tracker.should_check(production, canary):
+            return None
+        return self._conclude(segment, self._judge_canary(segment, versions, usable, ratios))
+
+    def _record_versions(self) -> Versions | None:
+        """Ask the exporter for the versions it serves (``None``: unreachable) and what
+        Triton serves; both recorded for the page."""
         versions = self.exporter.versions()
         self.state.record_versions(
             None
@@ -83,8 +115,15 @@ class CanaryChecker:
             },
             self.exporter.last_error,
         )
-        self.state.served = served_versions(s.triton_url)
-        bands = self._bands(versions.canary) if versions else list(s.bands)
+        self.state.served = served_versions(self.settings.triton_url)
+        return versions
+
+    def _measure(
+        self, segment: Segment, versions: Versions | None
+    ) -> tuple[SegmentCheck | None, dict[str, float] | None]:
+        """The usable seconds of ``segment`` for the versions compared and, when enough are
+        usable, the in-band ratios over them (``None`` when not measured)."""
+        bands = self._bands(versions.canary) if versions else list(self.settings.bands)
         # the versions compared: those served, else those that made the newest second
         last = segment.summaries.get(segment.end - 1)
         compared = (
@@ -96,49 +135,38 @@ class CanaryChecker:
         )
         usable = None if compared is None else self._usable(segment, *compared)
         ratios = self._ratios(segment, bands, usable) if usable and usable.usable else None
+        return usable, ratios
+
+    def _judge_canary(
+        self,
+        segment: Segment,
+        versions: Versions,
+        usable: SegmentCheck,
+        ratios: dict[str, float] | None,
+    ) -> Decision:
+        """The decision on the canary (skip, reject, wait or promote; a promotion is asked
+        of the exporter here)."""
         tracker = self.state.tracker
-        if versions is None:
-            if tracker.canary is None:
-                return None
-            decision = tracker.skip(segment.end, 0, tracker.canary, "exporter unreachable")
-        else:
-            production, canary = versions.production.version, versions.canary.version
-            switch = self.switch.state()
-            if not switch.enabled:  # the kill switch: no promotion, no rollback
-                decision = tracker.skip(
-                    segment.end, production, canary, f"{switch.describe()}; no model change"
-                )
-                logger.info("%s", decision.describe())
-                self.state.record_decision(decision)
-                self.state.save()
-                return decision
-            if (
-                usable.usable
-                and ratios is not None
-                and versions.production.info.trained
-                and self.production.check(segment.end, production, ratios["production"])
-            ):
-                self.state.save()
-                return None  # rolled back: production and canary changed, judged from the next
-            if not tracker.should_check(production, canary):
-                return None
-            if not usable.usable or ratios is None:
-                decision = tracker.skip(segment.end, production, canary, usable.describe())
-            else:
-                production_ratio = (
-                    ratios["production"] if versions.production.info.trained else None
-                )
-                fresh = self.ranges is not None and self.ranges.gps == segment.end
-                veto = range_veto(self.ranges, s.range_tolerance) if fresh else None
-                decision = tracker.check(
-                    segment.end, production, canary, ratios["canary"], production_ratio, veto
-                )
-                if usable.used < segment.length:  # say which seconds the ratio is over
-                    decision = dataclasses.replace(
-                        decision, reason=f"{decision.reason}; {usable.describe()}"
-                    )
-                if decision.verdict is Verdict.PROMOTE:
-                    decision = self._promote(decision)
+        production, canary = versions.production.version, versions.canary.version
+        if not usable.usable or ratios is None:
+            return tracker.skip(segment.end, production, canary, usable.describe())
+        production_ratio = ratios["production"] if versions.production.info.trained else None
+        fresh = self.ranges is not None and self.ranges.gps == segment.end
+        veto = range_veto(self.ranges, self.settings.range_tolerance) if fresh else None
+        decision = tracker.check(
+            segment.end, production, canary, ratios["canary"], production_ratio, veto
+        )
+        if usable.used < segment.length:  # say which seconds the ratio is over
+            decision = dataclasses.replace(
+                decision, reason=f"{decision.reason}; {usable.describe()}"
+            )
+        if decision.verdict is Verdict.PROMOTE:
+            decision = self._promote(decision)
+        return decision
+
+    def _conclude(self, segment: Segment, decision: Decision) -> Decision:
+        """Attach the segment's BNS ranges, log, audit a rejection, record and save."""
+        s = self.settings
         if self.ranges is not None and self.ranges.gps == segment.end:
             decision = dataclasses.replace(decision, ranges_mpc=self.ranges.by_series())
         log = logger.warning if decision.verdict in (Verdict.REJECT, Verdict.FAIL) else logger.info
