@@ -114,3 +114,12 @@ class DiskFull:
                 self.skipped,
             )
         self.skipped = 0  # the once-a-minute limit also spans a recovery (a flapping disk)
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes as ``"1.5 GiB"`` (binary units, one decimal)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"

@@ -72,6 +72,17 @@ class StreamMode(str, Enum):
     )
 
 
+def as_stream_mode(value: object, name: str) -> StreamMode:
+    """``value`` as a :class:`StreamMode`; ``ValueError`` naming the setting ``name``, the value
+    and the modes allowed."""
+    try:
+        return StreamMode(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} {value!r} is not one of {[m.value for m in StreamMode]}"
+        ) from None
+
+
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
@@ -93,12 +104,7 @@ class StreamGeometry:
                 raise ValueError(
                     f"{name} must be a positive whole number of samples/windows, got {value!r}"
                 )
-        try:
-            object.__setattr__(self, "mode", StreamMode(self.mode))
-        except ValueError:
-            raise ValueError(
-                f"stream mode {self.mode!r} is not one of {[m.value for m in StreamMode]}"
-            ) from None
+        object.__setattr__(self, "mode", as_stream_mode(self.mode, "stream mode"))
         if self.lag_samples > self.kernel_size and self.mode is StreamMode.CONTIGUOUS:
             raise ValueError(
                 f"the contiguous stream mode lags by {self.lag_samples} samples "

@@ -23,6 +23,7 @@ from deepclean.services.cleaner.output import newest_written, write_cleaned
 from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
 from deepclean.services.cleaner.settings import CleanerSettings
 from deepclean.services.cleaner.switch import switched_off
+from deepclean.utils.config import parameters_from
 from deepclean.utils.disk import DiskFull, is_disk_full, watch_disk
 from deepclean.utils.frames.crawler import gps_now, newest_frame, resolve_start
 from deepclean.utils.frames.naming import FrameKind, frame_path, strain_channel, stream_dir
@@ -39,17 +40,8 @@ FAR_AHEAD_S = 60
 
 
 def budget_of(settings: CleanerSettings) -> Budget:
-    return Budget(
-        drop_taper=settings.drop_taper,
-        filter_memory=settings.filter_memory,
-        filter_lead=settings.filter_lead,
-        noise_settle=settings.noise_settle,
-        ready_taper=settings.ready_taper,
-        outdq_buffer=settings.outdq_buffer,
-        outdq_min=settings.outdq_min,
-        outdq_fftlength=settings.outdq_fftlength,
-        outdq_taper=settings.outdq_taper,
-    )
+    """The pipeline's :class:`Budget` from the settings of the same names."""
+    return parameters_from(Budget, settings)
 
 
 class CleanerService:

@@ -6,8 +6,12 @@ from typing import ClassVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
+from deepclean.services.cleaner.seconds import Budget
 from deepclean.utils.config import GPSSecond, PortOrZero, SharedSettings
 from deepclean.utils.config.mixins import HttpServerSettings, TritonClientSettings
+
+#: the pipeline's look-aheads; their defaults live in :class:`Budget`, once
+_BUDGET = Budget()
 
 
 class CleanerSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
@@ -38,25 +42,25 @@ class CleanerSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     """longest wait between reconnection attempts, seconds"""
     config_poll: PositiveFloat = 1.0
     """seconds between re-reads of the served configs (versions)"""
-    drop_taper: PositiveFloat = Field(1.0, le=1.0)
+    drop_taper: PositiveFloat = Field(_BUDGET.drop_taper, le=1.0)
     """half-Hann fade-out inside a dropped second and taper-in after it, seconds"""
-    filter_memory: NonNegativeFloat = 2.0
+    filter_memory: NonNegativeFloat = _BUDGET.filter_memory
     """seconds of past noise band-passed with each second"""
-    filter_lead: NonNegativeFloat | None = None
+    filter_lead: NonNegativeFloat | None = _BUDGET.filter_lead
     """seconds of future noise band-passed with each second (default: what the witness resampler's
     reach and the served lag leave of one frame, 0.93 s at the cpu geometry; reach + lag + lead
     beyond one frame adds a frame of latency)"""
-    noise_settle: NonNegativeFloat = 0.5
+    noise_settle: NonNegativeFloat = _BUDGET.noise_settle
     """seconds of valid noise needed before a second for its cleaning to count as valid"""
-    ready_taper: NonNegativeFloat = Field(1.0, le=1.0)
+    ready_taper: NonNegativeFloat = Field(_BUDGET.ready_taper, le=1.0)
     """noise taper at analysis-ready edges, seconds"""
-    outdq_buffer: PositiveInt = 8
+    outdq_buffer: PositiveInt = _BUDGET.outdq_buffer
     """seconds of raw/cleaned strain in the OUT_DQ ASD ratio"""
-    outdq_min: PositiveInt = 4
+    outdq_min: PositiveInt = _BUDGET.outdq_min
     """valid seconds before the OUT_DQ gate first decides"""
-    outdq_fftlength: PositiveFloat = 2.0
+    outdq_fftlength: PositiveFloat = _BUDGET.outdq_fftlength
     """Welch segment of the OUT_DQ ASD ratio, seconds"""
-    outdq_taper: PositiveFloat = Field(1.0, le=1.0)
+    outdq_taper: PositiveFloat = Field(_BUDGET.outdq_taper, le=1.0)
     """OUT_DQ taper in/out, seconds"""
     stall_deadline: PositiveFloat = 30.0
     """seconds input frames may keep arriving with no cleaned frame written before /health answers

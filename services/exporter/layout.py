@@ -23,22 +23,19 @@ from deepclean.utils.export import STATUS_FILENAME, ModelRepository, Platform
 from deepclean.utils.export.config import specific_versions
 from deepclean.utils.products import VERSION_INFO
 from deepclean.utils.triton.ensemble import StreamSpec
-from deepclean.utils.triton.names import DEEPCLEAN, ENSEMBLE, Role
+from deepclean.utils.triton.names import (
+    DEEPCLEAN,
+    ENSEMBLE,
+    GEOMETRY_PARAMETERS,
+    STREAM_MODE,
+    Role,
+)
 from deepclean.utils.triton.versions import read_versions
 
 logger = logging.getLogger(__name__)
 
 #: ensemble parameters that must agree with the settings for the exporter to take a repository over
-GEOMETRY_KEYS = (
-    "channels",
-    "sample_rate",
-    "kernel_length",
-    "stride_length",
-    "batch_size",
-    "max_latencies",
-    "streams",
-    "stream_mode",
-)
+GEOMETRY_KEYS = (*GEOMETRY_PARAMETERS, "streams", STREAM_MODE)
 
 
 #: DeepClean config parameter: versions a rollback retired from the canary slot
@@ -51,16 +48,7 @@ def check_matches(
     """ConfigError unless the repository at ``path`` was built with the geometry of ``spec`` and
     the platform of ``target`` (the exporter takes over only a repository it could have built)."""
     have = repo[ENSEMBLE].parameters
-    want = {
-        "channels": list(spec.channels),
-        "sample_rate": spec.sample_rate,
-        "kernel_length": spec.kernel_length,
-        "stride_length": spec.stride_length,
-        "batch_size": spec.batch_size,
-        "max_latencies": list(spec.max_latencies),
-        "streams": spec.streams,
-        "stream_mode": spec.stream_mode.value,
-    }
+    want = spec.geometry_parameters()
     have.setdefault("stream_mode", "windowed")  # repositories built before the stream modes
     differ = [
         f"{k} {have.get(k)!r} (settings: {want[k]!r})"

@@ -20,6 +20,7 @@ from pathlib import Path
 from deepclean.services.simulate.faults import FaultPlan
 from deepclean.services.simulate.settings import SimulateSettings, Stream, check_gps_span
 from deepclean.utils.config import check_output_dir, check_output_file
+from deepclean.utils.disk import human_bytes
 from deepclean.utils.errors import (
     ConfigError,
     FrameError,
@@ -155,8 +156,8 @@ def _check_duration(settings: SimulateSettings, start: int, config: DetectorConf
     if need > free:
         raise ResourceError(
             f"setting duration = {settings.duration}: the frames need about "
-            f"{_size(need)} but {folder} has "
-            f"{_size(free)} free; allowed: at most "
+            f"{human_bytes(need)} but {folder} has "
+            f"{human_bytes(free)} free; allowed: at most "
             f"{int(free / need * settings.duration)} s here"
         )
 
@@ -216,11 +217,3 @@ def check_before_writing(
             "give --overwrite to replace it, or another --channels-file or --data-dir"
         )
     return Preflight(current != wanted)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"

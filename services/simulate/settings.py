@@ -17,7 +17,13 @@ from pydantic import (
 )
 
 from deepclean.services.simulate.coupling_settings import CouplingChangeSettings
-from deepclean.utils.config import MAX_GPS, GPSDuration, GPSSecond, SharedSettings
+from deepclean.utils.config import (
+    MAX_GPS,
+    GPSDuration,
+    GPSSecond,
+    SharedSettings,
+    check_paired,
+)
 from deepclean.utils.simulation import channels as ch
 from deepclean.utils.simulation.waveforms import InjectionKind
 
@@ -164,11 +170,12 @@ class SimulateSettings(SharedSettings, CouplingChangeSettings):
 
     @model_validator(mode="after")
     def _check_witnesses(self) -> SimulateSettings:
-        if len(self.coupled_witnesses) != len(self.coupling_weights):
-            raise ValueError(
-                f"coupled_witnesses has {len(self.coupled_witnesses)} name(s) and coupling_weights "
-                f"{len(self.coupling_weights)}; give one weight per coupled witness"
-            )
+        check_paired(
+            ("coupled_witnesses", self.coupled_witnesses),
+            ("coupling_weights", self.coupling_weights),
+            "name(s)",
+            "give one weight per coupled witness",
+        )
         names = self.witness_names()
         missing = [n for n in [ch.MAINS, *self.coupled_witnesses] if n not in names]
         if missing:

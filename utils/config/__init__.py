@@ -52,6 +52,8 @@ from deepclean.utils.config.settings import (
     Port,
     PortOrZero,
     SharedSettings,
+    check_paired,
+    parameters_from,
 )
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "PortOrZero",
     "SharedSettings",
     "add_command",
+    "check_paired",
     "add_settings_flags",
     "check_output_dir",
     "check_output_file",
@@ -74,6 +77,7 @@ __all__ = [
     "find_pyproject",
     "given_flags",
     "load_settings",
+    "parameters_from",
     "read_env",
     "read_env_file",
     "read_tables",

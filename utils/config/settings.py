@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
+from collections.abc import Sized
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
@@ -86,12 +88,12 @@ class SharedSettings(SettingsGroup):
 
     @model_validator(mode="after")
     def _check_bands(self) -> SharedSettings:
-        if len(self.freq_low) != len(self.freq_high):
-            raise ValueError(
-                f"freq_low has {len(self.freq_low)} band edge(s) and freq_high "
-                f"{len(self.freq_high)}; "
-                "give one low and one high edge per band"
-            )
+        check_paired(
+            ("freq_low", self.freq_low),
+            ("freq_high", self.freq_high),
+            "band edge(s)",
+            "give one low and one high edge per band",
+        )
         for low, high in zip(self.freq_low, self.freq_high):
             if not low < high < self.sample_rate / 2:
                 raise ValueError(
@@ -104,3 +106,21 @@ class SharedSettings(SettingsGroup):
     def bands(self) -> list[tuple[float, float]]:
         """The cleaning bands as ``(low, high)`` pairs in Hz."""
         return list(zip(self.freq_low, self.freq_high))
+
+
+def check_paired(
+    first: tuple[str, Sized], second: tuple[str, Sized], entries: str, advice: str
+) -> None:
+    """``ValueError`` unless two list settings, each given as ``(name, value)``, have as many
+    entries (``entries`` says what one entry is, ``advice`` what to give)."""
+    (name_a, a), (name_b, b) = first, second
+    if len(a) != len(b):
+        raise ValueError(f"{name_a} has {len(a)} {entries} and {name_b} {len(b)}; {advice}")
+
+
+Parameters = TypeVar("Parameters")
+
+
+def parameters_from(cls: type[Parameters], settings: BaseModel) -> Parameters:
+    """A ``cls`` (a dataclass) holding the values of the settings of the same names."""
+    return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from deepclean.utils.disk import human_bytes
 from deepclean.utils.errors import ConfigError, DeepCleanError, ResourceError
 from deepclean.utils.streaming import StreamGeometry
 
@@ -86,9 +87,8 @@ def check_span_memory(
         most = int(have / (channels * sample_rate * BYTES_PER_SAMPLE))
         raise ResourceError(
             f"setting {setting} = {value}: {seconds:g} s of {channels} channel(s) at "
-            f"{sample_rate:g} Hz need about "
-            f"{_size(need)} of memory, {_size(have)} may be used here; allowed: at most "
-            f"about {most} s"
+            f"{sample_rate:g} Hz need about {human_bytes(need)} of memory, "
+            f"{human_bytes(have)} may be used here; allowed: at most about {most} s"
         )
 
 
@@ -129,11 +129,3 @@ def check_context(duration: int, before: int, after: int, kernel_length: float) 
             "context <= duration "
             f"(give --duration >= {before + after} or a shorter --inference-kernel-length)"
         )
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"

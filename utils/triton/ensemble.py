@@ -35,7 +35,6 @@ from deepclean.utils.triton.names import (
     DEEPCLEAN,
     ENSEMBLE,
     SNAPSHOTTER,
-    STREAM_MODE,
     STREAMING_VERSION,
     UPDATE,
     UPDATE_INDEX,
@@ -106,15 +105,8 @@ def deepclean_tensors(model: Model, spec: StreamSpec) -> tuple[str, str]:
 
 def _ensemble_parameters(spec: StreamSpec) -> dict[str, object]:
     return {
-        "channels": list(spec.channels),
-        "sample_rate": spec.sample_rate,
-        "kernel_length": spec.kernel_length,
-        "stride_length": spec.stride_length,
-        "batch_size": spec.batch_size,
-        "max_latencies": list(spec.max_latencies),
+        **spec.geometry_parameters(),
         "lag_samples": [spec.geometry(latency).lag_samples for latency in spec.max_latencies],
-        "streams": spec.streams,
-        STREAM_MODE: spec.stream_mode.value,
         **spec.parameters,
     }
 

@@ -11,6 +11,15 @@ STREAMING_VERSION = 1  #: the only version of the snapshotter, the aggregators a
 UPDATE = "update"  #: ensemble input: one update (1, W, stride*batch)
 UPDATE_INDEX = "update_index"  #: ensemble output: the snapshotter's count of the sequence's updates
 STREAM_MODE = "stream_mode"  #: ensemble parameter: the stream mode (absent: windowed, older repos)
+#: ensemble parameters holding the geometry a client streams with
+GEOMETRY_PARAMETERS = (
+    "channels",
+    "sample_rate",
+    "kernel_length",
+    "stride_length",
+    "batch_size",
+    "max_latencies",
+)
 
 
 class Role(StrEnum):

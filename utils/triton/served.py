@@ -20,6 +20,7 @@ from deepclean.utils.streaming import StreamGeometry, StreamMode
 from deepclean.utils.triton.names import (
     DEEPCLEAN,
     ENSEMBLE,
+    GEOMETRY_PARAMETERS,
     STREAM_MODE,
     Role,
     pinned_versions,
@@ -110,15 +111,7 @@ def parse_served(ensemble: Mapping[str, Any], deepclean: Mapping[str, Any] | Non
     """
     config = _config(ensemble)
     params = _parameters(config)
-    needed = (
-        "channels",
-        "sample_rate",
-        "kernel_length",
-        "stride_length",
-        "batch_size",
-        "max_latencies",
-    )
-    missing = [name for name in needed if name not in params]
+    missing = [name for name in GEOMETRY_PARAMETERS if name not in params]
     if missing:
         raise ServedConfigError(
             f"{ENSEMBLE} config parameters lack {missing}; re-export the model repository"

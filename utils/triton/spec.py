@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from deepclean.utils.streaming import StreamGeometry, StreamMode
-from deepclean.utils.triton.names import Role
+from deepclean.utils.streaming import StreamGeometry, StreamMode, as_stream_mode
+from deepclean.utils.triton.names import GEOMETRY_PARAMETERS, STREAM_MODE, Role
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,7 @@ class StreamSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "max_latencies", tuple(self.max_latencies))
-        try:
-            object.__setattr__(self, "stream_mode", StreamMode(self.stream_mode))
-        except ValueError:
-            raise ValueError(
-                f"stream_mode {self.stream_mode!r} is not one of {[m.value for m in StreamMode]}"
-            ) from None
+        object.__setattr__(self, "stream_mode", as_stream_mode(self.stream_mode, "stream_mode"))
         if (
             self.stream_mode is StreamMode.CONTIGUOUS
         ):  # the lag follows from the network, in seconds
@@ -74,6 +69,23 @@ class StreamSpec:
             )
         for latency in self.max_latencies:
             self.geometry(latency)  # raises ValueError naming the bad quantity
+
+    def geometry_parameters(self) -> dict[str, object]:
+        """The ensemble config parameters this spec's geometry is written as (JSON values): the
+        :data:`GEOMETRY_PARAMETERS`, the streams and the stream mode."""
+        values = (
+            list(self.channels),
+            self.sample_rate,
+            self.kernel_length,
+            self.stride_length,
+            self.batch_size,
+            list(self.max_latencies),
+        )
+        return {
+            **dict(zip(GEOMETRY_PARAMETERS, values, strict=True)),
+            "streams": self.streams,
+            STREAM_MODE: self.stream_mode.value,
+        }
 
     @property
     def num_witnesses(self) -> int:
