@@ -69,6 +69,18 @@ def newest_frame(directory: Path, kind: FrameKind, ifo: IFO | str) -> int | None
     return max((name.gps for name, _ in frames_in(directory, kind, ifo)), default=None)
 
 
+def one_more_drop(consecutive: int, limit: int | None, what: str, gps: int, reason: str) -> int:
+    """``consecutive`` drops in a row plus the one of ``gps``; DroppedFrameError naming ``what``
+    was dropped and the last ``reason`` once they are more than ``limit`` (None: no limit)."""
+    consecutive += 1
+    if limit is not None and consecutive > limit:
+        raise DroppedFrameError(
+            f"{consecutive} consecutive {what} dropped up to GPS {gps} "
+            f"(more than max_consecutive_drops={limit}); last reason: {reason}"
+        )
+    return consecutive
+
+
 def gps_now() -> int:
     """The current GPS second from the system clock (LAL applies the leap seconds)."""
     import lal
@@ -194,14 +206,10 @@ class FrameCrawler:
         """Track consecutive drops; raise DroppedFrameError past ``max_consecutive_drops``."""
         if event.ok:
             self.consecutive_drops = 0
-            return
-        self.consecutive_drops += 1
-        limit = self.max_consecutive_drops
-        if limit is not None and self.consecutive_drops > limit:
-            raise DroppedFrameError(
-                f"{self.consecutive_drops} consecutive frames of {self.directory} dropped "
-                f"up to GPS {event.gps} "
-                f"(more than max_consecutive_drops={limit}); last reason: {event.reason}"
+        else:
+            what = f"frames of {self.directory}"
+            self.consecutive_drops = one_more_drop(
+                self.consecutive_drops, self.max_consecutive_drops, what, event.gps, event.reason
             )
 
     def whole(self, gps: int) -> bool:

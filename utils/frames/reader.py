@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deepclean.utils.channels import ChannelList
-from deepclean.utils.errors import DroppedFrameError, FrameError
+from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.crawler import (
     DEFAULT_MAX_CONSECUTIVE_DROPS,
     DEFAULT_RECHECK_SECONDS,
@@ -33,6 +33,7 @@ from deepclean.utils.frames.crawler import (
     FrameCrawler,
     FrameEvent,
     FrameStatus,
+    one_more_drop,
 )
 from deepclean.utils.frames.frame_data import DroppedFrame, FrameData
 from deepclean.utils.frames.gwf import Channel, read_frame
@@ -262,13 +263,10 @@ class FrameStream:
         return item
 
     def _count(self, item: FrameData | DroppedFrame) -> None:
+        """Track consecutive drops; raise DroppedFrameError past ``max_consecutive_drops``."""
         if isinstance(item, FrameData):
             self.consecutive_drops = 0
-            return
-        self.consecutive_drops += 1
-        limit = self.max_consecutive_drops
-        if limit is not None and self.consecutive_drops > limit:
-            raise DroppedFrameError(
-                f"{self.consecutive_drops} consecutive seconds dropped up to GPS {item.gps} "
-                f"(more than max_consecutive_drops={limit}); last reason: {item.reason}"
+        else:
+            self.consecutive_drops = one_more_drop(
+                self.consecutive_drops, self.max_consecutive_drops, "seconds", item.gps, item.reason
             )
