@@ -55,7 +55,9 @@ def _clean_roles(
         values, ok = p.noise[role].read(o * n - p.memory, (o + 1) * n + p.lead)
         valid[role] = wit_context and bool(ok[p.memory - p.settle :].all())
         filtered[role] = (
-            filter_noise(values, p.bandpass(fbands), p.memory, p.lead) if valid[role] else 0.0
+            filter_noise(values, p.bandpass(fbands), p.memory, p.lead, p.extension)
+            if valid[role]
+            else 0.0
         )
         cleaned[role] = raw - rgate * filtered[role] if valid[role] else raw.copy()
     return cleaned, filtered, valid, versions, trained

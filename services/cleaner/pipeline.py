@@ -13,8 +13,9 @@ For every GPS second ``g`` pushed (its frames, or a drop):
    ``o = g - delay``, ``delay = ceil((reach + lag + filter_lead) / 1 s)`` whole frames (1 with
    the defaults: ``filter_lead`` defaults to what the witness reach and the lag leave of one
    frame, 0.93 s at the cpu geometry; when the delay changes, every second is still assembled
-   once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)`` is band-passed
-   with the filter bands of the version that made it, gated by analysis readiness (as offline),
+   once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)``, continued by
+   ``LIVE_EXTENSION_S`` of autoregressive prediction, is band-passed with the filter bands of
+   the version that made it, gated by analysis readiness (as offline),
    and subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
 
 A role's cleaning is *valid* for a second when Triton answered for all of
@@ -50,6 +51,7 @@ from deepclean.utils.frames.stream import ResampledBlock, StreamingResampler
 from deepclean.utils.products import VersionInfo
 from deepclean.utils.signal.filters import BandpassFilter
 from deepclean.utils.signal.outdq import OutDqGate
+from deepclean.utils.signal.postprocess import LIVE_EXTENSION_S
 from deepclean.utils.streaming import NETWORK_STRIDE, StreamMode
 from deepclean.utils.triton.names import Role
 from deepclean.utils.triton.served import ServedStream
@@ -87,6 +89,8 @@ class CleanerPipeline:
         )
         self._filters: dict[Bands, BandpassFilter] = {}
         self.memory = int(round(budget.filter_memory * self.fs))
+        #: samples of predicted noise past the live edge, so the band-pass ends there cleanly
+        self.extension = int(round(LIVE_EXTENSION_S * self.fs))
         self.next_out: int | None = None  #: the next second to assemble
         self.settle = int(round(budget.noise_settle * self.fs))
         #: seconds the last push spent per stage: ``resample``, ``triton``, ``filter``

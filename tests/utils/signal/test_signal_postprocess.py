@@ -4,7 +4,7 @@ from scipy import signal
 
 from deepclean.utils.signal.asd_ratios import asd_ratio, cleaning_report
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.postprocess import clean, filter_noise
+from deepclean.utils.signal.postprocess import LIVE_EXTENSION_S, clean, filter_noise
 
 FS = 1024.0
 
@@ -20,6 +20,47 @@ def test_filter_noise_crops_padding_and_matches_long_filter():
     got = filter_noise(noise[start - memory : stop + lead], bp, memory, lead)
     assert got.shape == (stop - start,)
     np.testing.assert_allclose(got, full[start:stop], atol=0.02 * full.std())
+
+
+def test_live_edge_extension_matches_sosfiltfilt_over_the_whole_record():
+    """At the live edge (the cleaner's default lead, 0.93 s, at 4096 Hz) the band-passed mains
+    noise of each second, continued by ``LIVE_EXTENSION_S`` of prediction, matches scipy's
+    ``sosfiltfilt`` over the whole record to 0.1% rms; without the extension it is off by ~0.65%
+    (the issue's bound on the removed noise is 0.5%)."""
+    fs = 4096
+    t = np.arange(40 * fs) / fs
+    mains = (1 + 0.3 * np.sin(2 * np.pi * 0.1 * t)) * np.sin(
+        2 * np.pi * 60 * t + 0.5 * np.sin(2 * np.pi * 0.05 * t)
+    )  # amplitude and phase modulated over 10-20 s
+    noise = (
+        mains
+        + 0.5 * np.sin(2 * np.pi * 20 * t)
+        + 0.1 * np.random.default_rng(4).normal(size=t.size)
+    )
+    sos = signal.butter(8, [57, 63], btype="bandpass", fs=fs, output="sos")
+    whole = signal.sosfiltfilt(sos, noise)[5 * fs : 35 * fs]
+    bp = BandpassFilter(((57, 63),), fs)
+    memory, lead, extension = 2 * fs, int(0.93 * fs), int(LIVE_EXTENSION_S * fs)
+
+    def live(extension_samples: int) -> np.ndarray:
+        return np.concatenate(
+            [
+                filter_noise(
+                    noise[o * fs - memory : (o + 1) * fs + lead],
+                    bp,
+                    memory,
+                    lead,
+                    extension_samples,
+                )
+                for o in range(5, 35)
+            ]
+        )
+
+    def rms_difference(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((x - whole) ** 2) / np.mean(whole**2)))
+
+    assert rms_difference(live(extension)) < 1e-3
+    assert rms_difference(live(0)) > 4e-3  # the end effect the extension removes
 
 
 def test_clean_removes_in_band_noise_only():
@@ -62,6 +103,11 @@ def test_asd_ratio_direct():
 def test_filter_noise_bad_padding(memory, lead):
     with pytest.raises(ValueError, match=r"padding memory=.* lead=.* leave nothing of 10"):
         filter_noise(np.zeros(10), BandpassFilter(((58, 62),), FS), memory, lead)
+
+
+def test_filter_noise_bad_extension():
+    with pytest.raises(ValueError, match=r"extension is -3 samples; it must be >= 0"):
+        filter_noise(np.zeros(10), BandpassFilter(((58, 62),), FS), 0, 0, -3)
 
 
 def test_subtract_shape_mismatch():
