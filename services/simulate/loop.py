@@ -12,23 +12,25 @@ after the current frame; pending partial files are completed before returning.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepclean.services.simulate.faults import FaultPlan
-from deepclean.services.simulate.preflight import check_before_writing, write_record
+from deepclean.services.simulate.injector import Injector
+from deepclean.services.simulate.preflight import Preflight, check_before_writing, write_record
 from deepclean.services.simulate.settings import SimulateSettings
 from deepclean.services.simulate.writer import FrameOutcome, FrameSink
 from deepclean.utils.files import atomic_write_text
-from deepclean.utils.injection_list import row, write_injections
-from deepclean.utils.simulation.detector import DetectorConfig, SimulatedDetector
-from deepclean.utils.simulation.injections import InjectionConfig, InjectionPlan
+from deepclean.utils.simulation.detector import (
+    DetectorConfig,
+    SimulatedDetector,
+    SimulatedSecond,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,56 +57,6 @@ def detector_config(settings: SimulateSettings) -> DetectorConfig:
         drift=settings.drift(),
         harmonics=settings.harmonic_coupling(),
     )
-
-
-def injection_config(settings: SimulateSettings) -> InjectionConfig:
-    """What to inject, from the command's settings."""
-    return InjectionConfig(
-        ifo=settings.ifo,
-        seed=settings.seed,
-        every_s=settings.inject_every,
-        gps_times=tuple(settings.inject_gps),
-        kinds=tuple(settings.inject_kinds),
-        snr=settings.inject_snr,
-        distance_mpc=settings.inject_distance,
-        hrss=settings.inject_hrss,
-        f_lower_hz=settings.inject_f_lower,
-        sine_gaussian_frequency_hz=settings.sine_gaussian_frequency,
-        sine_gaussian_quality=settings.sine_gaussian_q,
-    )
-
-
-class Injector:
-    """Adds the planned signals to each simulated second and keeps the injection list."""
-
-    def __init__(self, settings: SimulateSettings) -> None:
-        self.plan = InjectionPlan(injection_config(settings))
-        self.path = settings.injection_path()
-        self.ifo = settings.ifo
-        self.listed: set[tuple[str, float]] = set()
-
-    def __call__(self, second):
-        """``second`` with the signals overlapping it added to strain (and kept as truth)."""
-        signals = self.plan.signals(second.gps, second.gps + 1)
-        injection = self.plan.strain(second.gps)
-        new = [(i, s) for i, s in signals if (i.kind.value, i.gps) not in self.listed]
-        if new:
-            write_injections(self.path, self.ifo, [row(i, s) for i, s in new])
-            for injection_, signal in new:
-                self.listed.add((injection_.kind.value, injection_.gps))
-                logger.info(
-                    "injecting %s at GPS %.3f (at %s %.3f, signal %.1f-%.1f, optimal SNR %.1f); "
-                    "listed in %s",
-                    injection_.kind.value,
-                    injection_.gps,
-                    self.ifo,
-                    signal.arrival_gps,
-                    signal.start_gps,
-                    signal.end_gps,
-                    injection_.optimal_snr,
-                    self.path,
-                )
-        return dataclasses.replace(second, strain=second.strain + injection, injection=injection)
 
 
 def write_channel_list(path: Path, channels: Sequence[str]) -> Path:
@@ -169,6 +121,41 @@ def run_simulation(
     launch_gps, launch_mono = clock(), time.monotonic()
     start = int(launch_gps) if settings.start == "now" else int(settings.start)
     config = detector_config(settings)
+    preflight = _prepare(settings, start, config, overwrite)
+    detector = SimulatedDetector(config, start)
+    injector = Injector(settings) if settings.injecting() else None
+    loop_mono = time.monotonic()
+    if (settings.start == "now" or settings.follow_clock) and settings.speed == 1.0:
+        origin = launch_mono - (launch_gps - start)  # wall time at which GPS `start` began
+    else:
+        origin = loop_mono
+    summary = RunSummary(start=start)
+    progress = _BackfillProgress(settings.duration, loop_mono)
+    sink = _frame_sink(settings)
+    try:
+        seconds = _seconds(settings, detector, injector, start, preflight.keep, summary, stop)
+        for gps, done, second, generate_s in seconds:
+            due = None if settings.backfill else origin + (gps + 1 - start) / settings.speed
+            if due is not None and stop.wait(max(0.0, due - time.monotonic())):
+                break
+            outcome = sink.write(second)
+            summary.add(outcome, generate_s)
+            if due is None:
+                progress.log(gps, done, summary.frames, outcome)
+            else:
+                _log_real_time(summary, gps, due, generate_s, outcome)
+    finally:
+        sink.close()
+        summary.wall_s = time.monotonic() - loop_mono
+    logger.info("%s", summary.line())
+    return summary
+
+
+def _prepare(
+    settings: SimulateSettings, start: int, config: DetectorConfig, overwrite: bool
+) -> Preflight:
+    """Check the span can be written (raises otherwise), record the run's settings, write the
+    channel list when needed and say what is simulated."""
     channels_file = settings.channels_file or settings.data_dir / "channels.txt"
     preflight = check_before_writing(settings, start, config, channels_file, overwrite=overwrite)
     write_record(settings)
@@ -186,17 +173,12 @@ def run_simulation(
         settings.data_dir,
         channels_file,
     )
-    detector = SimulatedDetector(config, start)
-    injector = Injector(settings) if settings.injecting() else None
-    loop_mono = time.monotonic()
-    if (settings.start == "now" or settings.follow_clock) and settings.speed == 1.0:
-        origin = launch_mono - (launch_gps - start)  # wall time at which GPS `start` began
-    else:
-        origin = loop_mono
-    summary = RunSummary(start=start)
-    done = 0
-    last_progress = loop_mono
-    sink = FrameSink(
+    return preflight
+
+
+def _frame_sink(settings: SimulateSettings) -> FrameSink:
+    """Where the frames go, with the faults (drops, partial writes) the settings ask for."""
+    return FrameSink(
         settings.data_dir,
         settings.ifo,
         FaultPlan.from_settings(settings),
@@ -204,54 +186,72 @@ def run_simulation(
         partial_pieces=settings.partial_pieces,
         partial_delay_s=settings.partial_delay,
     )
-    try:
-        while not stop.is_set() and (settings.duration is None or done < settings.duration):
-            gps = start + done
-            done += 1
-            t0 = time.perf_counter()
-            second = detector.next()
-            generate_s = time.perf_counter() - t0
-            if gps in preflight.keep:  # continued run: this second's frames are there already
-                summary.kept += 1
-                continue
-            if injector is not None:
-                second = injector(second)
-            if not settings.backfill:
-                due = origin + (gps + 1 - start) / settings.speed
-                if stop.wait(max(0.0, due - time.monotonic())):
-                    break
-            outcome = sink.write(second)
-            summary.add(outcome, generate_s)
-            if not settings.backfill:
-                latency = time.monotonic() - due
-                summary.max_latency_s = max(summary.max_latency_s, latency)
-                logger.info(
-                    "GPS %d written: latency %.3f s (generate %.1f ms, write %.1f ms)%s",
-                    gps,
-                    latency,
-                    1e3 * generate_s,
-                    1e3 * outcome.write_s,
-                    _faults(outcome),
-                )
-            else:
-                logger.debug(
-                    "GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome)
-                )
-                if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
-                    last_progress = time.monotonic()
-                    total = f"/{settings.duration}" if settings.duration else ""
-                    logger.info(
-                        "backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
-                        gps,
-                        done,
-                        total,
-                        summary.frames / (last_progress - loop_mono),
-                    )
-    finally:
-        sink.close()
-        summary.wall_s = time.monotonic() - loop_mono
-    logger.info("%s", summary.line())
-    return summary
+
+
+def _seconds(
+    settings: SimulateSettings,
+    detector: SimulatedDetector,
+    injector: Injector | None,
+    start: int,
+    keep: frozenset[int],
+    summary: RunSummary,
+    stop: threading.Event,
+) -> Iterator[tuple[int, int, SimulatedSecond, float]]:
+    """The simulated seconds to write, in order, until ``duration`` is done or ``stop`` is set:
+    (GPS, seconds done, the second with its injections, wall seconds generating it). Each
+    second is generated even when kept (the simulation stays continuous); the kept ones (a
+    continued run: their frames are there already) are counted in ``summary``, not given."""
+    done = 0
+    while not stop.is_set() and (settings.duration is None or done < settings.duration):
+        gps = start + done
+        done += 1
+        t0 = time.perf_counter()
+        second = detector.next()
+        generate_s = time.perf_counter() - t0
+        if gps in keep:
+            summary.kept += 1
+            continue
+        if injector is not None:
+            second = injector(second)
+        yield gps, done, second, generate_s
+
+
+def _log_real_time(
+    summary: RunSummary, gps: int, due: float, generate_s: float, outcome: FrameOutcome
+) -> None:
+    """Real time: log the frame's latency (completion minus due time) and keep the worst."""
+    latency = time.monotonic() - due
+    summary.max_latency_s = max(summary.max_latency_s, latency)
+    logger.info(
+        "GPS %d written: latency %.3f s (generate %.1f ms, write %.1f ms)%s",
+        gps,
+        latency,
+        1e3 * generate_s,
+        1e3 * outcome.write_s,
+        _faults(outcome),
+    )
+
+
+class _BackfillProgress:
+    """Backfill: each frame at debug level, a progress line every ``PROGRESS_EVERY_S``."""
+
+    def __init__(self, duration: int | None, loop_mono: float) -> None:
+        self.duration = duration
+        self.loop_mono = loop_mono  #: monotonic time the loop started
+        self.last = loop_mono  #: monotonic time of the last progress line
+
+    def log(self, gps: int, done: int, frames: int, outcome: FrameOutcome) -> None:
+        logger.debug("GPS %d written in %.1f ms%s", gps, 1e3 * outcome.write_s, _faults(outcome))
+        if time.monotonic() - self.last >= PROGRESS_EVERY_S:
+            self.last = time.monotonic()
+            total = f"/{self.duration}" if self.duration else ""
+            logger.info(
+                "backfill: GPS %d written, %d%s s done, %.1f s of data per wall second",
+                gps,
+                done,
+                total,
+                frames / (self.last - self.loop_mono),
+            )
 
 
 def _counts(counter: Counter) -> str:
