@@ -26,7 +26,7 @@ from deepclean.utils.frames.span import Span
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.signal.loss import DeepCleanLoss
 from deepclean.utils.training import artifacts, plots
-from deepclean.utils.training.dataset import WindowSpec, prepare
+from deepclean.utils.training.dataset import PreparedData, WindowSpec, prepare
 from deepclean.utils.training.loop import History, OptimConfig, fit
 from deepclean.utils.training.progress import ProgressReporter
 from deepclean.utils.training.settings import TrainingSettings
@@ -77,6 +77,31 @@ def train_model(
     torch.set_num_threads(settings.num_threads)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    model, lr = _new_model(span, settings, init_weights)
+    data = _prepare(model, span, settings)
+    history = _train(model, data, settings, lr, output_dir, interactive, should_stop)
+    train_seconds = time.monotonic() - started
+    plots.plot_losses(history, output_dir / LOSS_PLOT)
+    check_loss(history, settings)
+    background = span.extras.get(background_channel) if background_channel else None
+    validation = validate_by_streaming(
+        model, span, background, data.valid_segments, settings, output_dir / ASD_PLOT
+    )
+    ratio = validation["in_band_ratio"]
+    check_ratio(ratio, settings)
+    meta = _metadata(
+        model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds
+    )
+    artifacts.save_model(output_dir, model, meta)
+    logger.info("model written to %s (validation in-band ASD ratio %s)", output_dir, ratio)
+    return TrainResult(output_dir, history, meta, time.monotonic() - started)
+
+
+def _new_model(
+    span: Span, settings: TrainingSettings, init_weights: Path | None
+) -> tuple[DeepCleanModel, float]:
+    """The model for ``span``'s witnesses (the network from ``init_weights`` when
+    fine-tuning) and its learning rate (``lr``, times ``fine_tune_decay`` when fine-tuning)."""
     if span.sample_rate != settings.sample_rate:
         raise TrainingError(
             f"span sample rate {span.sample_rate} Hz differs from settings "
@@ -89,15 +114,26 @@ def train_model(
         _load_network(model, init_weights, witnesses)
         lr = settings.lr * settings.fine_tune_decay
         logger.info("fine-tuning from %s at lr %.3g", init_weights, lr)
+    return model, lr
 
-    data = _prepare(model, span, settings)
+
+def _train(
+    model: DeepCleanModel,
+    data: PreparedData,
+    settings: TrainingSettings,
+    lr: float,
+    output_dir: Path,
+    interactive: bool | None,
+    should_stop: Callable[[], bool] | None,
+) -> History:
+    """Fit the network on ``data`` (checkpoints into ``output_dir``, a progress line)."""
     logger.info(
         "training on %d windows of %g s (%d validation windows), %d witnesses, band(s) %s "
         "(filters %s)",
         len(data.train_starts),
         settings.kernel_length,
         len(data.valid_starts),
-        len(witnesses),
+        model.num_witnesses,
         settings.bands,
         settings.filter_bands,
     )
@@ -122,7 +158,6 @@ def train_model(
         )
     finally:
         reporter.close()
-    train_seconds = time.monotonic() - started
     logger.info(
         "training stopped after %d epoch(s) (%s); best loss %.4f at epoch %d",
         len(history.records),
@@ -130,23 +165,10 @@ def train_model(
         history.best_loss,
         history.best_epoch,
     )
-    plots.plot_losses(history, output_dir / LOSS_PLOT)
-    check_loss(history, settings)
-    background = span.extras.get(background_channel) if background_channel else None
-    validation = validate_by_streaming(
-        model, span, background, data.valid_segments, settings, output_dir / ASD_PLOT
-    )
-    ratio = validation["in_band_ratio"]
-    check_ratio(ratio, settings)
-    meta = _metadata(
-        model, span, settings, data, history, validation, profile, init_weights, lr, train_seconds
-    )
-    artifacts.save_model(output_dir, model, meta)
-    logger.info("model written to %s (validation in-band ASD ratio %s)", output_dir, ratio)
-    return TrainResult(output_dir, history, meta, time.monotonic() - started)
+    return history
 
 
-def _prepare(model: DeepCleanModel, span: Span, settings: TrainingSettings):
+def _prepare(model: DeepCleanModel, span: Span, settings: TrainingSettings) -> PreparedData:
     """Fit the scalers and cut the training and validation windows (``kernel_length`` s, the
     training window, every ``kernel_stride`` s)."""
     window = WindowSpec.from_seconds(
