@@ -88,6 +88,32 @@ def export_version(
     """
     if model.platform is Platform.ENSEMBLE:
         return _export_ensemble(model, module, version)
+    _check_exportable(model, module)
+    shapes = specs.input_shapes(model.config, input_shapes)
+    names = specs.output_names(model.config, model.platform, output_names)
+    check_platform_ready(model.platform, names)
+    version = model._new_version(version)
+    examples = specs.example_batches(
+        shapes, example_inputs, verification, model.config.max_batch_size
+    )
+    trace = specs.trace_batch(shapes, examples[0])
+    final, export_seconds, report = _build_in_eval_mode(
+        model, module, version, shapes, names, (trace, examples), verification, options
+    )
+    logger.info(
+        "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
+        model.name,
+        version,
+        model.platform.value,
+        export_seconds,
+        report.worst_abs_error,
+        report.worst_rel_error,
+    )
+    return final / str(model.platform.model_filename)
+
+
+def _check_exportable(model: Model, module: torch.nn.Module | None) -> None:
+    """``ValueError`` unless ``module`` is a torch module this (non-ensemble) model can export."""
     if model.platform is Platform.PYTHON and module is None:
         raise ValueError(
             f"model {model.name}: give a torch module, or use export_python() for a "
@@ -98,20 +124,27 @@ def export_version(
             f"model {model.name} ({model.platform.value}) needs a torch.nn.Module to "
             f"export, got {module!r}"
         )
-    shapes = specs.input_shapes(model.config, input_shapes)
-    names = specs.output_names(model.config, model.platform, output_names)
-    check_platform_ready(model.platform, names)
-    version = model._new_version(version)
-    examples = specs.example_batches(
-        shapes, example_inputs, verification, model.config.max_batch_size
-    )
-    trace = specs.trace_batch(shapes, examples[0])
+
+
+def _build_in_eval_mode(
+    model: Model,
+    module: torch.nn.Module,
+    version: int,
+    shapes: Mapping[str, Shape],
+    names: Sequence[str],
+    batches: tuple,
+    verification: Verification,
+    options: ExportOptions,
+) -> tuple[Path, float, object]:
+    """:func:`_build_version` in a new temporary directory with ``module`` in eval mode (each
+    submodule's mode restored afterwards); on failure the directory is removed and any
+    error other than :class:`ExportError` is raised as one."""
     modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
     module.eval()
     tmp = model._temp_dir(version)
     try:
-        final, export_seconds, report = _build_version(
-            model, module, tmp, version, shapes, names, (trace, examples), verification, options
+        return _build_version(
+            model, module, tmp, version, shapes, names, batches, verification, options
         )
     except BaseException as exc:
         model._discard(tmp)
@@ -123,16 +156,6 @@ def export_version(
     finally:
         for submodule, mode in modes.items():
             submodule.training = mode
-    logger.info(
-        "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
-        model.name,
-        version,
-        model.platform.value,
-        export_seconds,
-        report.worst_abs_error,
-        report.worst_rel_error,
-    )
-    return final / str(model.platform.model_filename)
 
 
 def _build_version(
