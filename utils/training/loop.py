@@ -106,36 +106,16 @@ def fit(
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    optimizer = torch.optim.Adam(
-        network.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=config.factor, patience=config.patience
-    )
+    optimizer, scheduler = _optimizer(network, config)
     history = History()
     best_state = copy.deepcopy(network.state_dict())
-    has_valid = len(data.valid_starts) > 0
     started = time.monotonic()
     stale = 0
     for epoch in range(1, config.max_epochs + 1):
-        elapsed = time.monotonic() - started
-        if config.max_seconds is not None and history.records:
-            per_epoch = elapsed / len(history.records)
-            if elapsed + per_epoch > config.max_seconds:
-                history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
-                break
-        t0 = time.monotonic()
-        train_loss = _train_epoch(
+        if _out_of_time(history, config, time.monotonic() - started):
+            break
+        record, monitored = _epoch(
             network, loss_fn, data, optimizer, config, rng, epoch, should_stop
-        )
-        valid_loss = evaluate(network, loss_fn, data, config.batch_size) if has_valid else None
-        monitored = valid_loss if valid_loss is not None else train_loss
-        if not math.isfinite(monitored):
-            raise TrainingError(
-                f"validation loss is {monitored} at epoch {epoch}; the model is not usable"
-            )
-        record = EpochRecord(
-            epoch, train_loss, valid_loss, optimizer.param_groups[0]["lr"], time.monotonic() - t0
         )
         history.records.append(record)
         if monitored < history.best_loss * (1 - config.min_delta):
@@ -160,6 +140,50 @@ def fit(
     network.load_state_dict(best_state)
     network.eval()
     return history
+
+
+def _optimizer(network: nn.Module, config: OptimConfig):
+    """Adam over ``network``'s parameters and the learning-rate schedule that reduces it when
+    the monitored loss stops falling."""
+    optimizer = torch.optim.Adam(
+        network.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.factor, patience=config.patience
+    )
+    return optimizer, scheduler
+
+
+def _out_of_time(history: History, config: OptimConfig, elapsed: float) -> bool:
+    """Whether one more epoch (as long as the mean so far) would pass ``max_seconds`` after
+    ``elapsed`` s of training; if so, the stop reason is recorded in ``history``."""
+    if config.max_seconds is None or not history.records:
+        return False
+    per_epoch = elapsed / len(history.records)
+    if elapsed + per_epoch > config.max_seconds:
+        history.stop_reason = f"time budget of {config.max_seconds:g} s reached"
+        return True
+    return False
+
+
+def _epoch(
+    network, loss_fn, data, optimizer, config, rng, epoch, should_stop
+) -> tuple[EpochRecord, float]:
+    """One epoch of training then validation: its record and the loss monitored (validation
+    loss, training loss without validation data). ``TrainingError`` when it is NaN/Inf."""
+    t0 = time.monotonic()
+    train_loss = _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_stop)
+    has_valid = len(data.valid_starts) > 0
+    valid_loss = evaluate(network, loss_fn, data, config.batch_size) if has_valid else None
+    monitored = valid_loss if valid_loss is not None else train_loss
+    if not math.isfinite(monitored):
+        raise TrainingError(
+            f"validation loss is {monitored} at epoch {epoch}; the model is not usable"
+        )
+    record = EpochRecord(
+        epoch, train_loss, valid_loss, optimizer.param_groups[0]["lr"], time.monotonic() - t0
+    )
+    return record, monitored
 
 
 def _train_epoch(network, loss_fn, data, optimizer, config, rng, epoch, should_stop=None) -> float:
