@@ -35,7 +35,7 @@ from deepclean.utils.files import durable_replace
 from deepclean.utils.frames.reader import FrameData, FrameStream
 from deepclean.utils.liveness import HeartbeatFile
 from deepclean.utils.training.artifacts import METADATA_FILE, WEIGHTS_FILE, read_metadata
-from deepclean.utils.training.pipeline import train_model
+from deepclean.utils.training.pipeline import TrainResult, train_model
 from deepclean.utils.training.span_io import load_span
 
 logger = logging.getLogger(__name__)
@@ -183,32 +183,13 @@ class TrainerService:
 
     def train(self, start: int, end: int) -> Path | None:
         """One run on ``[start, end)``; the model directory, or None when it failed."""
-        s = self.settings
         name = f"{start}-{end}"
         final, tmp = self.train_dir / name, self.train_dir / f".{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         origin = f"fine-tuning {self.previous.name}" if self.previous else "from scratch"
         logger.info("training run %s (%s)", name, origin)
         try:
-            span, background = load_span(
-                s.data_dir,
-                s.ifo,
-                self.channels,
-                start,
-                end - start,
-                sample_rate=s.sample_rate,
-                background_channel=s.background_channel,
-            )
-            result = train_model(
-                span,
-                s,
-                tmp,
-                init_weights=self.previous,
-                profile=self.profile,
-                interactive=False,
-                background_channel=background,
-                should_stop=lambda: self._beat_training(name),
-            )
+            result = self._run(name, start, end, tmp)
         except TrainingInterrupted as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             logger.warning(
@@ -228,6 +209,35 @@ class TrainerService:
         durable_replace(tmp, final)
         self.previous = final
         self.successes += 1
+        self._announce(name, start, end, final, result)
+        return final
+
+    def _run(self, name: str, start: int, end: int, tmp: Path) -> TrainResult:
+        """Read ``[start, end)`` and train on it into ``tmp`` (fine-tuning the previous model)."""
+        s = self.settings
+        span, background = load_span(
+            s.data_dir,
+            s.ifo,
+            self.channels,
+            start,
+            end - start,
+            sample_rate=s.sample_rate,
+            background_channel=s.background_channel,
+        )
+        return train_model(
+            span,
+            s,
+            tmp,
+            init_weights=self.previous,
+            profile=self.profile,
+            interactive=False,
+            background_channel=background,
+            should_stop=lambda: self._beat_training(name),
+        )
+
+    def _announce(self, name: str, start: int, end: int, final: Path, result: TrainResult) -> None:
+        """Log the run's success and tell ``notify_url`` (the exporter) about the new model."""
+        s = self.settings
         meta = result.metadata
         logger.info(
             "training run %s succeeded in %.0f s: validation loss %.4f, in-band ASD ratio %s",
@@ -254,4 +264,3 @@ class TrainerService:
             backoff=s.notify_backoff,
             timeout=s.notify_timeout,
         )
-        return final
