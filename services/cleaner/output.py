@@ -78,3 +78,22 @@ def frame_channels(ifo: IFO | str, second: CleanedSecond) -> list[Channel]:
 def write_cleaned(project_dir: Path, ifo: IFO | str, second: CleanedSecond) -> Path:
     """Write one cleaned frame atomically (temporary name, then rename); return its path."""
     return write_frame(cleaned_path(project_dir, ifo, second.gps), frame_channels(ifo, second))
+
+
+def written_line(
+    second: CleanedSecond, name: str, latency: str, stages: Mapping[str, float]
+) -> str:
+    """The log line of a cleaned frame written: file ``name``, ``latency`` and its ``stages``
+    (seconds), OUT_DQ cleaned fraction and ratio, the versions used and the state bits."""
+    ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
+    valid = {
+        role: "" if second.valid[role] else " (raw)" for role in (Role.PRODUCTION, Role.CANARY)
+    }
+    return (
+        f"GPS {int(second.gps)}: {name} latency {latency} "
+        f"({', '.join(f'{stage} {seconds:.3f}' for stage, seconds in stages.items())}); "
+        f"OUT_DQ cleaned {100 * second.cleaned_fraction:.0f}%, ratio {ratio}; "
+        f"production v{int(second.versions[Role.PRODUCTION])}{valid[Role.PRODUCTION]}, "
+        f"canary v{int(second.versions[Role.CANARY])}{valid[Role.CANARY]}; "
+        f"state 0x{int(second.bits.min()):x}"
+    )

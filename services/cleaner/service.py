@@ -19,7 +19,7 @@ from pathlib import Path
 
 from deepclean.services.cleaner.link import TritonLink
 from deepclean.services.cleaner.metrics import CleanerMetrics, MetricsServer
-from deepclean.services.cleaner.output import newest_written, write_cleaned
+from deepclean.services.cleaner.output import newest_written, write_cleaned, written_line
 from deepclean.services.cleaner.pipeline import Budget, CleanedSecond, CleanerPipeline
 from deepclean.services.cleaner.settings import CleanerSettings
 from deepclean.services.cleaner.switch import switched_off
@@ -201,13 +201,35 @@ class CleanerService:
         )
 
     def _write(self, second: CleanedSecond, triggered: float) -> None:
-        s = self.settings
+        """Write ``second`` (raw when the kill switch is off), record and log its latency."""
         switch = self.switch.state()  # read for every frame: effective from the next one written
         if not switch.enabled:
             second = switched_off(second)
         self.metrics.cleaning_enabled.set(1 if switch.enabled else 0)
         self.metrics.set_health(cleaning=switch.describe())
         writing = time.time()
+        path = self._write_frame(second)
+        if path is None:
+            return
+        done = time.time()
+        self.written += 1
+        strain = frame_path(self.settings.data_dir, FrameKind.STRAIN, self.settings.ifo, second.gps)
+        try:
+            appeared = os.stat(strain).st_mtime
+        except OSError:
+            appeared = None
+        # the stages of this frame's latency: waiting for (and reading) the input it needs, then
+        # the push that completed it (resampling, Triton, filtering), then writing it
+        stages = {**self.pipeline.timings, "write": done - writing}
+        if appeared is not None:
+            stages = {"input": triggered - appeared, **stages}
+        self._record(second, done, appeared, stages)
+        latency = "?" if appeared is None else f"{done - appeared:.3f} s"
+        logger.info("%s", written_line(second, Path(path).name, latency, stages))
+
+    def _write_frame(self, second: CleanedSecond) -> Path | None:
+        """The cleaned frame written; ``None`` when the disk is full (counted, not raised)."""
+        s = self.settings
         try:
             path = write_cleaned(s.project_dir, s.ifo, second)
         except OSError as exc:
@@ -216,16 +238,16 @@ class CleanerService:
             self.disk_full.failed(f"GPS {second.gps}", exc)
             self.metrics.unwritten.inc()
             self.writing.note = f"disk full: {self.disk_full.skipped} frame(s) not written"
-            return
+            return None
         self.disk_full.wrote(f"GPS {second.gps}")
         self.writing.done()
-        done = time.time()
-        self.written += 1
-        strain = frame_path(s.data_dir, FrameKind.STRAIN, s.ifo, second.gps)
-        try:
-            appeared = os.stat(strain).st_mtime
-        except OSError:
-            appeared = None
+        return path
+
+    def _record(
+        self, second: CleanedSecond, done: float, appeared: float | None, stages: dict
+    ) -> None:
+        """The frame's record (kept for the report) and metrics: written at ``done``, its
+        strain frame appeared at ``appeared`` (Unix seconds), ``stages`` of its latency (s)."""
         record = {
             "gps": second.gps,
             "written": done,
@@ -236,11 +258,7 @@ class CleanerService:
             "inference": self.link.last_latency,
         }
         m = self.metrics
-        # the stages of this frame's latency: waiting for (and reading) the input it needs, then
-        # the push that completed it (resampling, Triton, filtering), then writing it
-        stages = {**self.pipeline.timings, "write": done - writing}
         if appeared is not None:
-            stages = {"input": triggered - appeared, **stages}
             record.update(latency=done - appeared)
             m.latency.observe(done - appeared)
         record.update(stages)
@@ -250,7 +268,6 @@ class CleanerService:
         m.frames.inc()
         m.last_gps.set(second.gps)
         m.inference.observe(self.link.last_latency)
-        bits = int(second.bits.min())
         if second.cleaned_fraction >= 1.0:
             m.cleaned_seconds.inc()
         elif not (second.bits & StateBit.OUT_DQ_CLEANED).any():
@@ -258,20 +275,3 @@ class CleanerService:
         for role, version in second.versions.items():
             m.versions.labels(str(role)).set(version)
         m.set_health(gps=second.gps, written=done)
-        ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
-        latency = "?" if appeared is None else f"{done - appeared:.3f} s"
-        logger.info(
-            "GPS %d: %s latency %s (%s); OUT_DQ cleaned %.0f%%, ratio %s; production v%d%s, "
-            "canary v%d%s; state 0x%x",
-            second.gps,
-            Path(path).name,
-            latency,
-            ", ".join(f"{stage} {seconds:.3f}" for stage, seconds in stages.items()),
-            100 * second.cleaned_fraction,
-            ratio,
-            second.versions[Role.PRODUCTION],
-            "" if second.valid[Role.PRODUCTION] else " (raw)",
-            second.versions[Role.CANARY],
-            "" if second.valid[Role.CANARY] else " (raw)",
-            bits,
-        )
