@@ -17,6 +17,7 @@ Contract:
 * ``backend/``: the ``model.py`` sources of the python-backend models. They run inside the
   server's Python (numpy<2, no ``deepclean`` package), so they import only numpy,
   ``triton_python_backend_utils`` and ``deepclean_streaming`` -- a copy of
-  :mod:`deepclean.utils.streaming` written beside them in every model version. Never
+  :mod:`deepclean.utils.streaming` (and of :mod:`deepclean.utils.stream_geometry`, which it
+  imports) written beside them in every model version. Never
   import them from this package.
 """

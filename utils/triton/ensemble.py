@@ -4,6 +4,7 @@ Layout written here (DeepClean itself, ``deepclean/<version>/``, is exported bef
 :class:`deepclean.utils.export.ModelRepository`)::
 
     snapshotter/config.pbtxt, 1/model.py, 1/deepclean_streaming.py, 1/deepclean_sequences.py,
+                1/deepclean_stream_geometry.py,
                 1/__pycache__ (a placeholder file: no bytecode is written there)
     aggregator-production/..., aggregator-canary/...      (one pair per max latency)
     deepclean-stream/config.pbtxt, 1/                      (the ensemble)

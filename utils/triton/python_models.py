@@ -1,6 +1,7 @@
 """The stateful python-backend models of the stream (the snapshotter and the aggregators) in a
 model repository: each version holds ``model.py`` with the modules it imports copied beside it
-(``deepclean_streaming.py`` is :mod:`deepclean.utils.streaming`, ``deepclean_sequences.py`` is
+(``deepclean_streaming.py`` is :mod:`deepclean.utils.streaming`, ``deepclean_stream_geometry.py``
+is :mod:`deepclean.utils.stream_geometry`, ``deepclean_sequences.py`` is
 ``backend/sequences.py``) and a ``__pycache__`` placeholder file. Part of
 :mod:`deepclean.utils.triton.ensemble`, which re-exports :func:`write_streaming_models`."""
 
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import tempfile
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 
 from tritonclient.grpc import model_config_pb2 as mc
 
-from deepclean.utils import streaming
+from deepclean.utils import stream_geometry, streaming
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export import Model, ModelRepository, Platform
 from deepclean.utils.triton import configs
@@ -36,6 +39,25 @@ PYCACHE_BLOCKER_TEXT = (
 )
 
 
+#: the project's modules the python-backend models import, under the names they import them by
+STANDALONE = {"deepclean_streaming": streaming, "deepclean_stream_geometry": stream_geometry}
+
+
+def _standalone(module: ModuleType) -> str:
+    """``module``'s source, its imports of the other :data:`STANDALONE` modules renamed to
+    their copies' names (the Triton server's Python has no ``deepclean`` package)."""
+    text = Path(module.__file__).read_text()
+    for name, other in STANDALONE.items():
+        text = text.replace(f"from {other.__name__} import", f"from {name} import")
+    left = re.findall(r"^(?:from|import) deepclean\b.*$", text, flags=re.MULTILINE)
+    if left:
+        raise ExportError(
+            f"{module.__name__} has {left[0]!r}, which the Triton server's Python cannot import; "
+            f"allowed: numpy, the standard library and {sorted(STANDALONE)}"
+        )
+    return text
+
+
 def _sources(staging: Path, model_file: str) -> tuple[Path, list[Path]]:
     """Copy model.py and the modules it imports into ``staging`` under the names model.py
     imports."""
@@ -43,7 +65,7 @@ def _sources(staging: Path, model_file: str) -> tuple[Path, list[Path]]:
     sources = {
         "model.py": backend.joinpath(model_file).read_text(),
         "deepclean_sequences.py": backend.joinpath("sequences.py").read_text(),
-        "deepclean_streaming.py": Path(streaming.__file__).read_text(),
+        **{f"{name}.py": _standalone(module) for name, module in STANDALONE.items()},
     }
     sources[PYCACHE_BLOCKER] = PYCACHE_BLOCKER_TEXT
     for name, text in sources.items():

@@ -125,6 +125,7 @@ def test_streaming_models_configs(root: Path) -> None:
     assert sorted(p.name for p in (snap.path / "1").iterdir()) == [
         "__pycache__",
         "deepclean_sequences.py",
+        "deepclean_stream_geometry.py",
         "deepclean_streaming.py",
         "model.py",
     ]
