@@ -12,7 +12,7 @@ negated like 3): the monitor, still judging production, rolls it back to version
 checks above max_ratio, through the exporter's POST /rollback, audited. Meanwhile the test
 watches the carousel (max 40 frames) and hard-links every cleaned frame so the archive files
 (16 s spans) can be compared with them sample for sample afterwards. One ~1 min training run
-per module.
+per session, shared with the cleaner's tests (``trained_model``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from ..cleaner.cleaner_helpers import (
     simulate_live,
     start_process,
     stop_process,
-    train,
 )
 from ..exporter.exporter_helpers import http, wait_job
 
@@ -176,13 +175,14 @@ def post_run(base: str, run: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory):
+def story(trained_model, tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("pipeline")
     data, project = root / "data", root / "project"
     started = time.monotonic()
-    model = train(data, root / "model")  # simulates 136 s of training data into data/
-    figures = {"train_s": time.monotonic() - started}
+    model, channels = trained_model  # the session's run, trained on GPS 1400000000 + 128 s
+    shutil.copytree(channels.parent, data)  # its training frames, as if simulated here
+    figures = {"copy_training_data_s": time.monotonic() - started}
     (project / "model_repo").mkdir(parents=True)
     (root / "none.env").write_text("")
     patch = pytest.MonkeyPatch()
