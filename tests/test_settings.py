@@ -279,7 +279,7 @@ CODE_DEFAULTS = {
         "monitor_period": 64,
         "asd_segment_length": 64,
         "asd_fftlength": 2.0,
-        "asd_average": "mean",
+        "asd_average": "median",
         "min_coverage": 0.6,
         "passes": 10,
         "failures": 5,

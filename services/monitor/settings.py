@@ -17,6 +17,7 @@ from pydantic import (
 from deepclean.utils.config import HttpUrl, Port, SharedSettings
 from deepclean.utils.config.mixins import HttpServerSettings, TritonClientSettings
 from deepclean.utils.monitoring.asd import (
+    DEFAULT_AVERAGE,
     DEFAULT_FFTLENGTH_S,
     DEFAULT_SEGMENT_S,
     Average,
@@ -39,8 +40,8 @@ class MonitorSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     """seconds of data per ASD ratio"""
     asd_fftlength: PositiveFloat = DEFAULT_FFTLENGTH_S
     """seconds per Welch FFT of the ASD ratio"""
-    asd_average: Average = Average.MEAN
-    """averaging of Welch periodograms"""
+    asd_average: Average = DEFAULT_AVERAGE
+    """averaging of Welch periodograms (median: a loud signal or glitch moves no decision)"""
     min_coverage: float = Field(0.6, gt=0, le=1)
     """fraction of a check's asd_segment_length that must be usable seconds (in runs of at least one
     FFT); the ASD is averaged over the runs present, so a few missing or tapered seconds cost

@@ -44,7 +44,7 @@ def test_ratio_matches_direct_band_mean():
     _, b = direct_asd(raw, FS, 2.0)
     inband = (freqs >= 58) & (freqs <= 62)
     assert inband.sum() == 9
-    assert asd_ratio(cleaned, raw, FS, [(58, 62)], 2.0) == pytest.approx(
+    assert asd_ratio(cleaned, raw, FS, [(58, 62)], 2.0, Average.MEAN) == pytest.approx(
         np.mean(a[inband] / b[inband]), rel=1e-10
     )
 
@@ -107,22 +107,33 @@ def _draw(rng, seconds, sos):
 
 
 def test_ratio_scatter():
-    """The figures of the asd module docstring: 64 s with 2 s FFTs decides on a ~2 % scatter;
-    10 s with one 8 s FFT is biased and ~10x noisier."""
+    """The figures of the asd module docstring: 64 s with 2 s FFTs decides on a ~2 % scatter
+    with the mean, ~2x that with the median, at the same ratio (the median's bias correction
+    holds for Gaussian noise); 10 s with one 8 s FFT is biased and ~10x noisier."""
     rng = np.random.default_rng(4)
     sos = signal.butter(8, [57, 63], btype="bandpass", fs=FS, output="sos")
     figures = {}
     for seconds, fftlength in [(64, 2.0), (10, 8.0)]:
-        ratios, diffs = [], []
+        ratios = {a: [] for a in Average}
+        diffs = {a: [] for a in Average}
         for _ in range(24):
             raw, canary, production = _draw(rng, seconds, sos)
-            rc = asd_ratio(canary, raw, FS, [(58, 62)], fftlength)
-            ratios.append(rc)
-            diffs.append(rc / asd_ratio(production, raw, FS, [(58, 62)], fftlength) - 1)
-        figures[seconds] = (np.mean(ratios), np.std(ratios) / np.mean(ratios), np.std(diffs))
-    mean, rel, diff = figures[64]
+            for a in Average:
+                rc = asd_ratio(canary, raw, FS, [(58, 62)], fftlength, a)
+                ratios[a].append(rc)
+                diffs[a].append(rc / asd_ratio(production, raw, FS, [(58, 62)], fftlength, a) - 1)
+        for a in Average:
+            r = np.array(ratios[a])
+            figures[seconds, a] = (r.mean(), r.std() / r.mean(), np.std(diffs[a]), r)
+    mean, rel, diff, by_mean = figures[64, Average.MEAN]
     assert mean == pytest.approx(0.30, abs=0.015)
     assert rel < 0.035 and diff < 0.035
-    mean10, rel10, diff10 = figures[10]
+    median, rel_median, diff_median, by_median = figures[64, Average.MEDIAN]
+    assert median == pytest.approx(0.30, abs=0.015)
+    assert rel < rel_median < 0.06 and diff_median < 0.05
+    # Gaussian noise: the same ratio from either average, within the paired statistics
+    paired = by_median - by_mean
+    assert abs(paired.mean()) < 3 * paired.std() / np.sqrt(paired.size)
+    mean10, rel10, diff10, _ = figures[10, Average.MEAN]
     assert mean10 > 0.36  # biased upwards
     assert rel10 > 4 * rel and diff10 > 4 * diff

@@ -45,7 +45,7 @@ def test_runs_pool_every_periodogram_weighted_by_segment_count():
     rng = np.random.default_rng(5)
     lengths = [30.0, 7.0, 1.5, 18.0]  # seconds; 1.5 s holds no 2 s FFT
     runs = [rng.standard_normal(int(s * FS)) * (1 + i) for i, s in enumerate(lengths)]
-    freqs, got = asd_over_runs(runs, FS, 2.0)
+    freqs, got = asd_over_runs(runs, FS, 2.0, Average.MEAN)
 
     weights = [welch_segments(s, 2.0) for s in lengths]
     assert weights == [29, 6, 0, 17]
@@ -94,6 +94,8 @@ def test_errors_name_what_is_wrong():
         asd_over_runs([np.zeros(4096), np.zeros(100)], FS, 2.0)
     with pytest.raises(ValueError, match="differ in number or lengths"):
         asd_ratio_over_runs([np.zeros(8192)], [np.zeros(8193)], FS, [(58, 62)])
-    # one run equals asd() exactly
+    # one run equals asd() exactly, by default with the median (DEFAULT_AVERAGE)
     x = np.random.default_rng(8).standard_normal(int(8 * FS))
-    np.testing.assert_allclose(asd_over_runs([x], FS)[1], asd(x, FS, 2.0)[1], rtol=1e-12)
+    np.testing.assert_allclose(
+        asd_over_runs([x], FS)[1], asd(x, FS, 2.0, Average.MEDIAN)[1], rtol=1e-12
+    )
