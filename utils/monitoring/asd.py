@@ -42,22 +42,22 @@ disjoint segments then make a promotion of a canary clearly worse than productio
 several sigma) vanishingly unlikely.
 
 **Median average for decisions** (``DEFAULT_AVERAGE``; gwpy's default; LAL's and PyCBC's
-median and median-mean PSDs exist for the same reason): the periodograms are averaged by their median, with
-scipy's bias correction for ``K`` chi-squared(2) values (``ln 2`` in power for large
-``K``), so Gaussian noise gives the same PSD and the same ratios as the mean, within
-statistics. A loud transient in strain - a signal or a glitch - occupies a few of the
-``K`` periodograms of raw *and* cleaned strain alike (cleaning passes it through); the mean
-adds its power to both, so in-band the transient, not the removed noise, sets both PSDs:
-the in-band ratio rises towards 1 and the BNS-range gain from cleaning vanishes. Measured
-on the end-to-end test's span (tests/services/cleaner/test_cleaner_signals.py, 8 s checks,
-an optimal-SNR-300 sine-Gaussian at 60 Hz, Q 9): with the mean, canary/raw goes from 0.114
-without the signal to 0.678 with it and the range gain from +1.1 % to -0.014 %, which
+median and median-mean PSDs exist for the same reason): the periodograms are averaged by
+their median, with scipy's bias correction for ``K`` chi-squared(2) values (``ln 2`` in
+power for large ``K``), so Gaussian noise gives the same PSD and the same ratios as the
+mean, within statistics. A loud transient in strain - a signal or a glitch - occupies a few
+of the ``K`` periodograms of raw *and* cleaned strain alike (cleaning passes it through);
+the mean adds its power to both, so in-band the transient, not the removed noise, sets both
+PSDs: the in-band ratio rises towards 1 and the BNS-range gain from cleaning vanishes.
+Measured on the end-to-end test's span (tests/services/cleaner/test_cleaner_signals.py, 8 s
+checks, an optimal-SNR-300 sine-Gaussian at 60 Hz, Q 9): with the mean, canary/raw goes from
+0.114 without the signal to 0.678 with it and the range gain from +1.1 % to -0.014 %, which
 fails ``range(canary) >= range(raw)``; with the median, 0.120 -> 0.175 and +1.5 % ->
-+0.53 %, the check passes as without the signal. The median ignores the few outlying
-periodograms. Its price: on the Monte Carlo above (64 s, 2 s FFTs, 40 draws) the median's ratios
-scatter about twice as much as the mean's (canary/raw rel. std 3.7 % against 1.7 %,
-canary/production - 1 std 3.3 % against 2.0 %; the numerator's and the denominator's
-medians fall on different periodograms), at the same mean ratio (0.307 against 0.305).
++0.53 %, the check passes as without the signal. The median ignores the few outlying periodograms.
+Its price: on the Monte Carlo above (64 s, 2 s FFTs, 40 draws) the median's ratios scatter
+about twice as much as the mean's (canary/raw rel. std 3.7 % against 1.7 %,
+canary/production - 1 std 3.3 % against 2.0 %; the numerator's and the denominator's medians
+fall on different periodograms), at the same mean ratio (0.307 against 0.305).
 ``asd_average = "mean"`` in the monitor's settings restores the mean. The OUT_DQ gate
 (:mod:`deepclean.utils.signal.outdq`) has always used the median.
 Regression tests of these figures: tests/utils/monitoring/test_asd.py::test_ratio_scatter (both
