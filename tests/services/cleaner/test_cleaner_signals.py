@@ -37,6 +37,7 @@ from deepclean.utils.monitoring.range_gate import range_veto
 from deepclean.utils.products import StateBit
 from deepclean.utils.signal.asd_ratios import band_ratio
 from deepclean.utils.triton.server import TritonServer, start_on_free_ports
+from tests.services.validate.helpers import validate_argv
 
 from .cleaner_helpers import (
     IFO,
@@ -171,22 +172,16 @@ def test_validate_finds_every_injection_with_its_optimal_snr(runs):
     with_, without = runs["with"], runs["without"]
     report_dir = runs["root"] / "validate"
     code = run_cli(
-        [
-            "validate",
-            "--data-dir",
-            str(with_["data"]),
+        validate_argv(
+            with_["data"],
+            report_dir,
+            IFO,
+            CLEAN[0],
+            CLEAN[1] - CLEAN[0],
             "--project-dir",
             str(with_["project"]),
-            "--ifo",
-            IFO,
             "--reference-dir",
             str(without["project"] / "cleaned" / IFO),
-            "--output-dir",
-            str(report_dir),
-            "--start",
-            str(CLEAN[0]),
-            "--duration",
-            str(CLEAN[1] - CLEAN[0]),
             "--psd-length",
             "5",
             "--pad",
@@ -195,7 +190,7 @@ def test_validate_finds_every_injection_with_its_optimal_snr(runs):
             "20",
             "--max-snr-loss",
             "0.001",
-        ]
+        )
     )
     assert code == 0
     report = json.loads((report_dir / "report.json").read_text())

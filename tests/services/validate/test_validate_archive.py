@@ -21,6 +21,7 @@ from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.products import CLEANED_RATE_HZ, FLAG_RATE_HZ, Flag, Product
 from tests.services.trainer.sim_helpers import GPS, IFO, run_cli, simulate
+from tests.services.validate.helpers import SPAN_FLAGS, validate_argv
 
 from .test_validate_cli import DURATION, INJECT, START
 
@@ -84,29 +85,20 @@ def test_validate_reads_the_archive_and_the_carousel(live):
     assert spans == [(START, 28), (GPS + 32, 13), (GAP + 1, 18), (GPS + 64, 8)]
     report_dir = live["root"] / "report"
     code = run_cli(
-        [
-            "validate",
-            "--data-dir",
-            str(live["data"]),
+        validate_argv(
+            live["data"],
+            report_dir,
+            IFO,
+            START,
+            DURATION,
             "--project-dir",
             str(live["project"]),
-            "--ifo",
-            IFO,
             "--reference-dir",
             str(live["root"] / "ref"),
-            "--output-dir",
-            str(report_dir),
-            "--start",
-            str(START),
-            "--duration",
-            str(DURATION),
-            "--psd-length",
-            "16",
-            "--range-stride",
-            "32",
+            *SPAN_FLAGS,
             "--max-snr-loss",
             "0.1",
-        ]
+        )
     )
     assert code == 0
     report = json.loads((report_dir / "report.json").read_text())

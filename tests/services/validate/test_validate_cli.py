@@ -16,6 +16,7 @@ from deepclean.utils.frames.gwf import Channel, write_frame
 from deepclean.utils.frames.span import read_span
 from deepclean.utils.products import Product
 from tests.services.trainer.sim_helpers import GPS, IFO, run_cli, simulate
+from tests.services.validate.helpers import SPAN_FLAGS, validate_argv
 
 START, DURATION = GPS + 4, 76
 INJECT = [
@@ -51,26 +52,17 @@ def data(tmp_path_factory):
 
 def validate(data, out, *extra):
     return run_cli(
-        [
-            "validate",
-            "--data-dir",
-            str(data),
-            "--ifo",
+        validate_argv(
+            data,
+            out / "report",
             IFO,
+            START,
+            DURATION,
             "--cleaned-dir",
             str(out / "clean"),
-            "--output-dir",
-            str(out / "report"),
-            "--start",
-            str(START),
-            "--duration",
-            str(DURATION),
-            "--psd-length",
-            "16",
-            "--range-stride",
-            "32",
+            *SPAN_FLAGS,
             *extra,
-        ]
+        )
     )
 
 
