@@ -13,10 +13,14 @@ previous ``path`` is untouched.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
+_FAILING: set[Path] = set()  #: paths whose last :func:`save_state_text` failed
 
 
 @functools.cache
@@ -87,3 +91,20 @@ def durable_replace(source: Path, target: Path) -> None:
     fsync_dir(Path(target).parent)
     if Path(source).parent.resolve() != Path(target).parent.resolve():
         fsync_dir(Path(source).parent)
+
+
+def save_state_text(path: Path, text: str, what: str) -> bool:
+    """:func:`atomic_write_text` for state a service also keeps in memory (the monitor's): a
+    failed write (a full disk) is one warning line naming ``what`` and the error, not an
+    exception; the first save that works again says so. Whether it was written."""
+    path = Path(path)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        _FAILING.add(path)
+        logger.warning("could not save %s to %s (kept in memory): %s", what, path, exc)
+        return False
+    if path in _FAILING:
+        _FAILING.discard(path)
+        logger.info("saved %s to %s again", what, path)
+    return True

@@ -21,7 +21,7 @@ from typing import Any
 
 from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.utils.audit import Actor, AuditAction, append_audit
-from deepclean.utils.files import atomic_write_text
+from deepclean.utils.files import save_state_text
 from deepclean.utils.monitoring.decision import Decision, Thresholds
 from deepclean.utils.monitoring.rollback import ProductionCheck, ProductionWatch
 
@@ -50,7 +50,7 @@ class ProductionGuard:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(self.watch.to_json()))
+        save_state_text(self.path, json.dumps(self.watch.to_json()), "the production watch")
 
     def check(self, gps: int, production: int, production_ratio: float) -> dict[str, Any] | None:
         """Record a usable check of the trained ``production``; roll it back when due.

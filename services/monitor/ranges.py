@@ -22,7 +22,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Gauge
 
 from deepclean.services.monitor.plots import COLORS, _figure, _png
-from deepclean.utils.files import atomic_write_text
+from deepclean.utils.files import save_state_text
 from deepclean.utils.monitoring.range_gate import SegmentRanges
 from deepclean.utils.signal.range import bns_range_mpc
 
@@ -72,7 +72,7 @@ class RangeHistory:
             for name in SERIES:
                 self.gauge.labels(name).set(getattr(point, name))
             text = json.dumps([asdict(p) for p in self.points])
-        atomic_write_text(self.path, text)
+        save_state_text(self.path, text, "the range history")
 
     def snapshot(self) -> list[dict[str, float]]:
         with self.lock:

@@ -19,7 +19,7 @@ from typing import Any
 
 from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.ranges import RangeHistory
-from deepclean.utils.files import atomic_write_text
+from deepclean.utils.files import save_state_text
 from deepclean.utils.metric_set import MetricSet
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
 
@@ -122,7 +122,7 @@ class MonitorState:
                 "decisions": [d.to_json() for d in self.decisions],
                 "ratios": [vars(r) for r in self.ratios],
             }
-        atomic_write_text(self.path, json.dumps(data))
+        save_state_text(self.path, json.dumps(data), "the monitor state")
 
     # ------------------------------------------------------------------ updates
 

@@ -2,9 +2,13 @@
 
 Contract: ``faults`` is the fault schedule (pure) and the actions that inject each fault into a
 running ``deepclean up`` (kill -9 a service by the pid ``up`` logged, corrupt a frame file,
-overwrite a witness frame with NaNs, ...); ``verify`` checks the files the pipeline left,
-independently of the services' own metrics: every GPS second with a readable strain frame has
-exactly one cleaned second (carousel + archive, the same samples where both hold it; none
-written twice, as a watcher saw during the run), no OUT_DQ sample is NaN; ``report`` writes
-the markdown report with its plots; ``cli`` is the command.
+overwrite a witness frame with NaNs, ...); ``disk`` is the disk-full fault (the project
+directory on a tmpfs of its own, filled for a while), ``promotion`` the exporter killed during
+a promotion and the check that one production version is served afterwards; ``verify`` checks
+the files the pipeline left, independently of the services' own metrics: every GPS second
+with a readable strain frame has exactly one cleaned second (carousel + archive, the same
+samples where both hold it; none written twice, as a watcher saw during the run), no OUT_DQ
+sample is NaN; ``alerts`` turns Prometheus's answers into episodes and names the alert that
+answered each fault; ``report`` writes the markdown report with its plots; ``http`` asks the
+services; ``cli`` is the command.
 """

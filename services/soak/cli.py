@@ -15,14 +15,19 @@ ports, its own work directory) for --duration seconds after the first cleaned fr
 injecting faults on a schedule: the simulator's dropped and partially written frames
 throughout, and --faults spread over the run (kill-triton, kill-cleaner, kill-exporter,
 kill-monitor: kill -9; restart-monitor: SIGTERM; corrupt: a strain frame replaced by
-garbage; nan: a witness NaN for 3 s). Then Ctrl-C, and a verification from the files on disk
+garbage; nan: a witness NaN for 3 s; kill-exporter-promoting: kill -9 of the exporter the
+moment the next promotion writes the new production pin, then a check that one production
+version is served on disk, by Triton, the exporter and the cleaner; disk-full: the project
+directory, a tmpfs of its own, full for --disk-full-seconds (needs mount rights, else skipped
+with the reason in the report)). Then Ctrl-C, and a verification from the files on disk
 alone: every GPS second with a readable strain frame has exactly one cleaned second
 (carousel + archive, never written twice), no OUT_DQ sample is NaN, no service was dead at
 the end. Writes a markdown report with a latency plot (--report) and exits 0 only if the
 verification passed.
 
-example: deepclean soak --duration 3600 --report docs/soak/soak-1h.md --faults \\
-  kill-triton,kill-cleaner,kill-triton,corrupt,kill-exporter,nan,restart-monitor,kill-triton
+example: deepclean soak --duration 3600 --report docs/soak/soak-1h.md --retrain-cadence 900 \\
+  --faults kill-triton,kill-exporter-promoting,kill-cleaner,disk-full,corrupt,kill-triton,\\
+nan,kill-exporter,restart-monitor,kill-triton
 """
 
 DEFAULT_FAULTS = "kill-triton,kill-cleaner,corrupt,nan,kill-exporter,restart-monitor"
@@ -67,6 +72,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="where the pipeline's data and project go (default: a temporary folder, removed "
         "after the report unless --keep)",
     )
+    parser.add_argument(
+        "--disk-full-seconds",
+        type=float,
+        default=60.0,
+        help="how long the disk-full fault keeps the project directory full (default: 60)",
+    )
+    parser.add_argument(
+        "--retrain-cadence",
+        type=float,
+        default=None,
+        help="seconds between training runs (default: one training run only); more runs give "
+        "kill-exporter-promoting more promotions to hit",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
         "--report",
@@ -82,10 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from deepclean.services.soak.faults import Fault, schedule
-    from deepclean.services.soak.report import write_report
-    from deepclean.services.soak.run import IFO, Soak
-    from deepclean.services.soak.verify import verify
-    from deepclean.utils.channels import read_channel_file
+    from deepclean.services.soak.run import Soak
     from deepclean.utils.errors import ConfigError
     from deepclean.utils.logs import configure_logging
 
@@ -103,16 +118,33 @@ def run(args: argparse.Namespace) -> int:
         )
     temporary = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="deepclean-soak-")) if temporary else args.workdir
-    events = schedule(args.duration, faults)
     soak = Soak(
         workdir,
         args.duration,
-        events,
+        schedule(args.duration, faults),
         drop_rate=args.drop_rate,
         partial_rate=args.partial_rate,
         prometheus=not args.no_prometheus and shutil.which("prometheus") is not None,
+        disk_full_seconds=args.disk_full_seconds,
+        retrain_cadence=args.retrain_cadence,
         log=logger.info,
     )
+    try:
+        ok = _run_and_report(args, soak)
+    finally:
+        soak.unmount()
+    if temporary and not args.keep and args.report is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def _run_and_report(args: argparse.Namespace, soak) -> bool:
+    """The soak, its verification from disk and its report; whether it passed."""
+    from deepclean.services.soak.report import write_report
+    from deepclean.services.soak.run import IFO
+    from deepclean.services.soak.verify import verify
+    from deepclean.utils.channels import read_channel_file
+
     alive: dict[str, bool] = {}
     try:
         soak.start()
@@ -122,16 +154,22 @@ def run(args: argparse.Namespace) -> int:
     finally:
         status = soak.stop()
     logger.info("soak: deepclean up stopped with status %s", status)
-    seconds = sorted(soak.watch.seen)
+    seconds, events = sorted(soak.watch.seen), soak.events
     verification = verify(
-        soak.data, soak.project, IFO, seconds[0], seconds[-1] + 1, soak.watch.rewritten
+        soak.data,
+        soak.project,
+        IFO,
+        seconds[0],
+        seconds[-1] + 1,
+        soak.watch.rewritten,
+        full=[(e.gps_at, e.gps_until) for e in events if e.gps_until is not None],
     )
     restarts = [
         line
         for line in soak.up_log.read_text().splitlines()
         if re.search(r" exited \(rc=| restarting ", line)
     ]
-    report = args.report or workdir / "soak.md"
+    report = args.report or soak.workdir / "soak.md"
     write_report(
         report,
         title=f"Soak of {args.duration:g} s",
@@ -141,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
             "simulator drop rate": args.drop_rate,
             "simulator partial-write rate": args.partial_rate,
             "Prometheus": "yes" if soak.prometheus else "no (not installed or --no-prometheus)",
+            "project directory": _where_project(soak.tmpfs),
             "up exit status": status,
         },
         verification=verification,
@@ -150,9 +189,14 @@ def run(args: argparse.Namespace) -> int:
         latency=soak.watch.latency,
         alerts=soak.watch.alerts,
         marks=soak.marks,
+        polled_until=soak.watch.polled_until,
     )
     logger.info("soak: %s; report %s", verification.summary(), report)
-    if temporary and not args.keep and args.report is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
     ok = verification.ok and alive and all(alive.values()) and status == 130
-    return 0 if ok else 1
+    return ok and all(e.ok for e in events)
+
+
+def _where_project(tmpfs: str | None) -> str:
+    if tmpfs == "mounted":
+        return "a tmpfs of its own (for the disk-full fault)"
+    return "the work directory's disk" + (f" (disk-full skipped: {tmpfs})" if tmpfs else "")

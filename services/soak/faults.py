@@ -6,7 +6,9 @@ faults act on the simulator's output just after it appears, before the cleaner's
 look-ahead reads it: ``corrupt`` replaces a strain frame with garbage (the cleaner must treat
 the second as dropped), ``nan`` rewrites a few seconds of witness frames with one channel NaN
 (the cleaner must not let a NaN reach OUT_DQ). The simulator's own faults (dropped and
-partially written frames) run throughout, from its settings.
+partially written frames) run throughout, from its settings. ``disk-full`` (``disk``) and
+``kill-exporter-promoting`` (``promotion``) need the running soak and are injected there
+(``run.Soak``).
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ class Fault(StrEnum):
     KILL_EXPORTER = "kill-exporter"
     KILL_MONITOR = "kill-monitor"
     RESTART_MONITOR = "restart-monitor"
+    KILL_EXPORTER_PROMOTING = "kill-exporter-promoting"  #: during a promotion (``promotion``)
     CORRUPT = "corrupt"
     NAN = "nan"
+    DISK_FULL = "disk-full"  #: the project directory full for a while (``disk``)
 
     @property
     def service(self) -> str | None:
-        """The service a kill or restart hits (None: a file fault)."""
-        return self.value.split("-", 1)[1] if "-" in self.value else None
+        """The service a kill or restart hits (None: a file or disk fault)."""
+        if self in (Fault.CORRUPT, Fault.NAN, Fault.DISK_FULL):
+            return None
+        return self.value.split("-")[1]
 
 
 @dataclass
@@ -52,6 +58,9 @@ class Event:
     detail: str = ""
     gps: list[int] = field(default_factory=list)  #: seconds a file fault touched
     gps_at: float | None = None  #: GPS time of the injection
+    gps_until: float | None = None  #: GPS time the fault ended (disk-full: space back)
+    ok: bool = True  #: False: a check the fault makes afterwards failed (the soak fails)
+    skipped: bool = False  #: not injected (the reason in ``detail``)
 
 
 def schedule(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepclean.services.soak.alerts import alert_lines
 from deepclean.services.soak.faults import Event
 from deepclean.services.soak.verify import Verification
 
@@ -55,6 +56,7 @@ def write_report(
     latency: dict[int, float],
     alerts: list[tuple[float, str, str]],
     marks: dict[str, float],
+    polled_until: float | None = None,
 ) -> Path:
     """Write ``path`` (markdown) and ``<stem>-latency.png`` beside it."""
     path = Path(path)
@@ -62,6 +64,7 @@ def write_report(
     png = path.with_name(path.stem + "-latency.png")
     latency_png(png, latency, events)
     values = np.array(list(latency.values())) if latency else np.array([np.nan])
+    passed = verification.ok and all(alive.values()) and all(e.ok for e in events)
     lines = [
         f"# {title}",
         "",
@@ -74,10 +77,10 @@ def write_report(
         "",
         "## Verification",
         "",
-        f"**{'PASS' if verification.ok and all(alive.values()) else 'FAIL'}** — "
-        + verification.summary(),
+        f"**{'PASS' if passed else 'FAIL'}** — " + verification.summary(),
         "",
         f"- lost: {verification.lost[:20]}",
+        f"- not writable while the disk was full (excused): {verification.unwritable[:80]}",
         f"- written twice: {verification.rewritten[:20]}",
         f"- carousel/archive mismatches: {verification.mismatched[:20]}",
         f"- NaN in OUT_DQ: {verification.nan[:20]}",
@@ -90,33 +93,16 @@ def write_report(
         "",
         "## Faults",
         "",
-        "| at (s) | fault | what | back after (s) |",
-        "| --- | --- | --- | --- |",
+        "| at (s) | fault | what | back after (s) | outcome |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for e in events:
         back = "-" if e.recovered is None else f"{e.recovered:.1f}"
         at = "-" if e.done is None else f"{e.done:.0f}"
-        lines.append(f"| {at} | {e.fault.value} | {e.detail} | {back} |")
+        outcome = "skipped" if e.skipped else "ok" if e.ok else "FAILED"
+        lines.append(f"| {at} | {e.fault.value} | {e.detail} | {back} | {outcome} |")
     lines += ["", "## Restarts (up.log)", "", "```", *restarts, "```", ""]
-    if alerts:
-        end = max(t for t, _, _ in alerts)
-        lines += [
-            "## Alerts (Prometheus, polled every 5 s)",
-            "",
-            "| alert | first pending (s) | first firing (s) | last seen (s) | resolved |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        spans: dict[str, dict[str, float]] = {}
-        for t, name, state in alerts:
-            seen = spans.setdefault(name, {})
-            seen.setdefault(state, t)
-            seen["last"] = t
-        for name, seen in sorted(spans.items(), key=lambda x: min(x[1].values())):
-            cells = [
-                "-" if k not in seen else f"{seen[k]:.0f}" for k in ("pending", "firing", "last")
-            ]
-            resolved = "yes" if seen["last"] < end else "no (still active at the end)"
-            lines.append(f"| {name} | {' | '.join(cells)} | {resolved} |")
-        lines.append("")
+    if polled_until is not None:
+        lines += alert_lines(alerts, events, polled_until)
     path.write_text("\n".join(lines) + "\n")
     return path

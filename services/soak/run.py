@@ -10,18 +10,19 @@ alerts are polled every 5 s.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepclean.services.soak.faults import Event, inject, wait_restarted
+from deepclean.services.soak import disk, promotion
+from deepclean.services.soak.faults import Event, Fault, inject, wait_restarted
+from deepclean.services.soak.http import get_json, get_text
 from deepclean.utils.frames.naming import FrameName
 from deepclean.utils.triton.server import free_port
 
@@ -46,22 +47,6 @@ SHORT = {
 }
 
 
-def get_json(url: str, timeout: float = 3.0):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return json.loads(response.read())
-    except (OSError, ValueError):
-        return None
-
-
-def get_text(url: str, timeout: float = 3.0) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read().decode()
-    except (OSError, ValueError):
-        return None
-
-
 @dataclass
 class Watch:
     """What the watcher saw: first (inode, mtime) and latency per cleaned second, rewrites,
@@ -71,6 +56,7 @@ class Watch:
     latency: dict[int, float] = field(default_factory=dict)  #: GPS -> seconds after its end
     rewritten: set[int] = field(default_factory=set)
     alerts: list[tuple[float, str, str]] = field(default_factory=list)  #: (t, alert, state)
+    polled_until: float | None = None  #: time of the last answered poll of the alerts
 
 
 class Soak:
@@ -85,6 +71,9 @@ class Soak:
         drop_rate: float,
         partial_rate: float,
         prometheus: bool,
+        disk_full_seconds: float = 60.0,
+        promotion_timeout: float = 1200.0,
+        retrain_cadence: float | None = None,
         log=print,
     ) -> None:
         self.workdir = Path(workdir)
@@ -97,6 +86,8 @@ class Soak:
             + ("cleaner", "up", "prometheus")
         }
         self.prometheus = prometheus
+        self.disk_full_seconds, self.promotion_timeout = disk_full_seconds, promotion_timeout
+        self.tmpfs: str | None = None  #: "mounted", or why the disk-full fault is skipped
         self.env = {
             **os.environ,
             **SHORT,
@@ -112,11 +103,14 @@ class Soak:
             "DEEPCLEAN_SIMULATE_DROP_RATE": str(drop_rate),
             "DEEPCLEAN_SIMULATE_PARTIAL_RATE": str(partial_rate),
         }
+        if retrain_cadence is not None:
+            self.env["DEEPCLEAN_TRAINER_RETRAIN_CADENCE"] = f"{retrain_cadence:g}"
         self.watch = Watch()
         self.stop_event = threading.Event()
         self.up: subprocess.Popen | None = None
         self.t0 = 0.0
         self.marks: dict[str, float] = {}
+        self.faults_begun = 0.0  #: monotonic time the fault schedule started
         from deepclean.services.monitor.served import unix_to_gps
 
         self.gps_offset = unix_to_gps(time.time()) - time.time()  #: GPS - Unix, s
@@ -147,6 +141,8 @@ class Soak:
             if self.prometheus and time.monotonic() - polled >= 5:
                 polled = time.monotonic()
                 answer = get_json(f"http://127.0.0.1:{self.ports['prometheus']}/api/v1/alerts")
+                if answer is not None:
+                    self.watch.polled_until = self.elapsed()
                 for alert in ((answer or {}).get("data") or {}).get("alerts", []):
                     name = alert["labels"].get("alertname", "?")
                     self.watch.alerts.append((self.elapsed(), name, alert.get("state", "?")))
@@ -159,6 +155,10 @@ class Soak:
         """Start ``deepclean up``; return once the first cleaned frame is there."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "empty.env").write_text("")
+        if any(e.fault is Fault.DISK_FULL for e in self.events):
+            reason = disk.mount_tmpfs(self.project)
+            self.tmpfs = "mounted" if reason is None else reason
+            self.log(f"soak: project directory on a tmpfs: {self.tmpfs}")
         out = open(self.workdir / "up.out", "w")  # noqa: SIM115 - closed with the process
         self.up = subprocess.Popen(
             [str(Path(sys.executable).parent / "deepclean"), "up", "--data-dir", str(self.data)]
@@ -183,20 +183,73 @@ class Soak:
 
     def run_faults(self, witnesses: list[str]) -> None:
         """Inject the events at their times (from the first cleaned frame) over ``duration``."""
-        begun = time.monotonic()
+        begun = self.faults_begun = time.monotonic()
+        armed: list[threading.Thread] = []
         for event in self.events:
             while time.monotonic() - begun < event.at:
                 time.sleep(0.2)
             event.done = self.elapsed()
             event.gps_at = time.time() + self.gps_offset
-            pid = inject(event, self.up_log, self.data, IFO, witnesses)
-            self.log(f"soak: {self.elapsed():.0f} s: {event.fault.value}: {event.detail}")
-            if pid is not None:
-                event.recovered = wait_restarted(self.up_log, event.fault.service, pid, 120)
+            if event.fault is Fault.DISK_FULL:
+                self._disk_full(event)
+            elif event.fault is Fault.KILL_EXPORTER_PROMOTING:  # waits: the others go on
+                armed.append(threading.Thread(target=self._kill_promoting, args=(event,)))
+                armed[-1].start()
+                self.log(f"soak: {event.done:.0f} s: {event.fault.value}: armed")
+                continue
+            else:
+                pid = inject(event, self.up_log, self.data, IFO, witnesses)
+                if pid is not None:
+                    event.recovered = wait_restarted(self.up_log, event.fault.service, pid, 120)
+            self.log(f"soak: {event.done:.0f} s: {event.fault.value}: {event.detail}")
         while time.monotonic() - begun < self.duration:
             time.sleep(0.5)
             if self.up.poll() is not None:
                 raise RuntimeError(f"deepclean up exited with {self.up.returncode}")
+        for thread in armed:  # a kill near the end still checks the versions (up to 5 min)
+            thread.join(timeout=360)
+
+    def _disk_full(self, event: Event) -> None:
+        if self.tmpfs != "mounted":
+            event.skipped, event.detail = True, f"skipped: {self.tmpfs}"
+            return
+        event.detail = disk.fill(self.project, self.disk_full_seconds, self.stop_event)
+        event.gps_until = time.time() + self.gps_offset
+
+    def _kill_promoting(self, event: Event) -> None:
+        """Kill the exporter during the next promotion, then wait for one production version
+        (in a thread of its own: the other faults keep their times)."""
+        remaining = self.duration - (time.monotonic() - self.faults_begun)
+        ports, armed = self.ports, event.done
+
+        def killed() -> None:
+            event.done, event.gps_at = self.elapsed(), time.time() + self.gps_offset
+
+        promotion.inject(
+            event,
+            self.up_log,
+            self.project,
+            min(self.promotion_timeout, max(remaining, 60.0)),
+            lambda: promotion.served_everywhere(
+                self.project / "model_repo",
+                f"127.0.0.1:{ports['triton_grpc']}",
+                get_json(f"http://127.0.0.1:{ports['exporter']}/versions"),
+                get_text(f"http://127.0.0.1:{ports['cleaner']}/metrics"),
+            ),
+            self.stop_event,
+            killed,
+        )
+        event.detail = f"armed at {armed:.0f} s; {event.detail}"
+        self.log(f"soak: {self.elapsed():.0f} s: {event.fault.value}: {event.detail}")
+
+    def unmount(self) -> None:
+        """Keep the logs (``<workdir>/project-logs``), then unmount the project's tmpfs."""
+        if self.tmpfs == "mounted":
+            shutil.copytree(
+                self.project / "logs", self.workdir / "project-logs", dirs_exist_ok=True
+            )
+            failed = disk.unmount(self.project)
+            self.tmpfs = failed or "unmounted"
 
     def services_alive(self) -> dict[str, bool]:
         """Each service's health at the end (up's running gauge, and the health endpoints)."""

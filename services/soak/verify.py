@@ -8,6 +8,10 @@ next second's frame, was dropped by the cleaner by design and is counted as *lat
 (file modification times; the simulator falls behind on a loaded machine, and a frame written
 in pieces can complete after the next one); it is *lost* when expected but neither the carousel
 (``$PROJECT_DIR/cleaned/<IFO>/``) nor the archive (``$PROJECT_DIR/archive/<IFO>/``) holds it;
+*unwritable* when lost but within a disk-full fault's
+window (a second that would have been written while the disk was full, with a latency up to
+``FULL_LATENCY`` s; from 2 s after space came back, nothing is excused): the cleaner cannot
+write it and skips it, counting it in ``deepclean_cleaner_frames_not_written``);
 *mismatched* when both hold it with different samples; *rewritten* when a watcher saw its
 cleaned file replaced during the run (a second written twice); *nan* when its OUT_DQ holds a
 NaN or an infinity (the frame reader refuses such a file whole: every second of it counts).
@@ -28,6 +32,9 @@ from deepclean.utils.ifo import IFO
 from deepclean.utils.products import CLEANED_RATE_HZ, Product
 
 SAMPLES = int(CLEANED_RATE_HZ)
+FULL_LATENCY = (
+    10  #: s: the longest latency for which a second counts as due while the disk was full
+)
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Verification:
     dropped_input: list[int] = field(default_factory=list)  #: no readable strain frame
     late: list[int] = field(default_factory=list)  #: strain frame came after the cleaner's wait
     lost: list[int] = field(default_factory=list)
+    unwritable: list[int] = field(default_factory=list)  #: lost while the disk was full
     mismatched: list[int] = field(default_factory=list)
     rewritten: list[int] = field(default_factory=list)
     nan: list[int] = field(default_factory=list)
@@ -56,6 +64,7 @@ class Verification:
             f"{len(self.mismatched)} carousel/archive mismatches, {len(self.nan)} with NaN in "
             f"OUT_DQ; {len(self.dropped_input)} s without a readable strain frame, "
             f"{len(self.late)} s of input late (dropped by the cleaner's timeout)"
+            + (f", {len(self.unwritable)} s not writable (disk full)" if self.unwritable else "")
         )
 
 
@@ -137,9 +146,11 @@ def verify(
     rewritten: set[int] = frozenset(),
     frame_timeout: float = 2.0,
     gps_offset: float | None = None,
+    full: list[tuple[float, float]] = (),
 ) -> Verification:
     """Check ``[start, end)`` (see the module docstring); ``rewritten``: what the watcher saw;
-    ``gps_offset``: GPS - Unix seconds (None: now's, from LAL's leap seconds)."""
+    ``gps_offset``: GPS - Unix seconds (None: now's, from LAL's leap seconds); ``full``: the
+    (GPS from, GPS to) of each disk-full fault."""
     if gps_offset is None:
         import time
 
@@ -162,7 +173,8 @@ def verify(
         if gps in nonfinite:
             result.nan.append(gps)
         if not held:
-            result.lost.append(gps)
+            in_full = any(a - 1 - FULL_LATENCY <= gps <= b + 2 for a, b in full)
+            (result.unwritable if in_full else result.lost).append(gps)
             continue
         result.cleaned += 1
         # the archive may keep strain-like channels in float32 (the monitor's archive_float64

@@ -10,6 +10,7 @@ group, then SIGKILL after ``stop_timeout`` seconds. Every line is also appended 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -29,6 +30,35 @@ from deepclean.services.up.supervisor import Supervisor
 SYSTEM_LOG = "up"  #: log file of honcho's own lines (start, stop, signals)
 
 
+class LogFile(RotatingFileHandler):
+    """One service's log file. A line that cannot be written (a full disk) is dropped; the first
+    of an outage is reported in one line on stderr (not a traceback per line), and so is the
+    first line written again."""
+
+    failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False
+        super().emit(record)  # calls handleError on failure
+        if self.failing and not self._failed:
+            self.failing = False
+            sys.stderr.write(f"up: writing {self.baseFilename} again\n")
+
+    def close(self) -> None:
+        # the buffered lines cannot be flushed to a full disk: dropped
+        with contextlib.suppress(OSError):
+            super().close()
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._failed = True
+        if not self.failing:
+            self.failing = True
+            sys.stderr.write(
+                f"up: cannot write {self.baseFilename}: {sys.exc_info()[1]}; its lines are "
+                "dropped until it can\n"
+            )
+
+
 class TeePrinter(Printer):
     """honcho's console printer that also appends each process's lines to its own log file."""
 
@@ -44,7 +74,7 @@ class TeePrinter(Printer):
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes, self.backups = max_bytes, backups
-        self.files: dict[str, RotatingFileHandler] = {}
+        self.files: dict[str, LogFile] = {}
 
     def write(self, message: Message) -> None:
         super().write(message)
@@ -55,7 +85,7 @@ class TeePrinter(Printer):
         )
         handle = self.files.get(name)
         if handle is None:
-            handle = self.files[name] = RotatingFileHandler(
+            handle = self.files[name] = LogFile(
                 self.log_dir / f"{name}.log",
                 maxBytes=self.max_bytes,
                 backupCount=self.backups,

@@ -46,7 +46,7 @@ def test_rules_pass_their_unit_tests() -> None:
 
 @needs_promtool
 def test_config_and_rules_are_valid() -> None:
-    assert "SUCCESS: 9 rules found" in _promtool("check", "rules", "alerts.yml")
+    assert "SUCCESS: 10 rules found" in _promtool("check", "rules", "alerts.yml")
     _promtool("check", "config", "prometheus.yml")
 
 
@@ -55,7 +55,7 @@ def test_the_config_up_writes_is_valid(tmp_path: Path) -> None:
     config = tmp_path / "prometheus.yml"
     config.write_text(prometheus_config(Ports(), 5003))
     out = _promtool("check", "config", str(config), cwd=tmp_path)
-    assert "1 rule files found" in out and "9 rules found" in out
+    assert "1 rule files found" in out and "10 rules found" in out
 
 
 def test_up_scrapes_what_compose_scrapes() -> None:

@@ -117,3 +117,22 @@ def test_a_frame_that_came_after_the_cleaners_wait_is_late_not_lost(
     assert result.ok and result.late == [GPS + 4, GPS + 8], result.summary()
     _arrive(late, GPS + 4, 0.8)  # in time (before GPS + 5), yet no output: lost
     assert verify(late, tmp_path, IFO, GPS, GPS + 12, gps_offset=OFFSET).lost == [GPS + 4]
+
+
+def test_a_second_due_while_the_disk_was_full_is_unwritable_not_lost(
+    data: Path, tmp_path: Path
+) -> None:
+    for gps in set(range(GPS, GPS + 12)) - {GPS + 2, GPS + 3, GPS + 11}:
+        _cleaned(tmp_path, gps)
+    full = [(GPS + 3.5, GPS + 4.5)]  # GPS times the disk was full; latency up to FULL_LATENCY
+    result = verify(data, tmp_path, IFO, GPS, GPS + 12, gps_offset=OFFSET, full=full)
+    assert result.unwritable == [GPS + 2, GPS + 3], result.summary()
+    assert result.lost == [GPS + 11]  # more than 2 s after space came back: no excuse
+    assert "2 s not writable (disk full)" in result.summary()
+    result = verify(data, tmp_path, IFO, GPS, GPS + 12, gps_offset=OFFSET)
+    assert result.lost == [GPS + 2, GPS + 3, GPS + 11] and not result.ok
+
+
+def test_fault_names_their_service() -> None:
+    assert Fault.KILL_EXPORTER_PROMOTING.service == "exporter"
+    assert Fault.DISK_FULL.service is None and Fault.NAN.service is None

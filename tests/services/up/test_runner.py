@@ -139,6 +139,31 @@ def test_a_service_log_is_rotated_and_bounded(tmp_path: Path) -> None:
     assert kept == lines[-len(kept) :] and len(kept) >= 9  # the newest lines, whole, in order
 
 
+def test_a_full_disk_drops_log_lines_with_one_line_on_stderr(tmp_path: Path, capsys) -> None:
+    """/dev/full refuses every write with ENOSPC, as a full project disk does: the lines are
+    dropped, stderr gets one line for the outage (no traceback per line), and one when a
+    line is written again."""
+    import logging
+
+    from deepclean.services.up.runner import LogFile
+
+    handler = LogFile("/dev/full", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for i in range(3):
+        handler.emit(logging.makeLogRecord({"msg": f"line {i}", "levelno": logging.INFO}))
+    err = capsys.readouterr().err
+    assert err == (
+        "up: cannot write /dev/full: [Errno 28] No space left on device; its lines are dropped "
+        "until it can\n"
+    ), err
+    handler.close()
+    handler.baseFilename = str(tmp_path / "cleaner.log")  # space again (the same handler)
+    handler.emit(logging.makeLogRecord({"msg": "line 3", "levelno": logging.INFO}))
+    handler.close()
+    assert capsys.readouterr().err == f"up: writing {tmp_path / 'cleaner.log'} again\n"
+    assert (tmp_path / "cleaner.log").read_text() == "line 3\n"
+
+
 def test_wait_for_max_age_needs_a_recent_change(tmp_path: Path) -> None:
     """The simulator's compose healthcheck: its strain folder changed within --max-age s."""
     folder = tmp_path / "kafka"
