@@ -42,6 +42,8 @@ def test_short_soak_loses_no_second(tmp_path: Path) -> None:
     for fault in FAULTS.split(","):
         assert f"| {fault} |" in text, fault
     assert (report.parent / "soak-latency.png").stat().st_size > 1000
+    assert "ABOVE 1" not in text and "OUT_DQ cleaned by each production version" in text, text
+    assert "## Alerts per fault" in text, text
     if "disk-full skipped" not in text:  # the disk was full: the seconds due then are excused
         assert "ENOSPC" in text, text
     assert not _our_processes(str(tmp_path)), "processes left behind"

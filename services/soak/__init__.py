@@ -8,7 +8,8 @@ a promotion and the check that one production version is served afterwards; ``ve
 the files the pipeline left, independently of the services' own metrics: every GPS second
 with a readable strain frame has exactly one cleaned second (carousel + archive, the same
 samples where both hold it; none written twice, as a watcher saw during the run), no OUT_DQ
-sample is NaN; ``alerts`` turns Prometheus's answers into episodes and names the alert that
-answered each fault; ``report`` writes the markdown report with its plots; ``http`` asks the
-services; ``cli`` is the command.
+sample is NaN; ``models`` checks that OUT_DQ was never cleaned by a version whose in-band
+ratio, measured from the cleaned frames, is above 1; ``alerts`` turns Prometheus's answers
+into episodes and names the alert that answered each fault; ``report`` writes the markdown
+report with its figures (``plots``); ``http`` asks the services; ``cli`` is the command.
 """

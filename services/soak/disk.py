@@ -22,6 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
+DISK_FULL_S = 60.0  #: s the disk-full fault keeps the project directory full by default
 #: size of the tmpfs when not full (a ceiling: a tmpfs uses memory only for what it holds)
 TMPFS_SIZE = "4g"
 FILLER = ".soak-disk-full"  #: the filler file, at the top of the mount

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepclean.services.soak import disk, promotion
+from deepclean.services.soak import alerts, disk, promotion
 from deepclean.services.soak.faults import Event, Fault, inject, wait_restarted
 from deepclean.services.soak.http import get_json, get_text
 from deepclean.utils.frames.naming import FrameName
@@ -57,6 +57,8 @@ class Watch:
     rewritten: set[int] = field(default_factory=set)
     alerts: list[tuple[float, str, str]] = field(default_factory=list)  #: (t, alert, state)
     polled_until: float | None = None  #: time of the last answered poll of the alerts
+    alert_source: str = "Prometheus's /api/v1/alerts, polled every 5 s"
+    restarts: list[tuple[float, str]] = field(default_factory=list)  #: (GPS, service) from up
 
 
 class Soak:
@@ -71,7 +73,7 @@ class Soak:
         drop_rate: float,
         partial_rate: float,
         prometheus: bool,
-        disk_full_seconds: float = 60.0,
+        disk_full_seconds: float = disk.DISK_FULL_S,
         promotion_timeout: float = 1200.0,
         retrain_cadence: float | None = None,
         log=print,
@@ -105,6 +107,10 @@ class Soak:
         }
         if retrain_cadence is not None:
             self.env["DEEPCLEAN_TRAINER_RETRAIN_CADENCE"] = f"{retrain_cadence:g}"
+        if self.env.get("DEEPCLEAN_TRITON_VENV"):  # up runs in the work directory: absolute
+            self.env["DEEPCLEAN_TRITON_VENV"] = str(
+                Path(self.env["DEEPCLEAN_TRITON_VENV"]).resolve()
+            )
         self.watch = Watch()
         self.stop_event = threading.Event()
         self.up: subprocess.Popen | None = None
@@ -144,12 +150,22 @@ class Soak:
                 if answer is not None:
                     self.watch.polled_until = self.elapsed()
                 for alert in ((answer or {}).get("data") or {}).get("alerts", []):
-                    name = alert["labels"].get("alertname", "?")
+                    name = alerts.alert_name(alert["labels"])
                     self.watch.alerts.append((self.elapsed(), name, alert.get("state", "?")))
             self.stop_event.wait(0.5)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
+
+    def alert_history(self) -> None:
+        """Replace the polled alerts by Prometheus's ``ALERTS`` series over the whole run (with
+        the service each names), and read when ``up`` restarted what, if Prometheus answers."""
+        if self.prometheus:
+            samples, restarts = alerts.history(self.ports["prometheus"], self.elapsed())
+            if samples is not None:
+                self.watch.alerts, self.watch.polled_until = samples, self.elapsed()
+                self.watch.alert_source = f"Prometheus's ALERTS series, every {alerts.STEP} s"
+            self.watch.restarts = [(unix + self.gps_offset, name) for unix, name in restarts]
 
     def start(self, timeout: float = 900.0) -> None:
         """Start ``deepclean up``; return once the first cleaned frame is there."""
