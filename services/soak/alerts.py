@@ -43,8 +43,8 @@ def alert_name(labels: dict[str, str]) -> str:
 def expected(fault: Fault) -> tuple[str, ...]:
     """The alerts (deploy/prometheus/alerts.yml) that answer ``fault``, the likeliest first:
     a killed service is restarted by ``up`` (``ServiceRestarting``); Triton killed is also
-    ``TritonDown`` when it stays away 30 s; a full disk is ``DiskFull`` (the cleaner skipped a
-    frame), ``DiskNearlyFull`` when it lasts a minute."""
+    ``TritonDown`` when it stays away 30 s; a full disk is ``DiskFull`` (< 1 % free, or the cleaner
+    skipped a frame), ``DiskNearlyFull`` when it lasts a minute."""
     if fault is Fault.DISK_FULL:
         return ("DiskFull", "DiskNearlyFull")
     if fault.service is None:
