@@ -171,10 +171,11 @@ class SimulateSettings(SharedSettings, CouplingChangeSettings):
     @model_validator(mode="after")
     def _check_witnesses(self) -> SimulateSettings:
         check_paired(
-            ("coupled_witnesses", self.coupled_witnesses),
-            ("coupling_weights", self.coupling_weights),
+            self,
+            "coupled_witnesses",
+            "coupling_weights",
             "name(s)",
-            "give one weight per coupled witness",
+            "one weight per coupled witness",
         )
         names = self.witness_names()
         missing = [n for n in [ch.MAINS, *self.coupled_witnesses] if n not in names]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Sized
 from pathlib import Path
 from typing import ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -89,10 +88,7 @@ class SharedSettings(SettingsGroup):
     @model_validator(mode="after")
     def _check_bands(self) -> SharedSettings:
         check_paired(
-            ("freq_low", self.freq_low),
-            ("freq_high", self.freq_high),
-            "band edge(s)",
-            "give one low and one high edge per band",
+            self, "freq_low", "freq_high", "band edge(s)", "one low and one high edge per band"
         )
         for low, high in zip(self.freq_low, self.freq_high):
             if not low < high < self.sample_rate / 2:
@@ -108,14 +104,12 @@ class SharedSettings(SettingsGroup):
         return list(zip(self.freq_low, self.freq_high))
 
 
-def check_paired(
-    first: tuple[str, Sized], second: tuple[str, Sized], entries: str, advice: str
-) -> None:
-    """``ValueError`` unless two list settings, each given as ``(name, value)``, have as many
-    entries (``entries`` says what one entry is, ``advice`` what to give)."""
-    (name_a, a), (name_b, b) = first, second
+def check_paired(settings: BaseModel, first: str, second: str, entries: str, wanted: str) -> None:
+    """``ValueError`` unless the list settings ``first`` and ``second`` of ``settings`` have as
+    many entries (``entries`` says what one entry is, ``wanted`` what to give)."""
+    a, b = getattr(settings, first), getattr(settings, second)
     if len(a) != len(b):
-        raise ValueError(f"{name_a} has {len(a)} {entries} and {name_b} {len(b)}; {advice}")
+        raise ValueError(f"{first} has {len(a)} {entries} and {second} {len(b)}; give {wanted}")
 
 
 Parameters = TypeVar("Parameters")

@@ -66,17 +66,21 @@ def export_onnx(
     """
     args = tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in example.values())
     input_names = list(example)
+    # what both exporters are told alike: the module, its inputs, the file, names and opset
+    common = {
+        "f": str(path),
+        "input_names": input_names,
+        "output_names": list(output_names),
+        "opset_version": opset_version,
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if exporter is OnnxExporter.DYNAMO:
             torch.onnx.export(
                 module,
                 args,
-                str(path),
-                input_names=input_names,
-                output_names=list(output_names),
+                **common,
                 dynamic_shapes=_dynamic_shapes(input_names, dynamic_axes),
-                opset_version=opset_version,
                 dynamo=True,
                 external_data=False,
                 # onnxscript's optimizer matches pattern constants with abs_tol 1e-8, so it
@@ -95,11 +99,8 @@ def export_onnx(
             torch.onnx.export(
                 module,
                 args,
-                str(path),
-                input_names=input_names,
-                output_names=list(output_names),
+                **common,
                 dynamic_axes={k: v for k, v in axes.items() if v},
-                opset_version=opset_version,
                 dynamo=False,
             )
     for w in caught:

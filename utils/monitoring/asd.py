@@ -74,6 +74,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal
 
+# asd_ratio lives in utils/signal (mean average by default); the monitor decides on the median
+from deepclean.utils.signal import asd_ratios as ratios
 from deepclean.utils.signal.asd_ratios import band_ratio
 from deepclean.utils.signal.welch import OVERLAP, Average, asd, welch_segments
 
@@ -99,15 +101,9 @@ def asd_ratio(
     fftlength: float = DEFAULT_FFTLENGTH_S,
     average: Average | str = DEFAULT_AVERAGE,
 ) -> float:
-    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples'
-    times."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"series of shapes {a.shape} and {b.shape} cannot be compared; need equal lengths"
-        )
-    freqs, asds = asd(np.stack([a, b]), sample_rate, fftlength, average)
-    return band_ratio(asds[0], asds[1], freqs, bands)
+    """:func:`deepclean.utils.signal.asd_ratios.asd_ratio` with the monitor's default average
+    (:data:`DEFAULT_AVERAGE`, median)."""
+    return ratios.asd_ratio(a, b, sample_rate, bands, fftlength, average)
 
 
 def _median_bias(n: int) -> float:

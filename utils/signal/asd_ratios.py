@@ -39,22 +39,45 @@ def asd_ratio(
     sample_rate: float,
     bands: Sequence[tuple[float, float]],
     fftlength: float = DEFAULT_FFTLENGTH_S,
+    average: welch.Average | str = welch.Average.MEAN,
 ) -> float:
-    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b)."""
-    freqs, asd_a = asd(a, sample_rate, fftlength)
-    _, asd_b = asd(b, sample_rate, fftlength)
+    """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples'
+    times (Welch periodograms averaged by ``average``: mean, or median)."""
+    freqs, asd_a, asd_b = _asds(a, b, sample_rate, fftlength, average)
     return band_ratio(asd_a, asd_b, freqs, bands)
+
+
+def _asds(
+    a: np.ndarray,
+    b: np.ndarray,
+    sample_rate: float,
+    fftlength: float,
+    average: welch.Average | str = welch.Average.MEAN,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequencies (Hz), ASD(a) and ASD(b) of two series of the same shape."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"series of shapes {a.shape} and {b.shape} cannot be compared; need equal lengths"
+        )
+    freqs, asds = welch.asd(np.stack([a, b]), sample_rate, fftlength, average)
+    return freqs, asds[0], asds[1]
+
+
+def _mean_ratio(asd_a: np.ndarray, asd_b: np.ndarray, mask: np.ndarray, empty: str) -> float:
+    """Mean of ``asd_a / asd_b`` over the bins of ``mask``; ``ValueError(empty)`` if none."""
+    if not mask.any():
+        raise ValueError(empty)
+    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
 
 
 def band_ratio(
     asd_a: np.ndarray, asd_b: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float]]
 ) -> float:
     """Mean over the bins of ``freqs`` (Hz) inside ``bands`` of ``asd_a / asd_b``."""
-    mask = band_mask(freqs, bands)
-    if not mask.any():
-        step = freqs[1] - freqs[0] if len(freqs) > 1 else float("nan")
-        raise ValueError(f"no frequency bin (resolution {step} Hz) inside bands {list(bands)}")
-    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
+    step = freqs[1] - freqs[0] if len(freqs) > 1 else float("nan")
+    empty = f"no frequency bin (resolution {step} Hz) inside bands {list(bands)}"
+    return _mean_ratio(asd_a, asd_b, band_mask(freqs, bands), empty)
 
 
 def out_of_band_ratio(
@@ -68,13 +91,10 @@ def out_of_band_ratio(
 ) -> float:
     """Mean ASD(a)/ASD(b) over the bins of ``span`` (Hz) farther than ``guard_hz`` from every
     cleaning band in ``bands``."""
-    freqs, asd_a = asd(a, sample_rate, fftlength)
-    _, asd_b = asd(b, sample_rate, fftlength)
+    freqs, asd_a, asd_b = _asds(a, b, sample_rate, fftlength)
     near = band_mask(freqs, [(lo - guard_hz, hi + guard_hz) for lo, hi in bands])
-    mask = band_mask(freqs, [span]) & ~near
-    if not mask.any():
-        raise ValueError(f"out-of-band span {span} Hz lies inside the cleaning bands {list(bands)}")
-    return float(np.mean(asd_a[mask] / np.maximum(asd_b[mask], np.finfo(float).tiny)))
+    empty = f"out-of-band span {span} Hz lies inside the cleaning bands {list(bands)}"
+    return _mean_ratio(asd_a, asd_b, band_mask(freqs, [span]) & ~near, empty)
 
 
 def cleaning_report(

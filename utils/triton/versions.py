@@ -73,6 +73,17 @@ def _deepclean_steps(ensemble: Model) -> dict[Role, object]:
     return steps
 
 
+def _pinned(
+    repository: Path | str, ensemble: str
+) -> tuple[Model, dict[Role, object], Model, dict[Role, int]]:
+    """The ensemble, its DeepClean steps, the DeepClean model and the version each role pins."""
+    repo = ModelRepository(repository)
+    ens = repo[ensemble]
+    steps = _deepclean_steps(ens)
+    pins = {role: int(step.model_version) for role, step in steps.items()}
+    return ens, steps, repo[steps[Role.PRODUCTION].model_name], pins
+
+
 def read_versions(repository: Path | str, ensemble: str = ENSEMBLE) -> dict[Role, int]:
     """The DeepClean version each role uses, from the ensemble config on disk."""
     steps = _deepclean_steps(ModelRepository(repository)[ensemble])
@@ -115,11 +126,7 @@ def set_versions(
             explicit model control; ``None`` only rewrites the configs (no server running).
     """
     with repository_lock(repository):
-        repo = ModelRepository(repository)
-        ens = repo[ensemble]
-        steps = _deepclean_steps(ens)
-        dc = repo[steps[Role.PRODUCTION].model_name]
-        previous = {role: int(step.model_version) for role, step in steps.items()}
+        ens, steps, dc, previous = _pinned(repository, ensemble)
         wanted = {Role.PRODUCTION: production, Role.CANARY: canary}
         check_versions(dc, wanted.values())
         if previous == wanted and set(specific_versions(dc.config) or ()) == set(wanted.values()):
@@ -193,11 +200,7 @@ def reconcile(repository: Path | str, url: str, ensemble: str = ENSEMBLE) -> dic
     aggregator would lose every stream); the others are loaded.
     """
     with repository_lock(repository):
-        repo = ModelRepository(repository)
-        ens = repo[ensemble]
-        steps = _deepclean_steps(ens)
-        dc = repo[steps[Role.PRODUCTION].model_name]
-        wanted = {role: int(step.model_version) for role, step in steps.items()}
+        ens, _, dc, wanted = _pinned(repository, ensemble)
         check_versions(dc, wanted.values())
         pinned = sorted(set(wanted.values()))
         client = InferenceServerClient(url)
