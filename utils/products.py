@@ -54,7 +54,17 @@ VERSION_INFO = (
 )
 
 
-class Product(StrEnum):
+class _ChannelSuffix:
+    """A channel name after ``<IFO>:`` (the value of a str enum)."""
+
+    value: str
+
+    def channel(self, ifo: IFO | str) -> str:
+        """The full channel name at ``ifo``."""
+        return f"{IFO(ifo)}:{self.value}"
+
+
+class Product(_ChannelSuffix, StrEnum):
     """The strain-like channels of a cleaned frame (suffix after ``<IFO>:``)."""
 
     OUT_DQ = "GDS-CALIB_STRAIN_DEEPCLEAN_PRODUCTION_OUT_DQ"
@@ -62,20 +72,14 @@ class Product(StrEnum):
     CANARY = "GDS-CALIB_STRAIN_DEEPCLEAN_CANARY"
     RAW = "DEEPCLEAN-RAW_STRAIN"
 
-    def channel(self, ifo: IFO | str) -> str:
-        return f"{IFO(ifo)}:{self.value}"
 
-
-class Flag(StrEnum):
+class Flag(_ChannelSuffix, StrEnum):
     """The 16 Hz integer channels of a cleaned frame (suffix after ``<IFO>:``)."""
 
     INPUT_STATE = "GDS-CALIB_STATE_VECTOR"
     STATE = "DEEPCLEAN-STATE_VECTOR"
     PRODUCTION_VERSION = "DEEPCLEAN-PRODUCTION_VERSION"
     CANARY_VERSION = "DEEPCLEAN-CANARY_VERSION"
-
-    def channel(self, ifo: IFO | str) -> str:
-        return f"{IFO(ifo)}:{self.value}"
 
 
 class StateBit(IntFlag):

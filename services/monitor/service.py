@@ -30,6 +30,7 @@ from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.services.monitor.served import unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState
+from deepclean.utils.config import parameters_from
 from deepclean.utils.disk import DiskFull, is_disk_full, watch_disk
 from deepclean.utils.errors import FrameError
 from deepclean.utils.frames.watch import DirectoryWatcher
@@ -55,9 +56,7 @@ class MonitorService:
             max_bytes=s.archive_max_bytes,
             float32=not s.archive_float64,
         )
-        thresholds = Thresholds(
-            passes=s.passes, failures=s.failures, max_ratio=s.max_ratio, tolerance=s.tolerance
-        )
+        thresholds = parameters_from(Thresholds, s)
         self.state = MonitorState(Path(s.project_dir) / "monitor", thresholds, s.plot_history)
         exporter = ExporterClient(
             s.exporter_url,

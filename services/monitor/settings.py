@@ -23,6 +23,10 @@ from deepclean.utils.monitoring.asd import (
     Average,
     welch_segments,
 )
+from deepclean.utils.monitoring.decision import Thresholds
+
+#: the canary decision's thresholds; their defaults live in :class:`Thresholds`, once
+_THRESHOLDS = Thresholds()
 
 
 class MonitorSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
@@ -46,13 +50,13 @@ class MonitorSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     """fraction of a check's asd_segment_length that must be usable seconds (in runs of at least one
     FFT); the ASD is averaged over the runs present, so a few missing or tapered seconds cost
     statistics, not the check (1 = every second needed)"""
-    passes: PositiveInt = 10
+    passes: PositiveInt = _THRESHOLDS.passes
     """consecutive passing checks that promote the canary"""
-    failures: PositiveInt = 5
+    failures: PositiveInt = _THRESHOLDS.failures
     """consecutive failing checks that reject the canary"""
-    max_ratio: PositiveFloat = 1.0
+    max_ratio: PositiveFloat = _THRESHOLDS.max_ratio
     """a passing canary has in-band ASD ratio canary/raw <= this"""
-    tolerance: NonNegativeFloat = 0.02
+    tolerance: NonNegativeFloat = _THRESHOLDS.tolerance
     """a passing canary is no worse than production by more than this fraction"""
     range_tolerance: NonNegativeFloat = 0.01
     """a passing canary's BNS range is >= production's x (1 - this) and >= raw's"""
