@@ -24,9 +24,7 @@ from tritonclient.grpc import model_config_pb2 as pb
 from deepclean.utils.errors import ExportError
 from deepclean.utils.export import config as cfg
 from deepclean.utils.export.ensemble import add_step
-from deepclean.utils.export.exporters import ExportOptions
 from deepclean.utils.export.platform import InstanceKind, Platform
-from deepclean.utils.export.verify import Verification
 
 if TYPE_CHECKING:
     from deepclean.utils.export.repository import ModelRepository
@@ -239,29 +237,11 @@ class Model:
 
         return export_python(self, source, version=version, files=files)
 
-    def export_version(
-        self,
-        module: torch.nn.Module | None = None,
-        *,
-        version: int | None = None,
-        input_shapes: Mapping[str, Shape] | None = None,
-        output_names: Sequence[str] | None = None,
-        example_inputs: Mapping[str, np.ndarray] | None = None,
-        verification: Verification = Verification(),  # noqa: B008
-        options: ExportOptions = ExportOptions(),  # noqa: B008
-    ) -> Path:
-        """Export ``module`` as a new version, verify it, and return the artifact's path
-        (:func:`deepclean.utils.export.exporting.export_version`, where the arguments are
-        described)."""
+    def export_version(self, module: torch.nn.Module | None = None, **arguments: Any) -> Path:
+        """Export ``module`` as a new version, verify it, and return the artifact's path:
+        :func:`deepclean.utils.export.exporting.export_version`, where the keyword ``arguments``
+        (``version``, ``input_shapes``, ``output_names``, ``example_inputs``, ``verification``,
+        ``options``) are described."""
         from deepclean.utils.export.exporting import export_version
 
-        return export_version(
-            self,
-            module,
-            version=version,
-            input_shapes=input_shapes,
-            output_names=output_names,
-            example_inputs=example_inputs,
-            verification=verification,
-            options=options,
-        )
+        return export_version(self, module, **arguments)
