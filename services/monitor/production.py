@@ -6,7 +6,10 @@ ratio against raw has exceeded ``max_ratio`` for ``failures`` checks in a row, t
 sends ``POST /rollback {"production": P, "by": "monitor", "evidence": {...}}`` to the
 exporter, which goes back to the version that was production before P and writes the audit
 entry. A refused or failed request is logged and tried again at the next failing check.
-The counts survive a restart (``PROJECT_DIR/monitor/production_watch.json``).
+The counts survive a restart (``PROJECT_DIR/monitor/production_watch.json``). Each such check
+also goes into ``PROJECT_DIR/monitor/production_ratios.json``, the record of the production
+version's ratios the trainer reads to retrain early
+(:mod:`deepclean.utils.monitoring.production_record`), written atomically.
 
 Also here: the audit entries the monitor writes itself (a rejected canary: the exporter
 never hears of it) and the evidence it sends with a promotion.
@@ -23,6 +26,7 @@ from deepclean.services.monitor.exporter_client import ExporterClient
 from deepclean.utils.audit import Actor, AuditAction, append_audit
 from deepclean.utils.files import save_state_text
 from deepclean.utils.monitoring.decision import Decision, Thresholds
+from deepclean.utils.monitoring.production_record import RECORD_FILE, ProductionRecord
 from deepclean.utils.monitoring.rollback import ProductionCheck, ProductionWatch
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,9 @@ class ProductionGuard:
     def __init__(self, directory: Path, thresholds: Thresholds, exporter: ExporterClient) -> None:
         self.path = Path(directory) / WATCH_FILE
         self.watch = ProductionWatch(thresholds.failures, thresholds.max_ratio)
+        #: production's ratios since it became production, for the trainer
+        self.record_path = Path(directory) / RECORD_FILE
+        self.record = ProductionRecord()
         self.exporter = exporter
         self.last: ProductionCheck | None = None
         self._load()
@@ -44,13 +51,23 @@ class ProductionGuard:
         try:
             self.watch.restore(json.loads(self.path.read_text()))
         except FileNotFoundError:
-            return
+            pass
         except (ValueError, TypeError, AttributeError) as exc:
             logger.error("ignoring unreadable production watch %s: %s", self.path, exc)
+        try:
+            self.record = ProductionRecord.from_json(json.loads(self.record_path.read_text()))
+        except FileNotFoundError:
+            pass
+        except ValueError as exc:
+            logger.error(
+                "starting a new production record: %s is unreadable: %s", self.record_path, exc
+            )
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         save_state_text(self.path, json.dumps(self.watch.to_json()), "the production watch")
+        text = json.dumps(self.record.to_json())
+        save_state_text(self.record_path, text, "the production record")
 
     def check(self, gps: int, production: int, production_ratio: float) -> dict[str, Any] | None:
         """Record a usable check of the trained ``production``; roll it back when due.
@@ -58,6 +75,7 @@ class ProductionGuard:
         Returns the exporter's answer to a rollback that went through, else None.
         """
         check = self.last = self.watch.check(gps, production, production_ratio)
+        self.record.add(gps, production, production_ratio)
         (logger.warning if check.failed else logger.debug)("%s", check.describe())
         answer = None
         if check.due:

@@ -7,5 +7,8 @@ no clock (the service in ``deepclean.services.monitor`` does the I/O).
   FFT length and averaging used for promotion checks;
 - ``segment``: which cleaned seconds a check may use (state-vector bits, versions);
 - ``decision``: consecutive passes promote, consecutive failures reject;
+- ``rollback``: consecutive bad checks of production call for a rollback;
+- ``production_record``: production's ratio per check since its promotion (the record the
+  monitor writes for the trainer);
 - ``spans``: archive spans, gaps, carousel and retention bookkeeping in GPS seconds.
 """

@@ -114,3 +114,29 @@ def test_rejection_is_audited_and_the_page_shows_the_log(tmp_path):
     assert "<h2>Audit log (latest 1)</h2>" in html
     assert '<td class="bad">reject</td>' in html and "<td>monitor</td>" in html
     assert "production watch: version 1:" in html
+
+
+def test_production_ratios_are_recorded_for_the_trainer(tmp_path):
+    """Every usable check of trained production lands in production_ratios.json (atomically
+    rewritten), which a restarted monitor continues and a new production version restarts."""
+    record = tmp_path / "monitor" / "production_ratios.json"
+    with FakeExporter(version_entry(2), version_entry(2), previous=version_entry(1)) as exporter:
+        service = MonitorService(settings(tmp_path, exporter.url))
+        with Running(service, tmp_path) as run:
+            run.feed(GPS, 8 * 2, GOOD_AGAIN)  # checks ending at GPS + 8 and GPS + 16: ratio 0.5
+        service = MonitorService(settings(tmp_path, exporter.url))
+        with Running(service, tmp_path) as run:
+            run.feed(GPS + 16, 8 + 1, Second(0.7, 0.7, production=2, canary=2))
+        data = json.loads(record.read_text())
+        assert (data["production"], data["count"]) == (2, 3)
+        assert [c["gps"] for c in data["checks"]] == [GPS + 8, GPS + 16, GPS + 24]
+        assert [c["ratio"] for c in data["checks"]] == pytest.approx([0.5, 0.5, 0.7], rel=1e-9)
+        exporter.production = exporter.canary = version_entry(3)
+        service = MonitorService(settings(tmp_path, exporter.url))
+        with Running(service, tmp_path) as run:
+            run.feed(GPS + 25, 8 * 2, Second(0.6, 0.6, production=3, canary=3))
+        data = json.loads(record.read_text())
+        assert (data["production"], data["count"]) == (3, 2)
+        assert [c["gps"] for c in data["checks"]] == [GPS + 32, GPS + 40]
+        # the check ending at GPS + 32 uses the seconds of version 3 only
+        assert [c["ratio"] for c in data["checks"]] == pytest.approx([0.6, 0.6], rel=1e-9)
