@@ -188,6 +188,12 @@ CODE_DEFAULTS = {
         "notify_timeout": 5.0,
         "frame_timeout": 2.0,
         "max_runs": None,
+        "early_retrain": True,
+        "early_retrain_checks": 5,
+        "early_retrain_tolerance": 0.1,
+        "early_retrain_min_gap": 1024,
+        "host": "127.0.0.1",
+        "metrics_port": None,
     },
     "clean-offline": {
         "weights": None,

@@ -16,7 +16,9 @@ from deepclean.services.trainer.settings import TrainerSettings
 DESCRIPTION = """\
 The DeepClean trainer service. Follows the frames in DATA_DIR, trains on the latest
 train_duration seconds of analysis-ready data, then every retrain_cadence seconds trains
-again starting from the previous weights (lr * fine_tune_decay). Each successful run is
+again starting from the previous weights (lr * fine_tune_decay), and sooner when the monitor's
+record ($PROJECT_DIR/monitor/production_ratios.json) shows production's in-band ratio risen by
+more than early_retrain_tolerance. Each successful run is
 written to $PROJECT_DIR/train/<start>-<end>/ and announced by an HTTP POST to notify_url
 (retried with backoff; an unreachable exporter is logged, not fatal). A failed or NaN run
 goes to <start>-<end>.failed/ and never replaces the previous model. Stops on SIGINT/SIGTERM.

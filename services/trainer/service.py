@@ -4,7 +4,8 @@ Readiness is tracked per GPS second (a second is ready when both frames are good
 state vector has bits 0 and 1 set throughout; a dropped second is not ready). A run is due
 when the trailing window of at most ``2 * train_duration`` seconds holds
 ``train_duration`` ready seconds and, after the first run, when ``retrain_cadence``
-seconds of data have passed since the end of the previous run. The span of a run starts
+seconds of data have passed since the end of the previous run, or sooner when the monitor's
+record shows production degrading (``early_retrain``, :mod:`.evidence`). The span of a run starts
 at the oldest of those ready seconds, so non-ready stretches inside it split the training
 data (``deepclean.utils.training.gating``) and a long outage resets the count.
 
@@ -24,10 +25,12 @@ import logging
 import re
 import shutil
 import threading
-from collections import deque
 from pathlib import Path
 
+from deepclean.services.trainer.evidence import EarlyRetrainer
+from deepclean.services.trainer.metrics import TrainerMetrics
 from deepclean.services.trainer.notify import notify
+from deepclean.services.trainer.ready import ReadyTracker
 from deepclean.services.trainer.settings import TrainerSettings
 from deepclean.utils.channels import ChannelList, parse_channels
 from deepclean.utils.errors import ConfigError, FrameError, TrainingError, TrainingInterrupted
@@ -47,46 +50,6 @@ def heartbeat_path(project_dir: Path, ifo: str) -> Path:
 
 
 RUN_NAME = re.compile(r"^(?P<start>\d+)-(?P<end>\d+)$")
-SPAN_FACTOR = 2  #: a run's span is at most this many times train_duration long
-
-
-class ReadyTracker:
-    """Which recent GPS seconds were ready, and whether a training run is due."""
-
-    def __init__(
-        self, train_duration: int, retrain_cadence: int, last_end: int | None = None
-    ) -> None:
-        self.train_duration = train_duration
-        self.retrain_cadence = retrain_cadence
-        self.last_end = last_end
-        self.ready: deque[int] = deque()
-        self.latest: int | None = None
-
-    def add(self, gps: int, ready: bool) -> None:
-        """Record second ``gps`` (seconds must arrive in increasing order)."""
-        if self.latest is not None and gps <= self.latest:
-            raise ValueError(f"GPS {gps} arrived after {self.latest}; seconds must increase")
-        self.latest = gps
-        if ready:
-            self.ready.append(gps)
-        oldest = gps + 1 - SPAN_FACTOR * self.train_duration
-        while self.ready and self.ready[0] < oldest:
-            self.ready.popleft()
-        while len(self.ready) > self.train_duration:
-            self.ready.popleft()
-
-    def due(self) -> tuple[int, int] | None:
-        """``(start, end)`` GPS of the run to do now, or None."""
-        if self.latest is None or len(self.ready) < self.train_duration:
-            return None
-        end = self.latest + 1
-        if self.last_end is not None and end - self.last_end < self.retrain_cadence:
-            return None
-        return self.ready[0], end
-
-    def started(self, end: int) -> None:
-        """A run ending at ``end`` was made (successful or not): wait a cadence for the next."""
-        self.last_end = end
 
 
 def latest_model(train_dir: Path, witnesses: list[str]) -> Path | None:
@@ -122,6 +85,9 @@ class TrainerService:
         self.stream: FrameStream | None = None
         self.runs = 0
         self.successes = 0
+        self.metrics = TrainerMetrics()
+        #: reads the monitor's record of production's ratios (None: early_retrain off)
+        self.early = EarlyRetrainer(settings) if settings.early_retrain else None
         #: liveness for the compose healthcheck: rewritten per frame and per training batch
         self.heartbeat = HeartbeatFile(heartbeat_path(settings.project_dir, settings.ifo))
 
@@ -144,6 +110,16 @@ class TrainerService:
         s = self.settings
         if self.previous:
             logger.info("continuing from model %s", self.previous)
+        if s.metrics_port is not None:
+            self.metrics.serve(s.host, s.metrics_port)
+        try:
+            return self._follow()
+        finally:
+            self.metrics.stop()
+
+    def _follow(self) -> int:
+        """Follow the stream, training whenever a run is due, until stopped or ``max_runs``."""
+        s = self.settings
         with FrameStream(
             s.data_dir,
             s.ifo,
@@ -165,9 +141,10 @@ class TrainerService:
             for item in stream:
                 self.heartbeat.beat(f"following the frames at GPS {item.gps}")
                 self.tracker.add(item.gps, isinstance(item, FrameData) and item.ready)
-                window = self.tracker.due()
+                window = self.tracker.due() or self._early()
                 if window is not None:
                     self.tracker.started(window[1])
+                    self.metrics.runs.inc()
                     self.train(*window)
                     self.runs += 1
                     if s.max_runs is not None and self.runs >= s.max_runs:
@@ -175,6 +152,18 @@ class TrainerService:
                 if self.stop_event.is_set():
                     break
         return self.successes
+
+    def _early(self) -> tuple[int, int] | None:
+        """The window of an early run when the monitor's evidence calls for one now, else None."""
+        window = self.tracker.window()
+        if window is None or self.early is None:
+            return None
+        evidence = self.early.check(window[1], self.tracker.last_end)
+        if evidence is None:
+            return None
+        logger.warning("%s", self.early.describe(window[1], evidence))
+        self.metrics.early_retrains.inc()
+        return window
 
     def _beat_training(self, name: str) -> bool:
         """Asked before every training batch: beat, and whether to stop."""

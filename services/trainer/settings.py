@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
-from deepclean.utils.config import GPSSecond, HttpUrl
+from deepclean.utils.config import GPSSecond, HttpUrl, PortOrZero
+from deepclean.utils.config.mixins import HttpServerSettings
+from deepclean.utils.monitoring.production_record import KEPT_CHECKS
 from deepclean.utils.training.settings import TrainingSettings
 
 
-class TrainerSettings(TrainingSettings):
+class TrainerSettings(TrainingSettings, HttpServerSettings):
     """Training settings plus how the service follows the stream and announces models.
 
     ``channels`` defaults to ``$DATA_DIR/channels.txt``; ``output_dir``, ``duration`` and
@@ -38,3 +40,17 @@ class TrainerSettings(TrainingSettings):
     """seconds to wait for a frame before counting it as dropped (not ready)"""
     max_runs: PositiveInt | None = None
     """stop after this many training runs (none: never)"""
+    early_retrain: bool = True
+    """also retrain before retrain_cadence when the monitor measures production degrading (its
+    record PROJECT_DIR/monitor/production_ratios.json; docs/operations.md)"""
+    early_retrain_checks: int = Field(5, ge=1, le=KEPT_CHECKS)
+    """monitor checks averaged for production's in-band ratio: its first ones after the promotion
+    (the baseline) and its latest ones (one check per monitor_period seconds of data)"""
+    early_retrain_tolerance: PositiveFloat = 0.1
+    """relative rise of production's averaged in-band ratio above its baseline that retrains early
+    (0.1: 10 %, > 4 sigma of the averages' scatter)"""
+    early_retrain_min_gap: NonNegativeInt = 1024
+    """seconds of data after a run started before an early run may start (time for its canary to be
+    exported and judged)"""
+    metrics_port: PortOrZero | None = None
+    """port of the trainer's Prometheus /metrics (0: any free port; none: not served)"""

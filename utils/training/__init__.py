@@ -7,7 +7,8 @@ touches the disk only for its periodic checkpoint; ``artifacts`` writes and read
 ``weights.pt`` and ``metadata.json`` atomically; ``plots`` draws the loss curve and ASD
 PNGs; ``settings`` holds the typed training settings and the ``production``/``cpu``
 profiles read from ``[tool.deepclean.profiles.<name>]`` in ``pyproject.toml``;
-``pipeline`` composes them: span in, trained model directory out. A run that produces NaN
+``pipeline`` composes them: span in, trained model directory out; ``early_retrain`` is the
+trainer's rule for retraining before its cadence (pure). A run that produces NaN
 or fails validation raises :class:`~deepclean.utils.errors.TrainingError` and leaves any
 previous model untouched.
 """

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from deepclean.services.trainer.service import ReadyTracker, TrainerService, latest_model
+from deepclean.services.trainer.ready import ReadyTracker
+from deepclean.services.trainer.service import TrainerService, latest_model
 from deepclean.services.trainer.settings import TrainerSettings
 from deepclean.utils.config import load_settings
 
