@@ -46,6 +46,7 @@ mode only the first ``L + EDGE_LEFT`` are, but both are counted alike).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -170,6 +171,29 @@ class StreamGeometry:
         if self.mode is StreamMode.WINDOWED:
             return self.kernel_size - self.stride
         return self.input_size + self.phase_offsets[-1] - self.update_size
+
+    def parameters(self) -> dict[str, object]:
+        """The geometry as the config parameters of the snapshotter and the aggregators
+        (:meth:`from_parameters` reads them back inside the Triton server)."""
+        return {
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "batch_size": self.batch_size,
+            "num_updates": self.num_updates,
+            "mode": self.mode.value,
+        }
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, str]) -> StreamGeometry:
+        """The geometry from a python-backend model's config parameters (strings, as
+        :meth:`parameters` wrote them; ``num_updates`` 1 and the windowed mode when absent)."""
+        return cls(
+            kernel_size=int(parameters["kernel_size"]),
+            stride=int(parameters["stride"]),
+            batch_size=int(parameters["batch_size"]),
+            num_updates=int(parameters.get("num_updates", "1")),
+            mode=parameters.get("mode", StreamMode.WINDOWED.value),
+        )
 
     @classmethod
     def from_seconds(

@@ -46,16 +46,6 @@ def _stateful_python_model(name: str, *, streams: int, idle_seconds: float) -> m
     return config
 
 
-def _geometry_parameters(geometry: StreamGeometry) -> dict[str, object]:
-    return {
-        "kernel_size": geometry.kernel_size,
-        "stride": geometry.stride,
-        "batch_size": geometry.batch_size,
-        "num_updates": geometry.num_updates,
-        "mode": geometry.mode.value,
-    }
-
-
 def snapshotter_config(
     name: str, *, num_channels: int, geometry: StreamGeometry, streams: int, idle_seconds: float
 ) -> mc.ModelConfig:
@@ -74,7 +64,7 @@ def snapshotter_config(
         _tensor(mc.ModelOutput, "windows", "TYPE_FP32", [g.model_batch, num_channels, g.input_size])
     )
     config.output.append(_tensor(mc.ModelOutput, "update_index", "TYPE_INT64", [1]))
-    set_parameters(config, {"num_channels": num_channels, **_geometry_parameters(g)})
+    set_parameters(config, {"num_channels": num_channels, **g.parameters()})
     return config
 
 
@@ -90,5 +80,5 @@ def aggregator_config(
     )
     config.input.append(_tensor(mc.ModelInput, "update_index", "TYPE_INT64", [1]))
     config.output.append(_tensor(mc.ModelOutput, "noise", "TYPE_FP32", [1, g.update_size]))
-    set_parameters(config, _geometry_parameters(g))
+    set_parameters(config, g.parameters())
     return config

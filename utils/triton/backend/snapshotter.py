@@ -12,11 +12,9 @@ Outputs: ``windows`` (batch, W, kernel) float32 (contiguous mode: (phases, W, st
 clients) can check that none was lost or reordered.
 """
 
-import json
-
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from deepclean_sequences import SequenceStates
+from deepclean_sequences import SequenceModel
 from deepclean_streaming import Snapshotter, StreamGeometry
 
 
@@ -26,52 +24,22 @@ class _Stream:
         self.next_index = 0
 
 
-def _control(request, name):
-    tensor = pb_utils.get_input_tensor_by_name(request, name)
-    if tensor is None:
-        raise ValueError(f"request has no sequence control {name}: send it with a sequence id")
-    return tensor.as_numpy().reshape(-1)[0]
-
-
-class TritonPythonModel:
+class TritonPythonModel(SequenceModel):
     def initialize(self, args):
-        config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-        self.num_channels = int(params["num_channels"])
-        self.geometry = StreamGeometry(
-            kernel_size=int(params["kernel_size"]),
-            stride=int(params["stride"]),
-            batch_size=int(params["batch_size"]),
-            num_updates=int(params.get("num_updates", "1")),
-            mode=params.get("mode", "windowed"),
-        )
-        slots = max(1, int(config.get("max_batch_size", 0)))
-        self.streams = SequenceStates(
-            lambda: _Stream(self.num_channels, self.geometry), capacity=slots
-        )
+        super().initialize(args)
+        self.num_channels = int(self.parameters["num_channels"])
+        self.geometry = StreamGeometry.from_parameters(self.parameters)
 
-    def execute(self, requests):
-        responses = []
-        for request in requests:
-            try:
-                responses.append(self._one(request))
-            except Exception as exc:  # one bad request must not fail the others of the batch
-                responses.append(
-                    pb_utils.InferenceResponse(error=pb_utils.TritonError(f"snapshotter: {exc}"))
-                )
-        return responses
+    def new_state(self):
+        return _Stream(self.num_channels, self.geometry)
 
-    def _one(self, request):
-        corrid = int(_control(request, "CORRID"))
-        stream = self.streams.get(corrid, start=bool(_control(request, "START")))
+    def answer(self, request, corrid, stream):
         update = pb_utils.get_input_tensor_by_name(request, "update").as_numpy()
         if update.ndim != 3 or update.shape[0] != 1:
             raise ValueError(f"update has shape {update.shape}, expected (1, channels, samples)")
         windows = stream.snapshotter.update(np.asarray(update[0], dtype=np.float32))
         index = np.array([stream.next_index], dtype=np.int64)
         stream.next_index += 1
-        if _control(request, "END"):
-            self.streams.end(corrid)
         return pb_utils.InferenceResponse(
             output_tensors=[
                 pb_utils.Tensor("windows", windows),
