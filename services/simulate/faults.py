@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deepclean.services.simulate.settings import SimulateSettings, Stream
+from deepclean.utils.config import parameters_from
 from deepclean.utils.frames.naming import READY_BITS, STATE_RATE_HZ
 
 READY = READY_BITS  #: state vector value while analysis-ready (bits 0 and 1 set)
@@ -47,14 +48,11 @@ class FaultPlan:
 
     @classmethod
     def from_settings(cls, settings: SimulateSettings) -> FaultPlan:
-        return cls(
-            seed=settings.seed,
-            drop_rate=settings.drop_rate,
+        return parameters_from(
+            cls,
+            settings,
             drop_streams=frozenset(settings.drop_streams),
             drop_gps=frozenset(settings.drop_gps),
-            partial_rate=settings.partial_rate,
-            not_ready_rate=settings.not_ready_rate,
-            not_ready_length=settings.not_ready_length,
             not_ready_spans=tuple(settings.spans()),
         )
 

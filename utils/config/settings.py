@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
@@ -115,6 +115,9 @@ def check_paired(settings: BaseModel, first: str, second: str, entries: str, wan
 Parameters = TypeVar("Parameters")
 
 
-def parameters_from(cls: type[Parameters], settings: BaseModel) -> Parameters:
-    """A ``cls`` (a dataclass) holding the values of the settings of the same names."""
-    return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})
+def parameters_from(cls: type[Parameters], settings: BaseModel, **converted: Any) -> Parameters:
+    """A ``cls`` (a dataclass) holding the values of the settings of the same names; ``converted``
+    gives the values of the fields whose settings hold them in another form (a list for a
+    frozenset, text for a span)."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in converted]
+    return cls(**{name: getattr(settings, name) for name in names}, **converted)
