@@ -9,6 +9,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,9 +98,8 @@ def export_version(
         shapes, example_inputs, verification, model.config.max_batch_size
     )
     trace = specs.trace_batch(shapes, examples[0])
-    final, export_seconds, report = _build_in_eval_mode(
-        model, module, version, shapes, names, (trace, examples), verification, options
-    )
+    build = _Build(model, module, version, shapes, names, trace, examples, verification, options)
+    final, export_seconds, report = _build_in_eval_mode(build)
     logger.info(
         "exported %s version %d as %s in %.1f s; worst abs error %.3g, rel error %.3g",
         model.name,
@@ -126,26 +126,31 @@ def _check_exportable(model: Model, module: torch.nn.Module | None) -> None:
         )
 
 
-def _build_in_eval_mode(
-    model: Model,
-    module: torch.nn.Module,
-    version: int,
-    shapes: Mapping[str, Shape],
-    names: Sequence[str],
-    batches: tuple,
-    verification: Verification,
-    options: ExportOptions,
-) -> tuple[Path, float, object]:
-    """:func:`_build_version` in a new temporary directory with ``module`` in eval mode (each
+@dataclass(frozen=True, eq=False)
+class _Build:
+    """One version being exported: what is built, from what, and how it is checked."""
+
+    model: Model
+    module: torch.nn.Module
+    version: int
+    shapes: Mapping[str, Shape]  #: per input name; ``None`` axes are dynamic
+    names: Sequence[str]  #: output names
+    trace: specs.Batch  #: the batch the module is traced or exported with
+    examples: Sequence[specs.Batch]  #: the batches the export is verified on
+    verification: Verification
+    options: ExportOptions
+
+
+def _build_in_eval_mode(build: _Build) -> tuple[Path, float, object]:
+    """:func:`_build_version` in a new temporary directory with the module in eval mode (each
     submodule's mode restored afterwards); on failure the directory is removed and any
     error other than :class:`ExportError` is raised as one."""
+    model, module, version = build.model, build.module, build.version
     modes = {m: m.training for m in module.modules()}  # restored per submodule afterwards
     module.eval()
     tmp = model._temp_dir(version)
     try:
-        return _build_version(
-            model, module, tmp, version, shapes, names, batches, verification, options
-        )
+        return _build_version(build, tmp)
     except BaseException as exc:
         model._discard(tmp)
         if isinstance(exc, Exception) and not isinstance(exc, ExportError):
@@ -158,57 +163,52 @@ def _build_in_eval_mode(
             submodule.training = mode
 
 
-def _build_version(
-    model: Model,
-    module: torch.nn.Module,
-    tmp: Path,
-    version: int,
-    shapes: Mapping[str, Shape],
-    names: Sequence[str],
-    batches: tuple,
-    verification: Verification,
-    options: ExportOptions,
-) -> tuple[Path, float, object]:
-    """Export into ``tmp``, verify against ``module``, write the status file and install the
+def _build_version(build: _Build, tmp: Path) -> tuple[Path, float, object]:
+    """Export into ``tmp``, verify against the module, write the status file and install the
     version; ``(final directory, export seconds, verification report)``."""
-    trace, examples = batches
+    model, module = build.model, build.module
     dynamic = {
-        name: [axis for axis, d in enumerate(shape) if d is None] for name, shape in shapes.items()
+        name: [axis for axis, d in enumerate(shape) if d is None]
+        for name, shape in build.shapes.items()
     }
     started = time.perf_counter()
     in_specs, out_specs = specs.tensor_specs(
-        module, shapes, [trace, *examples], names, model.config.max_batch_size
+        module,
+        build.shapes,
+        [build.trace, *build.examples],
+        build.names,
+        model.config.max_batch_size,
     )
     _check_same_tensors(model, in_specs, out_specs)
     runner = export_artifact(
         model.platform,
         module,
         tmp,
-        trace,
-        names,
+        build.trace,
+        build.names,
         dynamic,
-        options=options,
+        options=build.options,
         max_batch_size=model.config.max_batch_size,
     )
     export_seconds = time.perf_counter() - started
     report = verify(
         runner,
         module,
-        examples,
-        names,
-        atol=verification.atol,
-        rtol=verification.rtol,
-        repeats=verification.repeats,
+        build.examples,
+        build.names,
+        atol=build.verification.atol,
+        rtol=build.verification.rtol,
+        repeats=build.verification.repeats,
     )
     write_status(
         tmp / STATUS_FILENAME,
         {
             "model": model.name,
-            "version": version,
+            "version": build.version,
             "platform": model.platform.value,
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "export_seconds": round(export_seconds, 3),
-            "onnx_exporter": options.onnx_exporter.value
+            "onnx_exporter": build.options.onnx_exporter.value
             if model.platform is not Platform.TORCHSCRIPT
             else None,
             "torch_version": torch.__version__,
@@ -216,7 +216,7 @@ def _build_version(
         },
     )
     cfg.set_tensors(model.config, in_specs, out_specs)
-    final = model._install(tmp, version)
+    final = model._install(tmp, build.version)
     return final, export_seconds, report
 
 
