@@ -5,7 +5,8 @@ are made without pyplot, so the checker thread and the web threads can draw at o
 ``ratio_png``: in-band ASD ratios against raw of production, canary and OUT_DQ over the
 recent history, with the ``max_ratio`` line. ``latency_png``: each cleaned frame's latency over
 the recent frames, with their median. Sizes are fixed (:data:`ASD_SIZE`, :data:`RATIO_SIZE`,
-:data:`LATENCY_SIZE`, pixels) so the page lays out before they load.
+:data:`LATENCY_SIZE`, pixels) so the page lays out before they load. The histories (also the
+BNS range's, :mod:`.ranges`) share :func:`plot_series` and :func:`history_png`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ STYLES = {
     "out_dq": {"lw": 1.0, "ls": "--"},
 }
 COLORS = {"raw": "0.45", "production": "tab:blue", "canary": "tab:orange", "out_dq": "tab:green"}
+NO_SEGMENT = "no usable segment yet"  #: what a history of checks shows before the first one
 
 
 def _png(fig) -> bytes:
@@ -37,8 +39,29 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _figure(size: tuple[int, int]):
+def new_figure(size: tuple[int, int]):
+    """An empty figure of ``size`` (width, height) pixels."""
     return Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI, layout="constrained")
+
+
+def plot_series(ax, minutes, values, name: str, dot_size: float) -> None:
+    """One series (a key of :data:`COLORS`) of a history: OUT_DQ, often equal to production,
+    dashed with crosses; the others solid with dots of ``dot_size`` points."""
+    style = {"ls": "--", "marker": "x", "ms": 4} if name == "out_dq" else {"marker": "o"}
+    ax.plot(minutes, values, lw=1, label=name, color=COLORS[name], **({"ms": dot_size} | style))
+
+
+def history_png(fig, ax, ylabel: str, *, empty: str | None) -> bytes:
+    """The PNG of a history (values against minutes before the latest frame): a legend, or the
+    text ``empty`` in the middle when there was nothing to draw; axis labels and a grid."""
+    if empty is None:
+        ax.legend(loc="upper left", fontsize=9)
+    else:
+        ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("minutes before the latest frame")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    return _png(fig)
 
 
 def asd_png(
@@ -48,7 +71,7 @@ def asd_png(
     title: str,
 ) -> bytes:
     """ASDs (keys of :data:`COLORS`) against frequency around ``bands``."""
-    fig = _figure(ASD_SIZE)
+    fig = new_figure(ASD_SIZE)
     ax = fig.add_subplot()
     low = max(min(b[0] for b in bands) - MARGIN_HZ, freqs[1])
     high = max(b[1] for b in bands) + MARGIN_HZ
@@ -73,26 +96,17 @@ def ratio_png(
 ) -> bytes:
     """Ratios (``gps``, ``production_ratio``, ``canary_ratio``, ``out_dq_ratio``) over the last
     ``window`` s."""
-    fig = _figure(RATIO_SIZE)
+    fig = new_figure(RATIO_SIZE)
     ax = fig.add_subplot()
-    if points and now_gps is not None:
+    drawn = bool(points) and now_gps is not None
+    if drawn:
         minutes = np.array([(p["gps"] - now_gps) / 60.0 for p in points])
-        for key, label in (
+        for key, name in (
             ("production_ratio", "production"),
             ("canary_ratio", "canary"),
             ("out_dq_ratio", "out_dq"),
         ):
-            style = (
-                {"ls": "--", "marker": "x", "ms": 4}
-                if label == "out_dq"
-                else {"marker": "o", "ms": 5}
-            )
-            ax.plot(
-                minutes, [p[key] for p in points], lw=1, label=label, color=COLORS[label], **style
-            )
-        ax.legend(loc="upper left", fontsize=9)
-    else:
-        ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)
+            plot_series(ax, minutes, [p[key] for p in points], name, dot_size=5)
     ax.axhline(max_ratio, color="tab:red", ls="--", lw=1)
     earliest = (
         min(((p["gps"] - now_gps) / 60.0 for p in points), default=-window / 60.0)
@@ -102,16 +116,13 @@ def ratio_png(
     ax.set_xlim(
         max(-window / 60.0, min(earliest * 1.1, -1.0)), 0.2
     )  # the data's span, at most the window
-    ax.set_xlabel("minutes before the latest frame")
-    ax.set_ylabel("in-band ASD ratio / raw")
-    ax.grid(True, alpha=0.3)
-    return _png(fig)
+    return history_png(fig, ax, "in-band ASD ratio / raw", empty=None if drawn else NO_SEGMENT)
 
 
 def latency_png(points: Sequence[tuple[int, float]]) -> bytes:
     """Latency of each cleaned frame (``(gps, seconds)``, oldest first) against minutes before
     the latest frame, with the median as a dashed line."""
-    fig = _figure(LATENCY_SIZE)
+    fig = new_figure(LATENCY_SIZE)
     ax = fig.add_subplot()
     if points:
         gps = np.array([g for g, _ in points], dtype=float)
@@ -119,11 +130,5 @@ def latency_png(points: Sequence[tuple[int, float]]) -> bytes:
         ax.plot((gps - gps[-1]) / 60.0, seconds, lw=1, marker=".", ms=3, color="tab:blue")
         median = float(np.median(seconds))
         ax.axhline(median, color="tab:red", ls="--", lw=1, label=f"median {median:.2f} s")
-        ax.legend(loc="upper left", fontsize=9)
         ax.set_xlim(min((gps[0] - gps[-1]) / 60.0, -1.0), 0.2)
-    else:
-        ax.text(0.5, 0.5, "no cleaned frame yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("minutes before the latest frame")
-    ax.set_ylabel("latency [s]")
-    ax.grid(True, alpha=0.3)
-    return _png(fig)
+    return history_png(fig, ax, "latency [s]", empty=None if points else "no cleaned frame yet")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from prometheus_client import CollectorRegistry, Gauge
 
-from deepclean.services.monitor.plots import COLORS, _figure, _png
+from deepclean.services.monitor.plots import NO_SEGMENT, history_png, new_figure, plot_series
 from deepclean.utils.files import save_state_text
 from deepclean.utils.monitoring.range_gate import SegmentRanges
 from deepclean.utils.signal.range import bns_range_mpc
@@ -85,25 +85,12 @@ class RangeHistory:
 
 def range_png(points: list[dict[str, float]], now_gps: int | None, window: float) -> bytes:
     """BNS range of each series over the last ``window`` s (minutes before ``now_gps``)."""
-    fig = _figure(RANGE_SIZE)
+    fig = new_figure(RANGE_SIZE)
     ax = fig.add_subplot()
-    if points and now_gps is not None:
+    drawn = bool(points) and now_gps is not None
+    if drawn:
         minutes = [(p["gps"] - now_gps) / 60.0 for p in points]
         for name in SERIES:
-            style = {"ls": "--", "marker": "x", "ms": 4} if name == "out_dq" else {"marker": "o"}
-            ax.plot(
-                minutes,
-                [p[name] for p in points],
-                lw=1,
-                label=name,
-                color=COLORS[name],
-                **({"ms": 4} | style),
-            )
-        ax.legend(loc="upper left", fontsize=9)
+            plot_series(ax, minutes, [p[name] for p in points], name, dot_size=4)
         ax.set_xlim(max(-window / 60.0, min(min(minutes) * 1.1, -1.0)), 0.2)
-    else:
-        ax.text(0.5, 0.5, "no usable segment yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("minutes before the latest frame")
-    ax.set_ylabel("BNS range [Mpc]")
-    ax.grid(True, alpha=0.3)
-    return _png(fig)
+    return history_png(fig, ax, "BNS range [Mpc]", empty=None if drawn else NO_SEGMENT)
