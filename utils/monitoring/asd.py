@@ -69,6 +69,7 @@ data, so N consecutive passes are N independent pieces of evidence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,17 +94,11 @@ DEFAULT_FFTLENGTH_S = 2.0  #: seconds per Welch FFT (0.5 Hz resolution)
 DEFAULT_AVERAGE = Average.MEDIAN  #: of the periodograms: robust to a loud transient
 
 
-def asd_ratio(
-    a: np.ndarray,
-    b: np.ndarray,
-    sample_rate: float,
-    bands: Sequence[tuple[float, float]],
-    fftlength: float = DEFAULT_FFTLENGTH_S,
-    average: Average | str = DEFAULT_AVERAGE,
-) -> float:
-    """:func:`deepclean.utils.signal.asd_ratios.asd_ratio` with the monitor's default average
-    (:data:`DEFAULT_AVERAGE`, median)."""
-    return ratios.asd_ratio(a, b, sample_rate, bands, fftlength, average)
+#: :func:`deepclean.utils.signal.asd_ratios.asd_ratio` with the monitor's defaults (give them by
+#: keyword): ``fftlength`` :data:`DEFAULT_FFTLENGTH_S`, ``average`` :data:`DEFAULT_AVERAGE` (median)
+asd_ratio = functools.partial(
+    ratios.asd_ratio, fftlength=DEFAULT_FFTLENGTH_S, average=DEFAULT_AVERAGE
+)
 
 
 def _median_bias(n: int) -> float:

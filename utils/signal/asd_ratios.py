@@ -39,6 +39,7 @@ def asd_ratio(
     sample_rate: float,
     bands: Sequence[tuple[float, float]],
     fftlength: float = DEFAULT_FFTLENGTH_S,
+    *,
     average: welch.Average | str = welch.Average.MEAN,
 ) -> float:
     """Mean over the bins inside ``bands`` of ASD(a) / ASD(b); ``a`` and ``b`` the same samples'

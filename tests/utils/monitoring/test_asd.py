@@ -44,18 +44,18 @@ def test_ratio_matches_direct_band_mean():
     _, b = direct_asd(raw, FS, 2.0)
     inband = (freqs >= 58) & (freqs <= 62)
     assert inband.sum() == 9
-    assert asd_ratio(cleaned, raw, FS, [(58, 62)], 2.0, Average.MEAN) == pytest.approx(
-        np.mean(a[inband] / b[inband]), rel=1e-10
-    )
+    assert asd_ratio(
+        cleaned, raw, FS, [(58, 62)], fftlength=2.0, average=Average.MEAN
+    ) == pytest.approx(np.mean(a[inband] / b[inband]), rel=1e-10)
 
 
 @pytest.mark.parametrize("average", list(Average), ids=lambda a: a.value)
 @pytest.mark.parametrize("scale", [0.25, 1.0, 3.0])
 def test_scaled_copy_has_exact_ratio(average, scale):
     raw = np.random.default_rng(3).standard_normal(int(16 * FS))
-    assert asd_ratio(scale * raw, raw, FS, [(58, 62), (118, 122)], 2.0, average) == pytest.approx(
-        scale, rel=1e-12
-    )
+    assert asd_ratio(
+        scale * raw, raw, FS, [(58, 62), (118, 122)], fftlength=2.0, average=average
+    ) == pytest.approx(scale, rel=1e-12)
 
 
 def test_segment_count_matches_scipy():
@@ -119,9 +119,12 @@ def test_ratio_scatter():
         for _ in range(24):
             raw, canary, production = _draw(rng, seconds, sos)
             for a in Average:
-                rc = asd_ratio(canary, raw, FS, [(58, 62)], fftlength, a)
+                rc = asd_ratio(canary, raw, FS, [(58, 62)], fftlength=fftlength, average=a)
                 ratios[a].append(rc)
-                diffs[a].append(rc / asd_ratio(production, raw, FS, [(58, 62)], fftlength, a) - 1)
+                diffs[a].append(
+                    rc / asd_ratio(production, raw, FS, [(58, 62)], fftlength=fftlength, average=a)
+                    - 1
+                )
         for a in Average:
             r = np.array(ratios[a])
             figures[seconds, a] = (r.mean(), r.std() / r.mean(), np.std(diffs[a]), r)
