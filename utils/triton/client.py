@@ -147,22 +147,24 @@ class StreamClient:
         data = np.ascontiguousarray(update, dtype=np.float32)[None]
         if data.ndim != 3:
             raise ValueError(f"update has shape {np.shape(update)}, expected (channels, samples)")
-        request = grpcclient.InferInput(UPDATE, list(data.shape), "FP32")
-        request.set_data_from_numpy(data)
         request_id = f"{sequence_id}/{index}"
         self._sent[request_id] = time.perf_counter()
-        self._client.async_stream_infer(
-            self.model,
-            [request],
-            request_id=request_id,
-            sequence_id=sequence_id,
-            sequence_start=start,
-            sequence_end=end,
-        )
+        self._stream_update(data, request_id, sequence_id, sequence_start=start, sequence_end=end)
         self._next[sequence_id] = index + 1
         if end:
             del self._next[sequence_id]
         return index
+
+    def _stream_update(
+        self, data: np.ndarray, request_id: str, sequence_id: int, **flags: bool
+    ) -> None:
+        """Put ``data`` ``(1, W, samples)`` float32 on the stream as update ``request_id`` of
+        sequence ``sequence_id``; ``flags``: ``sequence_start``, ``sequence_end``."""
+        request = grpcclient.InferInput(UPDATE, list(data.shape), "FP32")
+        request.set_data_from_numpy(data)
+        self._client.async_stream_infer(
+            self.model, [request], request_id=request_id, sequence_id=sequence_id, **flags
+        )
 
     def abandon(self, sequence_id: int, update_shape: tuple[int, int]) -> None:
         """Give up sequence ``sequence_id``: forget its pending answers and end it on the server
@@ -177,16 +179,9 @@ class StreamClient:
         request_id = f"end/{sequence_id}"  # never in _sent: its answer is dropped
         if not self._open:
             return
-        request = grpcclient.InferInput(UPDATE, [1, *update_shape], "FP32")
-        request.set_data_from_numpy(np.zeros((1, *update_shape), dtype=np.float32))
+        zeros = np.zeros((1, *update_shape), dtype=np.float32)
         try:  # noqa: SIM105
-            self._client.async_stream_infer(
-                self.model,
-                [request],
-                request_id=request_id,
-                sequence_id=sequence_id,
-                sequence_end=True,
-            )
+            self._stream_update(zeros, request_id, sequence_id, sequence_end=True)
         except Exception:  # noqa: BLE001 - best effort: the stream may be broken already
             pass
 
