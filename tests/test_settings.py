@@ -311,6 +311,7 @@ CODE_DEFAULTS = {
         "demo": True,
         "history": None,
         "demo_passes": 3,
+        "demo_speed": 1.0,
         "profile": "cpu",
         "channels": None,
         "ready_timeout": 1800.0,

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,8 +21,8 @@ from pathlib import Path
 from deepclean.services.soak import alerts, disk, promotion
 from deepclean.services.soak.faults import Event, Fault, inject, wait_restarted
 from deepclean.services.soak.http import get_json, get_text
+from deepclean.services.up.sandbox import free_ports, sandbox_env, start_up, stop_up
 from deepclean.utils.frames.naming import FrameName
-from deepclean.utils.triton.server import free_port
 
 IFO = "H1"
 #: the schedule of tests/test_up.py: a model trained and promoted within minutes
@@ -82,35 +80,18 @@ class Soak:
         self.data, self.project = self.workdir / "data", self.workdir / "project"
         self.duration, self.events = duration, events
         self.log = log
-        self.ports = {
-            k: free_port()
-            for k in ("triton_http", "triton_grpc", "triton_metrics", "exporter", "monitor")
-            + ("cleaner", "up", "prometheus")
-        }
+        self.ports = free_ports()
         self.prometheus = prometheus
         self.disk_full_seconds, self.promotion_timeout = disk_full_seconds, promotion_timeout
         self.tmpfs: str | None = None  #: "mounted", or why the disk-full fault is skipped
         self.env = {
-            **os.environ,
+            **sandbox_env(self.workdir, self.ports, prometheus=prometheus),
             **SHORT,
-            "DEEPCLEAN_ENV_FILE": str(self.workdir / "empty.env"),
-            "DEEPCLEAN_TRITON_HTTP_PORT": str(self.ports["triton_http"]),
-            "DEEPCLEAN_TRITON_GRPC_PORT": str(self.ports["triton_grpc"]),
-            "DEEPCLEAN_TRITON_METRICS_PORT": str(self.ports["triton_metrics"]),
-            "DEEPCLEAN_EXPORTER_PORT": str(self.ports["exporter"]),
-            "DEEPCLEAN_MONITOR_PORT": str(self.ports["monitor"]),
-            "DEEPCLEAN_CLEANER_METRICS_PORT": str(self.ports["cleaner"]),
-            "DEEPCLEAN_UP_METRICS_PORT": str(self.ports["up"]),
-            "DEEPCLEAN_UP_PROMETHEUS_PORT": str(self.ports["prometheus"] if prometheus else 0),
             "DEEPCLEAN_SIMULATE_DROP_RATE": str(drop_rate),
             "DEEPCLEAN_SIMULATE_PARTIAL_RATE": str(partial_rate),
         }
         if retrain_cadence is not None:
             self.env["DEEPCLEAN_TRAINER_RETRAIN_CADENCE"] = f"{retrain_cadence:g}"
-        if self.env.get("DEEPCLEAN_TRITON_VENV"):  # up runs in the work directory: absolute
-            self.env["DEEPCLEAN_TRITON_VENV"] = str(
-                Path(self.env["DEEPCLEAN_TRITON_VENV"]).resolve()
-            )
         self.watch = Watch()
         self.stop_event = threading.Event()
         self.up: subprocess.Popen | None = None
@@ -170,22 +151,15 @@ class Soak:
     def start(self, timeout: float = 900.0) -> None:
         """Start ``deepclean up``; return once the first cleaned frame is there."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "empty.env").write_text("")
         if any(e.fault is Fault.DISK_FULL for e in self.events):
             reason = disk.mount_tmpfs(self.project)
             self.tmpfs = "mounted" if reason is None else reason
             self.log(f"soak: project directory on a tmpfs: {self.tmpfs}")
-        out = open(self.workdir / "up.out", "w")  # noqa: SIM115 - closed with the process
-        self.up = subprocess.Popen(
-            [str(Path(sys.executable).parent / "deepclean"), "up", "--data-dir", str(self.data)]
-            + ["--project-dir", str(self.project), "--ifo", IFO],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.up = start_up(
+            self.workdir,
+            self.env,
+            *["--data-dir", str(self.data), "--project-dir", str(self.project), "--ifo", IFO],
         )
-        out.close()
         self.t0 = time.monotonic()
         threading.Thread(target=self._watcher, daemon=True).start()
         while not self.watch.seen:
@@ -288,13 +262,4 @@ class Soak:
     def stop(self) -> int:
         """Ctrl-C to ``up``; its exit status (130 when everything stopped)."""
         self.stop_event.set()
-        if self.up is None:
-            return 0
-        if self.up.poll() is None:
-            self.up.send_signal(signal.SIGINT)
-        try:
-            self.up.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.up.pid, signal.SIGKILL)
-            self.up.wait()
-        return self.up.returncode
+        return 0 if self.up is None else stop_up(self.up)

@@ -6,6 +6,8 @@ Contract: ``plan`` turns the settings and the frames already on disk into the pr
 manager with each line prefixed on the console and appended to ``$PROJECT_DIR/logs/<name>.log``,
 ``supervisor`` starting a process that exits again after the backoff of ``restart`` (pure);
 ``cli`` is ``deepclean up``; ``wait_cli`` is ``deepclean wait-for``, which holds a dependent
-service back until the services it needs answer their health endpoints. The services
+service back until the services it needs answer their health endpoints; ``sandbox`` starts and
+stops ``deepclean up`` in a work directory of its own on free ports (the soak, the drift
+benchmark). The services
 themselves are the ordinary ``deepclean`` subcommands: nothing here reaches into them.
 """

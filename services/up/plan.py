@@ -130,6 +130,8 @@ def _demo(
     ]
     if s.demo_inject_every is not None:
         sim += ["--inject-every", s.demo_inject_every]
+    # live: on the GPS clock at speed 1; faster, paced from launch (the data runs ahead of it)
+    pace = ["--follow-clock"] if s.demo_speed == 1.0 else ["--speed", f"{s.demo_speed:g}"]
     if head is None:
         seconds = s.history or train_duration
         backfill = (now - seconds, seconds)
@@ -143,7 +145,7 @@ def _demo(
         command = (
             cmd(*sim, "--start", backfill[0], "--duration", seconds, "--backfill")
             + " & exec "
-            + cmd(*sim, "--start", live_start, "--follow-clock")
+            + cmd(*sim, "--start", live_start, *pace)
         )
     else:
         # the demo detector follows the GPS clock: the seconds it missed while stopped are
@@ -151,7 +153,7 @@ def _demo(
         # stretch stays a gap, as after a detector outage, and the trainer starts afresh after
         # it)
         live_start = head if now - head <= (s.history or train_duration) else now
-        command = "exec " + cmd(*sim, "--start", live_start, "--follow-clock")
+        command = "exec " + cmd(*sim, "--start", live_start, *pace)
     return _Demo(Proc("simulator", command), backfill, live_start, head, history_files, live_files)
 
 

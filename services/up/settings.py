@@ -33,6 +33,10 @@ class UpSettings(SharedSettings):
     """demo: the simulated detector injects one signal (bbh, bns, sine-Gaussian in turn, optimal SNR
     20) at a random time in every interval of this many seconds (simulate --inject-every); none =
     no injections"""
+    demo_speed: PositiveFloat = 1.0
+    """demo: simulated seconds per wall-clock second of the live stream (simulate --speed); 1 = the
+    frames follow the GPS clock; above 1 the data runs ahead of the clock for an accelerated run
+    (every service counts in data seconds; docs/drift)"""
     profile: Profile = Profile.CPU
     """training/inference profile of the trainer and the exporter"""
     channels: Path | None = None

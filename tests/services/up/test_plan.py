@@ -108,6 +108,21 @@ def test_a_start_after_a_long_stop_leaves_a_gap(tmp_path: Path) -> None:
     assert commands(plan)["simulator"].endswith(f"--start {NOW + 2000} --follow-clock")
 
 
+def test_an_accelerated_demo_is_paced_from_launch(tmp_path: Path) -> None:
+    """--demo-speed 6: the live stream runs six times faster than the clock (--follow-clock needs
+    speed 1), on a first start and when resuming ahead of the clock."""
+    fast = settings(tmp_path, demo_speed=6.0)
+    plan = make_plan(fast, Ports(), FrameSpan(), train_duration=1024, now=NOW)
+    backfill, live = commands(plan)["simulator"].split(" & exec ")
+    assert f"--start {NOW - 1024} --duration 1024 --backfill" in backfill
+    assert live.endswith(f"--start {NOW} --speed 6") and "--follow-clock" not in live
+    # restarted at NOW + 100 with frames written up to NOW + 599: goes on after them
+    frames = FrameSpan(oldest=NOW - 1024, newest=NOW + 599)
+    plan = make_plan(fast, Ports(), frames, train_duration=1024, now=NOW + 100)
+    assert commands(plan)["simulator"].endswith(f"--start {NOW + 600} --speed 6")
+    assert plan.trainer_start == NOW + 600 - 1024
+
+
 def test_no_demo_runs_on_the_frames_there(tmp_path: Path) -> None:
     plan = make_plan(
         settings(tmp_path, demo=False),
