@@ -33,6 +33,7 @@ class VersionRow:
     first_ratio: float | None = None
     last_ratio: float | None = None
     checks: int = 0  #: usable checks with this version in production
+    early: bool = False  #: trained in a run the monitor's evidence started early
 
     def spans(self, gps: float | None) -> bool:
         """Whether its training data straddles data GPS ``gps``."""
@@ -66,6 +67,7 @@ def version_rows(rec: Records) -> list[VersionRow]:
                 first_ratio=_median(as_production[:EDGE_CHECKS]),
                 last_ratio=_median(as_production[-EDGE_CHECKS:]),
                 checks=len(as_production),
+                early=end in rec.early,
             )
         )
     return rows

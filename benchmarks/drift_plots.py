@@ -28,12 +28,14 @@ def _events(ax, rec: Records, rows: list[VersionRow]) -> None:
 
 def _timeline(ax, rec: Records, rows: list[VersionRow]) -> None:
     """Per version: its training data (thin), training and export (thick, from the end of its
-    data to the export), exported (triangle), promoted (star) or rejected (cross)."""
+    data to the export; purple: a run started early), exported (triangle), promoted (star) or
+    rejected (cross)."""
     for row in rows:
         y = row.version
         if row.start is not None:
             ax.plot([rec.hours(row.start), rec.hours(row.end)], [y, y], color="0.6", lw=1)
-            ax.plot([rec.hours(row.end), rec.hours(row.exported)], [y, y], color="k", lw=3)
+            color = "tab:purple" if row.early else "k"
+            ax.plot([rec.hours(row.end), rec.hours(row.exported)], [y, y], color=color, lw=3)
         ax.plot(rec.hours(row.exported), y, "v", color="tab:orange", ms=6)
         if row.promoted is not None:
             ax.plot(rec.hours(row.promoted), y, "*", color="tab:green", ms=10)

@@ -12,6 +12,7 @@ the audit log's ``gps`` is the wall clock's, mapped to data GPS through the prog
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ SCENARIO_FILE = "scenario.json"
 COLLECTED_FILE = "collected.json"
 TRUTH_FILE = "truth.json"
 HOUR_S = 3600.0
+#: the trainer's line when the monitor's evidence starts a run early (services/trainer/evidence.py)
+EARLY = re.compile(r"retraining early at GPS (\d+)")
 
 
 def load_json(path: Path, default: Any) -> Any:
@@ -46,6 +49,7 @@ class Records:
     runs: list[dict] = field(default_factory=list)  #: training runs: start, end, metadata
     progress: list[dict] = field(default_factory=list)  #: wall_gps, raw, cleaned samples
     truth: list[dict] = field(default_factory=list)  #: per archive file: ratios to background
+    early: set[int] = field(default_factory=set)  #: end GPS of the runs started early
 
     @property
     def origin(self) -> float:
@@ -98,6 +102,14 @@ def read_runs(train_dir: Path) -> list[dict]:
     return runs
 
 
+def read_early(logs: Path) -> set[int]:
+    """End GPS of the training runs the trainer started early (its log files in ``logs``)."""
+    found: set[int] = set()
+    for path in Path(logs).glob("trainer.log*"):
+        found.update(int(m[1]) for m in EARLY.finditer(path.read_text(errors="replace")))
+    return found
+
+
 def read_records(workdir: Path) -> Records:
     """The records of the drift run in ``workdir``."""
     workdir = Path(workdir)
@@ -120,4 +132,5 @@ def read_records(workdir: Path) -> Records:
         runs=read_runs(project / "train"),
         progress=collected.get("progress", []),
         truth=load_json(workdir / TRUTH_FILE, []),
+        early=read_early(project / "logs"),
     )

@@ -69,7 +69,8 @@ def _result(rec: Records, rows: list[VersionRow], tolerance: float) -> list[str]
     counts = ", ".join(f"{verdicts.count(v)} {v}" for v in sorted(set(verdicts)))
     lines = [
         f"- {len(rec.ratios)} usable monitor checks ({counts}), "
-        f"{len(rec.runs)} training runs, {len(rec.of('export'))} exports, "
+        f"{len(rec.runs)} training runs ({len(rec.early)} started early on the monitor's "
+        f"evidence), {len(rec.of('export'))} exports, "
         f"{len(rec.of('promote'))} promotions, {len(rec.of('reject'))} rejections, "
         f"{len(rec.of('rollback'))} rollbacks",
         _recovery_line(
@@ -106,13 +107,15 @@ def _degradation(rows: list[VersionRow]) -> str:
 
 
 def _versions_table(rec: Records, rows: list[VersionRow]) -> list[str]:
+    early = " (E: started early)" if rec.early else ""
     lines = [
-        "| version | training data (h) | training wall s | validation ratio | exported (h) | "
-        "promoted (h) | rejected (h) | production/raw first → last (checks) |",
+        f"| version | training data (h){early} | training wall s | validation ratio | "
+        "exported (h) | promoted (h) | rejected (h) | production/raw first → last (checks) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         data = "–" if r.start is None else f"{_hours(rec, r.start)}–{_hours(rec, r.end)}"
+        data += " E" if r.early else ""
         tenure = f"{_num(r.first_ratio)} → {_num(r.last_ratio)} ({r.checks})" if r.checks else "–"
         lines.append(
             f"| {r.version} | {data} | {_num(r.train_s, '.0f')} | {_num(r.valid_ratio)} | "
@@ -128,7 +131,14 @@ def _keeping_up(rec: Records) -> list[str]:
     loads = [p["load"] for p in rec.progress if p.get("load") is not None]
     train = [r["wall_seconds"] for r in rec.runs if r.get("wall_seconds") is not None]
     cadence = rec.scenario.get("settings", {}).get("DEEPCLEAN_TRAINER_RETRAIN_CADENCE")
+    behind = [r.exported - r.end for r in version_rows(rec) if r.end is not None]
     lines = []
+    if behind:
+        lines.append(
+            f"- from the end of a run's data to its export: median "
+            f"{statistics.median(behind):.0f} s of data, max {max(behind):.0f} s "
+            f"({statistics.median(behind) / speed:.0f} and {max(behind) / speed:.0f} wall s)"
+        )
     if lags:
         lines.append(
             f"- cleaner behind the newest raw frame: median {statistics.median(lags):.0f} s of "

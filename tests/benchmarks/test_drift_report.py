@@ -114,6 +114,10 @@ def _write_run(root: Path) -> None:
             "evidence": {"gps": STEP + 2500},
         }
     )
+    (project / "logs").mkdir()
+    # the trainer started version 6's run early (services/trainer/evidence.py's line)
+    early = f"retraining early at GPS {STEP + 3096}: production 4's in-band ratio 0.55 over ..."
+    (project / "logs" / "trainer.log").write_text(f"2026-12-05T09:00:00Z WARNING {early}\n")
     (project / "audit.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     truth = [
         {
@@ -176,7 +180,9 @@ def test_report_has_the_result_the_versions_and_the_figures(rec, tmp_path: Path)
     expected = [
         "**after 2 retraining cycle(s)**",
         "version 5 (data 2.72–3.29 h): **rejected** at 3.69 h",
-        "| 6 | 3.29–3.86 | 150 | 0.200 | 3.94 | 3.97 | – | 0.215 → 0.215 (",
+        "| 6 | 3.29–3.86 E | 150 | 0.200 | 3.94 | 3.97 | – | 0.215 → 0.215 (",
+        "5 training runs (1 started early on the monitor's evidence)",
+        "from the end of a run's data to its export: median 300 s of data",
         "cleaner behind the newest raw frame: median 3 s of data",
         "v4 0.210 → 0.550 (+162%)",  # version 4: 0.21 before the step, 0.55 after it
     ]
