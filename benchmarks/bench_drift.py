@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -59,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--passes", type=int, default=3, help="passing checks that promote")
     p.add_argument("--tolerance", type=float, default=0.1, help="recovered: within this of before")
     p.add_argument("--truth-every", type=int, default=1, help="every n-th archive file vs truth")
+    p.add_argument(
+        "--max-wall-minutes",
+        type=float,
+        help="stop after this many wall minutes even if --hours are not simulated yet",
+    )
     p.add_argument("--poll", type=float, default=10.0, help="wall s between samples")
     p.add_argument(
         "--set",
@@ -165,7 +171,7 @@ def run_pipeline(a: argparse.Namespace, workdir: Path) -> None:
     env = {**sandbox_env(workdir, free_ports(), prometheus=False), **settings}
     paths = ["--data-dir", str(workdir / "data"), "--project-dir", str(workdir / "project")]
     up = start_up(workdir, env, *paths, "--ifo", IFO)
-    collector = Collector(workdir)
+    collector, begun = Collector(workdir), time.monotonic()
     try:
         live = _live_start(workdir, up)
         scenario = {
@@ -187,6 +193,9 @@ def run_pipeline(a: argparse.Namespace, workdir: Path) -> None:
             raw = collector.sample()
             if raw is not None and raw >= live + a.hours * 3600:
                 break
+            if a.max_wall_minutes and time.monotonic() - begun > 60 * a.max_wall_minutes:
+                print(f"drift: {a.max_wall_minutes:g} wall minutes are up", flush=True)
+                break
             if raw is not None:
                 print(f"drift: {(raw - live) / 3600:.2f} simulated h", flush=True)
             time.sleep(a.poll)
@@ -196,7 +205,7 @@ def run_pipeline(a: argparse.Namespace, workdir: Path) -> None:
             )
     finally:
         print(f"drift: stopped (up exit status {stop_up(up)})", flush=True)
-    collector.sample()
+        collector.sample()
 
 
 def report(a: argparse.Namespace, workdir: Path) -> Path:
@@ -226,14 +235,25 @@ def _bands(workdir: Path) -> list:
     return load_json(runs[-1], {}).get("bands", []) if runs else []
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    # SIGINT and SIGTERM stop the pipeline and keep what it wrote (a background job starts with
+    # SIGINT ignored, so the handler is set here)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = (a.workdir or Path("/tmp/deepclean-drift") / a.name).resolve()
     if not a.report_only:
         if (workdir / SCENARIO_FILE).exists():
             sys.exit(f"{workdir} holds a run already; give another --workdir or --report-only")
         workdir.mkdir(parents=True, exist_ok=True)
-        run_pipeline(a, workdir)
+        try:
+            run_pipeline(a, workdir)
+        except KeyboardInterrupt as exc:
+            print(f"drift: interrupted ({exc}); the report covers what was done", flush=True)
     report(a, workdir)
     return 0
 

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from drift_analysis import VersionRow  # noqa: E402
 from drift_records import Records  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 COLORS = {"raw": "0.5", "production": "tab:blue", "canary": "tab:orange", "out_dq": "tab:green"}
 
@@ -42,6 +43,7 @@ def _timeline(ax, rec: Records, rows: list[VersionRow]) -> None:
         if row.rejected is not None:
             ax.plot(rec.hours(row.rejected), y, "X", color="tab:red", ms=8)
     ax.set_ylabel("version")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("simulated hours since the live start")
     ax.grid(alpha=0.3)
 

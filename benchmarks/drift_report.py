@@ -159,6 +159,19 @@ def _keeping_up(rec: Records) -> list[str]:
     return lines or ["- no progress samples"]
 
 
+def _simulated(rec: Records) -> str:
+    """How many hours were simulated (of how many planned), wall minutes it took."""
+    planned = f"{rec.scenario.get('hours', 0):g} simulated hours"
+    if len(rec.progress) < 2:
+        return planned
+    first, last = rec.progress[0], rec.progress[-1]
+    wall = (last["wall_gps"] - first["wall_gps"]) / 60
+    return (
+        f"{rec.hours(last['raw']):.2f} simulated hours ({planned} planned) in {wall:.0f} wall "
+        f"minutes (sampled)"
+    )
+
+
 def write_report(rec: Records, path: Path, *, tolerance: float = 0.1, command: str = "") -> Path:
     """Write the report of ``rec`` to ``path`` (markdown) and its figures beside it."""
     path = Path(path)
@@ -174,7 +187,7 @@ def write_report(rec: Records, path: Path, *, tolerance: float = 0.1, command: s
     lines = [
         f"# Drift run: {s.get('name', path.stem)}",
         "",
-        f"{s.get('hours', 0):g} simulated hours at speed {s.get('speed', 1):g} "
+        f"{_simulated(rec)} at speed {s.get('speed', 1):g} "
         f"(started {s.get('started_utc', '?')}), the step at "
         f"{_hours(rec, rec.step_gps)} h. {s.get('note', '')}".rstrip(),
         "",
