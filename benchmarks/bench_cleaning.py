@@ -2,17 +2,21 @@
 and compare with the linear MISO Wiener baseline (not a test: prints figures).
 
 1. ``deepclean simulate`` writes ``train + gap + test`` seconds (default settings, ``--seed``);
-2. ``deepclean train --profile PROFILE`` on the first ``--train-seconds`` (timed, wall clock);
+2. ``deepclean train --profile PROFILE`` on the first ``--train-seconds`` (timed: wall clock,
+   and the CPU time the process got, user + sys, which compares runs on a loaded machine);
+   every option the benchmark does not know goes to ``deepclean train`` (``--max-epochs 12``,
+   ``--max-train-seconds 900``, ``--lr 1e-3``);
 3. ``deepclean clean-offline`` on the held-out ``--test-seconds`` starting ``--gap`` seconds
    after the training span (report.json: ASD ratios, throughput);
 4. the Wiener filter (``wiener_baseline.py``) fitted on the same training span, applied to the
    same held-out span with the same band-pass and subtraction.
 
-Prints: training wall time, in-band cleaned/raw (DeepClean, Wiener), out-of-band ratios
-(20-50 Hz, 70-200 Hz, the cleaning bands left out), in-band cleaned/background, cleaning
-throughput (s of data per s); per band, cleaned/background of DeepClean and of its OUT_DQ
-(the cleaner's gate run offline, ``cleaning_figures.offline_out_dq``); the BNS range of raw,
-cleaned, OUT_DQ and background strain (gwpy ``inspiral_range``) and each gain as a fraction
+Prints: the 1-minute load average (highest seen), training wall and CPU time, in-band
+cleaned/raw (DeepClean, Wiener), out-of-band ratios (20-50 Hz, 70-200 Hz, the cleaning bands
+left out), in-band cleaned/background, cleaning throughput (s of data per s); per band,
+cleaned/background of DeepClean and of its OUT_DQ (the cleaner's gate run offline,
+``cleaning_figures.offline_out_dq``); the BNS range of raw, cleaned, OUT_DQ and background
+strain (gwpy ``inspiral_range``) and each gain as a fraction
 of the possible one (background).
 
 ``--bands harmonics`` (the default) cleans the line and its 2nd and 3rd harmonics +/- 2 Hz,
@@ -22,7 +26,8 @@ Every step runs the real commands as subprocesses, so the timings include their 
     .venv/bin/python benchmarks/bench_cleaning.py [--profile cpu] [--train-seconds 1024] \\
         [--test-seconds 256] [--seed 0] [--work-dir DIR] [--keep] [--reuse-data] [--reuse-model] \\
         [--stream-mode windowed|contiguous] [--inference-geometry profile|production] \\
-        [--max-train-seconds S] [--ifo H1] [--line-frequency 60] [--bands harmonics|line]
+        [--ifo H1] [--line-frequency 60] [--bands harmonics|line] [TRAIN OPTIONS, e.g. \\
+        --max-train-seconds S]
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -54,12 +61,15 @@ FS = 4096.0
 WIENER_PAD_S = 8  #: seconds read around the held-out span for the Wiener FIR edges
 
 
-def deepclean(*args: str) -> float:
-    """Run ``deepclean ARGS``; return its wall time in seconds."""
+def deepclean(*args: str) -> tuple[float, float]:
+    """Run ``deepclean ARGS``; return its wall time and its CPU time (user + sys), seconds."""
     exe = Path(sys.executable).with_name("deepclean")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     subprocess.run([str(exe), *args], check=True)
-    return time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.monotonic() - started, cpu
 
 
 def wiener(data: Path, train: tuple[int, int], test: tuple[int, int], ifo: str, bands) -> dict:
@@ -123,7 +133,8 @@ def quality_figures(data: Path, clean: Path, dc: dict, ifo: str, bands) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    """The benchmark's options, and the others (given to ``deepclean train``)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -156,12 +167,6 @@ def main() -> None:
         help="clean-offline's stream mode (default: its own default)",
     )
     parser.add_argument(
-        "--max-train-seconds",
-        type=float,
-        default=None,
-        help="training's wall-time budget (default: the profile's; raise it on a loaded machine)",
-    )
-    parser.add_argument(
         "--inference-geometry",
         choices=["profile", "production"],
         default="profile",
@@ -176,118 +181,93 @@ def main() -> None:
         default="harmonics",
         help="clean the line and its 2nd and 3rd harmonics (+/- 2 Hz), or the line only",
     )
-    args = parser.parse_args()
-    ifo = args.ifo
-    bands = harmonic_bands(args.line_frequency, (1, 2, 3) if args.bands == "harmonics" else (1,))
-    band_flags = ["--freq-low", *[f"{lo:g}" for lo, _ in bands]]
-    band_flags += ["--freq-high", *[f"{hi:g}" for _, hi in bands]]
-    logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
+    return parser.parse_known_args()
 
+
+def simulate(args: argparse.Namespace, data: Path, total: int) -> None:
+    """``deepclean simulate`` of ``total`` s from GPS; skipped with ``--reuse-data``."""
+    if args.reuse_data and data.is_dir():
+        return
+    sim, _ = deepclean(
+        *("simulate", "--data-dir", str(data), "--ifo", args.ifo, "--start", str(GPS)),
+        *("--duration", str(total), "--backfill", "--seed", str(args.seed)),
+        *("--line-frequency", str(args.line_frequency)),
+    )
+    print(f"simulated {total} s in {sim:.0f} s", flush=True)
+
+
+def train(args, train_args: list[str], data: Path, model: Path, span, bands) -> tuple[float, float]:
+    """``deepclean train`` on ``span`` (GPS start, end): wall time and CPU time (user + sys of
+    the process), s; zeros with ``--reuse-model`` and a model in place."""
+    if args.reuse_model and (model / "weights.pt").is_file():
+        return 0.0, 0.0
+    shutil.rmtree(model, ignore_errors=True)
+    return deepclean(
+        *("train", "--profile", args.profile, "--data-dir", str(data), "--ifo", args.ifo),
+        *("--channels", str(data / "channels.txt"), "--start", str(span[0])),
+        *("--duration", str(args.train_seconds), "--output-dir", str(model)),
+        *("--seed", str(args.seed), "--freq-low", *[f"{lo:g}" for lo, _ in bands]),
+        *("--freq-high", *[f"{hi:g}" for _, hi in bands], *train_args),
+    )
+
+
+def clean(args, data: Path, model: Path, out: Path, span) -> float:
+    """``deepclean clean-offline`` of the held-out ``span``; its wall time, s."""
+    extra = [] if args.stream_mode is None else ["--stream-mode", args.stream_mode]
+    if args.inference_geometry == "production":
+        extra += ["--inference-kernel-length", "1", "--inference-sampling-rate", "512"]
+        extra += ["--inference-batch-size", "128", "--max-latency", "0.5"]
+    wall, _ = deepclean(
+        *("clean-offline", "--profile", args.profile, "--data-dir", str(data), "--ifo", args.ifo),
+        *("--weights", str(model), "--start", str(span[0]), "--duration", str(args.test_seconds)),
+        *("--output-dir", str(out), "--overwrite", "--allow-worse", *extra),
+    )
+    return wall
+
+
+def main() -> None:
+    args, train_args = parse_args()
+    bands = harmonic_bands(args.line_frequency, (1, 2, 3) if args.bands == "harmonics" else (1,))
+    logging.basicConfig(level=logging.ERROR)  # the Wiener part's frame reads: errors only
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-cleaning-"))
-    data, model, clean = work / "data", work / "model", work / "clean"
-    train = (GPS, GPS + args.train_seconds)
-    test = (train[1] + args.gap, train[1] + args.gap + args.test_seconds)
-    total = test[1] + WIENER_PAD_S + 8 - GPS
+    data, model, out = work / "data", work / "model", work / "clean"
+    span = (GPS, GPS + args.train_seconds)
+    test = (span[1] + args.gap, span[1] + args.gap + args.test_seconds)
+    load = os.getloadavg()[0]
     try:
-        if not (args.reuse_data and data.is_dir()):
-            sim = deepclean(
-                "simulate",
-                "--data-dir",
-                str(data),
-                "--ifo",
-                ifo,
-                "--start",
-                str(GPS),
-                "--duration",
-                str(total),
-                "--backfill",
-                "--seed",
-                str(args.seed),
-                "--line-frequency",
-                str(args.line_frequency),
-            )
-            print(f"simulated {total} s in {sim:.0f} s", flush=True)
-        train_wall = 0.0
-        if not (args.reuse_model and (model / "weights.pt").is_file()):
-            shutil.rmtree(model, ignore_errors=True)
-            train_wall = deepclean(
-                "train",
-                "--profile",
-                args.profile,
-                "--data-dir",
-                str(data),
-                "--ifo",
-                ifo,
-                "--channels",
-                str(data / "channels.txt"),
-                "--start",
-                str(train[0]),
-                "--duration",
-                str(args.train_seconds),
-                "--output-dir",
-                str(model),
-                "--seed",
-                str(args.seed),
-                *band_flags,
-                *(
-                    []
-                    if args.max_train_seconds is None
-                    else ["--max-train-seconds", str(args.max_train_seconds)]
-                ),
-            )
-        extra = [] if args.stream_mode is None else ["--stream-mode", args.stream_mode]
-        if args.inference_geometry == "production":
-            extra += [
-                "--inference-kernel-length",
-                "1",
-                "--inference-sampling-rate",
-                "512",
-                "--inference-batch-size",
-                "128",
-                "--max-latency",
-                "0.5",
-            ]
-        clean_wall = deepclean(
-            "clean-offline",
-            "--profile",
-            args.profile,
-            "--data-dir",
-            str(data),
-            "--ifo",
-            ifo,
-            "--weights",
-            str(model),
-            "--start",
-            str(test[0]),
-            "--duration",
-            str(args.test_seconds),
-            "--output-dir",
-            str(clean),
-            "--overwrite",
-            "--allow-worse",
-            *extra,
-        )
-        dc = json.loads((clean / "report.json").read_text())
+        simulate(args, data, test[1] + WIENER_PAD_S + 8 - GPS)
+        train_wall, train_cpu = train(args, train_args, data, model, span, bands)
+        load = max(load, os.getloadavg()[0])
+        clean_wall = clean(args, data, model, out, test)
+        dc = json.loads((out / "report.json").read_text())
         meta = json.loads((model / "metadata.json").read_text())
-        wf = wiener(data, train, test, ifo, bands)
-        figures = quality_figures(data, clean, dc, ifo, bands)
+        wf = wiener(data, span, test, args.ifo, bands)
+        figures = quality_figures(data, out, dc, args.ifo, bands)
     finally:
         if args.work_dir is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"\nprofile {args.profile}, seed {args.seed}: train GPS {span[0]}+{args.train_seconds} s "
+        f"(train options {' '.join(train_args) or 'none'}), held-out GPS "
+        f"{test[0]}+{args.test_seconds} s, {args.ifo} {args.line_frequency:g} Hz, bands {bands}; "
+        f"inference geometry {args.inference_geometry}, stream mode "
+        f"{args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}; "
+        f"load average (1 min) up to {load:.1f}"
+    )
+    print(
+        f"training wall time            {train_wall:8.1f} s, CPU {train_cpu:.0f} s "
+        f"({meta['losses']['epochs']} epochs, stop: {meta['losses']['stop_reason']}; "
+        f"optimisation {meta['training']['wall_seconds']:.0f} s wall)"
+    )
+    print_comparison(dc, wf, args.test_seconds / clean_wall)
+    print(figures)
+    if args.work_dir is None and args.keep:
+        print(f"work dir kept: {work}")
 
+
+def print_comparison(dc: dict, wf: dict, clean_rate: float) -> None:
+    """DeepClean's and the Wiener filter's in-band and out-of-band figures side by side."""
     oob = lambda r: ", ".join(f"{k} {v:.4f}" for k, v in r["out_of_band_ratio"].items())  # noqa: E731
-    print(
-        f"\nprofile {args.profile}, seed {args.seed}: train GPS {train[0]}+{args.train_seconds} s, "
-        f"held-out GPS {test[0]}+{args.test_seconds} s, {ifo} {args.line_frequency:g} Hz, "
-        f"bands {bands}; inference geometry "
-        f"{args.inference_geometry}, "
-        f"stream mode {args.stream_mode or 'default'}{' (model reused)' if not train_wall else ''}"
-    )
-    print(
-        f"training wall time            {train_wall:8.1f} s  ({meta['losses']['epochs']} epochs, "
-        f"stop: {meta['losses']['stop_reason']}; optimisation "
-        f"{meta['training']['wall_seconds']:.0f} s)"
-    )
     print(f"raw/background in band        {dc['raw_background_ratio']:8.3f}")
     print(f"{'':30s} {'DeepClean':>10s} {'Wiener':>10s}")
     print(f"in-band cleaned/raw           {dc['in_band_ratio']:10.4f} {wf['in_band_ratio']:10.4f}")
@@ -298,13 +278,9 @@ def main() -> None:
     print(f"out of band cleaned/raw       DeepClean: {oob(dc)} | Wiener: {oob(wf)}")
     print(
         f"cleaning throughput           {dc['throughput']:10.1f} {wf['throughput']:10.1f} "
-        "s of data per s "
-        "(DeepClean inference only; clean-offline command "
-        f"{args.test_seconds / clean_wall:.1f} s/s overall)"
+        "s of data per s (DeepClean inference only; clean-offline command "
+        f"{clean_rate:.1f} s/s overall)"
     )
-    print(figures)
-    if args.work_dir is None and args.keep:
-        print(f"work dir kept: {work}")
 
 
 if __name__ == "__main__":

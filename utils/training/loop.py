@@ -1,8 +1,9 @@
-"""The optimisation loop: Adam with weight decay, ReduceLROnPlateau, early stopping, best weights.
+"""The optimisation loop: Adam with weight decay, a learning-rate schedule (ReduceLROnPlateau
+or cosine annealing, :mod:`.schedule`), early stopping, best weights.
 
 One epoch visits every training window once in a shuffled order (``max_steps`` caps the
 batches per epoch). After each epoch the validation loss (eval mode, no gradient) drives
-the plateau scheduler and early stopping; the weights with the lowest validation loss are
+the plateau schedule and early stopping; the weights with the lowest validation loss are
 kept and restored at the end. A non-finite loss raises
 :class:`~deepclean.utils.errors.TrainingError` at once. ``max_seconds`` is a wall-time
 budget: no epoch is started that is expected to end after it.
@@ -25,6 +26,7 @@ from torch import nn
 from deepclean.utils.errors import TrainingError, TrainingInterrupted
 from deepclean.utils.files import atomic_write
 from deepclean.utils.training.dataset import PreparedData
+from deepclean.utils.training.schedule import LrSchedule, Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class OptimConfig:
     max_seconds: float | None = None  #: wall-time budget, seconds (None: unlimited)
     checkpoint_every: int = 1  #: epochs between checkpoints (0: never)
     seed: int = 0
+    schedule: LrSchedule = LrSchedule.PLATEAU  #: how the lr changes (patience/factor: plateau)
 
 
 @dataclass
@@ -112,8 +115,10 @@ def fit(
     started = time.monotonic()
     stale = 0
     for epoch in range(1, config.max_epochs + 1):
-        if _out_of_time(history, config, time.monotonic() - started):
+        elapsed = time.monotonic() - started
+        if _out_of_time(history, config, elapsed):
             break
+        scheduler.begin_epoch(epoch, elapsed, len(history.records))
         record, monitored = _epoch(
             network, loss_fn, data, optimizer, config, rng, epoch, should_stop
         )
@@ -123,7 +128,7 @@ def fit(
             best_state = copy.deepcopy(network.state_dict())
         else:
             stale += 1
-        scheduler.step(monitored)
+        scheduler.end_epoch(monitored)
         if progress is not None:
             progress(record, history)
         if (
@@ -142,15 +147,12 @@ def fit(
     return history
 
 
-def _optimizer(network: nn.Module, config: OptimConfig):
-    """Adam over ``network``'s parameters and the learning-rate schedule that reduces it when
-    the monitored loss stops falling."""
+def _optimizer(network: nn.Module, config: OptimConfig) -> tuple[torch.optim.Adam, Scheduler]:
+    """Adam over ``network``'s parameters and its learning-rate schedule."""
     optimizer = torch.optim.Adam(
         network.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=config.factor, patience=config.patience
-    )
+    scheduler = Scheduler(optimizer, config)
     return optimizer, scheduler
 
 

@@ -200,6 +200,7 @@ def _optim_config(settings: TrainingSettings, lr: float) -> OptimConfig:
         max_seconds=settings.max_train_seconds,
         checkpoint_every=settings.checkpoint_every,
         seed=settings.seed,
+        schedule=settings.lr_schedule,
     )
 
 
@@ -265,6 +266,7 @@ def _metadata(model, span, settings, data, history, validation, profile, init_we
             "init_weights": None if init_weights is None else str(init_weights),
             "batch_size": settings.batch_size,
             "max_epochs": settings.max_epochs,
+            "lr_schedule": settings.lr_schedule.value,
             "fftlength": settings.fftlength,
             "overlap": settings.overlap,
             "alpha": settings.alpha,

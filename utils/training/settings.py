@@ -42,6 +42,7 @@ from deepclean.utils.training.profiles import (  # noqa: F401 - re-exported: the
     profile_overrides,
     read_profile,
 )
+from deepclean.utils.training.schedule import LrSchedule
 
 
 class TrainingSettings(InferenceSettings, BandMarginSettings, TorchRunSettings):
@@ -78,10 +79,14 @@ class TrainingSettings(InferenceSettings, BandMarginSettings, TorchRunSettings):
     """maximum number of epochs"""
     max_steps: PositiveInt | None = None
     """batches per epoch at most (none: every window)"""
+    lr_schedule: LrSchedule = LrSchedule.PLATEAU
+    """how the lr changes: plateau (times factor after patience epochs without improvement) or
+    cosine (annealed from lr to 0 over max_epochs or max_train_seconds, whichever runs out
+    first)"""
     patience: PositiveInt = 5
-    """epochs without improvement before the lr is reduced"""
+    """epochs without improvement before the lr is reduced (lr_schedule plateau)"""
     factor: PositiveFloat = Field(0.1, lt=1)
-    """lr reduction factor on a plateau"""
+    """lr reduction factor on a plateau (lr_schedule plateau)"""
     early_stop: PositiveInt = 10
     """epochs without improvement before training stops"""
     valid_frac: NonNegativeFloat = Field(0.25, lt=1)

@@ -6,12 +6,10 @@ import torch
 from deepclean.utils.errors import TrainingError
 from deepclean.utils.nn import DeepCleanModel
 from deepclean.utils.signal.loss import DeepCleanLoss
-from deepclean.utils.training.dataset import WindowSpec, prepare
 from deepclean.utils.training.loop import OptimConfig, evaluate, fit
 
+from .conftest import BAND
 from .synthetic_span import FS
-
-BAND = [(58.0, 62.0)]
 
 
 @pytest.fixture(autouse=True)
@@ -20,22 +18,6 @@ def _one_thread():
     torch.set_num_threads(1)  # tiny tensors: a second thread only adds synchronisation
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def prepared(tiny_span):
-    model = DeepCleanModel(3)
-    data = prepare(
-        model,
-        tiny_span.data[0],
-        tiny_span.data[1:],
-        tiny_span.ready,
-        sample_rate=FS,
-        bands=BAND,
-        window=WindowSpec.from_seconds(2.0, 1.0, FS),
-        valid_frac=0.25,
-    )
-    return model, data
 
 
 def _loss():
