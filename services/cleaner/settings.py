@@ -32,8 +32,8 @@ class CleanerSettings(SharedSettings, TritonClientSettings, HttpServerSettings):
     metrics_port: PortOrZero = 5002
     """port of /metrics and /health (0: any free port)"""
     frame_timeout: PositiveFloat = 2.0
-    """seconds to wait for a frame before declaring it dropped (sooner once a later second is
-    complete)"""
+    """seconds a frame may come after it is due (one second after the previous frame) before
+    it is declared dropped (sooner once a later second is complete)"""
     grace: PositiveFloat = 1.0
     """seconds from sending a second's data to Triton until it is written raw without an answer"""
     reconnect_backoff: PositiveFloat = 1.0

@@ -25,6 +25,9 @@ from deepclean.services.up.sandbox import free_ports, sandbox_env, start_up, sto
 from deepclean.utils.frames.naming import FrameName
 
 IFO = "H1"
+#: s: a service counts as alive at the end when its health endpoint answers within this (one
+#: restarting after a fault just before the end, or Triton loading a new version, is alive)
+ALIVE_WITHIN_S = 30.0
 #: the schedule of tests/test_up.py: a model trained and promoted within minutes
 SHORT = {
     "DEEPCLEAN_SIMULATE_NUM_WITNESSES": "2",
@@ -249,17 +252,28 @@ class Soak:
             if line.startswith("deepclean_up_service_running{"):
                 name = line.split('service="', 1)[1].split('"', 1)[0]
                 running[name] = line.rsplit(" ", 1)[1].startswith("1")
-        urls = {
-            "triton": f"http://127.0.0.1:{self.ports['triton_http']}/v2/health/ready",
+        urls = {  # Triton live, not ready: it is not ready while it loads a new version
+            "triton": f"http://127.0.0.1:{self.ports['triton_http']}/v2/health/live",
             "exporter": f"http://127.0.0.1:{self.ports['exporter']}/health",
             "monitor": f"http://127.0.0.1:{self.ports['monitor']}/health",
             "cleaner": f"http://127.0.0.1:{self.ports['cleaner']}/health",
         }
         for name, url in urls.items():
-            running[name] = running.get(name, False) and get_text(url) is not None
+            running[name] = running.get(name, False) and _answers(url, ALIVE_WITHIN_S)
         return running
 
     def stop(self) -> int:
         """Ctrl-C to ``up``; its exit status (130 when everything stopped)."""
         self.stop_event.set()
         return 0 if self.up is None else stop_up(self.up)
+
+
+def _answers(url: str, within: float, interval: float = 1.0) -> bool:
+    """Whether ``url`` answers (HTTP 200) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if get_text(url) is not None:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

@@ -41,6 +41,7 @@ DEFAULT_TIMEOUT_SECONDS = 2.0  #: wait for one frame before declaring it dropped
 DEFAULT_MAX_CONSECUTIVE_DROPS = 5  #: more consecutive drops than this is an error
 DEFAULT_RECHECK_SECONDS = 0.25  #: fallback re-check while waiting, seconds
 DEFAULT_LOOKAHEAD = 4  #: later seconds checked for a whole file when ``drop_early``
+FRAME_SECONDS = 1.0  #: duration of one frame: the next one is due this long after the last
 
 
 class FrameStatus(StrEnum):
@@ -114,8 +115,10 @@ class FrameCrawler:
     start:
         first GPS second, or None for "now" (:func:`resolve_start`).
     timeout:
-        seconds to wait for one frame (counted from when the crawler starts waiting for it)
-        before declaring it dropped.
+        seconds a frame may be late before it is declared dropped: counted from when it is
+        due (:data:`FRAME_SECONDS` after the previous frame arrived, or after the previous
+        one was due when that was dropped), or from when the crawler starts waiting for it
+        if that is later (the first frame, a crawler behind its stream).
     max_consecutive_drops:
         more dropped seconds in a row than this raise DroppedFrameError (None: never).
     check:
@@ -167,6 +170,7 @@ class FrameCrawler:
             start, self.directory, self.kind, self.ifo
         )  #: next GPS second to yield
         self.consecutive_drops = 0
+        self._due: float | None = None  #: time.monotonic() when the next frame is due
         self._watcher = DirectoryWatcher(self.directory)
         self._watcher.start()
 
@@ -195,9 +199,13 @@ class FrameCrawler:
         if self.closed:
             raise StopIteration
         later = self.later_whole if self.drop_early else None
-        event = self.wait_for(self.gps, time.monotonic() + self.timeout, later=later)
+        now = time.monotonic()
+        due = now if self._due is None else max(now, self._due)
+        event = self.wait_for(self.gps, due + self.timeout, later=later)
         if self.closed and not event.ok:  # closed while waiting: not a real drop
             raise StopIteration
+        # the next frame is due a frame after this one arrived (or was due, if dropped)
+        self._due = (time.monotonic() if event.ok else due) + FRAME_SECONDS
         self.gps += 1
         self.count(event)
         return event
@@ -266,7 +274,7 @@ class FrameCrawler:
             what = "did not appear" if error is None else f"still unreadable ({error})"
             reason = f"file {path.name} {what} when the frames of GPS {overtaken} were complete"
         elif error is None:
-            reason = f"file {path.name} did not appear within {self.timeout:g} s"
+            reason = f"file {path.name} did not appear within {self.timeout:g} s of being due"
         else:
             reason = f"file {path.name} still unreadable after {self.timeout:g} s: {error}"
         if not self.closed:

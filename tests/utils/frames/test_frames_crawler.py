@@ -129,6 +129,28 @@ def test_drop_counter_resets_after_a_good_frame(data_dir: Path) -> None:
     assert statuses == [FrameStatus.OK, FrameStatus.DROPPED] * 2 + [FrameStatus.OK]
 
 
+def test_the_timeout_counts_from_when_a_frame_is_due(data_dir: Path) -> None:
+    """A frame is due one second after the previous one arrived: one that comes 1.3 s after it
+    is 0.3 s late, inside a 0.6 s timeout (counted from the start of the wait, as before, it
+    would have been dropped at 0.6 s); one that never comes is dropped when 0.6 s overdue."""
+    _write(data_dir, T0)
+    with _crawler(data_dir, timeout=0.6) as crawler:
+        assert next(crawler).ok
+        arrived = time.monotonic()
+        timer = threading.Timer(1.3, _write, (data_dir, T0 + 1))
+        timer.start()
+        try:
+            late = next(crawler)
+        finally:
+            timer.join()
+        waited = time.monotonic() - arrived
+        assert late.ok and late.gps == T0 + 1 and 1.3 <= waited < 1.6
+        dropped = next(crawler)
+        overdue = time.monotonic() - arrived
+        assert dropped.status is FrameStatus.DROPPED and "within 0.6 s" in dropped.reason
+        assert 1.3 + 1.0 + 0.6 <= overdue < 1.3 + 1.0 + 0.6 + 0.5
+
+
 def test_behind_the_writer_catches_up_in_order_without_waiting(data_dir: Path) -> None:
     for gps in range(T0, T0 + 20):
         _write(data_dir, gps)
