@@ -89,7 +89,8 @@ class StateBit(IntFlag):
     sample of that slice.
     """
 
-    OUT_DQ_CLEANED = 1 << 0  #: OUT_DQ has the production noise subtracted (fully, gate = 1)
+    #: OUT_DQ has the production noise subtracted (fully: every band's gate = 1)
+    OUT_DQ_CLEANED = 1 << 0
     PRODUCTION_TRAINED = 1 << 1  #: the production model is a trained one
     WITNESSES_PRESENT = 1 << 2  #: witness data were present for this slice and its context
     TAPERED = 1 << 3  #: the input was tapered in after a dropped second (or the stream began)
@@ -100,6 +101,9 @@ class StateBit(IntFlag):
     CANARY_TRAINED = 1 << 8  #: the canary model is a trained one
     #: an operator turned cleaning off (``deepclean cleaning disable``): OUT_DQ is the raw strain
     CLEANING_DISABLED = 1 << 9
+    #: with several cleaning bands: OUT_DQ has the production noise fully subtracted in some
+    #: bands but not all (each band has its own gate; never set with one band)
+    OUT_DQ_PARTIAL = 1 << 10
 
 
 def cleaned_channels(ifo: IFO | str) -> list[str]:

@@ -1,6 +1,7 @@
 """Step 3 of the cleaner pipeline (:mod:`.pipeline`): one second out, assembled from the noise
-known up to ``filter_lead`` past its end: band-passed per role, gated by analysis readiness,
-subtracted from the raw strain; OUT_DQ through the pipeline's :class:`OutDqGate`; the state bits.
+known up to ``filter_lead`` past its end: band-passed per role and band, gated by analysis
+readiness, subtracted from the raw strain; OUT_DQ through the pipeline's per-band
+:class:`~deepclean.utils.signal.outdq_bands.BandGates`; the state bits.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from deepclean.services.cleaner.seconds import CleanedSecond
 from deepclean.services.cleaner.track import window_all
 from deepclean.utils.frames.state import ready_mask, upsample_mask
 from deepclean.utils.products import StateBit
+from deepclean.utils.signal.filters import sum_bands
 from deepclean.utils.signal.gate import ready_gate
-from deepclean.utils.signal.postprocess import filter_noise
+from deepclean.utils.signal.postprocess import filter_noise_bands
 from deepclean.utils.triton.names import Role
 
 if TYPE_CHECKING:
@@ -35,7 +37,8 @@ def ready_gate_of(p: CleanerPipeline, o: int) -> np.ndarray:
 def _clean_roles(
     p: CleanerPipeline, o: int, raw: np.ndarray, rgate: np.ndarray
 ) -> tuple[dict, ...]:
-    """``(cleaned, filtered, valid, versions, trained)`` per role for second ``o``: a role's noise
+    """``(cleaned, filtered, valid, versions, trained)`` per role for second ``o`` (``filtered``:
+    the band-passed noise, one series per filter band; None where not valid): a role's noise
     is subtracted only where it is valid (Triton answered, the witnesses were the detector's)."""
     cleaned, filtered, valid, versions, trained = {}, {}, {}, {}, {}
     n = p.n
@@ -55,11 +58,11 @@ def _clean_roles(
         values, ok = p.noise[role].read(o * n - p.memory, (o + 1) * n + p.lead)
         valid[role] = wit_context and bool(ok[p.memory - p.settle :].all())
         filtered[role] = (
-            filter_noise(values, p.bandpass(fbands), p.memory, p.lead, p.extension)
+            filter_noise_bands(values, p.bandpass(fbands), p.memory, p.lead, p.extension)
             if valid[role]
-            else 0.0
+            else None
         )
-        cleaned[role] = raw - rgate * filtered[role] if valid[role] else raw.copy()
+        cleaned[role] = raw - rgate * sum_bands(filtered[role]) if valid[role] else raw.copy()
     return cleaned, filtered, valid, versions, trained
 
 
@@ -77,22 +80,25 @@ def assemble(p: CleanerPipeline, o: int) -> CleanedSecond | None:
     """Second ``o`` cleaned by both roles with its OUT_DQ and state bits (None if dropped)."""
     second = p.inputs.get(o)
     if second is None or second.dropped:
-        if second is not None:  # no data: an invalid second for the OUT_DQ gate
-            p.gate.push(np.zeros(p.n), np.zeros(p.n), valid=False)
+        if second is not None:  # no data: an invalid second for the OUT_DQ gates
+            p.gate.push(np.zeros(p.n), None, valid=False)
         return None
     n = p.n
     raw = p.raw.read(o * n, (o + 1) * n)[0]
     rgate = ready_gate_of(p, o)
     cleaned, filtered, valid, versions, trained = _clean_roles(p, o, raw, rgate)
     usable = valid[Role.PRODUCTION] and trained[Role.PRODUCTION]
-    decision = p.gate.push(raw, cleaned[Role.PRODUCTION], valid=usable)
-    gate = decision.gate * rgate if usable else np.zeros(n)
-    out_dq = raw - gate * filtered[Role.PRODUCTION] if usable else raw.copy()
+    _, bands, fbands = p.info(Role.PRODUCTION, versions[Role.PRODUCTION])
+    p.gate.set_bands(fbands, bands)  # the bands of the version that made this second's noise
+    noise = filtered[Role.PRODUCTION]
+    gates = p.gate.push(raw, noise, valid=usable, ready=rgate)
+    out_dq = gates.out_dq(raw, noise) if usable else raw.copy()
     present = _witnesses_present(p, o)
     state = second.state
     state = np.zeros(16, dtype=np.int64) if state is None else state
     masks = {
-        StateBit.OUT_DQ_CLEANED: gate >= 1.0,
+        StateBit.OUT_DQ_CLEANED: gates.fully,
+        StateBit.OUT_DQ_PARTIAL: gates.partly,
         StateBit.PRODUCTION_TRAINED: trained[Role.PRODUCTION],
         StateBit.WITNESSES_PRESENT: present,
         StateBit.TAPERED: second.tapered,
@@ -112,6 +118,7 @@ def assemble(p: CleanerPipeline, o: int) -> CleanedSecond | None:
         bits=state_bits(masks, n),
         versions=versions,
         valid=valid,
-        ratio=decision.ratio,
-        cleaned_fraction=float(gate.mean()),
+        ratio=gates.ratio,
+        cleaned_fraction=gates.cleaned_fraction,
+        bands=gates.bands,
     )

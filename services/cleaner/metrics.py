@@ -4,7 +4,7 @@ Latency = time the cleaned frame was renamed into place - time the strain frame 
 second appeared (its file's modification time: the writer renames it into place). The stage
 histogram splits it: ``input`` (frame appeared -> the frame that completes its look-ahead read
 and validated: waiting for input), then the push that completed it: ``resample``, ``triton``,
-``filter`` (band-pass, subtraction, OUT_DQ gate), and ``write``. The look-ahead gauges say what
+``filter`` (band-pass, subtraction, OUT_DQ gates), and ``write``. The look-ahead gauges say what
 the wait is made of: the witness resampler's ``reach``, the served stream's ``lag`` and the
 ``filter_lead``, which make ``delay`` whole frames.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from deepclean.utils.liveness import Liveness
 from deepclean.utils.metric_set import MetricSet
+from deepclean.utils.signal.outdq_bands import BandGate
 
 LATENCY_BUCKETS = (
     0.25,
@@ -117,6 +119,31 @@ class CleanerMetrics:
             "cleaning_enabled",
             "1 while cleaning is on, 0 while an operator has turned it off (OUT_DQ = raw)",
         )
+        self.band_cleaned = m.gauge(
+            "outdq_band_cleaned_fraction",
+            "per cleaning band, the fraction of its noise subtracted from OUT_DQ over the newest "
+            "frame written (1: its OUT_DQ gate open, 0: raw)",
+            ["band"],
+        )
+        self.band_ratio = m.gauge(
+            "outdq_band_ratio",
+            "per cleaning band, its OUT_DQ gate's ASD ratio (raw - band noise)/raw over the "
+            "gate's buffer (NaN: no decision yet)",
+            ["band"],
+        )
+        self._bands: tuple[str, ...] = ()
+
+    def set_bands(self, bands: Sequence[BandGate]) -> None:
+        """Each band's OUT_DQ gate over the newest frame written (bands no longer gated are
+        dropped from the gauges)."""
+        labels = tuple(b.label for b in bands)
+        if labels != self._bands:
+            self.band_cleaned.clear()
+            self.band_ratio.clear()
+            self._bands = labels
+        for b in bands:
+            self.band_cleaned.labels(b.label).set(b.fraction)
+            self.band_ratio.labels(b.label).set(float("nan") if b.ratio is None else b.ratio)
 
     def set_health(self, **values: object) -> None:
         with self.lock:

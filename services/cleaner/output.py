@@ -84,16 +84,32 @@ def written_line(
     second: CleanedSecond, name: str, latency: str, stages: Mapping[str, float]
 ) -> str:
     """The log line of a cleaned frame written: file ``name``, ``latency`` and its ``stages``
-    (seconds), OUT_DQ cleaned fraction and ratio, the versions used and the state bits."""
-    ratio = "-" if second.ratio is None else f"{second.ratio:.3f}"
+    (seconds), OUT_DQ cleaned fraction and ratio (per band with several bands), the versions
+    used and the state bits."""
     valid = {
         role: "" if second.valid[role] else " (raw)" for role in (Role.PRODUCTION, Role.CANARY)
     }
     return (
         f"GPS {int(second.gps)}: {name} latency {latency} "
         f"({', '.join(f'{stage} {seconds:.3f}' for stage, seconds in stages.items())}); "
-        f"OUT_DQ cleaned {100 * second.cleaned_fraction:.0f}%, ratio {ratio}; "
+        f"{outdq_text(second)}; "
         f"production v{int(second.versions[Role.PRODUCTION])}{valid[Role.PRODUCTION]}, "
         f"canary v{int(second.versions[Role.CANARY])}{valid[Role.CANARY]}; "
         f"state 0x{int(second.bits.min()):x}"
     )
+
+
+def outdq_text(second: CleanedSecond) -> str:
+    """``OUT_DQ cleaned 100%, ratio 0.412``; with several bands each band's share and ratio:
+    ``OUT_DQ cleaned 67% (58-62 Hz 100% ratio 0.120, 178-182 Hz 0% ratio 1.204, ...)``."""
+    text = f"OUT_DQ cleaned {100 * second.cleaned_fraction:.0f}%"
+    if len(second.bands) <= 1:
+        return f"{text}, ratio {_ratio(second.ratio)}"
+    per_band = ", ".join(
+        f"{b.label} {100 * b.fraction:.0f}% ratio {_ratio(b.ratio)}" for b in second.bands
+    )
+    return f"{text} ({per_band})"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -16,7 +16,8 @@ For every GPS second ``g`` pushed (its frames, or a drop):
    once, in order): the noise of ``[o - filter_memory, o + 1 + filter_lead)``, continued by
    ``LIVE_EXTENSION_S`` of autoregressive prediction, is band-passed with the filter bands of
    the version that made it, gated by analysis readiness (as offline),
-   and subtracted from the raw strain; OUT_DQ goes through :class:`OutDqGate`.
+   and subtracted from the raw strain; OUT_DQ goes through one OUT_DQ gate per filter band
+   (:class:`BandGates`: each band's noise is subtracted only while it helps in that band).
 
 A role's cleaning is *valid* for a second when Triton answered for all of
 ``[o - noise_settle, o + 1 + filter_lead)`` after the stream's warm-up (``kernel + lag``
@@ -50,7 +51,7 @@ from deepclean.utils.frames.state import ready_mask, upsample_mask
 from deepclean.utils.frames.stream import ResampledBlock, StreamingResampler
 from deepclean.utils.products import VersionInfo
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.outdq import OutDqGate
+from deepclean.utils.signal.outdq_bands import BandGates
 from deepclean.utils.signal.postprocess import LIVE_EXTENSION_S
 from deepclean.utils.streaming import NETWORK_STRIDE, StreamMode
 from deepclean.utils.triton.names import Role
@@ -79,8 +80,9 @@ class CleanerPipeline:
         #: served versions when each second's witnesses were inferred
         self.versions_at: dict[int, dict[Role, int]] = {}
         self.newest: int | None = None  #: the newest second pushed
-        self.gate = OutDqGate(
+        self.gate = BandGates(
             self.fs,
+            self.default_bands,
             self.default_bands,
             buffer_seconds=budget.outdq_buffer,
             min_seconds=budget.outdq_min,
@@ -149,7 +151,6 @@ class CleanerPipeline:
             for track in (*self.noise.values(), self.wit_ok):
                 track.clear()
         self.served = served
-        self.gate.set_bands(self.info(Role.PRODUCTION)[1])
         return changed
 
     def info(self, role: Role, version: int | None = None) -> tuple[VersionInfo, Bands, Bands]:

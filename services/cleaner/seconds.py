@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepclean.utils.signal.outdq_bands import BandGate
 from deepclean.utils.triton.names import Role
 
 Bands = tuple[tuple[float, float], ...]
@@ -57,8 +58,10 @@ class CleanedSecond:
     bits: np.ndarray  #: ``(16,)`` int32 StateBit flags
     versions: dict[Role, int]  #: 0 where unknown
     valid: dict[Role, bool] = field(default_factory=dict)
-    ratio: float | None = None  #: OUT_DQ gate's in-band ASD ratio
-    cleaned_fraction: float = 0.0  #: mean of the OUT_DQ gate over the second
+    ratio: float | None = None  #: OUT_DQ gates' in-band ASD ratio (the worst band's)
+    #: mean of the OUT_DQ gates over the second and the bands (1: every band fully cleaned)
+    cleaned_fraction: float = 0.0
+    bands: tuple[BandGate, ...] = ()  #: each filter band's OUT_DQ gate over the second
 
 
 @dataclass(frozen=True)

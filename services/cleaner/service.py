@@ -270,8 +270,9 @@ class CleanerService:
         m.inference.observe(self.link.last_latency)
         if second.cleaned_fraction >= 1.0:
             m.cleaned_seconds.inc()
-        elif not (second.bits & StateBit.OUT_DQ_CLEANED).any():
+        elif not (second.bits & (StateBit.OUT_DQ_CLEANED | StateBit.OUT_DQ_PARTIAL)).any():
             m.raw_seconds.inc()
+        m.set_bands(second.bands)
         for role, version in second.versions.items():
             m.versions.labels(str(role)).set(version)
         m.set_health(gps=second.gps, written=done)

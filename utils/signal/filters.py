@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import signal
@@ -36,9 +37,10 @@ class BandpassFilter:
         if self.order < 1:
             raise ValueError(f"filter order is {self.order}; it must be >= 1")
 
-    @property
+    @cached_property
     def sections(self) -> list[np.ndarray]:
-        """One SOS array per band (``scipy.signal.butter(..., output="sos")``)."""
+        """One SOS array per band (``scipy.signal.butter(..., output="sos")``), designed once
+        per filter (a design costs about as much as filtering a few seconds)."""
         return [
             signal.butter(self.order, [lo, hi], btype="bandpass", fs=self.sample_rate, output="sos")
             for lo, hi in self.bands
@@ -50,14 +52,22 @@ class BandpassFilter:
         ``padlen``: samples of odd-extension padding at each end (``sosfiltfilt``'s default
         when None); it is capped at ``len - 1``.
         """
+        return sum_bands(self.per_band(x, padlen))
+
+    def per_band(self, x: np.ndarray, padlen: int | None = None) -> list[np.ndarray]:
+        """``x`` filtered with zero phase by each band's filter alone, in the order of
+        ``bands`` (float64, each of ``x``'s shape); their sum is ``self(x)``."""
         x = np.asarray(x, dtype=np.float64)
-        out = np.zeros_like(x)
-        for sos in self.sections:
-            pad = padlen
-            if pad is not None:
-                pad = min(int(pad), x.shape[-1] - 1)
-            out += signal.sosfiltfilt(sos, x, axis=-1, padlen=pad)
-        return out
+        pad = padlen if padlen is None else min(int(padlen), x.shape[-1] - 1)
+        return [signal.sosfiltfilt(sos, x, axis=-1, padlen=pad) for sos in self.sections]
+
+
+def sum_bands(per_band: list[np.ndarray]) -> np.ndarray:
+    """The sum of per-band series, added in band order onto zeros (as the band-pass sums)."""
+    out = np.zeros_like(per_band[0])
+    for x in per_band:
+        out += x
+    return out
 
 
 def check_bands(bands: Sequence[tuple[float, float]], sample_rate: float) -> None:

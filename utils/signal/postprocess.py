@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepclean.utils.signal.extrapolate import extrapolate
-from deepclean.utils.signal.filters import BandpassFilter
+from deepclean.utils.signal.filters import BandpassFilter, sum_bands
 
 DEFAULT_MEMORY_S = 1.0  #: seconds of past noise filtered with the current stretch
 DEFAULT_LEAD_S = 0.5  #: seconds of future noise filtered with the current stretch
@@ -42,6 +42,19 @@ def filter_noise(
 
     ``extension``: samples of autoregressive prediction (order :data:`AR_ORDER`, fitted to the
     last :data:`AR_FIT_S` seconds) appended after the end before filtering, dropped after."""
+    return sum_bands(filter_noise_bands(noise, bandpass, memory, lead, extension))
+
+
+def filter_noise_bands(
+    noise: np.ndarray,
+    bandpass: BandpassFilter,
+    memory: int = 0,
+    lead: int = 0,
+    extension: int = 0,
+) -> list[np.ndarray]:
+    """:func:`filter_noise` band by band: one ``(len(noise) - memory - lead,)`` series per band
+    of ``bandpass`` (in its order), each filtered by that band's filter alone; they sum to
+    :func:`filter_noise`'s result."""
     noise = np.asarray(noise, dtype=np.float64)
     if noise.ndim != 1:
         raise ValueError(f"noise has shape {noise.shape}; expected (time,)")
@@ -56,8 +69,8 @@ def filter_noise(
     if extension > 0:
         fit = noise[-int(round(AR_FIT_S * bandpass.sample_rate)) :]
         noise = np.concatenate([noise, extrapolate(fit, extension, AR_ORDER)])
-    filtered = bandpass(noise)
-    return filtered[memory : filtered.size - extension - lead]
+    end = noise.size - extension - lead
+    return [filtered[memory:end] for filtered in bandpass.per_band(noise)]
 
 
 def subtract_noise(raw: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -47,6 +47,16 @@ def test_two_bands_sum():
     np.testing.assert_allclose(both(x), one(x) + two(x), atol=1e-12)
 
 
+def test_per_band_is_each_band_alone_and_sums_to_the_band_pass():
+    x = _tone(60.0) + _tone(120.0) + _tone(90.0)
+    both = BandpassFilter(((58, 62), (118, 122)), FS)
+    per_band = both.per_band(x)
+    for band, got in zip(both.bands, per_band):
+        sos = signal.butter(8, band, btype="bandpass", fs=FS, output="sos")
+        np.testing.assert_allclose(got, signal.sosfiltfilt(sos, x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(both(x), per_band[0] + per_band[1])
+
+
 def test_filters_last_axis_of_2d():
     x = np.random.default_rng(1).normal(size=(3, 8192))
     bp = BandpassFilter(((58, 62),), FS)

@@ -4,7 +4,12 @@ from scipy import signal
 
 from deepclean.utils.signal.asd_ratios import asd_ratio, cleaning_report
 from deepclean.utils.signal.filters import BandpassFilter
-from deepclean.utils.signal.postprocess import LIVE_EXTENSION_S, clean, filter_noise
+from deepclean.utils.signal.postprocess import (
+    LIVE_EXTENSION_S,
+    clean,
+    filter_noise,
+    filter_noise_bands,
+)
 
 FS = 1024.0
 
@@ -20,6 +25,21 @@ def test_filter_noise_crops_padding_and_matches_long_filter():
     got = filter_noise(noise[start - memory : stop + lead], bp, memory, lead)
     assert got.shape == (stop - start,)
     np.testing.assert_allclose(got, full[start:stop], atol=0.02 * full.std())
+
+
+def test_filter_noise_bands_splits_the_band_pass_by_band():
+    """With padding and the live extension, each band's series is that band's filter alone and
+    the series add up to :func:`filter_noise` bit for bit."""
+    rng = np.random.default_rng(2)
+    bp = BandpassFilter(((57, 63), (117, 123)), FS)
+    noise = rng.normal(size=int(8 * FS))
+    memory, lead, extension = int(2 * FS), int(0.9 * FS), int(FS)
+    per_band = filter_noise_bands(noise, bp, memory, lead, extension)
+    total = filter_noise(noise, bp, memory, lead, extension)
+    assert [x.shape for x in per_band] == [total.shape] * 2
+    np.testing.assert_array_equal(per_band[0] + per_band[1], total)
+    alone = filter_noise(noise, BandpassFilter(((117, 123),), FS), memory, lead, extension)
+    np.testing.assert_array_equal(per_band[1], alone)
 
 
 def test_live_edge_extension_matches_sosfiltfilt_over_the_whole_record():
