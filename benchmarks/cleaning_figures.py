@@ -8,7 +8,9 @@
 - :func:`range_gains`: the range of raw, cleaned and background strain and the gain of
   cleaning as a fraction of what removing all coupled noise (background) gives;
 - :func:`offline_out_dq`: OUT_DQ as the streaming cleaner makes it, from raw and fully
-  cleaned strain second by second through :class:`~deepclean.utils.signal.outdq.OutDqGate`.
+  cleaned strain second by second through one OUT_DQ gate per band
+  (:class:`~deepclean.utils.signal.outdq_bands.BandGates`), the removed noise split by band
+  with :func:`split_by_band`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from scipy import signal
 
 from deepclean.utils.signal.asd_ratios import asd_ratio
-from deepclean.utils.signal.outdq import OutDqGate
+from deepclean.utils.signal.outdq_bands import BandGates
 from deepclean.utils.signal.range import bns_range_mpc as range_mpc
 
 RANGE_FFTLENGTH_S = 4.0  #: Welch segment for the range PSD, s
@@ -60,14 +62,32 @@ def range_gains(raw: np.ndarray, background: np.ndarray, fs: float, **cleaned) -
     return out
 
 
+def split_by_band(x: np.ndarray, fs: float, bands) -> list[np.ndarray]:
+    """``x`` cut in frequency into one series per band: each frequency goes to the band whose
+    centre is nearest (one FFT of ``x`` followed by its mirror image, so that the ends do not
+    jump). The series sum to ``x``; for noise band-passed per band (all its power near its
+    band) each is that band's noise, to ~1e-4 of it away from the first and last second."""
+    mirrored = np.concatenate([x, x[::-1]])
+    spectrum = np.fft.rfft(mirrored)
+    freqs = np.fft.rfftfreq(len(mirrored), 1 / fs)
+    centres = np.array([(lo + hi) / 2 for lo, hi in bands])
+    nearest = np.argmin(np.abs(freqs[:, None] - centres[None, :]), axis=1)
+    return [
+        np.fft.irfft(np.where(nearest == k, spectrum, 0), len(mirrored))[: len(x)]
+        for k in range(len(bands))
+    ]
+
+
 def offline_out_dq(raw: np.ndarray, cleaned: np.ndarray, fs: float, bands) -> np.ndarray:
-    """OUT_DQ of whole seconds: ``raw - gate * (raw - cleaned)`` with the cleaner's gate."""
+    """OUT_DQ of whole seconds with the cleaner's per-band gates:
+    ``raw - sum_b gate_b * removed_b``, ``removed = raw - cleaned`` split by band."""
     n = int(round(fs))
     seconds = len(raw) // n
-    gate = OutDqGate(fs, bands)
+    removed = split_by_band(np.asarray(raw - cleaned, dtype=np.float64), fs, bands)
+    gates = BandGates(fs, bands, bands)
     out = np.array(raw[: seconds * n], dtype=np.float64)
     for k in range(seconds):
         s = slice(k * n, (k + 1) * n)
-        g = gate.push(raw[s], cleaned[s]).gate
-        out[s] = raw[s] - g * (raw[s] - cleaned[s])
+        noise = [r[s] for r in removed]
+        out[s] = gates.push(raw[s], noise).out_dq(raw[s], noise)
     return out

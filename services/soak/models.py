@@ -1,12 +1,14 @@
 """Was OUT_DQ ever cleaned by a model that made it worse? Checked from the cleaned frames alone.
 
 Every cleaned second (archive, and the carousel for what the archive does not hold yet) says
-whether OUT_DQ had the production noise subtracted (``DEEPCLEAN-STATE_VECTOR`` bit 0, all 16
-samples of the second) and with which production version (``DEEPCLEAN-PRODUCTION_VERSION``),
-and holds the raw strain beside it (``DEEPCLEAN-RAW_STRAIN``). For each version, the cleaned
-seconds are cut into stretches of ``SEGMENT_S`` contiguous seconds; the Welch PSDs (``FFT_S``
-s Hann windows, half overlap, mean) of OUT_DQ and of the raw strain are averaged over all of
-that version's stretches, and its *measured ratio* is the mean over the in-band frequency
+whether OUT_DQ had the production noise subtracted (``DEEPCLEAN-STATE_VECTOR``: in all 16
+samples of the second, bit 0, every band cleaned, or bit 10, some bands cleaned and the others
+raw, each band having its own gate) and with which production version
+(``DEEPCLEAN-PRODUCTION_VERSION``), and holds the raw strain beside it
+(``DEEPCLEAN-RAW_STRAIN``). For each version, the cleaned seconds are cut into stretches of
+``SEGMENT_S`` contiguous seconds; the Welch PSDs (``FFT_S`` s Hann windows, half overlap,
+mean) of OUT_DQ and of the raw strain are averaged over all of that version's stretches, and
+its *measured ratio* is the mean over the in-band frequency
 bins of ASD(OUT_DQ) / ASD(raw) (the monitor's definition, computed here independently with
 scipy). A version that cleaned OUT_DQ with a measured ratio above 1 fails the soak. A version
 with fewer than one stretch of cleaned seconds is listed, unmeasured.
@@ -30,6 +32,7 @@ from deepclean.utils.products import CLEANED_RATE_HZ, Flag, Product, StateBit
 SEGMENT_S = 16  #: s of contiguous cleaned seconds per stretch (the soak's monitor segment)
 FFT_S = 2.0  #: s per Welch FFT (0.5 Hz bins)
 RATE = int(CLEANED_RATE_HZ)
+CLEANED = StateBit.OUT_DQ_CLEANED | StateBit.OUT_DQ_PARTIAL  #: OUT_DQ cleaned, in all bands or some
 
 
 @dataclass
@@ -65,7 +68,7 @@ Second = tuple[int, np.ndarray, np.ndarray]  #: (production version, OUT_DQ, raw
 
 def cleaned_seconds(project_dir: Path, ifo: IFO | str) -> dict[int, Second]:
     """GPS -> (production version, OUT_DQ, raw strain) of every second whose OUT_DQ was
-    cleaned (state bit 0 over the whole second)."""
+    cleaned, in every band or some (state bit 0 or 10 in each slice of the second)."""
     ifo = IFO(ifo)
     out_dq, raw = Product.OUT_DQ.channel(ifo), Product.RAW.channel(ifo)
     state, version = Flag.STATE.channel(ifo), Flag.PRODUCTION_VERSION.channel(ifo)
@@ -81,7 +84,7 @@ def cleaned_seconds(project_dir: Path, ifo: IFO | str) -> dict[int, Second]:
             flags = data[state].data.astype(np.int64).reshape(name.duration, -1)
             versions = data[version].data.astype(np.int64).reshape(name.duration, -1)
             for i in range(name.duration):
-                if name.gps + i in found or not (flags[i] & StateBit.OUT_DQ_CLEANED).all():
+                if name.gps + i in found or not (flags[i] & CLEANED).all():
                     continue
                 s = slice(i * RATE, (i + 1) * RATE)
                 found[name.gps + i] = (

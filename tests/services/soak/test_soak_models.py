@@ -31,6 +31,18 @@ def test_each_version_s_ratio_is_measured_from_its_cleaned_seconds(tmp_path: Pat
     assert found[2].ratio is None and found[2].ok
 
 
+def test_seconds_cleaned_in_some_bands_only_count_too(tmp_path: Path) -> None:
+    """A second whose OUT_DQ is cleaned in some bands (bit OUT_DQ_PARTIAL, the others' gates
+    closed) was cleaned by that version: it is measured with the fully cleaned ones."""
+    partial = (GOOD & ~StateBit.OUT_DQ_CLEANED) | StateBit.OUT_DQ_PARTIAL
+    for i in range(32):
+        state = partial if i % 2 else GOOD
+        write_cleaned(tmp_path, GPS + i, Second(production_scale=1.2, production=2, state=state))
+    found = version_ratios(tmp_path, IFO, [(58.0, 62.0)])
+    assert [(r.version, r.cleaned_seconds, r.stretches) for r in found] == [(2, 32, 2)]
+    assert found[0].ratio == pytest.approx(1.2, rel=1e-6) and not found[0].ok
+
+
 def test_the_bands_come_from_the_monitor_s_command_line(tmp_path: Path) -> None:
     procfile = tmp_path / "Procfile"
     procfile.write_text(
