@@ -13,14 +13,17 @@ previous ``path`` is untouched.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 _FAILING: set[Path] = set()  #: paths whose last :func:`save_state_text` failed
+T = TypeVar("T")
 
 
 @functools.cache
@@ -108,3 +111,17 @@ def save_state_text(path: Path, text: str, what: str) -> bool:
         _FAILING.discard(path)
         logger.info("saved %s to %s again", what, path)
     return True
+
+
+def load_state_json(path: Path, what: str, parse: Callable[[object], T]) -> T | None:
+    """``parse(json)`` of what :func:`save_state_text` saved in ``path``; None when there is no
+    such file, or when it cannot be read or parsed (one error line naming ``what``: the service
+    starts without it)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return parse(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        logger.error("ignoring unreadable %s %s: %s", what, path, exc)
+        return None

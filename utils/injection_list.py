@@ -60,7 +60,8 @@ def row(injection: Injection, signal: DetectorSignal) -> dict[str, Any]:
     }
 
 
-def _key(item: dict[str, Any]) -> tuple[str, float]:
+def row_key(item: dict[str, Any]) -> tuple[str, float]:
+    """What identifies a row: its kind and geocentric time (to the microsecond)."""
     return (str(item["kind"]), round(float(item["gps"]), 6))
 
 
@@ -90,8 +91,8 @@ def write_injections(path: Path, ifo: IFO | str, rows: Iterable[dict[str, Any]])
             raise ConfigError(
                 f"injection list {path} is of {old_ifo}, not {ifo}; give another file"
             )
-        merged.update((_key(r), r) for r in old)
-    merged.update((_key(r), r) for r in rows)
+        merged.update((row_key(r), r) for r in old)
+    merged.update((row_key(r), r) for r in rows)
     data = {
         "format": FORMAT,
         "version": VERSION,

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from deepclean.services.monitor.cleaned import SERIES, Segment
 from deepclean.services.monitor.exporter_client import ExporterClient, ModelVersion, Versions
-from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.plots import asd_png
 from deepclean.services.monitor.production import (
     ProductionGuard,
@@ -50,7 +49,6 @@ class CanaryChecker:
         self.exporter = exporter
         self._warned_bands: set[int] = set()
         self.ranges: SegmentRanges | None = None  #: BNS ranges of the last segment checked
-        state.injections = InjectionFinder(settings.data_dir, settings.ifo, state.metrics.registry)
         self.switch = SwitchWatcher(settings.project_dir, settings.ifo)  #: the kill switch
         #: judges production after its promotion, rolls it back (``POST /rollback``)
         self.production = ProductionGuard(
@@ -216,11 +214,6 @@ class CanaryChecker:
         """ASDs over the usable runs of the segment (drawn for the page) and their in-band
         ratios (recorded)."""
         s = self.settings
-        if segment.complete:
-            try:
-                self.state.injections.check(segment.end, segment.length, segment.stacked())
-            except Exception:  # noqa: BLE001 - finding injections must never stop a check
-                logger.exception("measuring injections in the segment ending at %d", segment.end)
         freqs, asds = asd_over_runs(
             segment.stacked_runs(usable.runs), CLEANED_RATE_HZ, s.asd_fftlength, s.asd_average
         )

@@ -80,19 +80,9 @@ class Segment:
     summaries: dict[int, SecondSummary | None]
     series: dict[int, np.ndarray]  #: gps -> (len(SERIES), 4096) for the seconds read
 
-    @property
-    def complete(self) -> bool:
-        return all(g in self.series for g in range(self.end - self.length, self.end))
-
     def stacked_runs(self, runs: tuple[tuple[int, int], ...]) -> list[np.ndarray]:
         """(len(SERIES), (end - start) * 4096) per run ``(start, end)`` of seconds read."""
         return [
             np.concatenate([self.series[g] for g in range(start, end)], axis=1)
             for start, end in runs
         ]
-
-    def stacked(self) -> np.ndarray:
-        """(len(SERIES), length * 4096), oldest first (only when complete)."""
-        return np.concatenate(
-            [self.series[g] for g in range(self.end - self.length, self.end)], axis=1
-        )

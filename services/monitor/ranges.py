@@ -19,10 +19,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 
 from deepclean.services.monitor.plots import NO_SEGMENT, history_png, new_figure, plot_series
-from deepclean.utils.files import save_state_text
+from deepclean.utils.files import load_state_json, save_state_text
+from deepclean.utils.metric_set import MetricSet
 from deepclean.utils.monitoring.range_gate import SegmentRanges
 from deepclean.utils.signal.range import bns_range_mpc
 
@@ -48,21 +49,18 @@ class RangeHistory:
         self.history_seconds = history_seconds
         self.lock = threading.Lock()
         self.points: deque[SegmentRanges] = deque()
-        self.gauge = Gauge(
-            "deepclean_monitor_bns_range_mpc",
+        self.gauge = MetricSet("monitor", registry).gauge(
+            "bns_range_mpc",
             "BNS inspiral range (1.4+1.4 Msun, SNR 8) of the last usable segment, Mpc",
             ["series"],
-            registry=registry,
         )
         self._load()
 
     def _load(self) -> None:
-        if not self.path.is_file():
-            return
-        try:
-            self.points.extend(SegmentRanges(**p) for p in json.loads(self.path.read_text()))
-        except (ValueError, TypeError) as exc:
-            logger.error("ignoring unreadable range history %s: %s", self.path, exc)
+        saved = load_state_json(
+            self.path, "range history", lambda data: [SegmentRanges(**p) for p in data]
+        )
+        self.points.extend(saved or [])
 
     def record(self, point: SegmentRanges) -> None:
         with self.lock:

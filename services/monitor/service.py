@@ -1,6 +1,6 @@
 """The monitor loop: follow cleaned frames, archive, trim the carousel, check the canary.
 
-Two threads. The **loop** (:meth:`MonitorService.run`) follows
+Three threads. The **loop** (:meth:`MonitorService.run`) follows
 ``$PROJECT_DIR/cleaned/<IFO>/`` with watchdog, reads each new frame once (a corrupt one is
 logged, counted and treated as a missing second), archives every closed span, trims the
 carousel, and every ``monitor_period`` seconds of data hands the last ``asd_segment_length``
@@ -8,9 +8,11 @@ seconds to the **checker**. It only touches local files, so it keeps the carouse
 even while the exporter is slow or down. The checker asks the exporter for the versions
 (retried with backoff), draws the latest ASDs, records the ratios, runs the decision
 (:mod:`deepclean.utils.monitoring.decision`) and calls ``POST /promote``; a failed promotion
-is retried at the next check (:mod:`.checker`). One log line per cycle says GPS, latency
-and what changed. Restart: archived seconds are read back from the archive file names, the
-decision state from ``$PROJECT_DIR/monitor/state.json``.
+is retried at the next check (:mod:`.checker`). The **injection finder** measures each
+listed injection once its data is in the past (:mod:`.injections`). One log line per cycle
+says GPS, latency and what changed. Restart: archived seconds are read back from the
+archive file names, the decision state from ``$PROJECT_DIR/monitor/state.json``, the
+injections measured from ``injections.json`` beside it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from deepclean.services.monitor.carousel import Carousel
 from deepclean.services.monitor.checker import CanaryChecker
 from deepclean.services.monitor.cleaned import CleanedFrameReading, Segment, read_cleaned
 from deepclean.services.monitor.exporter_client import ExporterClient
+from deepclean.services.monitor.injections import JOIN_S, InjectionFinder
 from deepclean.services.monitor.served import unix_to_gps
 from deepclean.services.monitor.settings import MonitorSettings
 from deepclean.services.monitor.state import MonitorState
@@ -67,6 +70,9 @@ class MonitorService:
             stop=self.stop_event,
         )
         self.checker = CanaryChecker(s, self.state, exporter)
+        self.injections = self.state.injections = InjectionFinder(
+            s.data_dir, s.project_dir, s.ifo, self.state.metrics.registry
+        )
         self.buffer: OrderedDict[int, CleanedFrameReading] = OrderedDict()
         self.summaries: dict[int, SecondSummary | None] = {}
         self.latest: int | None = None  #: newest GPS read
@@ -102,6 +108,8 @@ class MonitorService:
         checker = threading.Thread(target=self._checker, name="monitor-checker", daemon=True)
         self.liveness.thread("monitor-checker", checker)
         checker.start()
+        finder = self.injections.start(self.stop_event, lambda: self.processed)
+        self.liveness.thread(finder.name, finder)
         try:
             # watched before the cleaner's first frame
             self.carousel.directory.mkdir(parents=True, exist_ok=True)
@@ -128,6 +136,7 @@ class MonitorService:
         finally:
             self.stop_event.set()
             checker.join(timeout=s.exporter_timeout + 5)
+            finder.join(timeout=JOIN_S)
             self.state.save()
 
     def _resume(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from deepclean.services.monitor.injections import InjectionFinder
 from deepclean.services.monitor.ranges import RangeHistory
-from deepclean.utils.files import save_state_text
+from deepclean.utils.files import load_state_json, save_state_text
 from deepclean.utils.metric_set import MetricSet
 from deepclean.utils.monitoring.decision import CanaryTracker, Decision, Thresholds, Verdict
 
@@ -91,22 +91,25 @@ class MonitorState:
         self.plots: dict[str, bytes] = {}
         self.plot_gps: int | None = None
         self.ranges = RangeHistory(Path(directory), self.metrics.registry, history_seconds)
-        self.injections: InjectionFinder | None = None  #: set by the checker (needs data_dir)
+        self.injections: InjectionFinder | None = None  #: set by the service
         self._load()
 
     # ------------------------------------------------------------------ persistence
 
     def _load(self) -> None:
-        if not self.path.is_file():
+        def parse(data):
+            return (
+                CanaryTracker.from_json(self.tracker.thresholds, data.get("tracker", {})),
+                [Decision.from_json(d) for d in data.get("decisions", [])],
+                [RatioPoint(**r) for r in data.get("ratios", [])],
+            )
+
+        saved = load_state_json(self.path, "monitor state", parse)
+        if saved is None:
             return
-        try:
-            data = json.loads(self.path.read_text())
-            self.tracker = CanaryTracker.from_json(self.tracker.thresholds, data.get("tracker", {}))
-            self.decisions.extend(Decision.from_json(d) for d in data.get("decisions", []))
-            self.ratios.extend(RatioPoint(**r) for r in data.get("ratios", []))
-        except (ValueError, TypeError, KeyError) as exc:
-            logger.error("ignoring unreadable monitor state %s: %s", self.path, exc)
-            return
+        self.tracker = saved[0]
+        self.decisions.extend(saved[1])
+        self.ratios.extend(saved[2])
         self.metrics.rejected.set(len(self.tracker.rejected))
         logger.info(
             "resumed monitor state from %s: %d decision(s), rejected canaries %s",
@@ -217,4 +220,5 @@ class MonitorState:
                 "plots_gps": self.plot_gps,
                 "ranges": self.ranges.snapshot(),
                 "injections": self.injections.snapshot() if self.injections else [],
+                "injection_counts": self.injections.counts() if self.injections else {},
             }

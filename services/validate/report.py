@@ -46,7 +46,20 @@ class Method:
     range_fftlength_s: float = 4.0
 
 
-def _signal_free(data: Data, rows: list[dict[str, Any]]) -> np.ndarray:
+def segment_span(row: dict[str, Any], method: Method) -> tuple[int, int]:
+    """GPS ``[a, b)`` of an injection's matched filter: its signal plus ``pad_s``, whole seconds."""
+    return math.floor(row["start_gps"] - method.pad_s), math.ceil(row["end_gps"] + method.pad_s)
+
+
+def data_span(row: dict[str, Any], method: Method) -> tuple[int, int]:
+    """GPS ``[start, end)`` of the data one injection's measurement reads: its segment and the
+    ``psd_length_s`` on each side that give its PSD."""
+    a, b = segment_span(row, method)
+    psd = math.ceil(method.psd_length_s)
+    return a - psd, b + psd
+
+
+def signal_free(data: Data, rows: list[dict[str, Any]]) -> np.ndarray:
     """Mask of samples at least 1 s away from every injection's signal."""
     free = np.ones(data.duration * int(data.sample_rate), dtype=bool)
     for row in rows:
@@ -100,8 +113,7 @@ def measure_injection(
 ) -> dict[str, Any]:
     """One row of the report (see the module docstring)."""
     fs = data.sample_rate
-    a = math.floor(row["start_gps"] - method.pad_s)
-    b = math.ceil(row["end_gps"] + method.pad_s)
+    a, b = segment_span(row, method)
     out: dict[str, Any] = {
         "kind": row["kind"],
         "gps": row["gps"],
@@ -177,7 +189,7 @@ def build_report(data: Data, rows: list[dict[str, Any]], method: Method, ifo) ->
     """The whole report (``report.json``)."""
     end = data.start + data.duration
     inside = [r for r in rows if r["end_gps"] > data.start and r["start_gps"] < end]
-    free = _signal_free(data, inside)
+    free = signal_free(data, inside)
     injections = []
     for row in inside:
         result = measure_injection(data, row, free, method, ifo)

@@ -10,7 +10,9 @@ from deepclean.utils.files import (
     atomic_write_bytes,
     atomic_write_text,
     durable_replace,
+    load_state_json,
     plain_file_mode,
+    save_state_text,
 )
 
 
@@ -59,3 +61,16 @@ def test_durable_replace_moves_a_folder_over_another(tmp_path: Path) -> None:
     durable_replace(source, tmp_path / "elsewhere")
     assert (tmp_path / "elsewhere" / "weights.pt").read_bytes() == b"new"
     assert not source.exists()
+
+
+def test_load_state_json_gives_the_parsed_state_or_none_with_one_line(tmp_path, caplog):
+    path = tmp_path / "state.json"
+    assert load_state_json(path, "the test state", dict) is None  # no file: nothing said
+    assert caplog.records == []
+    save_state_text(path, '{"a": [1, 2]}', "the test state")
+    assert load_state_json(path, "the test state", lambda d: d["a"]) == [1, 2]
+    assert load_state_json(path, "the test state", lambda d: d["b"]) is None  # KeyError
+    path.write_text("{not json")
+    assert load_state_json(path, "the test state", dict) is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and all(f"ignoring unreadable the test state {path}" in m for m in lines)
